@@ -1,0 +1,104 @@
+"""The ``mailroom.result/v1`` contract (see ``DESIGN.md``): printed by ``mailroom process --json``, returned
+by ``GET /api/v1/documents/{id}`` and carried in webhook events.
+
+Parts that a stage has not produced are ``None`` and left out of the JSON: absent, never faked.
+Changes to this module must be additive.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA = "mailroom.result/v1"
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Source(_Part):
+    channel: str = Field(description="upload, watch_folder, cli, ...")
+    station: str | None = None
+    received_at: datetime
+
+
+class QualityWarning(_Part):
+    code: str = Field(description="Stable code: blank_page, skewed, rotated, blurry, low_contrast, low_ocr_confidence, ...")
+    page: int | None = None
+    message: str
+
+
+class Quality(_Part):
+    ocr_confidence: float | None = None
+    skew_degrees: float | None = None
+    blank_pages: list[int] = Field(default_factory=list)
+    warnings: list[QualityWarning] = Field(default_factory=list)
+
+
+class DocumentType(_Part):
+    label: str
+    confidence: float
+    decided_by: str
+
+
+class Recipient(_Part):
+    text: str | None = None
+    department: str | None = None
+    person: str | None = None
+    confidence: float | None = None
+
+
+class RuleTrace(_Part):
+    rule: str
+    version: int | None = None
+    matched: bool
+    because: list[str] = Field(default_factory=list)
+
+
+class Alternative(_Part):
+    postbox: str
+    confidence: float
+
+
+class Routing(_Part):
+    postbox: str | None = None
+    status: Literal["routed", "review"]
+    confidence: float | None = None
+    decided_by: str | None = None
+    trace: list[RuleTrace] = Field(default_factory=list)
+    alternatives: list[Alternative] = Field(default_factory=list)
+
+
+class InvoiceField(_Part):
+    value: Any
+    confidence: float
+    page: int | None = None
+    box: list[int] | None = None
+    source: str = Field(description="e-invoice, ocr, text_layer, learned, master_data")
+
+
+class Result(_Part):
+    schema_: str = Field(SCHEMA, alias="schema")
+    document_id: str
+    sha256: str
+    filename: str
+    pages: int
+    source: Source
+    text_source: str
+    quality: Quality = Field(default_factory=Quality)
+    document_type: DocumentType | None = None
+    recipient: Recipient | None = None
+    routing: Routing | None = None
+    invoice: dict[str, Any] | None = None
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,70 @@
+"""The one settings object. Read from ``MAILROOM_*`` environment variables (and an optional ``.env``).
+
+Stages never read the environment themselves: they receive a :class:`Settings` (or the values they need).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "mailroom"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MAILROOM_", env_file=".env", extra="ignore")
+
+    # where everything lives
+    data_dir: Path = Field(default_factory=_default_data_dir, description="Database, blobs and models")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: SQLite (WAL) in the data directory"
+    )
+    broker_url: str | None = Field(default=None, description="Celery broker (redis://...); none = embedded")
+
+    # intake limits
+    max_upload_bytes: int = Field(default=200 * 1024 * 1024, description="Largest accepted file")
+    max_pages: int = Field(default=500, description="Most pages per file")
+    max_page_pixels: int = Field(
+        default=60_000_000, description="Most pixels per page image (A4 at 600 dpi is 35 Mpx)"
+    )
+    max_xml_bytes: int = Field(default=20 * 1024 * 1024, description="Largest accepted XML e-invoice")
+
+    # page images and OCR
+    raster_dpi: int = Field(default=300, description="Resolution for rasterising PDF pages")
+    ocr_language: str = Field(default="deu", description="Tesseract language(s), e.g. 'deu' or 'deu+eng'")
+    ocr_timeout_seconds: float = Field(default=180.0, description="Timeout for one Tesseract run (one page)")
+    ocr_psm: int = Field(default=3, description="Tesseract page segmentation mode")
+    text_layer_min_chars: int = Field(
+        default=40, description="A PDF page with at least this many text-layer characters skips OCR"
+    )
+    tool_timeout_seconds: float = Field(default=120.0, description="Timeout for Poppler tools")
+
+    # quality warnings
+    warn_skew_degrees: float = Field(default=3.0, description="Warn when a scan was skewed more than this")
+    warn_ocr_confidence: float = Field(default=70.0, description="Warn when mean OCR confidence is below")
+    warn_blur: float = Field(default=60.0, description="Warn when the sharpness measure is below this")
+    warn_contrast: float = Field(default=40.0, description="Warn when the contrast measure is below this")
+
+    # logs
+    log_level: str = Field(default="INFO")
+    log_format: str = Field(default="console", description="'console' or 'json'")
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'mailroom.sqlite3'}"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def work_dir(self) -> Path:
+        """Scratch space for page images and tool outputs (same filesystem as blobs: atomic renames)."""
+        return self.data_dir / "work"

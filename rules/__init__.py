@@ -1,0 +1,1 @@
+"""rules package of mailroom."""

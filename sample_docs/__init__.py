@@ -1,0 +1,1 @@
+"""sample_docs package of mailroom."""
