@@ -1,0 +1,400 @@
+"""The database: engine, sessions, schema migrations and translation of "unavailable" errors.
+
+Two deployments share this code (see ``DESIGN.md``):
+
+* **embedded**: SQLite in the data directory, in WAL mode (readers never block the writer),
+  ``synchronous=NORMAL`` (durable at each checkpoint, never corrupt), foreign keys on and a busy timeout of
+  30 seconds. Transactions start with ``BEGIN IMMEDIATE`` so that a transaction that reads and then writes
+  never fails half-way with ``SQLITE_BUSY`` (a deferred transaction cannot wait to upgrade its read snapshot
+  to a write lock); read-only sessions (``session_scope(..., readonly=True)``) start with a plain deferred
+  ``BEGIN`` and never wait for writers.
+* **scale-out**: PostgreSQL through its URL, with ``pool_pre_ping`` so that a restarted server costs one
+  reconnect instead of one failed task.
+
+Database errors that mean "the database is not there right now" (locked, connection refused, server shutting
+down, serialisation failure) surface as :class:`mailroom.errors.StorageUnavailable`: transient, the caller
+retries. Every other database error (integrity, programming) is raised as it is.
+
+Schema migrations (:func:`migrate`) run Alembic ``upgrade head`` in code, from the migration scripts shipped
+inside the package, and are safe to start from several processes at once: on SQLite they are serialised by an
+exclusive file lock next to the database file *and* run in one ``BEGIN IMMEDIATE`` transaction; on PostgreSQL
+by a transaction-scoped advisory lock taken in ``env.py``. The loser of the race waits, then finds the schema
+at head and does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import ExceptionContext, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailroom.errors import ConfigurationError, StorageUnavailable
+from mailroom.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: Execution option read by the SQLite ``begin`` hook: ``"IMMEDIATE"`` (default) or ``"DEFERRED"``.
+SQLITE_BEGIN_OPTION = "mailroom_sqlite_begin"
+_BEGIN_MODES = frozenset({"DEFERRED", "IMMEDIATE", "EXCLUSIVE"})
+
+DEFAULT_BUSY_TIMEOUT_S = 30.0
+MIGRATION_LOCK_TIMEOUT_S = 600.0
+
+# Fragments of driver messages that mean "unavailable right now" (SQLite and PostgreSQL drivers).
+_UNAVAILABLE_MESSAGES = (
+    "database is locked",
+    "database table is locked",
+    "unable to open database file",
+    "disk i/o error",
+    "database or disk is full",
+    "connection refused",
+    "could not connect",
+    "connection timed out",
+    "timeout expired",
+    "server closed the connection",
+    "terminating connection",
+    "connection is closed",
+    "too many connections",
+    "the database system is starting up",
+    "the database system is shutting down",
+    "the database system is in recovery mode",
+    "could not translate host name",
+    "no route to host",
+)
+# PostgreSQL SQLSTATE classes/codes that are transient: connection exceptions, insufficient resources,
+# operator intervention (shutdown), serialisation failure, deadlock, lock not available.
+_UNAVAILABLE_SQLSTATE_PREFIXES = ("08", "53", "57P")
+_UNAVAILABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+
+
+# --- errors ---------------------------------------------------------------------------------------------
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether a database error means "unavailable right now" (retry later) rather than a bug or bad data."""
+    if isinstance(error, StorageUnavailable):
+        return True
+    if isinstance(error, sa_exc.DBAPIError):
+        if error.connection_invalidated:
+            return True
+        if not isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError):
+            return False
+        original: BaseException | None = error.orig
+    elif isinstance(error, sa_exc.TimeoutError):  # connection pool exhausted
+        return True
+    else:
+        original = error
+    if original is None:
+        return False
+    sqlstate = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    if isinstance(sqlstate, str) and (
+        sqlstate in _UNAVAILABLE_SQLSTATES or sqlstate.startswith(_UNAVAILABLE_SQLSTATE_PREFIXES)
+    ):
+        return True
+    message = str(original).lower()
+    return any(fragment in message for fragment in _UNAVAILABLE_MESSAGES)
+
+
+def _unavailable(error: BaseException) -> StorageUnavailable:
+    original = getattr(error, "orig", None) or error
+    return StorageUnavailable(f"database unavailable: {original}", reason=type(original).__name__)
+
+
+@contextmanager
+def translate_errors() -> Iterator[None]:
+    """Re-raise database errors that mean "unavailable" as :class:`StorageUnavailable`; others unchanged."""
+    try:
+        yield
+    except StorageUnavailable:
+        raise
+    except (sa_exc.DBAPIError, sa_exc.TimeoutError) as error:
+        if is_unavailable(error):
+            raise _unavailable(error) from error
+        raise
+
+
+def _on_handle_error(context: ExceptionContext) -> None:
+    """Engine hook: translate "unavailable" errors where they happen, also outside :func:`session_scope`."""
+    if context.is_pre_ping:  # the pool handles a dead connection found by pre-ping itself
+        return
+    error = context.sqlalchemy_exception or context.original_exception
+    if is_unavailable(error) or (context.is_disconnect and error is not None):
+        raise _unavailable(error) from error
+
+
+# --- engine ---------------------------------------------------------------------------------------------
+
+
+def _sqlite_file(url_text: str) -> Path | None:
+    """The database file of a SQLite URL, or ``None`` for an in-memory database."""
+    url = make_url(url_text)
+    database = url.database
+    if (
+        not database
+        or database == ":memory:"
+        or database.startswith("file:")
+        or url.query.get("mode") == "memory"
+    ):
+        return None
+    return Path(database)
+
+
+def make_engine(
+    settings: Settings, *, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S, echo: bool = False
+) -> Engine:
+    """Create the engine for ``settings.resolved_database_url``.
+
+    SQLite: creates the directory of the database file (the data directory by default) and configures every
+    new connection (WAL, ``synchronous=NORMAL``, foreign keys, busy timeout). PostgreSQL and others: a pooled
+    engine with ``pool_pre_ping``. On every backend, "unavailable" errors are raised as
+    :class:`StorageUnavailable`. The engine is disposed (without closing the parent's connections) in a forked
+    child process, so it can be created before a prefork worker pool starts.
+    """
+    url = make_url(settings.resolved_database_url)
+    if url.get_backend_name() == "sqlite":
+        engine = _make_sqlite_engine(settings.resolved_database_url, busy_timeout_s=busy_timeout_s, echo=echo)
+    else:
+        engine = create_engine(url, pool_pre_ping=True, echo=echo)
+    event.listen(engine, "handle_error", _on_handle_error)
+    _dispose_in_forked_children(engine)
+    return engine
+
+
+def _make_sqlite_engine(url: str, *, busy_timeout_s: float, echo: bool) -> Engine:
+    db_file = _sqlite_file(url)
+    if db_file is not None:
+        try:
+            db_file.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StorageUnavailable(f"cannot create the data directory {db_file.parent}: {error}") from error
+    engine = create_engine(
+        url,
+        echo=echo,
+        connect_args={"timeout": busy_timeout_s, "check_same_thread": False},
+    )
+    busy_ms = int(busy_timeout_s * 1000)
+
+    @event.listens_for(engine, "connect")
+    def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+        # pysqlite's own transaction handling is off; the "begin" hook below emits BEGIN itself (this is what
+        # makes SAVEPOINT and transactional DDL work, see the SQLAlchemy pysqlite documentation).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
+            if db_file is not None:
+                mode = cursor.execute("PRAGMA journal_mode = WAL").fetchone()
+                if not mode or str(mode[0]).lower() != "wal":
+                    log.warning("SQLite refused WAL journal mode (got %s) for %s", mode, db_file)
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin_sqlite(conn: Connection) -> None:
+        mode = str(conn.get_execution_options().get(SQLITE_BEGIN_OPTION, "IMMEDIATE")).upper()
+        if mode not in _BEGIN_MODES:
+            raise ValueError(f"{SQLITE_BEGIN_OPTION} must be one of {sorted(_BEGIN_MODES)}, not {mode!r}")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+def _dispose_in_forked_children(engine: Engine) -> None:
+    if not hasattr(os, "register_at_fork"):
+        return
+    ref = weakref.ref(engine)
+
+    def _after_fork() -> None:
+        child_engine = ref()
+        if child_engine is not None:
+            child_engine.dispose(close=False)
+
+    os.register_at_fork(after_in_child=_after_fork)
+
+
+# --- sessions -------------------------------------------------------------------------------------------
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """A session factory bound to ``engine``; objects stay usable after commit (no expiry on commit)."""
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(source: Engine | sessionmaker[Session], *, readonly: bool = False) -> Iterator[Session]:
+    """One unit of work: commit when the block ends normally, roll back when it raises.
+
+    ``source`` is an engine or a factory from :func:`session_factory`. ``readonly=True`` rolls back instead of
+    committing and, on SQLite, starts a deferred transaction that never waits for a writer. "Unavailable"
+    database errors are raised as :class:`StorageUnavailable`.
+    """
+    factory = source if isinstance(source, sessionmaker) else session_factory(source)
+    with translate_errors():
+        if readonly:
+            bind = factory.kw.get("bind")
+            if not isinstance(bind, Engine):
+                raise ConfigurationError("session_scope(readonly=True) needs a factory bound to an engine")
+            session = factory(bind=bind.execution_options(**{SQLITE_BEGIN_OPTION: "DEFERRED"}))
+        else:
+            session = factory()
+        try:
+            yield session
+            if readonly:
+                session.rollback()
+            else:
+                session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+
+# --- migrations -----------------------------------------------------------------------------------------
+
+
+def alembic_config(connection: Connection | None = None) -> Any:
+    """An Alembic ``Config`` built in code, pointing at the migration scripts inside the installed package.
+
+    With ``connection``, ``env.py`` runs the migrations on that connection (and inside its transaction).
+    """
+    from alembic.config import Config
+
+    import mailroom.migrations
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(mailroom.migrations.__file__).parent))
+    config.set_main_option("path_separator", "os")
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    """The newest revision of the migration scripts shipped with this version."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:
+        raise ConfigurationError("no migration scripts found in mailroom.migrations")
+    return head
+
+
+def schema_revision(engine: Engine) -> str | None:
+    """The revision the database schema is at (``None`` for an empty database), e.g. for ``/readyz``."""
+    from alembic.runtime.migration import MigrationContext
+
+    with translate_errors(), engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def migrate(target: Settings | Engine) -> None:
+    """Bring the database schema to the newest revision (Alembic ``upgrade head``); a no-op when it is.
+
+    Safe to call from several processes at start. ``target`` is the settings (an engine is created and
+    disposed) or an existing engine.
+    """
+    from alembic import command
+
+    engine = make_engine(target) if isinstance(target, Settings) else target
+    db_file = _sqlite_file(str(engine.url)) if engine.dialect.name == "sqlite" else None
+    lock_path = db_file.with_name(db_file.name + ".migrate.lock") if db_file is not None else None
+    try:
+        with (
+            _file_lock(lock_path),
+            translate_errors(),
+            engine.connect() as conn,
+            foreign_keys_off(conn),
+            conn.begin(),
+        ):
+            command.upgrade(alembic_config(conn), "head")
+    finally:
+        if isinstance(target, Settings):
+            engine.dispose()
+
+
+@contextmanager
+def foreign_keys_off(conn: Connection) -> Iterator[None]:
+    """On SQLite, switch foreign key enforcement off for the block (``env.py`` checks all keys before commit).
+
+    Batch migrations recreate tables; with foreign keys on, ``DROP TABLE`` would cascade deletes into child
+    tables. The pragma is a no-op inside a transaction, so this must wrap the transaction (``conn`` must not
+    be in one). Other backends: no-op.
+    """
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    if conn.in_transaction():
+        raise ConfigurationError("foreign_keys_off() must be entered outside a transaction")
+    driver_connection = conn.connection.driver_connection
+    assert driver_connection is not None
+    driver_connection.execute("PRAGMA foreign_keys = OFF")
+    try:
+        yield
+    finally:
+        try:
+            driver_connection.execute("PRAGMA foreign_keys = ON")
+        except Exception:
+            conn.invalidate()  # never hand a connection without foreign keys back to the pool
+            raise
+
+
+@contextmanager
+def _file_lock(path: Path | None, timeout_s: float = MIGRATION_LOCK_TIMEOUT_S) -> Iterator[None]:
+    """An exclusive lock on ``path`` across processes (no-op for ``None``); StorageUnavailable on timeout."""
+    if path is None:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as handle:
+        deadline = time.monotonic() + timeout_s
+        while not _try_lock(handle):
+            if time.monotonic() > deadline:
+                raise StorageUnavailable(f"timed out waiting for the migration lock {path}")
+            time.sleep(0.05)
+        try:
+            yield
+        finally:
+            _unlock(handle)
+
+
+if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+    import msvcrt
+
+    def _try_lock(handle: IO[bytes]) -> bool:
+        try:
+            handle.seek(0)
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+
+    def _unlock(handle: IO[bytes]) -> None:
+        handle.seek(0)
+        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+
+else:
+    import fcntl
+
+    def _try_lock(handle: IO[bytes]) -> bool:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def _unlock(handle: IO[bytes]) -> None:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
