@@ -1,0 +1,169 @@
+"""The Tesseract wrapper (intake.tesseract): real Tesseract on rendered German pages, plus a fake binary for
+fault injection."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfbase.pdfmetrics import getAscentDescent, stringWidth
+from reportlab.pdfgen import canvas
+
+from intake import poppler
+from intake.tesseract import OcrEngine, TesseractEngine, parse_osd, parse_tsv
+from mailroom.errors import ToolFailed, ToolMissing, ToolTimeout
+from mailroom.settings import Settings
+
+PT = 300 / 72
+FONT, SIZE = "Helvetica", 16
+LINES = [
+    (72.0, 760.0, "Stadtverwaltung Musterstadt"),
+    (72.0, 720.0, "Straße der Einheit 12"),
+    (72.0, 600.0, "Bescheid über die Gebühr für die Müllabfuhr"),
+    (72.0, 570.0, "Bitte zahlen Sie den Betrag bis zum 15. Dezember."),
+]
+
+
+@pytest.fixture(scope="module")
+def page_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 300 dpi grey PGM of a German letter, rendered by Poppler."""
+    root = tmp_path_factory.mktemp("page")
+    pdf = root / "letter.pdf"
+    c = canvas.Canvas(str(pdf), pagesize=A4)
+    c.setFont(FONT, SIZE)
+    for x, y, text in LINES:
+        c.drawString(x, y, text)
+    c.showPage()
+    c.save()
+    return poppler.rasterise_page(pdf, 1, 300, root)
+
+
+def drawn_box(line: int, word: str) -> tuple[float, float, float, float]:
+    x, y, text = LINES[line]
+    x0 = x + stringWidth(text[: text.index(word)], FONT, SIZE)
+    ascent = getAscentDescent(FONT, SIZE)[0]
+    return (x0 * PT, (A4[1] - y - ascent) * PT, (x0 + stringWidth(word, FONT, SIZE)) * PT, (A4[1] - y) * PT)
+
+
+def test_recognise_reads_umlauts_with_boxes_and_writes_a_searchable_pdf(
+    page_image: Path, tmp_path: Path
+) -> None:
+    engine: OcrEngine = TesseractEngine.from_settings(Settings(data_dir=tmp_path))
+    result = engine.recognise(page_image, tmp_path / "page-1", dpi=300)
+
+    words = {w.text.strip(".,"): w for b in result.blocks for line in b.lines for w in line.words}
+    assert {"Straße", "Gebühr", "Müllabfuhr"} <= set(words)
+    for line, word in [(1, "Straße"), (2, "Gebühr")]:
+        # OCR boxes are tight around the ink: within a few pixels of the drawn glyph box
+        assert words[word].box == pytest.approx(drawn_box(line, word), abs=12)
+    assert result.mean_confidence is not None and result.mean_confidence > 80
+    assert result.word_count == sum(len(t.split()) for _, _, t in LINES)
+    lines = [line.text for b in result.blocks for line in b.lines]
+    assert lines[:2] == ["Stadtverwaltung Musterstadt", "Straße der Einheit 12"]
+    assert result.cpu_seconds > 0.1 and result.wall_seconds > 0
+    assert not (tmp_path / "page-1.tsv").exists()
+
+    assert result.pdf_path == tmp_path / "page-1.pdf"
+    text = subprocess.run(["pdftotext", str(result.pdf_path), "-"], capture_output=True, check=True).stdout
+    assert "Gebühr" in text.decode() and "Straße" in text.decode()
+
+
+def test_recognise_without_pdf(page_image: Path, tmp_path: Path) -> None:
+    result = TesseractEngine().recognise(page_image, tmp_path / "p", dpi=300, pdf=False)
+    assert result.pdf_path is None and not (tmp_path / "p.pdf").exists()
+    assert result.word_count > 20
+
+
+def test_orientation_of_an_upside_down_page(page_image: Path, tmp_path: Path) -> None:
+    upside_down = tmp_path / "upside-down.pgm"
+    with Image.open(page_image) as image:
+        image.rotate(180).save(upside_down)
+    engine = TesseractEngine()
+    detected = engine.detect_orientation(upside_down, dpi=300)
+    assert detected is not None and detected[0] == 180 and detected[1] > 1
+
+
+def test_orientation_of_a_blank_page_is_undecided(tmp_path: Path) -> None:
+    blank = tmp_path / "blank.pgm"
+    Image.new("L", (1240, 1754), 255).save(blank)
+    assert TesseractEngine().detect_orientation(blank) is None
+
+
+def test_tiny_timeout_is_a_tool_timeout(page_image: Path, tmp_path: Path) -> None:
+    engine = TesseractEngine(timeout=0.05)
+    engine.check()  # the version check has its own timeout
+    with pytest.raises(ToolTimeout):
+        engine.recognise(page_image, tmp_path / "slow", dpi=300)
+
+
+def test_unknown_language_is_a_missing_tool(page_image: Path, tmp_path: Path) -> None:
+    engine = TesseractEngine(language="deu+xyz")
+    with pytest.raises(ToolMissing, match="xyz"):
+        engine.check()
+    with pytest.raises(ToolMissing):
+        engine.recognise(page_image, tmp_path / "x", dpi=300)
+
+
+def test_missing_binary_is_a_missing_tool(page_image: Path, tmp_path: Path) -> None:
+    engine = TesseractEngine(binary=str(tmp_path / "no-such-tesseract"))
+    with pytest.raises(ToolMissing):
+        engine.recognise(page_image, tmp_path / "x", dpi=300)
+
+
+def test_check_returns_the_version() -> None:
+    assert TesseractEngine().check().startswith("5.")
+
+
+FAKE = """#!/bin/sh
+case "$1" in
+  --version) echo "tesseract 5.3.0"; exit 0;;
+  --list-langs) echo 'List of available languages in "/fake" (2):'; echo deu; echo osd; exit 0;;
+esac
+echo "OMP_THREAD_LIMIT=$OMP_THREAD_LIMIT MAILROOM_SECRET=$MAILROOM_SECRET" > "$(dirname "$0")/env.txt"
+echo "Error in pixReadStream: Unknown format: no pix returned" >&2
+exit 1
+"""
+
+
+def test_failure_is_a_tool_failed_with_stderr_and_a_clean_environment(
+    page_image: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = tmp_path / "fake-tesseract"
+    fake.write_text(FAKE)
+    fake.chmod(0o755)
+    monkeypatch.setenv("MAILROOM_SECRET", "hunter2")
+    monkeypatch.setenv("OMP_THREAD_LIMIT", "8")
+    engine = TesseractEngine(binary=str(fake))
+    assert engine.check() == "5.3.0"
+    with pytest.raises(ToolFailed, match="Unknown format") as failure:
+        engine.recognise(page_image, tmp_path / "out", dpi=300)
+    assert failure.value.details["exit_code"] == 1
+    assert (tmp_path / "env.txt").read_text().split() == ["OMP_THREAD_LIMIT=1", "MAILROOM_SECRET="]
+
+
+def test_parse_tsv_structure_and_filters() -> None:
+    header = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext"
+    rows = [
+        "1\t1\t0\t0\t0\t0\t0\t0\t2480\t3508\t-1\t",
+        "4\t1\t1\t1\t1\t0\t10\t10\t200\t30\t-1\t",
+        "5\t1\t1\t1\t1\t1\t10\t10\t90\t30\t96.5\tAmt",
+        "5\t1\t1\t1\t1\t2\t110\t12\t100\t28\t90.5\tfür",
+        "5\t1\t1\t1\t2\t1\t10\t50\t90\t30\t88\tFinanzen",
+        "5\t1\t1\t1\t2\t2\t110\t50\t30\t30\t95\t ",
+        "5\t1\t1\t2\t1\t1\t10\t100\t50\t30\t-1\tx",
+        "5\t1\t2\t1\t1\t1\t500\t500\t60\t20\t70\tKasse",
+    ]
+    blocks = parse_tsv("\n".join([header, *rows]) + "\n")
+    assert [b.text for b in blocks] == ["Amt für\nFinanzen", "Kasse"]
+    assert blocks[0].lines[0].box == (10, 10, 210, 40)
+    assert blocks[0].box == (10, 10, 210, 80)
+    assert blocks[1].lines[0].words[0].confidence == 70
+
+
+def test_parse_osd() -> None:
+    report = "Page number: 0\nOrientation in degrees: 90\nRotate: 270\nOrientation confidence: 12.79\n"
+    assert parse_osd(report) == (270, 12.79)
+    assert parse_osd("") is None
