@@ -1,0 +1,327 @@
+"""The organisation directory: departments (Ämter), persons and postboxes of one town administration.
+
+Admins maintain it as YAML (the format of ``data/musterstadt.yaml``, the default directory) or as one CSV
+table. Loading validates the whole directory at once and raises :class:`InvalidDirectory` listing every
+problem (duplicate ids, references to unknown departments, persons or postboxes, broken regexes).
+
+YAML: top-level ``town`` (``name``, ``administration``, optional ``leitweg_id``), ``departments``,
+``postboxes`` (optional: derived from the departments' postbox lists) and ``persons``. A department has
+``id``, ``name``, ``amt``, ``aliases``, ``former_names``, ``postboxes``, ``leitweg_ids`` and its Aktenzeichen
+patterns either as ``aktenzeichen: {regex: ...}`` or as a list ``aktenzeichen_patterns``. A person has ``id``,
+``title``, ``salutation``, ``first_name``, ``last_name``, ``department``, ``role``, ``aliases``,
+``former_names`` (e.g. a maiden name), ``former_department(s)`` and ``deputy``/``deputies``. Other keys
+(generator hints) are ignored.
+
+CSV: one row per entry with a ``kind`` column (``department``, ``person`` or ``postbox``) and the field
+names above as columns; list values are separated by ``|``.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mailroom.errors import InputError
+
+DEFAULT_PATH = Path(__file__).with_name("data") / "musterstadt.yaml"
+LIST_SEPARATOR = "|"
+
+
+class InvalidDirectory(InputError):
+    """The organisation directory is inconsistent or malformed; ``details["problems"]`` lists every issue."""
+
+    code = "invalid_directory"
+
+
+@dataclass(frozen=True)
+class Postbox:
+    """A Postkorb of the DMS that documents are routed into."""
+
+    id: str
+    name: str
+    department: str
+
+
+@dataclass(frozen=True)
+class Department:
+    id: str
+    name: str
+    amt: str = ""
+    aliases: tuple[str, ...] = ()
+    former_names: tuple[str, ...] = ()
+    postboxes: tuple[str, ...] = ()
+    leitweg_ids: tuple[str, ...] = ()
+    aktenzeichen_patterns: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Official name, aliases and former names."""
+        return (self.name, *self.aliases, *self.former_names)
+
+    @property
+    def main_postbox(self) -> str | None:
+        """The department's general postbox: the one named like the department, else the first."""
+        if self.id in self.postboxes:
+            return self.id
+        return self.postboxes[0] if self.postboxes else None
+
+
+@dataclass(frozen=True)
+class Person:
+    id: str
+    last_name: str
+    department: str
+    first_name: str = ""
+    title: str = ""
+    salutation: str = ""  # "Herr" / "Frau" / ""
+    role: str = ""
+    aliases: tuple[str, ...] = ()
+    former_names: tuple[str, ...] = ()
+    former_departments: tuple[str, ...] = ()
+    deputies: tuple[str, ...] = ()
+
+    @property
+    def display_name(self) -> str:
+        return " ".join(p for p in (self.title, self.first_name, self.last_name) if p)
+
+    @property
+    def surnames(self) -> tuple[str, ...]:
+        """Current surname, former surnames and aliases: the names an address line may use."""
+        return (self.last_name, *self.former_names, *self.aliases)
+
+
+@dataclass(frozen=True)
+class Directory:
+    """A validated organisation directory; look-ups by id, Aktenzeichen and Leitweg-ID."""
+
+    name: str
+    departments: Mapping[str, Department]
+    persons: Mapping[str, Person]
+    postboxes: Mapping[str, Postbox]
+    leitweg_id: str | None = None
+    town_names: tuple[str, ...] = ()  # "Stadt Musterstadt", "Stadtverwaltung Musterstadt": the whole town
+
+    def persons_in(self, department: str) -> list[Person]:
+        return [p for p in self.persons.values() if p.department == department]
+
+    def department_for_aktenzeichen(self, text: str) -> tuple[Department, str] | None:
+        """The department whose Aktenzeichen pattern occurs in ``text``, with the matched reference."""
+        for dep in self.departments.values():
+            for pattern in _compiled(dep.aktenzeichen_patterns):
+                found = pattern.search(text)
+                if found:
+                    return dep, found.group(0)
+        return None
+
+    def department_for_leitweg_id(self, leitweg_id: str) -> Department | None:
+        wanted = leitweg_id.strip().upper()
+        for dep in self.departments.values():
+            if wanted in (x.upper() for x in dep.leitweg_ids):
+                return dep
+        return None
+
+
+@lru_cache(maxsize=256)
+def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    """Patterns as searches for a whole reference: not a piece of a longer number or code."""
+    return tuple(re.compile(rf"(?<![\w.\-/])(?:{p})(?![\w\-/]|\.\d)") for p in patterns)
+
+
+# --- parsing -----------------------------------------------------------------------------------------------
+
+
+def _text(raw: Mapping[str, Any], key: str, default: str = "") -> str:
+    value = raw.get(key)
+    return default if value is None else str(value).strip()
+
+
+def _list(raw: Mapping[str, Any], *keys: str) -> tuple[str, ...]:
+    """A list field under any of ``keys``: YAML lists, single values, or ``|``-separated CSV cells."""
+    out: list[str] = []
+    for key in keys:
+        value = raw.get(key)
+        if value is None or value == "":
+            continue
+        items: Iterable[Any]
+        if isinstance(value, list | tuple):
+            items = value
+        elif isinstance(value, str):
+            items = value.split(LIST_SEPARATOR)
+        else:
+            items = [value]
+        out += [str(v).strip() for v in items if str(v).strip()]
+    return tuple(out)
+
+
+def _department(raw: Mapping[str, Any]) -> Department:
+    patterns = list(_list(raw, "aktenzeichen_patterns"))
+    akz = raw.get("aktenzeichen")
+    if isinstance(akz, Mapping) and akz.get("regex"):
+        patterns.append(str(akz["regex"]))
+    elif isinstance(akz, str) and akz:
+        patterns += akz.split(LIST_SEPARATOR)
+    return Department(
+        id=_text(raw, "id"),
+        name=_text(raw, "name"),
+        amt=_text(raw, "amt"),
+        aliases=_list(raw, "aliases"),
+        former_names=_list(raw, "former_names"),
+        postboxes=_list(raw, "postboxes"),
+        leitweg_ids=_list(raw, "leitweg_ids", "leitweg_id"),
+        aktenzeichen_patterns=tuple(patterns),
+    )
+
+
+def _person(raw: Mapping[str, Any]) -> Person:
+    return Person(
+        id=_text(raw, "id"),
+        title=_text(raw, "title"),
+        salutation=_text(raw, "salutation"),
+        first_name=_text(raw, "first_name"),
+        last_name=_text(raw, "last_name"),
+        department=_text(raw, "department"),
+        role=_text(raw, "role"),
+        aliases=_list(raw, "aliases"),
+        former_names=_list(raw, "former_names"),
+        former_departments=_list(raw, "former_departments", "former_department"),
+        deputies=_list(raw, "deputies", "deputy"),
+    )
+
+
+def _postbox(raw: Mapping[str, Any]) -> Postbox:
+    return Postbox(id=_text(raw, "id"), name=_text(raw, "name"), department=_text(raw, "department"))
+
+
+def _unique(kind: str, ids: list[str], problems: list[str]) -> None:
+    seen: set[str] = set()
+    for i, entry_id in enumerate(ids, 1):
+        if not entry_id:
+            problems.append(f"{kind} #{i}: missing id")
+        elif entry_id in seen:
+            problems.append(f"duplicate {kind} id {entry_id!r}")
+        seen.add(entry_id)
+
+
+def build_directory(
+    name: str,
+    departments: list[Department],
+    persons: list[Person],
+    postboxes: list[Postbox] | None = None,
+    leitweg_id: str | None = None,
+    town_names: tuple[str, ...] = (),
+) -> Directory:
+    """Validate and assemble a directory; postboxes default to those the departments list."""
+    if postboxes is None:
+        postboxes = [Postbox(box, box, d.id) for d in departments for box in d.postboxes]
+    problems: list[str] = []
+    _unique("department", [d.id for d in departments], problems)
+    _unique("person", [p.id for p in persons], problems)
+    _unique("postbox", [b.id for b in postboxes], problems)
+    dep_ids = {d.id for d in departments}
+    box_ids = {b.id for b in postboxes}
+    person_ids = {p.id for p in persons}
+    for dep in departments:
+        if not dep.name:
+            problems.append(f"department {dep.id!r}: missing name")
+        problems += [
+            f"department {dep.id!r}: unknown postbox {b!r}" for b in dep.postboxes if b not in box_ids
+        ]
+        for pattern in dep.aktenzeichen_patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                problems.append(f"department {dep.id!r}: invalid Aktenzeichen regex {pattern!r} ({exc})")
+    for box in postboxes:
+        if box.department not in dep_ids:
+            problems.append(f"postbox {box.id!r}: unknown department {box.department!r}")
+    for person in persons:
+        if not person.last_name:
+            problems.append(f"person {person.id!r}: missing last_name")
+        for dep_id in (person.department, *person.former_departments):
+            if dep_id not in dep_ids:
+                problems.append(f"person {person.id!r}: unknown department {dep_id!r}")
+        problems += [
+            f"person {person.id!r}: unknown deputy {d!r}" for d in person.deputies if d not in person_ids
+        ]
+    if problems:
+        raise InvalidDirectory(
+            f"invalid organisation directory {name!r}: " + "; ".join(problems), problems=problems
+        )
+    return Directory(
+        name=name,
+        departments={d.id: d for d in departments},
+        persons={p.id: p for p in persons},
+        postboxes={b.id: b for b in postboxes},
+        leitweg_id=leitweg_id,
+        town_names=town_names or (name,),
+    )
+
+
+def _entries(raw: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+    value = raw.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
+        raise InvalidDirectory(f"'{key}' must be a list of mappings", field=key)
+    return value
+
+
+def parse_yaml(text: str, name: str = "directory") -> Directory:
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InvalidDirectory(f"{name}: not valid YAML ({exc})") from exc
+    if not isinstance(raw, Mapping):
+        raise InvalidDirectory(f"{name}: expected a mapping with departments and persons")
+    town = raw.get("town") or {}
+    boxes = _entries(raw, "postboxes")
+    return build_directory(
+        name=_text(town, "name", name),
+        departments=[_department(d) for d in _entries(raw, "departments")],
+        persons=[_person(p) for p in _entries(raw, "persons")],
+        postboxes=[_postbox(b) for b in boxes] if boxes else None,
+        leitweg_id=_text(town, "leitweg_id") or None,
+        town_names=tuple(n for n in (_text(town, "name"), _text(town, "administration")) if n),
+    )
+
+
+def parse_csv(text: str, name: str = "directory") -> Directory:
+    rows = list(csv.DictReader(text.splitlines()))
+    if not rows or "kind" not in rows[0]:
+        raise InvalidDirectory(f"{name}: a CSV directory needs a header with a 'kind' column", field="kind")
+    by_kind: dict[str, list[dict[str, str]]] = {"department": [], "person": [], "postbox": []}
+    for number, row in enumerate(rows, 2):
+        kind = (row.get("kind") or "").strip().lower()
+        if kind not in by_kind:
+            raise InvalidDirectory(f"{name}, line {number}: unknown kind {kind!r}", field="kind")
+        by_kind[kind].append({k: v for k, v in row.items() if k and v})
+    return build_directory(
+        name=name,
+        departments=[_department(d) for d in by_kind["department"]],
+        persons=[_person(p) for p in by_kind["person"]],
+        postboxes=[_postbox(b) for b in by_kind["postbox"]] or None,
+    )
+
+
+def load_directory(path: Path) -> Directory:
+    """Load and validate a directory from a ``.yaml``/``.yml`` or ``.csv`` file."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise InvalidDirectory(f"cannot read directory {path}: {exc.strerror}") from exc
+    if path.suffix.lower() == ".csv":
+        return parse_csv(text, path.stem)
+    if path.suffix.lower() in (".yaml", ".yml"):
+        return parse_yaml(text, path.stem)
+    raise InvalidDirectory(f"{path.name}: a directory is a .yaml, .yml or .csv file")
+
+
+@lru_cache(maxsize=1)
+def default_directory() -> Directory:
+    """Stadt Musterstadt's directory, shipped with the package (matches the sample mail)."""
+    return load_directory(DEFAULT_PATH)

@@ -1,0 +1,202 @@
+"""Versioned document-type models in a registry folder: save, load, promote if not worse, roll back.
+
+Layout of the folder::
+
+    doctype-0001.joblib  doctype-0001.json   # the fitted model and its metadata
+    doctype-0002.joblib  doctype-0002.json
+    current.json                             # {"current": 2, "history": [1, 2]}
+
+The metadata (version, metrics on held-back data, training-data hash, row count, training time, feature,
+scikit-learn, numpy and scipy versions) is read *before* the model file is unpickled; a model written by an
+incompatible library version (other major.minor of scikit-learn, other major of numpy) or another feature
+version is refused with :class:`ModelIncompatible` instead of failing later in odd ways.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy
+import scipy
+import sklearn
+
+from classifiers.doctype import FEATURES_VERSION, Metrics, TypeModel, evaluate
+from classifiers.samples import LabelledSample
+from mailroom.errors import ConfigurationError
+
+KIND = "doctype"
+
+
+class ModelNotFound(ConfigurationError):
+    code = "model_not_found"
+
+
+class ModelIncompatible(ConfigurationError):
+    code = "model_incompatible"
+
+
+def library_versions() -> dict[str, str]:
+    return {"sklearn": sklearn.__version__, "numpy": numpy.__version__, "scipy": scipy.__version__}
+
+
+def _major_minor(version: str, parts: int) -> tuple[str, ...]:
+    return tuple(version.split(".")[:parts])
+
+
+def check_compatible(meta: dict[str, Any]) -> None:
+    """Raise :class:`ModelIncompatible` unless a model with this metadata can be loaded here."""
+    problems = []
+    if meta.get("features_version") != FEATURES_VERSION:
+        problems.append(f"feature version {meta.get('features_version')} (this mailroom: {FEATURES_VERSION})")
+    saved = meta.get("libraries", {})
+    here = library_versions()
+    for name, parts in (("sklearn", 2), ("numpy", 1), ("scipy", 1)):
+        if _major_minor(str(saved.get(name, "?")), parts) != _major_minor(here[name], parts):
+            problems.append(f"{name} {saved.get(name, '?')} (installed: {here[name]})")
+    if problems:
+        raise ModelIncompatible(
+            f"model {meta.get('kind', KIND)}@{meta.get('version')} was built with "
+            + ", ".join(problems)
+            + "; retrain it with `mailroom train`",
+            problems=problems,
+        )
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """The outcome of :meth:`ModelRegistry.promote_if_not_worse`."""
+
+    promoted: bool
+    version: int | None  # the current version afterwards
+    candidate: Metrics
+    current: Metrics | None
+    reason: str
+
+
+def _write_atomic(path: Path, data: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(data)
+    os.replace(tmp, path)
+
+
+class ModelRegistry:
+    """The folder of model versions with a pointer to the current one and its history."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def _paths(self, version: int) -> tuple[Path, Path]:
+        stem = self.folder / f"{KIND}-{version:04d}"
+        return stem.with_suffix(".joblib"), stem.with_suffix(".json")
+
+    def _state(self) -> dict[str, Any]:
+        path = self.folder / "current.json"
+        if not path.exists():
+            return {"current": None, "history": []}
+        state: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return state
+
+    def versions(self) -> list[int]:
+        return sorted(int(p.stem.split("-")[1]) for p in self.folder.glob(f"{KIND}-*.json"))
+
+    def current_version(self) -> int | None:
+        current = self._state()["current"]
+        return None if current is None else int(current)
+
+    def metadata(self, version: int) -> dict[str, Any]:
+        meta_path = self._paths(version)[1]
+        if not meta_path.exists():
+            raise ModelNotFound(f"no {KIND} model version {version} in {self.folder}")
+        meta: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8"))
+        return meta
+
+    def save(self, model: TypeModel) -> int:
+        """Store a model as the next version (not yet current); returns the version."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        version = max(self.versions(), default=0) + 1
+        model.version = version
+        model_path, meta_path = self._paths(version)
+        joblib.dump(model, model_path, compress=3)
+        meta = {
+            "kind": KIND,
+            "version": version,
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "features_version": FEATURES_VERSION,
+            "labels": list(model.labels),
+            "metrics": model.metrics.to_dict() if model.metrics else None,
+            "training_data_hash": model.training_data_hash,
+            "training_rows": model.training_rows,
+            "training_seconds": model.training_seconds,
+            "libraries": library_versions(),
+        }
+        _write_atomic(meta_path, json.dumps(meta, indent=1, ensure_ascii=False) + "\n")
+        return version
+
+    def load(self, version: int | None = None) -> TypeModel:
+        """The given version (default: the current one), after checking its metadata."""
+        version = self.current_version() if version is None else version
+        if version is None:
+            raise ModelNotFound(f"no current {KIND} model in {self.folder}; train one with `mailroom train`")
+        check_compatible(self.metadata(version))
+        model: TypeModel = joblib.load(self._paths(version)[0])
+        model.version = version
+        return model
+
+    def activate(self, version: int) -> None:
+        """Make ``version`` current (it is appended to the history)."""
+        self.metadata(version)
+        state = self._state()
+        _write_atomic(
+            self.folder / "current.json",
+            json.dumps({"current": version, "history": [*state["history"], version]}) + "\n",
+        )
+
+    def promote_if_not_worse(
+        self, candidate: TypeModel, heldout: list[LabelledSample], *, tolerance: float = 0.0
+    ) -> Promotion:
+        """Save and activate ``candidate`` if its macro-F1 on ``heldout`` is at least the current model's.
+
+        Both are measured on the same rows. A refused candidate is not stored.
+        """
+        candidate_metrics = evaluate(candidate, heldout)
+        current_version = self.current_version()
+        current_metrics = None
+        if current_version is not None:
+            current_metrics = evaluate(self.load(current_version), heldout)
+            if candidate_metrics.macro_f1 + tolerance < current_metrics.macro_f1:
+                return Promotion(
+                    False,
+                    current_version,
+                    candidate_metrics,
+                    current_metrics,
+                    f"macro-F1 {candidate_metrics.macro_f1:.4f} < current {current_metrics.macro_f1:.4f}",
+                )
+        candidate.metrics = candidate.metrics or candidate_metrics
+        version = self.save(candidate)
+        self.activate(version)
+        reason = (
+            "first model"
+            if current_metrics is None
+            else f"macro-F1 {candidate_metrics.macro_f1:.4f} >= current {current_metrics.macro_f1:.4f}"
+        )
+        return Promotion(True, version, candidate_metrics, current_metrics, reason)
+
+    def rollback(self) -> int:
+        """Make the previously current version current again; returns it."""
+        state = self._state()
+        history = list(state["history"])
+        if len(history) < 2:
+            raise ModelNotFound(f"no earlier {KIND} model to roll back to in {self.folder}")
+        history.pop()
+        _write_atomic(
+            self.folder / "current.json", json.dumps({"current": history[-1], "history": history}) + "\n"
+        )
+        return int(history[-1])
