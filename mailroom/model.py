@@ -89,6 +89,7 @@ class Page(BaseModel):
     image_source: ImageSource = ImageSource.NONE
     blocks: list[Block] = Field(default_factory=list)
     quality: PageQuality = Field(default_factory=PageQuality)
+    separator: bool = Field(False, description="A separator sheet between letters (not read, not a letter page)")
     timings_ms: dict[str, float] = Field(default_factory=dict, description="Cost of each stage on this page")
 
     def words(self) -> Iterator[Word]:

@@ -27,7 +27,10 @@ class Source(_Part):
 
 
 class QualityWarning(_Part):
-    code: str = Field(description="Stable code: blank_page, skewed, rotated, blurry, low_contrast, low_ocr_confidence, ...")
+    code: str = Field(
+        description="Stable code: blank_page, all_pages_blank, skewed, rotated, blurry, low_contrast, "
+        "low_ocr_confidence"
+    )
     page: int | None = None
     message: str
 

@@ -13,7 +13,9 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
 
-SEPARATOR_PAYLOAD = "MAILROOM-SEPARATOR"
+from intake.separator import SEPARATOR_PAYLOAD
+
+__all__ = ["SEPARATOR_PAYLOAD", "separator_pdf", "separator_text"]
 SEPARATOR_LINES = ("Trennblatt", "Dokumententrennung – bitte mit der Schrift nach oben einlegen")
 
 

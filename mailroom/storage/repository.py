@@ -309,6 +309,44 @@ def transition(
     return event
 
 
+def restart(session: Session, doc: DocumentRow, *, reason: str, task_id: str | None = None) -> bool:
+    """Send ``doc`` back to ``received`` to run the pipeline again (an operator's or a user's explicit request,
+    e.g. ``mailroom process`` on a file it has seen before). Records the event; returns False when the document
+    already is in ``received``. This is the one way out of a settled state other than the transitions above.
+    """
+    if doc.state == S.RECEIVED.value:
+        return False
+    session.flush()
+    now = utcnow()
+    current = doc.state
+    values: dict[str, Any] = {
+        "state": S.RECEIVED.value, "state_changed_at": now, "updated_at": now,
+        "error_code": None, "error_message": None,
+    }
+    result = cast(
+        CursorResult[Any],
+        session.execute(
+            update(DocumentRow)
+            .where(DocumentRow.id == doc.id, DocumentRow.state == current)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    if result.rowcount != 1:
+        session.refresh(doc)
+        raise StateConflict(
+            f"document {doc.id} is no longer in {current} (now {doc.state})",
+            document_id=doc.id, expected_state=current, actual_state=doc.state,
+        )
+    for name, value in values.items():
+        set_committed_value(doc, name, value)
+    session.add(DocumentEventRow(
+        document=doc, from_state=current, to_state=S.RECEIVED.value, at=now, reason=reason, task_id=task_id
+    ))
+    session.flush()
+    return True
+
+
 def note_attempt(session: Session, doc: DocumentRow) -> int:
     """Count one more processing attempt (a task starting work on ``doc``); returns the new count.
 

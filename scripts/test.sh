@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The test suite: set everything up, check style and types, run pytest (real Tesseract, Poppler, SQLite).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh
+.venv/bin/ruff check .
+.venv/bin/mypy
+exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" "$@"

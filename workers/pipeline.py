@@ -1,0 +1,396 @@
+"""The pipeline: the order of the stages for one document, written once.
+
+It runs in-process (``mailroom process``, tests) and, later, as Celery tasks that call the same stage
+functions. Each stage takes ids / paths plus the :class:`PipelineContext` and returns plain values; the database
+row of the document records every state transition.
+
+Stages: receive (checks, original stored, record created) → pages (page images the cheapest way, preprocessing,
+OCR or text layer, searchable PDF) → result (quality summary, ``mailroom.result/v1``).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pikepdf
+from sqlalchemy.orm import Session, sessionmaker
+
+from intake.checks import inspect_file
+from intake.pages import iter_pages
+from intake.preprocess import PreparedPage, prepare_page
+from intake.separator import is_separator_sheet
+from intake.tesseract import OcrEngine, TesseractEngine
+from intake.types import FileInfo, FileKind, PageInput
+from mailroom.errors import MailroomError, ToolFailed
+from mailroom.logs import log_context
+from mailroom.model import Document, Page, PageQuality, TextSource
+from mailroom.result import Quality, QualityWarning, Result, Source
+from mailroom.settings import Settings
+from mailroom.storage import repository
+from mailroom.storage.blobs import BlobStore
+from mailroom.storage.db import make_engine, migrate, session_factory
+from mailroom.storage.models import DocumentRow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PipelineContext:
+    """Everything a stage needs, built once per process: settings, OCR engine, storage."""
+
+    settings: Settings
+    ocr: OcrEngine
+    blobs: BlobStore
+    sessions: sessionmaker[Session]
+
+    @classmethod
+    def create(cls, settings: Settings, *, ocr: OcrEngine | None = None) -> PipelineContext:
+        # parallelism comes from processes (one page per worker process): OpenCV's own threads only add CPU
+        cv2.setNumThreads(1)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(settings)
+        migrate(engine)
+        return cls(
+            settings=settings,
+            ocr=ocr or TesseractEngine(
+                language=settings.ocr_language, timeout=settings.ocr_timeout_seconds, psm=settings.ocr_psm
+            ),
+            blobs=BlobStore(settings.blob_dir),
+            sessions=session_factory(engine),
+        )
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        session = self.sessions()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    @contextmanager
+    def scratch(self) -> Iterator[Path]:
+        self.settings.work_dir.mkdir(parents=True, exist_ok=True)
+        path = Path(tempfile.mkdtemp(prefix="doc-", dir=self.settings.work_dir))
+        try:
+            yield path
+        finally:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+@dataclass
+class Received:
+    document_id: str
+    info: FileInfo
+    created: bool
+
+
+@dataclass
+class ReadPages:
+    """What the page stage produced for one file."""
+
+    document: Document
+    searchable_pdf: Path | None
+    ocr_cpu_seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+# --- stage 1: receive ------------------------------------------------------------------------------------
+
+
+def receive(path: Path, ctx: PipelineContext, *, channel: str, station: str | None) -> Received:
+    """Check the file, store the original immutably, create (or find) the document record.
+
+    Bad input raises before anything is written. The same bytes from the same source are the same document.
+    """
+    info = inspect_file(path, ctx.settings)
+    original_sha = ctx.blobs.put_file(path)
+    with ctx.session() as session:
+        row, created = repository.receive_document(
+            session,
+            sha256=info.sha256,
+            filename=path.name,
+            kind=info.kind.value,
+            mime_type=info.mime_type,
+            size=info.size,
+            pages=info.page_count,
+            channel=channel,
+            station=station,
+            original_sha=original_sha,
+        )
+        document_id = row.id
+    log.info("received %s (%s, %d pages)", path.name, info.kind.value, info.page_count,
+             extra={"document_id": document_id, "new_document": created})
+    return Received(document_id=document_id, info=info, created=created)
+
+
+# --- stage 2: pages --------------------------------------------------------------------------------------
+
+
+OSD_DPI = 150
+"""Tesseract's orientation detection reads a copy at this resolution: as sure as at 300 dpi, a third of the cost."""
+
+
+@dataclass
+class _Oracle:
+    """Answers preprocessing's question "which way up?" for a page that looks wrong.
+
+    Such a page may be a separator sheet (a QR code and one word look wrong to the orientation check): that is
+    checked first and remembered, and OSD is not asked. Otherwise Tesseract OSD runs on a reduced copy.
+    """
+
+    ctx: PipelineContext
+    scratch: Path
+    number: int
+    dpi: int
+    separator: bool = False
+
+    def __call__(self, image: np.ndarray) -> int | None:
+        if is_separator_sheet(image, self.dpi):
+            self.separator = True
+            return 0
+        factor = OSD_DPI / self.dpi
+        if factor < 1:
+            image = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+        probe = self.scratch / f"osd-{self.number:05d}.pgm"
+        cv2.imwrite(str(probe), image)
+        try:
+            found = self.ctx.ocr.detect_orientation(probe, dpi=min(OSD_DPI, self.dpi))
+        finally:
+            probe.unlink(missing_ok=True)
+        return None if found is None else found[0]
+
+
+def _write_for_ocr(prepared: PreparedPage, scratch: Path, number: int) -> Path:
+    """Raw format for Tesseract: PBM for a binarised page (1 bit, G4 in the PDF), PGM otherwise."""
+    values = np.unique(prepared.image[:: max(1, prepared.image.shape[0] // 64), ::8])
+    binary = bool(np.isin(values, (0, 255)).all())
+    out = scratch / f"page-{number:05d}.{'pbm' if binary else 'pgm'}"
+    if not cv2.imwrite(str(out), prepared.image):
+        raise ToolFailed(f"could not write page image {out.name}")
+    return out
+
+
+def read_scanned_page(page_input: PageInput, ctx: PipelineContext, scratch: Path) -> tuple[Page, Path | None, float]:
+    """Preprocess and OCR one page image. Returns the page, its searchable PDF (None if blank), OCR CPU s."""
+    assert page_input.image is not None
+    image_ref = page_input.image
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    image = cv2.imread(str(image_ref.path), cv2.IMREAD_GRAYSCALE)
+    if image is None:
+        raise ToolFailed(f"page {page_input.number}: the page image could not be decoded")
+    image_ref.path.unlink(missing_ok=True)  # page sources hand out scratch copies: free the disk at once
+    timings["load"] = (time.perf_counter() - started) * 1000
+    oracle = _Oracle(ctx, scratch, page_input.number, image_ref.dpi)
+    prepared = prepare_page(image, image_ref.dpi, orientation_oracle=oracle)
+    del image
+    timings.update(prepared.timings_ms)
+    height, width = prepared.image.shape[:2]
+    if prepared.quality.blank or oracle.separator:
+        page = Page(
+            number=page_input.number, width=width, height=height, dpi=image_ref.dpi,
+            text_source=TextSource.NONE, image_source=image_ref.source, quality=prepared.quality,
+            separator=oracle.separator, timings_ms=timings,
+        )
+        return page, None, 0.0
+    started = time.perf_counter()
+    ocr_input = _write_for_ocr(prepared, scratch, page_input.number)
+    timings["write"] = (time.perf_counter() - started) * 1000
+    del prepared.image
+    started = time.perf_counter()
+    out = ctx.ocr.recognise(ocr_input, scratch / f"ocr-{page_input.number:05d}", dpi=image_ref.dpi, pdf=True)
+    timings["ocr"] = (time.perf_counter() - started) * 1000
+    ocr_input.unlink(missing_ok=True)
+    quality = prepared.quality.model_copy(update={"ocr_confidence": out.mean_confidence})
+    page = Page(
+        number=page_input.number, width=width, height=height, dpi=image_ref.dpi,
+        text_source=TextSource.OCR, image_source=image_ref.source, blocks=out.blocks, quality=quality,
+        timings_ms=timings,
+    )
+    return page, out.pdf_path, out.cpu_seconds
+
+
+def read_pages(info: FileInfo, ctx: PipelineContext, scratch: Path, *, document_id: str) -> ReadPages:
+    """Every page the cheapest correct way, streamed; assembles the searchable PDF of the document."""
+    document = Document()
+    if info.kind is FileKind.XML:
+        return ReadPages(document=document, searchable_pdf=None)
+    searchable = pikepdf.new()
+    original_pdf = pikepdf.open(info.path) if info.kind is FileKind.PDF else None
+    cpu = 0.0
+    try:
+        for page_input in iter_pages(info, ctx.settings, scratch):
+            with log_context(document_id=document_id, page=page_input.number):
+                if page_input.text_page is not None:
+                    document.pages.append(page_input.text_page)
+                    if original_pdf is not None:
+                        searchable.pages.append(original_pdf.pages[page_input.number - 1])
+                    continue
+                page, page_pdf, page_cpu = read_scanned_page(page_input, ctx, scratch)
+                cpu += page_cpu
+                document.pages.append(page)
+                if page_pdf is not None:
+                    with pikepdf.open(page_pdf) as one:
+                        searchable.pages.extend(one.pages)
+                    page_pdf.unlink(missing_ok=True)
+                log.debug("page read: %s", page.text_source.value, extra={"timings_ms": page.timings_ms})
+        out: Path | None = None
+        if len(searchable.pages):
+            out = scratch / "searchable.pdf"
+            searchable.save(out)
+        return ReadPages(document=document, searchable_pdf=out, ocr_cpu_seconds=cpu)
+    finally:
+        searchable.close()
+        if original_pdf is not None:
+            original_pdf.close()
+
+
+# --- stage 3: result -------------------------------------------------------------------------------------
+
+
+def summarise_quality(document: Document, settings: Settings) -> Quality:
+    """Document-level quality and the warnings a scanning station shows so that the operator can rescan."""
+    warnings: list[QualityWarning] = []
+    blank = [p.number for p in document.pages if p.quality.blank]
+    ocr_pages = [p for p in document.pages if p.text_source is TextSource.OCR]
+    for page in document.pages:
+        q: PageQuality = page.quality
+        n = page.number
+        if q.blank:
+            warnings.append(QualityWarning(code="blank_page", page=n, message=f"page {n} is blank"))
+            continue
+        if page.text_source is not TextSource.OCR:
+            continue
+        if q.rotation:
+            warnings.append(QualityWarning(
+                code="rotated", page=n, message=f"page {n} was scanned rotated; turned by {q.rotation}°"))
+        if q.skew_degrees is not None and abs(q.skew_degrees) >= settings.warn_skew_degrees:
+            warnings.append(QualityWarning(
+                code="skewed", page=n, message=f"page {n} is skewed by {q.skew_degrees:.1f}° (corrected)"))
+        if q.sharpness is not None and q.sharpness < settings.warn_blur:
+            warnings.append(QualityWarning(code="blurry", page=n, message=f"page {n} looks blurred"))
+        if q.contrast is not None and q.contrast < settings.warn_contrast:
+            warnings.append(QualityWarning(code="low_contrast", page=n, message=f"page {n} has low contrast"))
+        if q.ocr_confidence is not None and q.ocr_confidence < settings.warn_ocr_confidence:
+            warnings.append(QualityWarning(
+                code="low_ocr_confidence", page=n,
+                message=f"page {n} reads poorly (OCR confidence {q.ocr_confidence:.0f})"))
+    if document.pages and len(blank) == len(document.pages):
+        warnings.append(QualityWarning(code="all_pages_blank", message="every page is blank: check the scanner"))
+    confidence = None
+    words = sum(sum(1 for _ in p.words()) for p in ocr_pages)
+    if words:
+        confidence = round(
+            sum(sum(w.confidence for w in p.words()) for p in ocr_pages) / words, 1
+        )
+    skews: list[float] = [p.quality.skew_degrees for p in ocr_pages if p.quality.skew_degrees is not None]
+    worst: float | None = max(skews, key=abs) if skews else None
+    skew = None if worst is None else round(worst, 2)
+    return Quality(ocr_confidence=confidence, skew_degrees=skew, blank_pages=blank, warnings=warnings)
+
+
+def build_result(row: DocumentRow, info: FileInfo, document: Document, settings: Settings) -> Result:
+    text_source = TextSource.E_INVOICE if info.kind is FileKind.XML else document.text_source
+    result = Result(
+        document_id=row.id,
+        sha256=row.sha256,
+        filename=row.filename,
+        pages=len(document.pages) if info.kind is not FileKind.XML else 0,
+        source=Source(channel=row.source_channel, station=row.station, received_at=row.received_at),
+        text_source=text_source.value,
+        quality=summarise_quality(document, settings),
+    )
+    if info.embedded_xml_name or info.kind is FileKind.XML:
+        result.e_invoice = {"embedded": info.embedded_xml_name}  # type: ignore[attr-defined]
+    return result
+
+
+def _row(session: Session, document_id: str) -> DocumentRow:
+    row = repository.get_document(session, document_id)
+    if row is None:  # pragma: no cover - the row was created by receive() in this process
+        raise ToolFailed(f"document {document_id} vanished from the database")
+    return row
+
+
+# --- the whole pipeline in-process -----------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """One processed input: a result, or the error that stopped it."""
+
+    path: Path
+    result: Result | None = None
+    document: Document | None = None
+    error: MailroomError | None = None
+    seconds: float = 0.0
+    ocr_cpu_seconds: float = 0.0
+
+
+def process_path(path: Path, ctx: PipelineContext, *, channel: str = "cli", station: str | None = None) -> Outcome:
+    """Run every stage for one file in this process. Never raises for bad input: the outcome carries it."""
+    started = time.perf_counter()
+    try:
+        received = receive(path, ctx, channel=channel, station=station)
+    except MailroomError as exc:
+        return Outcome(path=path, error=exc, seconds=time.perf_counter() - started)
+    doc_id = received.document_id
+    with log_context(document_id=doc_id):
+        try:
+            with ctx.session() as session:
+                row = _row(session, doc_id)
+                if not received.created:
+                    repository.restart(session, row, reason="processed again")
+                repository.note_attempt(session, row)
+            with ctx.scratch() as scratch:
+                pages = read_pages(received.info, ctx, scratch, document_id=doc_id)
+                searchable_sha = ctx.blobs.put_file(pages.searchable_pdf) if pages.searchable_pdf else None
+            with ctx.session() as session:
+                row = _row(session, doc_id)
+                if received.info.kind is not FileKind.XML and any(
+                    p.text_source is TextSource.OCR for p in pages.document.pages
+                ):
+                    repository.transition(session, row, "ocr")
+                row.searchable_pdf_sha = searchable_sha
+                result = build_result(row, received.info, pages.document, ctx.settings)
+                repository.save_result(session, row, result.to_json(), pages.document.model_dump_json())
+                repository.transition(session, row, "recognised")
+        except MailroomError as exc:
+            log.warning("failed: %s", exc)
+            with ctx.session() as session:
+                row = _row(session, doc_id)
+                repository.transition(session, row, "failed", error_code=exc.code, error_message=exc.message)
+            return Outcome(path=path, error=exc, seconds=time.perf_counter() - started)
+    return Outcome(
+        path=path, result=result, document=pages.document, seconds=time.perf_counter() - started,
+        ocr_cpu_seconds=pages.ocr_cpu_seconds,
+    )
+
+
+SUPPORTED_SUFFIXES = {".pdf", ".tif", ".tiff", ".png", ".jpg", ".jpeg", ".xml"}
+
+
+def expand_inputs(paths: list[Path]) -> list[Path]:
+    """Files as given; folders walked recursively for supported suffixes (sorted, truth files skipped)."""
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            out.extend(
+                sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
+            )
+        else:
+            out.append(path)
+    return out
