@@ -29,7 +29,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -64,26 +64,34 @@ Matrix = tuple[float, float, float, float, float, float]
 _IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
 
 
-def iter_pages(info: FileInfo, settings: Settings, scratch: Path) -> Iterator[PageInput]:
+def iter_pages(
+    info: FileInfo, settings: Settings, scratch: Path, *, only: Collection[int] | None = None
+) -> Iterator[PageInput]:
     """Yield the pages of a checked file one at a time, each the cheapest correct way (see module doc).
 
+    ``only`` restricts the pages to these numbers (1-based), e.g. one page for a per-page worker task.
     Tool failures arrive as :mod:`mailroom.errors` carrying the page number in their details.
     """
     if info.kind is FileKind.XML:
         return
     scratch.mkdir(parents=True, exist_ok=True)
+    wanted = frozenset(only) if only is not None else None
     if info.kind is FileKind.PDF:
-        yield from _pdf_pages(info.path, settings, scratch)
+        yield from _pdf_pages(info.path, settings, scratch, wanted)
     else:
-        yield from _image_file_pages(info, settings, scratch)
+        yield from _image_file_pages(info, settings, scratch, wanted)
 
 
 # --- PDF ------------------------------------------------------------------------------------------------
 
 
-def _pdf_pages(pdf: Path, settings: Settings, scratch: Path) -> Iterator[PageInput]:
+def _pdf_pages(
+    pdf: Path, settings: Settings, scratch: Path, wanted: frozenset[int] | None
+) -> Iterator[PageInput]:
     timeout = settings.tool_timeout_seconds
-    geometry = poppler.page_geometry(pdf, timeout=timeout)
+    geometry = [g for g in poppler.page_geometry(pdf, timeout=timeout) if wanted is None or g.number in wanted]
+    if not geometry:
+        return
     images = poppler.list_images(pdf, timeout=timeout)
     rotations = {g.number: g.rotation for g in geometry}
     structure = _open_structure(pdf)
@@ -293,7 +301,9 @@ def _on_pages(first: int, last: int | None = None) -> Iterator[None]:
 # --- image files ----------------------------------------------------------------------------------------
 
 
-def _image_file_pages(info: FileInfo, settings: Settings, scratch: Path) -> Iterator[PageInput]:
+def _image_file_pages(
+    info: FileInfo, settings: Settings, scratch: Path, wanted: frozenset[int] | None
+) -> Iterator[PageInput]:
     try:
         image = Image.open(info.path)
     except Image.DecompressionBombError as exc:
@@ -304,6 +314,8 @@ def _image_file_pages(info: FileInfo, settings: Settings, scratch: Path) -> Iter
         frames = getattr(image, "n_frames", 1) if info.kind is FileKind.TIFF else 1
         for index in range(frames):
             number = index + 1
+            if wanted is not None and number not in wanted:
+                continue
             notes: list[str] = []
             try:
                 image.seek(index)

@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from mailroom import __version__
+from mailroom.commands import register_all
 from mailroom.errors import MailroomError
 from mailroom.evaluation import NO_ERRORS, TextErrors, load_truth, text_errors, truth_page_texts
 from mailroom.logs import configure_logging
@@ -34,7 +35,7 @@ eval_app = typer.Typer(help="Measure accuracy against labelled mail (ground trut
                        no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 _verbose = False
@@ -223,6 +224,9 @@ def eval_ocr(
     Console().print(table)
     for source, v in summary.items():
         Console().print(f"total {source:10}: CER {v['cer']:.2%}  WER {v['wer']:.2%}  ({v['chars']} chars)")
+
+
+register_all(app)
 
 
 def main() -> None:  # pragma: no cover - console entry

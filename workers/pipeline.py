@@ -11,12 +11,13 @@ OCR or text layer, searchable PDF) → result (quality summary, ``mailroom.resul
 from __future__ import annotations
 
 import logging
+import resource
 import shutil
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -38,7 +39,7 @@ from mailroom.settings import Settings
 from mailroom.storage import repository
 from mailroom.storage.blobs import BlobStore
 from mailroom.storage.db import make_engine, migrate, session_factory
-from mailroom.storage.models import DocumentRow
+from mailroom.storage.models import ArtifactKind, DocumentRow
 
 log = logging.getLogger(__name__)
 
@@ -95,16 +96,6 @@ class Received:
     document_id: str
     info: FileInfo
     created: bool
-
-
-@dataclass
-class ReadPages:
-    """What the page stage produced for one file."""
-
-    document: Document
-    searchable_pdf: Path | None
-    ocr_cpu_seconds: float = 0.0
-    notes: list[str] = field(default_factory=list)
 
 
 # --- stage 1: receive ------------------------------------------------------------------------------------
@@ -183,8 +174,8 @@ def _write_for_ocr(prepared: PreparedPage, scratch: Path, number: int) -> Path:
     return out
 
 
-def read_scanned_page(page_input: PageInput, ctx: PipelineContext, scratch: Path) -> tuple[Page, Path | None, float]:
-    """Preprocess and OCR one page image. Returns the page, its searchable PDF (None if blank), OCR CPU s."""
+def read_scanned_page(page_input: PageInput, ctx: PipelineContext, scratch: Path) -> tuple[Page, Path | None]:
+    """Preprocess and OCR one page image. Returns the page and its searchable PDF (None if nothing to read)."""
     assert page_input.image is not None
     image_ref = page_input.image
     timings: dict[str, float] = {}
@@ -205,7 +196,7 @@ def read_scanned_page(page_input: PageInput, ctx: PipelineContext, scratch: Path
             text_source=TextSource.NONE, image_source=image_ref.source, quality=prepared.quality,
             separator=oracle.separator, timings_ms=timings,
         )
-        return page, None, 0.0
+        return page, None
     started = time.perf_counter()
     ocr_input = _write_for_ocr(prepared, scratch, page_input.number)
     timings["write"] = (time.perf_counter() - started) * 1000
@@ -220,42 +211,100 @@ def read_scanned_page(page_input: PageInput, ctx: PipelineContext, scratch: Path
         text_source=TextSource.OCR, image_source=image_ref.source, blocks=out.blocks, quality=quality,
         timings_ms=timings,
     )
-    return page, out.pdf_path, out.cpu_seconds
+    return page, out.pdf_path
 
 
-def read_pages(info: FileInfo, ctx: PipelineContext, scratch: Path, *, document_id: str) -> ReadPages:
-    """Every page the cheapest correct way, streamed; assembles the searchable PDF of the document."""
-    document = Document()
-    if info.kind is FileKind.XML:
-        return ReadPages(document=document, searchable_pdf=None)
-    searchable = pikepdf.new()
-    original_pdf = pikepdf.open(info.path) if info.kind is FileKind.PDF else None
-    cpu = 0.0
-    try:
-        for page_input in iter_pages(info, ctx.settings, scratch):
-            with log_context(document_id=document_id, page=page_input.number):
-                if page_input.text_page is not None:
-                    document.pages.append(page_input.text_page)
-                    if original_pdf is not None:
-                        searchable.pages.append(original_pdf.pages[page_input.number - 1])
-                    continue
-                page, page_pdf, page_cpu = read_scanned_page(page_input, ctx, scratch)
-                cpu += page_cpu
-                document.pages.append(page)
-                if page_pdf is not None:
-                    with pikepdf.open(page_pdf) as one:
-                        searchable.pages.extend(one.pages)
-                    page_pdf.unlink(missing_ok=True)
-                log.debug("page read: %s", page.text_source.value, extra={"timings_ms": page.timings_ms})
-        out: Path | None = None
-        if len(searchable.pages):
-            out = scratch / "searchable.pdf"
-            searchable.save(out)
-        return ReadPages(document=document, searchable_pdf=out, ocr_cpu_seconds=cpu)
-    finally:
-        searchable.close()
-        if original_pdf is not None:
-            original_pdf.close()
+def read_page(document_id: str, page_input: PageInput, ctx: PipelineContext, scratch: Path) -> Page:
+    """Read one page and store what was read (page JSON, searchable PDF page) as page artifacts.
+
+    Idempotent per (document, page): a page already read is loaded from its artifact and not read again, so
+    that a retried or duplicated task costs nothing and changes nothing.
+    """
+    number = page_input.number
+    with log_context(document_id=document_id, page=number):
+        with ctx.session() as session:
+            done = repository.page_artifacts(session, document_id, kind=ArtifactKind.PAGE_JSON, page=number)
+        if done:
+            if page_input.image is not None:
+                page_input.image.path.unlink(missing_ok=True)
+            return Page.model_validate_json(ctx.blobs.read_bytes(done[0].blob_sha))
+        page_pdf: Path | None = None
+        if page_input.text_page is not None:
+            page = page_input.text_page
+        else:
+            page, page_pdf = read_scanned_page(page_input, ctx, scratch)
+        page_sha = ctx.blobs.put_bytes(page.model_dump_json().encode())
+        pdf_sha = ctx.blobs.put_file(page_pdf) if page_pdf is not None else None
+        if page_pdf is not None:
+            page_pdf.unlink(missing_ok=True)
+        with ctx.session() as session:
+            if pdf_sha is not None:
+                repository.record_page_artifact(
+                    session, document_id, page=number, kind=ArtifactKind.SEARCHABLE_PDF_PAGE, blob_sha=pdf_sha,
+                    dpi=page.dpi, width=page.width, height=page.height,
+                )
+            # the page JSON last: its presence means "this page is done"
+            repository.record_page_artifact(
+                session, document_id, page=number, kind=ArtifactKind.PAGE_JSON, blob_sha=page_sha,
+                dpi=page.dpi, width=page.width, height=page.height,
+            )
+        log.debug("page read: %s", page.text_source.value, extra={"timings_ms": page.timings_ms})
+        return page
+
+
+def read_pages(
+    document_id: str, info: FileInfo, ctx: PipelineContext, *, only: set[int] | None = None
+) -> list[Page]:
+    """Read the pages of a file (all, or ``only`` these), streamed one page image at a time."""
+    pages: list[Page] = []
+    with ctx.scratch() as scratch:
+        for page_input in iter_pages(info, ctx.settings, scratch, only=only):
+            pages.append(read_page(document_id, page_input, ctx, scratch))
+    return pages
+
+
+def assemble(document_id: str, info: FileInfo, ctx: PipelineContext) -> Document:
+    """Put the document together from its read pages: the document tree and the searchable PDF.
+
+    Text-layer pages keep the original PDF page (its text is already searchable); scanned pages use the page
+    Tesseract rendered; blank pages and separator sheets are left out of the searchable PDF.
+    """
+    with ctx.session() as session:
+        rows = repository.page_artifacts(session, document_id)
+    by_kind: dict[str, dict[int, str]] = {}
+    for row in rows:
+        by_kind.setdefault(row.kind, {})[row.page] = row.blob_sha
+    page_json = by_kind.get(ArtifactKind.PAGE_JSON.value, {})
+    missing = [n for n in range(1, info.page_count + 1) if n not in page_json] if info.kind is not FileKind.XML else []
+    if missing:
+        raise ToolFailed(f"pages {missing} of document {document_id} have not been read", pages=missing)
+    document = Document(
+        pages=[Page.model_validate_json(ctx.blobs.read_bytes(page_json[n])) for n in sorted(page_json)]
+    )
+    pdf_pages = by_kind.get(ArtifactKind.SEARCHABLE_PDF_PAGE.value, {})
+    searchable_sha: str | None = None
+    if info.kind is not FileKind.XML:
+        with ctx.scratch() as scratch, pikepdf.new() as out:
+            original = pikepdf.open(info.path) if info.kind is FileKind.PDF else None
+            try:
+                for page in document.pages:
+                    if page.text_source is TextSource.TEXT_LAYER and original is not None:
+                        out.pages.append(original.pages[page.number - 1])
+                    elif page.number in pdf_pages:
+                        with pikepdf.open(ctx.blobs.path(pdf_pages[page.number])) as one:
+                            out.pages.extend(one.pages)
+                if len(out.pages):
+                    target = scratch / "searchable.pdf"
+                    out.save(target)
+                    searchable_sha = ctx.blobs.put_file(target)
+            finally:
+                if original is not None:
+                    original.close()
+    with ctx.session() as session:
+        doc_row = _row(session, document_id)
+        doc_row.searchable_pdf_sha = searchable_sha
+        repository.save_result(session, doc_row, None, document.model_dump_json())
+    return document
 
 
 # --- stage 3: result -------------------------------------------------------------------------------------
@@ -340,44 +389,85 @@ class Outcome:
     ocr_cpu_seconds: float = 0.0
 
 
-def process_path(path: Path, ctx: PipelineContext, *, channel: str = "cli", station: str | None = None) -> Outcome:
-    """Run every stage for one file in this process. Never raises for bad input: the outcome carries it."""
-    started = time.perf_counter()
-    try:
-        received = receive(path, ctx, channel=channel, station=station)
-    except MailroomError as exc:
-        return Outcome(path=path, error=exc, seconds=time.perf_counter() - started)
-    doc_id = received.document_id
-    with log_context(document_id=doc_id):
+def finish(document_id: str, info: FileInfo, document: Document, ctx: PipelineContext) -> Result:
+    """Summarise, build and store the result; the document is ``recognised``."""
+    with ctx.session() as session:
+        row = _row(session, document_id)
+        if row.state in ("received", "separated") and any(p.text_source is TextSource.OCR for p in document.pages):
+            repository.transition(session, row, "ocr")
+        result = build_result(row, info, document, ctx.settings)
+        repository.save_result(session, row, result.to_json())
+        repository.transition(session, row, "recognised")
+    return result
+
+
+def start(document_id: str, ctx: PipelineContext, *, again: bool, task_id: str | None = None) -> None:
+    """Mark the start of (another) run of the pipeline for a document."""
+    with ctx.session() as session:
+        row = _row(session, document_id)
+        if again:
+            repository.restart(session, row, reason="processed again", task_id=task_id)
+        repository.note_attempt(session, row)
+
+
+def fail(document_id: str, exc: MailroomError, ctx: PipelineContext, *, task_id: str | None = None) -> None:
+    """Record a permanent failure of a document with its stable code."""
+    with ctx.session() as session:
+        row = _row(session, document_id)
+        if row.state != "failed":
+            repository.transition(
+                session, row, "failed", error_code=exc.code, error_message=exc.message, task_id=task_id
+            )
+
+
+def stored_file(document_id: str, ctx: PipelineContext) -> FileInfo:
+    """The checked :class:`FileInfo` of a stored original (checks are cheap and rerun: nothing is trusted)."""
+    with ctx.session() as session:
+        row = _row(session, document_id)
+        original_sha = row.original_sha
+    if original_sha is None:
+        raise ToolFailed(f"document {document_id} has no stored original")
+    return inspect_file(ctx.blobs.path(original_sha), ctx.settings)
+
+
+def run_document(document_id: str, ctx: PipelineContext, *, again: bool = False) -> tuple[Result, Document]:
+    """Every stage after receive, in this process, for a document whose original is stored.
+
+    Raises :class:`MailroomError`; permanent errors have marked the document ``failed``.
+    """
+    with log_context(document_id=document_id):
         try:
-            with ctx.session() as session:
-                row = _row(session, doc_id)
-                if not received.created:
-                    repository.restart(session, row, reason="processed again")
-                repository.note_attempt(session, row)
-            with ctx.scratch() as scratch:
-                pages = read_pages(received.info, ctx, scratch, document_id=doc_id)
-                searchable_sha = ctx.blobs.put_file(pages.searchable_pdf) if pages.searchable_pdf else None
-            with ctx.session() as session:
-                row = _row(session, doc_id)
-                if received.info.kind is not FileKind.XML and any(
-                    p.text_source is TextSource.OCR for p in pages.document.pages
-                ):
-                    repository.transition(session, row, "ocr")
-                row.searchable_pdf_sha = searchable_sha
-                result = build_result(row, received.info, pages.document, ctx.settings)
-                repository.save_result(session, row, result.to_json(), pages.document.model_dump_json())
-                repository.transition(session, row, "recognised")
+            start(document_id, ctx, again=again)
+            info = stored_file(document_id, ctx)
+            read_pages(document_id, info, ctx)
+            document = assemble(document_id, info, ctx)
+            result = finish(document_id, info, document, ctx)
         except MailroomError as exc:
             log.warning("failed: %s", exc)
-            with ctx.session() as session:
-                row = _row(session, doc_id)
-                repository.transition(session, row, "failed", error_code=exc.code, error_message=exc.message)
-            return Outcome(path=path, error=exc, seconds=time.perf_counter() - started)
+            if exc.permanent:
+                fail(document_id, exc, ctx)
+            raise
+    return result, document
+
+
+def process_path(path: Path, ctx: PipelineContext, *, channel: str = "cli", station: str | None = None) -> Outcome:
+    """Receive one file and run every stage in this process. Never raises for bad input: the outcome says."""
+    started = time.perf_counter()
+    cpu_before = _children_cpu()
+    try:
+        received = receive(path, ctx, channel=channel, station=station)
+        result, document = run_document(received.document_id, ctx, again=not received.created)
+    except MailroomError as exc:
+        return Outcome(path=path, error=exc, seconds=time.perf_counter() - started)
     return Outcome(
-        path=path, result=result, document=pages.document, seconds=time.perf_counter() - started,
-        ocr_cpu_seconds=pages.ocr_cpu_seconds,
+        path=path, result=result, document=document, seconds=time.perf_counter() - started,
+        ocr_cpu_seconds=_children_cpu() - cpu_before,
     )
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 SUPPORTED_SUFFIXES = {".pdf", ".tif", ".tiff", ".png", ".jpg", ".jpeg", ".xml"}

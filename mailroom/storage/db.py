@@ -287,10 +287,10 @@ def head_revision() -> str:
     """The newest revision of the migration scripts shipped with this version."""
     from alembic.script import ScriptDirectory
 
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    if head is None:
+    heads = sorted(ScriptDirectory.from_config(alembic_config()).get_heads())
+    if not heads:
         raise ConfigurationError("no migration scripts found in mailroom.migrations")
-    return head
+    return ",".join(heads)
 
 
 def schema_revision(engine: Engine) -> str | None:
@@ -298,7 +298,8 @@ def schema_revision(engine: Engine) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
     with translate_errors(), engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        heads = sorted(MigrationContext.configure(conn).get_current_heads())
+    return ",".join(heads) if heads else None
 
 
 def migrate(target: Settings | Engine) -> None:
@@ -320,7 +321,7 @@ def migrate(target: Settings | Engine) -> None:
             foreign_keys_off(conn),
             conn.begin(),
         ):
-            command.upgrade(alembic_config(conn), "head")
+            command.upgrade(alembic_config(conn), "heads")
     finally:
         if isinstance(target, Settings):
             engine.dispose()

@@ -130,6 +130,7 @@ class ArtifactKind(StrEnum):
     PAGE_IMAGE = "page_image"
     SEARCHABLE_PDF_PAGE = "searchable_pdf_page"
     OCR_TSV = "ocr_tsv"
+    PAGE_JSON = "page_json"  # the Page of the document tree (words, boxes, quality) as read
 
 
 def _in(values: type[StrEnum]) -> str:

@@ -524,10 +524,12 @@ def record_page_artifact(
 
 
 def page_artifacts(
-    session: Session, document_id: str, *, kind: ArtifactKind | str | None = None
+    session: Session, document_id: str, *, kind: ArtifactKind | str | None = None, page: int | None = None
 ) -> list[PageArtifactRow]:
-    """The page artifacts of a document, by page then kind."""
+    """The page artifacts of a document (optionally of one kind and/or one page), by page then kind."""
     query = select(PageArtifactRow).where(PageArtifactRow.document_id == document_id)
     if kind is not None:
         query = query.where(PageArtifactRow.kind == ArtifactKind(kind).value)
+    if page is not None:
+        query = query.where(PageArtifactRow.page == page)
     return list(session.scalars(query.order_by(PageArtifactRow.page, PageArtifactRow.kind)))

@@ -153,7 +153,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
-            "kind IN ('page_image', 'searchable_pdf_page', 'ocr_tsv')", name=op.f("ck_page_artifacts_kind")
+            "kind IN ('page_image', 'searchable_pdf_page', 'ocr_tsv', 'page_json')", name=op.f("ck_page_artifacts_kind")
         ),
         sa.CheckConstraint("page >= 1", name=op.f("ck_page_artifacts_page")),
         sa.ForeignKeyConstraint(
