@@ -90,6 +90,9 @@ class Page(BaseModel):
     blocks: list[Block] = Field(default_factory=list)
     quality: PageQuality = Field(default_factory=PageQuality)
     separator: bool = Field(False, description="A separator sheet between letters (not read, not a letter page)")
+    parent_page: int | None = Field(
+        None, description="For a letter separated from a stack: this page's number in the stack's file"
+    )
     timings_ms: dict[str, float] = Field(default_factory=dict, description="Cost of each stage on this page")
 
     def words(self) -> Iterator[Word]:

@@ -1,0 +1,267 @@
+"""The watched folder of a scanning station: files a scanner or station writes into a shared folder.
+
+A file is taken when it is complete: the same size, modification time and inode on two polls in a row, and no
+process has it open for writing (where ``/proc`` tells; a network share's writer may be invisible, then the
+two polls decide). Temporary names are never taken: ``.*``, ``~*``, ``*.tmp``, ``*.part``, ``*.crdownload``.
+
+Each complete file is received (``pipeline.receive``: checked, original stored durably, document record
+committed), handed to a :class:`~workers.dispatch.Dispatcher`, and only then moved:
+
+- to ``done/NAME`` with the receipt ``done/NAME.json`` (document id, SHA-256, whether it was a new document);
+- to ``failed/NAME`` with ``failed/NAME.reason.txt`` (``code: message``) when the file itself is bad.
+
+The order makes every crash harmless: the receipt or reason file is written (atomically) before the move, and
+a file is moved only after its original is stored and committed. A file still in the folder after a restart is
+simply received again: receiving is idempotent on (SHA-256, channel, station), so no second document appears.
+Trouble that is not the file's fault (the database or the blob store unavailable, a tool missing) leaves the
+file where it is; it is tried again on the next poll. A name already taken in ``done/`` or ``failed/`` gets a
+suffix (``scan-1.pdf``); nothing is ever overwritten. One watcher per folder (a lock file enforces it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from mailroom.errors import ConfigurationError, InputError, MailroomError
+from mailroom.storage import repository
+from mailroom.storage.models import DocumentState
+from workers.dispatch import Dispatcher
+from workers.pipeline import PipelineContext, receive
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "watch_folder"
+DONE_DIR = "done"
+FAILED_DIR = "failed"
+LOCK_NAME = ".mailroom-watch.lock"
+TEMP_SUFFIXES = (".tmp", ".temp", ".part", ".partial", ".crdownload")
+
+
+class FolderBusy(ConfigurationError):
+    """Another watcher already watches this folder."""
+
+    code = "folder_busy"
+    http_status = 409
+
+
+class FileChanged(InputError):
+    """The file changed while it was being received: it was not complete after all; it is taken again later."""
+
+    code = "file_changed"
+
+
+@dataclass(frozen=True)
+class FileStamp:
+    """What must stay the same between two polls for a file to count as complete."""
+
+    size: int
+    mtime_ns: int
+    inode: int
+
+    @classmethod
+    def of(cls, path: Path) -> FileStamp:
+        st = path.stat()
+        return cls(st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+@dataclass(frozen=True)
+class Handled:
+    """What happened to one file of the folder."""
+
+    name: str
+    outcome: Literal["done", "failed", "retry"]
+    moved_to: Path | None = None
+    document_id: str | None = None
+    error: str | None = None  # stable error code for failed/retry
+
+
+def _unchanged(path: Path, stamp: FileStamp) -> bool:
+    try:
+        return FileStamp.of(path) == stamp
+    except OSError:
+        return False
+
+
+def is_temporary_name(name: str) -> bool:
+    """Names that writers use while a file is incomplete (or hidden files): never taken."""
+    return name.startswith((".", "~")) or name.lower().endswith(TEMP_SUFFIXES)
+
+
+def files_open_for_writing(paths: Iterable[Path], proc: Path = Path("/proc")) -> set[Path]:
+    """Those of ``paths`` that some process has open for writing, as far as ``/proc`` shows (Linux)."""
+    wanted = {str(path.resolve()): path for path in paths}
+    found: set[Path] = set()
+    if not wanted or not proc.is_dir():
+        return found
+    for fd_dir in proc.glob("[0-9]*/fd"):
+        with contextlib.suppress(OSError):  # processes come and go; others' fds may be unreadable
+            for fd in os.listdir(fd_dir):
+                with contextlib.suppress(OSError):
+                    target = os.readlink(fd_dir / fd)
+                    if target in wanted and _writable(fd_dir.parent / "fdinfo" / fd):
+                        found.add(wanted[target])
+    return found
+
+
+def _writable(fdinfo: Path) -> bool:
+    for line in fdinfo.read_text().splitlines():
+        if line.startswith("flags:"):
+            return int(line.split()[1], 8) & os.O_ACCMODE in (os.O_WRONLY, os.O_RDWR)
+    return False
+
+
+def free_name(directory: Path, name: str) -> Path:
+    """``directory/name``, or with the first free suffix ``stem-1.ext``, ``stem-2.ext``, … when taken."""
+    target = directory / name
+    stem, suffix = Path(name).stem, Path(name).suffix
+    number = 0
+    while target.exists():
+        number += 1
+        target = directory / f"{stem}-{number}{suffix}"
+    return target
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_durably(path: Path, text: str) -> None:
+    """Write a small text file atomically (temporary name, fsync, rename)."""
+    temp = path.with_name(f".{path.name}.tmp")
+    with open(temp, "w", encoding="utf-8") as out:
+        out.write(text)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(temp, path)
+    _fsync_dir(path.parent)
+
+
+def move_durably(source: Path, target: Path) -> None:
+    """Rename ``source`` to ``target`` (same filesystem) and make the rename survive a power cut."""
+    os.rename(source, target)
+    _fsync_dir(target.parent)
+    _fsync_dir(source.parent)
+
+
+class StationFolder:
+    """The inbox folder of one station, with its ``done/`` and ``failed/`` folders."""
+
+    def __init__(self, inbox: Path, station: str, ctx: PipelineContext, dispatcher: Dispatcher) -> None:
+        self.inbox = inbox
+        self.station = station
+        self.ctx = ctx
+        self.dispatcher = dispatcher
+        self.done = inbox / DONE_DIR
+        self.failed = inbox / FAILED_DIR
+        self._seen: dict[str, FileStamp] = {}
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[StationFolder]:
+        """Hold the folder's lock while watching: a second watcher on the same folder is refused."""
+        self.done.mkdir(parents=True, exist_ok=True)
+        self.failed.mkdir(parents=True, exist_ok=True)
+        with open(self.inbox / LOCK_NAME, "a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as exc:
+                raise FolderBusy(f"another watcher is watching {self.inbox}") from exc
+            yield self
+
+    def candidates(self) -> list[Path]:
+        """Regular files in the inbox that are not temporary, by name."""
+        with os.scandir(self.inbox) as entries:
+            names = [e.name for e in entries if e.is_file(follow_symlinks=False) and not is_temporary_name(e.name)]
+        return [self.inbox / name for name in sorted(names)]
+
+    def poll(self) -> list[Handled]:
+        """Look once: take every file that was complete since the last poll; remember the rest."""
+        stamps: dict[str, FileStamp] = {}
+        for path in self.candidates():
+            with contextlib.suppress(FileNotFoundError):
+                stamps[path.name] = FileStamp.of(path)
+        stable = [self.inbox / name for name, stamp in stamps.items() if self._seen.get(name) == stamp]
+        self._seen = stamps
+        busy = files_open_for_writing(stable)
+        handled = [self.take(path, stamps[path.name]) for path in stable if path not in busy]
+        for item in handled:
+            if item.outcome != "retry":
+                self._seen.pop(item.name, None)
+        return handled
+
+    def take(self, path: Path, stamp: FileStamp) -> Handled:
+        """Receive one complete file, hand it on, then move it to ``done/`` (or ``failed/``)."""
+        try:
+            received = receive(path, self.ctx, channel=CHANNEL, station=self.station)
+        except InputError as exc:
+            return self._fail(path, exc)
+        except (MailroomError, OSError) as exc:  # not the file's fault: try again on the next poll
+            code = exc.code if isinstance(exc, MailroomError) else "os_error"
+            log.error("%s: cannot receive now (%s); trying again", path.name, exc)
+            return Handled(path.name, "retry", error=code)
+        if not _unchanged(path, stamp):
+            changed = FileChanged(f"{path.name} changed while it was received")
+            log.warning("%s; taken again when complete", changed.message)
+            if received.created:
+                self._discard(received.document_id, changed)
+            return Handled(path.name, "retry", error=changed.code)
+        if received.created or self._waiting(received.document_id):
+            self.dispatcher.submit(received.document_id)
+        target = free_name(self.done, path.name)
+        receipt = {
+            "document_id": received.document_id, "sha256": received.info.sha256, "file": path.name,
+            "station": self.station, "new_document": received.created,
+        }
+        write_durably(target.with_name(target.name + ".json"), json.dumps(receipt, indent=1) + "\n")
+        move_durably(path, target)
+        log.info("%s received as %s", path.name, received.document_id,
+                 extra={"document_id": received.document_id, "station": self.station})
+        return Handled(path.name, "done", moved_to=target, document_id=received.document_id)
+
+    def _waiting(self, document_id: str) -> bool:
+        """A document received before (a restart after receive) that nobody has started yet."""
+        with self.ctx.session() as session:
+            row = repository.get_document(session, document_id)
+            return row is not None and row.state == DocumentState.RECEIVED.value and row.attempts == 0
+
+    def _discard(self, document_id: str, exc: MailroomError) -> None:
+        """Mark the document received from an incomplete file as failed (it is never processed)."""
+        with self.ctx.session() as session:
+            row = repository.get_document(session, document_id)
+            if row is not None and row.state == DocumentState.RECEIVED.value and row.attempts == 0:
+                repository.transition(session, row, DocumentState.FAILED, error_code=exc.code,
+                                      error_message=exc.message)
+
+    def _fail(self, path: Path, exc: MailroomError) -> Handled:
+        target = free_name(self.failed, path.name)
+        write_durably(target.with_name(target.name + ".reason.txt"), f"{exc.code}: {exc.message}\n")
+        move_durably(path, target)
+        log.warning("%s refused: %s", path.name, exc, extra={"station": self.station, "error_code": exc.code})
+        return Handled(path.name, "failed", moved_to=target, error=exc.code)
+
+    def watch(self, *, poll_seconds: float, stop: threading.Event) -> None:
+        """Poll every ``poll_seconds`` until ``stop`` is set."""
+        with self.locked():
+            self.poll()
+            while not stop.wait(poll_seconds):
+                self.poll()
+
+    def once(self, *, poll_seconds: float) -> list[Handled]:
+        """Look twice, ``poll_seconds`` apart, and take what was complete; returns what was handled."""
+        with self.locked():
+            self.poll()
+            time.sleep(poll_seconds)
+            return self.poll()
