@@ -1,0 +1,70 @@
+"""The FastAPI application of mailroom: REST API v1, health and metrics.
+
+``create_app(settings, dispatcher=...)`` builds one app: it brings the database schema to the newest revision,
+opens storage (``PipelineContext``), and takes the dispatcher that hands received documents to the workers
+(``InlineDispatcher`` in tests and the simplest embedded setup, the Celery dispatcher otherwise). Nothing is
+global: routes get what they need from ``app.state.services`` through ``api.deps``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.deps import Services
+from api.errors import install_error_handlers
+from api.metrics import ServiceMetrics
+from api.routes import documents, health, metrics
+from mailroom import __version__
+from mailroom.settings import Settings
+from workers.dispatch import Dispatcher
+from workers.pipeline import PipelineContext
+
+DESCRIPTION = """
+The intelligent mail intake of the town hall. Scanning stations upload scanned mail; mailroom reads it (OCR,
+text layer or e-invoice XML), recognises it and routes it into department postboxes.
+
+**Authentication**: every `/api/v1` call needs an API key (`mailroom keys create --role ROLE --name NAME`),
+sent as `Authorization: Bearer mr_<id>_<secret>`. Roles: `station` (upload, own uploads), `clerk` and `dms`
+(documents of their postboxes), `reviewer`, `admin`. A document outside the caller's scope answers 404.
+
+**Errors** are JSON: `{"code": "...", "message": "...", "field": "..."}` with a stable `code`.
+"""
+
+TAGS = [
+    {"name": "documents", "description": "Upload scanned mail; status, result, original, searchable PDF, pages"},
+    {"name": "operations", "description": "Liveness, readiness and Prometheus metrics (no key needed)"},
+]
+
+
+def create_app(settings: Settings, *, dispatcher: Dispatcher, pipeline: PipelineContext | None = None) -> FastAPI:
+    """The app for ``settings``; received documents go to ``dispatcher``.
+
+    ``pipeline`` reuses an existing context (e.g. the one the dispatcher runs with); by default one is created,
+    which also migrates the database.
+    """
+    ctx = pipeline or PipelineContext.create(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if pipeline is None:  # the engine is ours to close
+            ctx.sessions.kw["bind"].dispose()
+
+    app = FastAPI(
+        title="mailroom",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+    )
+    app.state.services = Services(
+        settings=settings, pipeline=ctx, dispatcher=dispatcher, metrics=ServiceMetrics(ctx, dispatcher)
+    )
+    install_error_handlers(app)
+    app.include_router(documents.router)
+    app.include_router(health.router)
+    app.include_router(metrics.router)
+    return app

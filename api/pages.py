@@ -1,0 +1,69 @@
+"""Page images for viewing (``GET /api/v1/documents/{id}/pages/{n}/image``): page ``n`` of the stored original
+rendered as PNG at a viewing resolution.
+
+This is a download for people (a station checking a scan, a clerk without a PDF viewer), not a pipeline
+intermediate: PDF pages are rasterised by Poppler (``intake.poppler``) in grey, image files are scaled from
+their own resolution. A letter separated from a stack counts its pages from its first page in the stack.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import tempfile
+from pathlib import Path
+
+from PIL import Image
+
+from api.errors import NotAvailable, PageNotFound
+from intake.poppler import rasterise_page
+from intake.types import FileKind
+from mailroom.storage.models import DocumentRow
+from workers.pipeline import PipelineContext
+
+DEFAULT_VIEW_DPI = 100
+MIN_VIEW_DPI = 30
+MAX_VIEW_DPI = 300
+_ASSUMED_IMAGE_DPI = 300
+
+
+def render_page_png(ctx: PipelineContext, row: DocumentRow, number: int, dpi: int) -> bytes:
+    """PNG bytes of page ``number`` (1-based, within the document) of the document's original."""
+    if row.kind == FileKind.XML.value or row.original_sha is None:
+        raise NotAvailable(f"document {row.id} has no page images ({row.kind})")
+    if number < 1 or (row.pages is not None and number > row.pages):
+        raise PageNotFound(f"document {row.id} has {row.pages} page(s), not page {number}", field="n")
+    page_in_file = (row.page_from or 1) + number - 1
+    original = ctx.blobs.path(row.original_sha)
+    if row.kind == FileKind.PDF.value:
+        return _pdf_page(ctx, original, page_in_file, dpi)
+    return _image_page(original, page_in_file, dpi)
+
+
+def _pdf_page(ctx: PipelineContext, original: Path, page: int, dpi: int) -> bytes:
+    ctx.settings.work_dir.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="view-", dir=ctx.settings.work_dir))
+    try:
+        pgm = rasterise_page(original, page, dpi, scratch, timeout=ctx.settings.tool_timeout_seconds)
+        with Image.open(pgm) as image:
+            return _png(image)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _image_page(original: Path, page: int, dpi: int) -> bytes:
+    with Image.open(original) as image:
+        image.seek(page - 1)
+        own = image.info.get("dpi", (_ASSUMED_IMAGE_DPI, _ASSUMED_IMAGE_DPI))[0] or _ASSUMED_IMAGE_DPI
+        scale = min(1.0, dpi / float(own))
+        frame = image.convert("L" if image.mode in ("1", "L", "I;16") else "RGB")
+        if scale < 1.0:
+            size = (max(1, round(frame.width * scale)), max(1, round(frame.height * scale)))
+            frame = frame.resize(size, Image.Resampling.LANCZOS)
+        return _png(frame)
+
+
+def _png(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=False)
+    return out.getvalue()

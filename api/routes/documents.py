@@ -1,0 +1,138 @@
+"""``/api/v1/documents``: upload (stations), status and result, original, searchable PDF, page images, events."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import FileResponse
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import ReadSession, ServicesDep, StationPrincipal, VisibleDocument
+from api.errors import NotAvailable, NotReady, error_responses
+from api.pages import DEFAULT_VIEW_DPI, MAX_VIEW_DPI, MIN_VIEW_DPI, render_page_png
+from api.schemas import API_PREFIX, DocumentEvent, DocumentEvents, DocumentStatus, UploadAccepted
+from api.upload import FILE_FIELD, accept_upload
+from mailroom.storage import repository
+from mailroom.storage.models import DocumentState
+
+#: States in which the searchable PDF may still come (it is assembled before the document is recognised).
+_READING_STATES = frozenset({DocumentState.RECEIVED, DocumentState.SEPARATED, DocumentState.OCR})
+
+router = APIRouter(prefix=f"{API_PREFIX}/documents", tags=["documents"])
+
+_UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": [FILE_FIELD],
+                    "properties": {FILE_FIELD: {"type": "string", "format": "binary",
+                                                "description": "PDF, TIFF, PNG, JPEG or XML e-invoice"}},
+                }
+            }
+        },
+    }
+}
+_READ_ERRORS = error_responses(401, 404)
+
+
+@router.post(
+    "",
+    status_code=202,
+    summary="Upload a scanned document (station keys)",
+    description=(
+        "Streams the file (multipart field `file`) to the data directory with the size limit enforced while "
+        "streaming, checks it and stores the original durably, then answers 202 and queues the document. "
+        "The same file from the same station again answers 200 with the same `document_id` and "
+        "`duplicate: true` (the pipeline does not run again; no `Idempotency-Key` header is needed: the "
+        "content is the key). Bad files answer 4xx with a stable `code`: `empty_file`, "
+        "`unsupported_file_type`, `file_too_large`, `too_many_pages`, `image_too_large`, `encrypted_pdf`, "
+        "`corrupt_file`, `truncated_file`, `invalid_xml`, `hostile_xml`, `validation_error`."
+    ),
+    openapi_extra=_UPLOAD_BODY,
+    responses={200: {"model": UploadAccepted, "description": "the same file was uploaded before"},
+               **error_responses(401, 403, 413, 415, 422)},
+)
+async def upload_document(
+    request: Request, response: Response, services: ServicesDep, principal: StationPrincipal
+) -> UploadAccepted:
+    accepted = await accept_upload(request, services, principal)
+    response.headers["Location"] = accepted.status_url
+    if accepted.duplicate:
+        response.status_code = 200
+    return accepted
+
+
+@router.get(
+    "/{document_id}",
+    summary="State, quality warnings and result of a document",
+    description="`result` (mailroom.result/v1) is present once the document is recognised; `error` when it "
+    "failed. Documents outside the caller's scope answer 404 as if they did not exist.",
+    responses=_READ_ERRORS,
+)
+def get_document(document: VisibleDocument) -> DocumentStatus:
+    return DocumentStatus.from_row(document)
+
+
+@router.get(
+    "/{document_id}/events",
+    summary="The state transitions of a document, oldest first",
+    responses=_READ_ERRORS,
+)
+def get_events(document: VisibleDocument, session: ReadSession) -> DocumentEvents:
+    events = repository.document_events(session, document.id)
+    return DocumentEvents(document_id=document.id, events=[DocumentEvent.from_row(e) for e in events])
+
+
+@router.get(
+    "/{document_id}/original",
+    summary="The original file, byte for byte as received",
+    response_class=FileResponse,
+    responses=_READ_ERRORS,
+)
+def get_original(document: VisibleDocument, services: ServicesDep) -> FileResponse:
+    if document.original_sha is None:
+        raise NotAvailable(f"document {document.id} has no stored original")
+    return FileResponse(
+        services.pipeline.blobs.path(document.original_sha), media_type=document.mime_type,
+        filename=document.filename,
+    )
+
+
+@router.get(
+    "/{document_id}/searchable.pdf",
+    summary="The searchable PDF (page images with the OCR text layer)",
+    description="409 `not_ready` while the document is still being read; 404 `not_available` for documents "
+    "without one (XML e-invoices, failed documents).",
+    response_class=FileResponse,
+    responses={**_READ_ERRORS, **error_responses(409)},
+)
+def get_searchable_pdf(document: VisibleDocument, services: ServicesDep) -> FileResponse:
+    if document.searchable_pdf_sha is None:
+        if document.state in _READING_STATES:
+            raise NotReady(f"document {document.id} is still being read (state {document.state})")
+        raise NotAvailable(f"document {document.id} has no searchable PDF")
+    stem = document.filename.rsplit(".", 1)[0]
+    return FileResponse(
+        services.pipeline.blobs.path(document.searchable_pdf_sha), media_type="application/pdf",
+        filename=f"{stem}.searchable.pdf",
+    )
+
+
+@router.get(
+    "/{document_id}/pages/{n}/image",
+    summary="Page n of the original as PNG, for viewing",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}, **_READ_ERRORS},
+)
+async def get_page_image(
+    document: VisibleDocument,
+    services: ServicesDep,
+    n: Annotated[int, Path(description="page number, 1-based", ge=1)],
+    dpi: Annotated[int, Query(ge=MIN_VIEW_DPI, le=MAX_VIEW_DPI, description="resolution")] = DEFAULT_VIEW_DPI,
+) -> Response:
+    png = await run_in_threadpool(render_page_png, services.pipeline, document, n, dpi)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})

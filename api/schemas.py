@@ -1,0 +1,118 @@
+"""Response bodies of the REST API v1 (pydantic; they make the OpenAPI schema at ``/docs``)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from mailroom.storage.models import DocumentEventRow, DocumentRow
+
+API_PREFIX = "/api/v1"
+
+
+def document_url(document_id: str, suffix: str = "") -> str:
+    """The root-relative URL of a document (or of one of its representations)."""
+    return f"{API_PREFIX}/documents/{document_id}{suffix}"
+
+
+class UploadAccepted(BaseModel):
+    document_id: str
+    state: str = Field(description="Pipeline state: received, separated, ocr, recognised, routed, review, failed")
+    status_url: str = Field(description="Poll this URL for the state and the result")
+    duplicate: bool = Field(description="True when this station sent the same file before (same document)")
+
+
+class ErrorInfo(BaseModel):
+    code: str
+    message: str | None = None
+
+
+class SourceInfo(BaseModel):
+    channel: str
+    station: str | None = None
+
+
+class DocumentEvent(BaseModel):
+    from_state: str | None
+    to_state: str
+    at: datetime
+    reason: str | None = None
+    task_id: str | None = None
+
+    @classmethod
+    def from_row(cls, row: DocumentEventRow) -> DocumentEvent:
+        return cls(from_state=row.from_state, to_state=row.to_state, at=row.at, reason=row.reason, task_id=row.task_id)
+
+
+class DocumentEvents(BaseModel):
+    document_id: str
+    events: list[DocumentEvent]
+
+
+class DocumentStatus(BaseModel):
+    document_id: str
+    state: str = Field(description="received, separated, ocr, recognised, routed, review or failed")
+    filename: str
+    kind: str = Field(description="pdf, tiff, png, jpeg or xml (sniffed from the bytes)")
+    mime_type: str | None = None
+    size: int = Field(description="bytes of the original")
+    sha256: str
+    pages: int | None = None
+    source: SourceInfo
+    received_at: datetime
+    state_changed_at: datetime
+    updated_at: datetime
+    attempts: int
+    parent_id: str | None = Field(None, description="the scanned stack this letter was separated from")
+    page_from: int | None = None
+    page_to: int | None = None
+    letters: list[str] = Field(default_factory=list, description="letters separated from this stack")
+    error: ErrorInfo | None = Field(None, description="why the document failed (state failed)")
+    warnings: list[dict[str, Any]] = Field(
+        default_factory=list, description="quality warnings for the station (blank_page, skewed, ...)"
+    )
+    result: dict[str, Any] | None = Field(None, description="mailroom.result/v1, once the document is recognised")
+    links: dict[str, Any]
+
+    @classmethod
+    def from_row(cls, row: DocumentRow) -> DocumentStatus:
+        result = json.loads(row.result_json) if row.result_json else None
+        warnings = ((result or {}).get("quality") or {}).get("warnings") or []
+        links: dict[str, Any] = {
+            "self": document_url(row.id),
+            "original": document_url(row.id, "/original"),
+            "events": document_url(row.id, "/events"),
+        }
+        if row.searchable_pdf_sha:
+            links["searchable_pdf"] = document_url(row.id, "/searchable.pdf")
+        if row.kind != "xml" and row.pages:
+            links["page_images"] = [document_url(row.id, f"/pages/{n}/image") for n in range(1, row.pages + 1)]
+        if row.parent_id:
+            links["parent"] = document_url(row.parent_id)
+        return cls(
+            document_id=row.id, state=row.state, filename=row.filename, kind=row.kind, mime_type=row.mime_type,
+            size=row.size, sha256=row.sha256, pages=row.pages,
+            source=SourceInfo(channel=row.source_channel, station=row.station),
+            received_at=row.received_at, state_changed_at=row.state_changed_at, updated_at=row.updated_at,
+            attempts=row.attempts, parent_id=row.parent_id, page_from=row.page_from, page_to=row.page_to,
+            letters=[child.id for child in row.children],
+            error=ErrorInfo(code=row.error_code, message=row.error_message) if row.error_code else None,
+            warnings=warnings, result=result, links=links,
+        )
+
+
+class CheckInfo(BaseModel):
+    ok: bool
+    detail: str
+
+
+class Readiness(BaseModel):
+    status: str = Field(description="ready or not_ready")
+    checks: dict[str, CheckInfo]
+
+
+class Liveness(BaseModel):
+    status: str = "ok"

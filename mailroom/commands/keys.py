@@ -1,0 +1,114 @@
+"""``mailroom keys``: create, list and revoke API keys of the REST API.
+
+The token ``mr_<id>_<secret>`` is printed once, on stdout, by ``keys create``; only its hash is stored.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from mailroom.errors import MailroomError
+from mailroom.settings import Settings
+from mailroom.storage import keys
+from mailroom.storage.db import make_engine, migrate, session_scope
+
+NAME = "keys"
+app = typer.Typer(help="API keys of the REST API: create (shown once), list, revoke.", no_args_is_help=True)
+err = Console(stderr=True, soft_wrap=True)
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Data directory (database); default: $MAILROOM_DATA_DIR")
+]
+
+
+def _settings(data_dir: Path | None) -> Settings:
+    settings = Settings()
+    return settings.model_copy(update={"data_dir": data_dir}) if data_dir is not None else settings
+
+
+@app.command()
+def create(
+    role: Annotated[keys.Role, typer.Option(help="station, clerk, dms, reviewer or admin")],
+    name: Annotated[str, typer.Option(help="Who holds the key, e.g. poststelle-1")],
+    postbox: Annotated[
+        list[str] | None, typer.Option("--postbox", help="Postbox the key may see (clerk, dms; repeatable)")
+    ] = None,
+    station: Annotated[
+        str | None, typer.Option(help="Station name of a station key (default: the key's name)")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Create a key and print its token once (stdout); store only its hash."""
+    engine = make_engine(_settings(data_dir))
+    try:
+        migrate(engine)
+        with session_scope(engine) as session:
+            created = keys.create_key(session, name=name, role=role, postboxes=postbox, station=station)
+            row = created.row
+            scope = row.station or ", ".join(row.postboxes) or "all documents"
+    except MailroomError as exc:
+        err.print(f"[red]error[/red]: {exc.code}: {exc.message}", highlight=False)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    err.print(f"created {row.role} key {row.name!r} (id {row.id}, scope: {scope}). "
+              "The token is shown only this once:", highlight=False)
+    typer.echo(created.token)
+
+
+@app.command("list")
+def list_keys(
+    revoked: Annotated[bool, typer.Option("--revoked", help="Include revoked keys")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per key")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """List keys (never their secrets)."""
+    engine = make_engine(_settings(data_dir))
+    try:
+        migrate(engine)
+        with session_scope(engine, readonly=True) as session:
+            rows: list[dict[str, Any]] = [
+                {"name": r.name, "id": r.id, "role": r.role, "station": r.station, "postboxes": r.postboxes,
+                 "created_at": r.created_at.isoformat(timespec="seconds"),
+                 "revoked_at": r.revoked_at.isoformat(timespec="seconds") if r.revoked_at else None}
+                for r in keys.list_keys(session, include_revoked=revoked)
+            ]
+    finally:
+        engine.dispose()
+    if as_json:
+        for item in rows:
+            typer.echo(json.dumps(item, ensure_ascii=False))
+        return
+    table = Table()
+    for column in ("name", "id", "role", "scope", "created", "revoked"):
+        table.add_column(column)
+    for item in rows:
+        scope = item["station"] or ", ".join(item["postboxes"]) or "-"
+        table.add_row(item["name"], item["id"], item["role"], scope, item["created_at"], item["revoked_at"] or "")
+    Console().print(table)
+
+
+@app.command()
+def revoke(
+    name: Annotated[str, typer.Argument(help="Name of the key to revoke")],
+    data_dir: DataDir = None,
+) -> None:
+    """Revoke the active key of this name: it answers 401 from now on."""
+    engine = make_engine(_settings(data_dir))
+    try:
+        migrate(engine)
+        with session_scope(engine) as session:
+            row = keys.revoke_key(session, name)
+            key_id = row.id if row is not None else None
+    finally:
+        engine.dispose()
+    if key_id is None:
+        err.print(f"[red]error[/red]: no active key named {name!r}", highlight=False)
+        raise typer.Exit(1)
+    err.print(f"revoked key {name!r} (id {key_id})", highlight=False)

@@ -1,0 +1,160 @@
+"""API keys and access: hashed storage, 401/403, scoping by station and postbox, revocation, no secrets in logs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import badfiles
+import httpx
+import pytest
+from sqlalchemy import select
+from test_api_support import ApiServer, make_settings, serve, upload, wait_settled
+from typer.testing import CliRunner
+
+from mailroom.cli import app as cli
+from mailroom.storage import keys
+from mailroom.storage.db import session_scope
+from mailroom.storage.models import DocumentRow
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+    with serve(make_settings(tmp_path_factory.mktemp("api-auth")), access_log=True) as running:
+        yield running
+
+
+def _route(server: ApiServer, document_id: str, postbox: str) -> None:
+    """Give a processed document a routing decision (the rules stage's job; here only the scope matters)."""
+    with session_scope(server.ctx.sessions) as session:
+        row = session.get(DocumentRow, document_id)
+        assert row is not None and row.result_json
+        result = json.loads(row.result_json)
+        result["routing"] = {"postbox": postbox, "status": "routed"}
+        row.result_json = json.dumps(result)
+
+
+def test_missing_malformed_and_wrong_keys_are_401(server: ApiServer) -> None:
+    token = server.key("admin", "admin-401")
+    key_id = token.split("_")[1]
+    wrong_secret = f"mr_{key_id}_{'0' * 64}"
+    for headers in ({}, {"Authorization": "Bearer nonsense"}, {"Authorization": f"Bearer {wrong_secret}"},
+                    {"Authorization": f"Basic {token}"}):
+        response = httpx.get(f"{server.base_url}/api/v1/documents/0123", headers=headers)
+        assert response.status_code == 401, headers
+        assert response.json()["code"] == "unauthorized"
+        assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_wrong_role_is_403(server: ApiServer) -> None:
+    with server.client(server.key("clerk", "clerk-403", postboxes=["kaemmerei"])) as clerk:
+        response = upload(clerk, "a.pdf", badfiles.pdf_bytes(1))
+    assert response.status_code == 403 and response.json()["code"] == "forbidden"
+
+
+def test_scoping_by_station_and_postbox(server: ApiServer) -> None:
+    station_a = server.client(server.key("station", "station-a"))
+    station_b = server.client(server.key("station", "station-b"))
+    admin = server.client(server.key("admin", "admin"))
+    reviewer = server.client(server.key("reviewer", "reviewer"))
+    kaemmerei = server.client(server.key("dms", "dms-kaemmerei", postboxes=["kaemmerei"]))
+    bauamt = server.client(server.key("clerk", "clerk-bauamt", postboxes=["bauamt"]))
+    data = badfiles.pdf_bytes(1) + b"scoping"
+    try:
+        response = upload(station_a, "letter.pdf", data)
+        assert response.status_code == 202
+        document_id = response.json()["document_id"]
+        # the same bytes from another station are another station's document
+        other = upload(station_b, "letter.pdf", data)
+        assert other.status_code == 202 and other.json()["document_id"] != document_id
+        wait_settled(station_a, document_id)
+
+        url = f"/api/v1/documents/{document_id}"
+        for client in (station_a, admin, reviewer):
+            assert client.get(url).status_code == 200
+            assert client.get(url + "/original").status_code == 200
+        for client in (station_b, kaemmerei, bauamt):  # not routed yet: no postbox sees it
+            response = client.get(url)
+            assert response.status_code == 404 and response.json()["code"] == "document_not_found"
+            assert client.get(url + "/original").status_code == 404
+
+        _route(server, document_id, "kaemmerei")
+        assert kaemmerei.get(url).status_code == 200
+        assert kaemmerei.get(url + "/searchable.pdf").status_code == 200
+        assert bauamt.get(url).status_code == 404
+        assert station_b.get(url).status_code == 404
+    finally:
+        for client in (station_a, station_b, admin, reviewer, kaemmerei, bauamt):
+            client.close()
+
+
+def test_revoked_key_is_401(server: ApiServer) -> None:
+    token = server.key("reviewer", "leaving")
+    with server.client(token) as client:
+        assert client.get("/api/v1/documents/x").status_code == 404
+        with session_scope(server.ctx.sessions) as session:
+            assert keys.revoke_key(session, "leaving") is not None
+        response = client.get("/api/v1/documents/x")
+    assert response.status_code == 401 and response.json()["code"] == "unauthorized"
+
+
+def test_keys_are_stored_hashed(server: ApiServer) -> None:
+    token = server.key("station", "hashed")
+    secret = token.split("_")[2]
+    with session_scope(server.ctx.sessions, readonly=True) as session:
+        row = session.scalars(select(keys.ApiKeyRow).where(keys.ApiKeyRow.name == "hashed")).one()
+        assert row.secret_sha256 == hashlib.sha256(secret.encode()).hexdigest()
+        assert secret not in row.secret_sha256
+    for path in server.settings.data_dir.glob("mailroom.sqlite3*"):
+        assert secret.encode() not in path.read_bytes(), path.name
+
+
+def test_secrets_never_reach_the_logs(server: ApiServer, caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
+    caplog.set_level(logging.DEBUG)
+    token = server.key("station", "logged")
+    with server.client(token) as client:
+        assert upload(client, "logged.pdf", badfiles.pdf_bytes(1) + b"logged").status_code == 202
+        assert upload(client, "bad.pdf", b"").status_code == 422
+    with httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer {token}x"}) as wrong:
+        assert wrong.get("/api/v1/documents/x").status_code == 401
+    created = CliRunner().invoke(cli, ["keys", "create", "--role", "station", "--name", "cli", "--data-dir",
+                                       str(tmp_path)])
+    assert created.exit_code == 0, created.output
+    cli_token = created.stdout.strip().splitlines()[-1]
+    assert cli_token.startswith("mr_")
+    listed = CliRunner().invoke(cli, ["keys", "list", "--json", "--data-dir", str(tmp_path)])
+    assert listed.exit_code == 0 and json.loads(listed.stdout)["name"] == "cli"
+    assert cli_token.split("_")[2] not in listed.stdout
+    revoked = CliRunner().invoke(cli, ["keys", "revoke", "cli", "--data-dir", str(tmp_path)])
+    assert revoked.exit_code == 0
+    assert CliRunner().invoke(cli, ["keys", "revoke", "cli", "--data-dir", str(tmp_path)]).exit_code == 1
+
+    assert any("upload" in r.getMessage() for r in caplog.records), "the upload was not logged at all"
+    for secret in (token.split("_")[2], cli_token.split("_")[2]):
+        for record in caplog.records:
+            assert secret not in record.getMessage()
+            assert secret not in json.dumps(vars(record), default=str)
+
+
+@pytest.mark.parametrize(
+    ("role", "scope", "field"),
+    [("clerk", {}, "postbox"), ("station", {"postboxes": ["x"]}, "postbox"), ("admin", {"station": "s"}, "station"),
+     ("boss", {}, "role"), ("station", {"name": "bad name/"}, "name")],
+)
+def test_invalid_key_specs_are_refused(server: ApiServer, role: str, scope: dict[str, object], field: str) -> None:
+    name = str(scope.pop("name", f"spec-{role}-{field}"))
+    with session_scope(server.ctx.sessions) as session, pytest.raises(keys.InvalidKeySpec) as caught:
+        keys.create_key(session, name=name, role=role, **scope)  # type: ignore[arg-type]
+    assert caught.value.field == field
+
+
+def test_one_active_key_per_name(server: ApiServer) -> None:
+    server.key("station", "twice")
+    with pytest.raises(keys.InvalidKeySpec):
+        server.key("station", "twice")
+    with session_scope(server.ctx.sessions) as session:
+        keys.revoke_key(session, "twice")
+    assert server.key("station", "twice").startswith("mr_")  # rotation: revoke, then create again

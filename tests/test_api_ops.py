@@ -1,0 +1,140 @@
+"""Operations endpoints (healthz, readyz, metrics, OpenAPI) and JSON errors for every kind of failure."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import badfiles
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from test_api_support import ApiServer, make_settings, serve, upload, wait_settled
+
+from mailroom.storage.db import session_scope
+from mailroom.storage.models import DocumentRow
+
+
+def _metrics(server: ApiServer) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
+    response = httpx.get(f"{server.base_url}/metrics")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    samples: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            samples.setdefault(sample.name, {})[tuple(sorted(sample.labels.items()))] = sample.value
+    return samples
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+    with serve(make_settings(tmp_path_factory.mktemp("api-ops"))) as running:
+        yield running
+
+
+def test_healthz_readyz_and_docs(server: ApiServer) -> None:
+    assert httpx.get(f"{server.base_url}/healthz").json() == {"status": "ok"}
+    ready = httpx.get(f"{server.base_url}/readyz")
+    assert ready.status_code == 200, ready.text
+    checks = ready.json()["checks"]
+    assert set(checks) == {"database", "blobs", "tesseract", "poppler"}
+    assert all(check["ok"] for check in checks.values())
+    assert "deu" in checks["tesseract"]["detail"]
+    assert httpx.get(f"{server.base_url}/docs").status_code == 200
+    spec = httpx.get(f"{server.base_url}/openapi.json").json()
+    assert {"/api/v1/documents", "/api/v1/documents/{document_id}", "/api/v1/documents/{document_id}/original",
+            "/api/v1/documents/{document_id}/searchable.pdf", "/api/v1/documents/{document_id}/events",
+            "/api/v1/documents/{document_id}/pages/{n}/image", "/healthz", "/readyz", "/metrics"} <= set(spec["paths"])
+    assert {t["name"] for t in spec["tags"]} == {"documents", "operations"}
+    upload_op = spec["paths"]["/api/v1/documents"]["post"]
+    assert "multipart/form-data" in upload_op["requestBody"]["content"]
+    assert "ApiKey" in spec["components"]["securitySchemes"]
+
+
+def test_metrics_count_documents_by_state(server: ApiServer) -> None:
+    before = _metrics(server)
+    with server.client(server.key("station", "metrics")) as station:
+        first = upload(station, "one.pdf", badfiles.pdf_bytes(1) + b"one").json()["document_id"]
+        two = badfiles.pdf_bytes(2)
+        second = upload(station, "two.pdf", two).json()["document_id"]
+        assert upload(station, "two.pdf", two).json()["duplicate"] is True
+        assert upload(station, "empty.pdf", b"").status_code == 422
+        for document_id in (first, second):
+            wait_settled(station, document_id)
+    after = _metrics(server)
+    with session_scope(server.ctx.sessions, readonly=True) as session:
+        states = [row.state for row in session.query(DocumentRow)]
+    for state in ("received", "ocr", "recognised", "routed", "review", "failed"):
+        assert after["mailroom_documents"][(("state", state),)] == states.count(state)
+    assert after["mailroom_pages_processed_total"][()] >= before["mailroom_pages_processed_total"][()] + 3
+    assert after["mailroom_uploads_total"][(("outcome", "accepted"),)] == 2
+    assert after["mailroom_uploads_total"][(("outcome", "duplicate"),)] == 1
+    assert after["mailroom_uploads_refused_total"][(("code", "empty_file"),)] == 1
+    assert after["mailroom_upload_ack_seconds_count"][()] == 3
+    assert "mailroom_ocr_seconds_per_page_count" in after
+
+
+def test_errors_are_json_with_stable_codes(server: ApiServer) -> None:
+    with server.client(server.key("station", "errors-station")) as station:
+        document_id = upload(station, "e.pdf", badfiles.pdf_bytes(1)).json()["document_id"]
+    with server.client(server.key("admin", "errors")) as admin:
+        missing = admin.get("/api/v1/nothing-here")
+        assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+        absent = admin.get("/api/v1/documents/0000")
+        assert absent.status_code == 404 and absent.json()["code"] == "document_not_found"
+        wrong_method = admin.put("/api/v1/documents")
+        assert wrong_method.status_code == 405 and wrong_method.json()["code"] == "method_not_allowed"
+        invalid = admin.get(f"/api/v1/documents/{document_id}/pages/1/image", params={"dpi": 5000})
+        assert invalid.status_code == 422
+        assert invalid.json()["code"] == "validation_error" and invalid.json()["field"] == "dpi"
+
+
+def test_unexpected_failure_is_500_without_internals(server: ApiServer) -> None:
+    """A damaged blob (disk or operator fault) makes rendering fail: 500 internal_error, no path or traceback."""
+    with server.client(server.key("station", "damaged")) as station:
+        document_id = upload(station, "tiff.tif", badfiles.tiff_bytes(1)).json()["document_id"]
+        wait_settled(station, document_id)
+        with session_scope(server.ctx.sessions, readonly=True) as session:
+            row = session.get(DocumentRow, document_id)
+            assert row is not None and row.original_sha is not None
+            blob = server.ctx.blobs.path(row.original_sha)
+        blob.chmod(0o644)
+        blob.write_bytes(b"garbage")
+        response = station.get(f"/api/v1/documents/{document_id}/pages/1/image")
+        assert response.status_code == 500
+        assert response.json() == {"code": "internal_error", "message": "internal error; see the service log"}
+        assert httpx.get(f"{server.base_url}/healthz").status_code == 200
+
+
+class _BrokerDown:
+    """Fault injection: a dispatcher whose broker does not answer."""
+
+    def __init__(self) -> None:
+        self.submitted: list[str] = []
+
+    def submit(self, document_id: str, *, again: bool = False) -> None:
+        self.submitted.append(document_id)
+
+    def ready(self) -> bool:
+        raise ConnectionRefusedError("redis://localhost:1: connection refused")
+
+    def queue_depths(self) -> Mapping[str, int]:
+        raise ConnectionRefusedError("connection refused")
+
+
+def test_readyz_fails_without_broker_and_without_database(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "data")
+    dispatcher = _BrokerDown()
+    with serve(settings, dispatcher=dispatcher) as server:
+        response = httpx.get(f"{server.base_url}/readyz")
+        assert response.status_code == 503
+        body = response.json()
+        assert body["code"] == "not_ready" and body["checks"]["broker"]["ok"] is False
+        assert body["checks"]["database"]["ok"] is True
+        assert "mailroom_queue_depth" not in _metrics(server)  # the scrape survives the broker outage
+
+        for path in settings.data_dir.glob("mailroom.sqlite3*"):
+            path.unlink()
+        gone = httpx.get(f"{server.base_url}/readyz")
+        assert gone.status_code == 503
+        assert gone.json()["checks"]["database"]["ok"] is False
+        assert httpx.get(f"{server.base_url}/healthz").status_code == 200
