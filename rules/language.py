@@ -412,7 +412,19 @@ class Rule(_Model):
     confidence: Probability
 
 
+class PackHeader(_Model):
+    """The header of a shared rule pack: which pack, for which town, which version, which schema
+    (``mailroom.rules/v1``; changed only for incompatible changes of the language)."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,79}$")
+    town: str = ""
+    version: int = Field(ge=1, description="The pack's own version where it was exported")
+    schema_: Literal["mailroom.rules/v1"] = Field("mailroom.rules/v1", alias="schema")
+    exported_by: str | None = Field(None, description="mailroom version that wrote the pack")
+
+
 class RuleSet(_Model):
+    pack: PackHeader | None = Field(None, description="Present in rule packs (export / import)")
     version: int = Field(ge=1)
     description: str = ""
     rules: list[Rule] = Field(default_factory=list, max_length=5000)

@@ -96,7 +96,12 @@ def _dedupe(problems: list[RuleProblem]) -> list[RuleProblem]:
 
 def _translate(err: Any, data: dict[str, Any]) -> RuleProblem | None:
     loc = _location(err["loc"])
-    if loc and loc[-1] == "in" and (err["type"] == "literal_error") != isinstance(err.get("input"), str):
+    if (
+        loc
+        and loc[-1] == "in"
+        and err["type"] != "extra_forbidden"
+        and (err["type"] == "literal_error") != isinstance(err.get("input"), str)
+    ):
         return None  # `in` is a zone name or a region: report only the branch the admin meant
     rule_id = None
     if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):

@@ -8,12 +8,14 @@ model, a learned supplier layout) through the same protocol.
 
 Zones: ``address_field`` (x 20–105 mm, without its ``return_address`` line), ``return_address`` (the small
 sender line above the recipient), ``info_block`` (from x 125 mm, beside the address field), ``subject``
-(≈ 93–115 mm), ``letterhead`` (above the address field; 27 mm on later pages), ``footer`` (bottom 25 mm).
+(≈ 75–100 mm in form A, 93–118 mm in form B), ``letterhead`` (above the address field; 27 mm on later pages),
+``footer`` (bottom 25 mm).
 ``first_page`` and ``any_page`` are handled by the evaluator and need no rectangle.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from statistics import median
 from typing import Protocol
@@ -25,11 +27,16 @@ MAX_OFFSET_MM = 10.0
 FORMS = {"A": (27.0, 72.0), "B": (45.0, 90.0)}
 ADDRESS_X = (20.0, 105.0)
 INFO_X0 = 125.0
-SUBJECT_Y = (93.0, 115.0)
+#: The Betreff band below the address field: ~83 mm in form A, ~101 mm in form B (two lines, some slack).
+SUBJECT_Y = {"A": (75.0, 100.0), "B": (93.0, 118.0)}
 FOOTER_MM = 25.0
 LETTERHEAD_LATER_PAGES_MM = 27.0
 _LINE_GAP_MM = 8.0
+_RETURN_SEARCH_MM = 20.0
 _RETURN_MARKS = ("·", "•", "|")
+#: A postcode after other text on one line (``Müller GmbH Str. 1 50667 Köln``): a return address, even when
+#: OCR lost its separator marks. A recipient's postcode starts its line.
+_POSTCODE_INSIDE = re.compile(r"\S.*\s(?:D-)?\d{5}\s+\S")
 
 
 @dataclass
@@ -57,6 +64,7 @@ class AddressBlock:
     """The lines found in the address-field column of page 1, in deskewed mm."""
 
     lines: list[tuple[RectMm, str]]
+    above: list[tuple[RectMm, str]] = field(default_factory=list)  # column lines up to 20 mm above, top down
 
     @property
     def top(self) -> float:
@@ -89,7 +97,8 @@ class Din5008Zones:
         top, bottom = FORMS[form][0] + dy, FORMS[form][1] + dy
         zones.rects["address_field"] = RectMm(ADDRESS_X[0], top, ADDRESS_X[1], bottom)
         zones.rects["info_block"] = RectMm(INFO_X0, top, width, bottom + 10)
-        zones.rects["subject"] = RectMm(ADDRESS_X[0], SUBJECT_Y[0] + dy, width, SUBJECT_Y[1] + dy)
+        subject_top, subject_bottom = SUBJECT_Y[form]
+        zones.rects["subject"] = RectMm(ADDRESS_X[0], subject_top + dy, width, subject_bottom + dy)
         zones.rects["letterhead"] = RectMm(0, 0, width, top)
         line = None if block is None else return_address_line(block)
         if line is not None:
@@ -99,7 +108,8 @@ class Din5008Zones:
 
 
 def find_address_block(page: Page) -> AddressBlock | None:
-    """The tallest run of closely spaced lines that start in the address column between 20 and 100 mm."""
+    """The tallest run of closely spaced lines that start in the address column between 20 and 100 mm; a
+    return-address line always starts a new run."""
     deskew = Deskewer(page)
     lines = []
     for line in page.lines():
@@ -111,12 +121,16 @@ def find_address_block(page: Page) -> AddressBlock | None:
     lines.sort(key=lambda item: item[0].y0)
     runs: list[list[tuple[RectMm, str]]] = []
     for item in lines:
-        if runs and item[0].y0 - runs[-1][-1][0].y1 <= _LINE_GAP_MM:
+        # a return-address line starts the block: what is above it is the sender's letterhead
+        if runs and item[0].y0 - runs[-1][-1][0].y1 <= _LINE_GAP_MM and not _looks_like_return_address(item[1]):
             runs[-1].append(item)
         else:
             runs.append([item])
     best = max(runs, key=lambda run: (len(run), -run[0][0].y0), default=None)
-    return AddressBlock(best) if best and len(best) >= 2 else None
+    if not best or len(best) < 2:
+        return None
+    top = best[0][0].y0
+    return AddressBlock(best, [item for item in lines if top - _RETURN_SEARCH_MM <= item[0].y0 < top])
 
 
 def form_and_offset(block: AddressBlock) -> tuple[str, float]:
@@ -137,10 +151,17 @@ def form_and_offset(block: AddressBlock) -> tuple[str, float]:
 
 
 def return_address_line(block: AddressBlock) -> RectMm | None:
-    """The first line of the block when it looks like a return address: smaller type or separator marks."""
+    """The return-address line: the block's first line in smaller type, with separator marks or a postcode after
+    other text; else such a line just above the block."""
     first, text = block.lines[0]
     others = [rect.height for rect, _ in block.lines[1:]]
     smaller = bool(others) and first.height < 0.85 * median(others)
-    if smaller or any(mark in text for mark in _RETURN_MARKS):
+    if smaller or _looks_like_return_address(text):
         return first
+    if block.above and _looks_like_return_address(block.above[-1][1]):
+        return block.above[-1][0]  # separated from the recipient by the endorsement zone
     return None
+
+
+def _looks_like_return_address(text: str) -> bool:
+    return any(mark in text for mark in _RETURN_MARKS) or _POSTCODE_INSIDE.match(text) is not None

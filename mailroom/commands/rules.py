@@ -1,0 +1,296 @@
+"""``mailroom rules ...``: check, version, activate, roll back, share and try out routing rules.
+
+Every command except ``validate`` and ``eval`` works on the rule set in the data directory's database; the
+default pack is installed as version 1 the first time it is needed.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from mailroom.errors import MailroomError
+from mailroom.settings import Settings
+from mailroom.storage.db import make_engine, migrate, session_scope
+
+NAME = "rules"
+app = typer.Typer(help="Routing rules: validate, versions, activate, rollback, import/export, simulate, eval.",
+                  no_args_is_help=True)
+out = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory (default: $MAILROOM_DATA_DIR)")]
+RuleSetName = Annotated[str, typer.Option("--name", help="Rule set name")]
+Actor = Annotated[str | None, typer.Option("--actor", help="Who makes the change (default: the login name)")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON")]
+
+
+def _settings(data_dir: Path | None) -> Settings:
+    settings = Settings()
+    return settings.model_copy(update={"data_dir": data_dir}) if data_dir is not None else settings
+
+
+@contextmanager
+def _session(data_dir: Path | None) -> Iterator[Session]:
+    """A committed unit of work on the data directory's database; mailroom errors end the command (exit 1)."""
+    settings = _settings(data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings)
+    try:
+        migrate(engine)
+        with session_scope(engine) as session:
+            yield session
+    except MailroomError as exc:
+        _fail(exc)
+    finally:
+        engine.dispose()
+
+
+def _fail(exc: MailroomError) -> None:
+    from rules import InvalidRuleSet
+
+    if isinstance(exc, InvalidRuleSet):
+        for problem in exc.problems:
+            err.print(str(problem), highlight=False, markup=False)
+    err.print(f"error: {exc.code}: {exc.message}", highlight=False, markup=False)
+    raise typer.Exit(1)
+
+
+def _actor(actor: str | None) -> str:
+    if actor:
+        return actor
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        err.print(f"error: file_not_found: {path}: {exc.strerror}", highlight=False)
+        raise typer.Exit(1) from exc
+
+
+@app.command()
+def validate(path: Annotated[Path, typer.Argument(help="Rule set or rule pack (YAML)")]) -> None:
+    """Check a rule file; prints every problem (rule id, field, why) and exits 1 if there is one."""
+    from rules import check_ruleset
+
+    ruleset, problems = check_ruleset(_read(path))
+    for problem in problems:
+        err.print(f"{path}: {problem}", highlight=False, markup=False)
+    if ruleset is None or problems:
+        raise typer.Exit(1)
+    out.print(f"{path}: valid, {len(ruleset.rules)} rules, version {ruleset.version}", highlight=False)
+
+
+@app.command("list")
+def list_versions(data_dir: DataDir = None, name: RuleSetName = "default", as_json: AsJson = False) -> None:
+    """The versions of the rule set with their status (draft, active, history)."""
+    from rules.store import ensure_default_ruleset, list_versions
+
+    with _session(data_dir) as session:
+        ensure_default_ruleset(session, name=name)
+        rows: list[dict[str, str]] = [
+            {"version": str(r.version), "status": r.status, "source": r.source or "", "created_by": r.created_by,
+             "created_at": r.created_at.isoformat(),
+             "activated_at": r.activated_at.isoformat() if r.activated_at else ""}
+            for r in list_versions(session, name)
+        ]
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"rule set {name}")
+    for column in ("version", "status", "source", "created by", "created at", "activated at"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(r["version"], r["status"], r["source"], r["created_by"], r["created_at"][:19],
+                      r["activated_at"][:19])
+    out.print(table)
+
+
+@app.command()
+def show(
+    version: Annotated[int | None, typer.Argument(help="Version number (default: the active one)")] = None,
+    data_dir: DataDir = None,
+    name: RuleSetName = "default",
+) -> None:
+    """Print the YAML of a version as stored."""
+    from rules.store import ensure_default_ruleset, get_version
+
+    with _session(data_dir) as session:
+        ensure_default_ruleset(session, name=name)
+        row = get_version(session, version, name=name)
+        text, status, number = row.yaml_text, row.status, row.version
+    err.print(f"# version {number} ({status})", highlight=False)
+    typer.echo(text, nl=False)
+
+
+@app.command("import")
+def import_(
+    path: Annotated[Path, typer.Argument(help="Rule pack or rule set (YAML)")],
+    activate: Annotated[bool, typer.Option("--activate", help="Activate it at once")] = False,
+    data_dir: DataDir = None,
+    name: RuleSetName = "default",
+    actor: Actor = None,
+) -> None:
+    """Store a rule file as the next version (a draft unless --activate)."""
+    from rules.pack import import_pack
+    from rules.store import ensure_default_ruleset
+
+    text = _read(path)
+    with _session(data_dir) as session:
+        ensure_default_ruleset(session, name=name)
+        row = import_pack(session, text, actor=_actor(actor), name=name, source=f"import of {path.name}",
+                          activate_now=activate)
+        number, status = row.version, row.status
+    out.print(f"imported {path} as version {number} ({status})", highlight=False)
+
+
+@app.command()
+def export(
+    version: Annotated[int | None, typer.Option("--version", help="Version (default: the active one)")] = None,
+    output: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout")] = None,
+    town: Annotated[str | None, typer.Option(help="Town named in the pack header")] = None,
+    data_dir: DataDir = None,
+    name: RuleSetName = "default",
+) -> None:
+    """Write a version as a rule pack (YAML with a header) to share with other towns."""
+    from rules.pack import export_pack
+    from rules.store import ensure_default_ruleset
+
+    with _session(data_dir) as session:
+        ensure_default_ruleset(session, name=name)
+        text = export_pack(session, version, name=name, town=town)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"wrote {output}", highlight=False)
+
+
+@app.command()
+def activate(
+    version: Annotated[int, typer.Argument(help="Draft version to activate")],
+    data_dir: DataDir = None,
+    name: RuleSetName = "default",
+    actor: Actor = None,
+) -> None:
+    """Make a draft the active version; every worker uses it from its next document on."""
+    from rules.store import activate as activate_version
+    from rules.store import ensure_default_ruleset
+
+    with _session(data_dir) as session:
+        ensure_default_ruleset(session, name=name)
+        activate_version(session, version, actor=_actor(actor), name=name)
+    out.print(f"version {version} of {name} is active", highlight=False)
+
+
+@app.command()
+def rollback(
+    to: Annotated[int | None, typer.Option("--to", help="History version to restore (default: the previous)")]
+    = None,
+    data_dir: DataDir = None,
+    name: RuleSetName = "default",
+    actor: Actor = None,
+) -> None:
+    """Re-activate an earlier version as a new version (history stays as it was)."""
+    from rules.store import ensure_default_ruleset
+    from rules.store import rollback as rollback_version
+
+    with _session(data_dir) as session:
+        ensure_default_ruleset(session, name=name)
+        row = rollback_version(session, actor=_actor(actor), name=name, to=to)
+        number, source = row.version, row.source
+    out.print(f"version {number} ({source}) of {name} is active", highlight=False)
+
+
+def _date(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@app.command()
+def simulate(
+    path: Annotated[Path, typer.Argument(help="Candidate rule set (YAML)")],
+    last: Annotated[int | None, typer.Option("--last", help="The last N documents")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Documents received on or after (YYYY-MM-DD)")]
+    = None,
+    until: Annotated[str | None, typer.Option("--until", help="... and before (YYYY-MM-DD)")] = None,
+    data_dir: DataDir = None,
+    name: RuleSetName = "default",
+    as_json: AsJson = False,
+) -> None:
+    """Show every stored document whose postbox or type the candidate would change (no OCR), with totals."""
+    from rules import load_ruleset
+    from rules.simulate import simulate as run
+    from rules.store import ActiveRuleSetCache
+
+    if last is None and since is None and until is None:
+        last = 100
+    text = _read(path)
+    with _session(data_dir) as session:
+        candidate = load_ruleset(text)
+        baseline = ActiveRuleSetCache(name).get(session)
+        report = run(session, candidate, baseline, last=last, since=_date(since), until=_date(until))
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        return
+    for change in report.changes:
+        out.print(f"{change.document_id}  {change.filename:40}  {change.kind:13} {change.describe()}",
+                  highlight=False, markup=False)
+    totals = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in report.totals.items())
+    out.print(f"{report.documents} documents, active version {report.baseline_version} → candidate: {totals}",
+              highlight=False)
+
+
+@app.command("eval")
+def eval_routing(
+    directory: Annotated[Path, typer.Argument(help="Folder of labelled mail (*.truth.json, sample_docs)")],
+    rules_file: Annotated[Path | None, typer.Option("--rules", help="Rule set (default: the shipped pack)")]
+    = None,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Keep processed documents here (re-runs "
+                                                  "skip OCR); default: a temporary directory")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Run the pipeline on labelled mail: how much do the rules route, and with which precision?"""
+    from rules import load_ruleset
+    from workers.routing_eval import evaluate_rules_on
+
+    try:
+        ruleset = load_ruleset(_read(rules_file)) if rules_file is not None else None
+        report = evaluate_rules_on(directory, ruleset=ruleset, data_dir=data_dir)
+    except MailroomError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"routing by rules (version {report.ruleset_version}, zones {report.zones})")
+    for column in ("truth postbox", "documents", "routed", "correct"):
+        table.add_column(column)
+    for postbox, row in report.per_postbox().items():
+        table.add_row(postbox, str(row["documents"]), str(row["routed"]), str(row["correct"]))
+    out.print(table)
+    out.print(
+        f"{len(report.documents)} documents ({len(report.skipped)} skipped): rules route {report.routed} "
+        f"({report.coverage:.1%} coverage), {report.correct} to the right postbox ({report.precision:.1%} "
+        "precision)",
+        highlight=False,
+    )
