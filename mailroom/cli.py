@@ -100,18 +100,27 @@ def doctor(data_dir: DataDirOption = None) -> None:
 
 
 def _print_human(outcome: Any) -> None:
-    result = outcome.result
-    if result is None:
-        err.print(f"[red]✗ {outcome.path.name}[/red]  {outcome.error.code}: {outcome.error.message}")
+    if not outcome.results:
+        err.print(f"[red]✗ {outcome.path.name}[/red]  {outcome.error.code}: {outcome.error.message}", highlight=False)
         return
-    warnings = ", ".join(
-        f"{w.code}" + (f"@p{w.page}" if w.page else "") for w in result.quality.warnings
-    ) or "-"
-    conf = f"{result.quality.ocr_confidence:.0f}" if result.quality.ocr_confidence is not None else "-"
-    err.print(
-        f"[green]✓[/green] {outcome.path.name:42} {result.pages:3d} p  {result.text_source:10}  "
-        f"conf {conf:>3}  {outcome.seconds:6.2f} s  warnings: {warnings}"
-    )
+    if len(outcome.results) > 1:
+        err.print(f"[green]✓[/green] {outcome.path.name}: {len(outcome.results)} letters, {outcome.seconds:.2f} s")
+    for result in outcome.results:
+        warnings = ", ".join(
+            f"{w.code}" + (f"@p{w.page}" if w.page else "") for w in result.quality.warnings
+        ) or "-"
+        conf = f"{result.quality.ocr_confidence:.0f}" if result.quality.ocr_confidence is not None else "-"
+        name = outcome.path.name
+        parent = getattr(result, "parent", None)
+        if parent:
+            pages = parent.get("pages", [])
+            name = f"  └ pages {pages[0]}-{pages[-1]}" if pages else "  └ letter"
+        seconds = f"{outcome.seconds:6.2f} s" if len(outcome.results) == 1 else " " * 8
+        err.print(
+            f"[green]✓[/green] {name:42} {result.pages:3d} p  {result.text_source:10}  "
+            f"conf {conf:>3}  {seconds}  warnings: {warnings}",
+            highlight=False,
+        )
 
 
 @app.command()
@@ -148,10 +157,11 @@ def process(
         for path in files:
             progress.update(task, description=f"processing {path.name}")
             outcome = process_path(path, ctx, channel="cli", station=station)
-            if outcome.result is None:
+            if not outcome.results:
                 failures += 1
-            if as_json and outcome.result is not None:
-                sys.stdout.write(outcome.result.to_json() + "\n")
+            if as_json:
+                for result in outcome.results:
+                    sys.stdout.write(result.to_json() + "\n")
                 sys.stdout.flush()
             if as_json and outcome.error is not None:
                 err.print(f"error: {path}: {outcome.error.code}: {outcome.error.message}", highlight=False)

@@ -17,7 +17,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -364,6 +364,11 @@ def build_result(row: DocumentRow, info: FileInfo, document: Document, settings:
     )
     if info.embedded_xml_name or info.kind is FileKind.XML:
         result.e_invoice = {"embedded": info.embedded_xml_name}  # type: ignore[attr-defined]
+    if row.parent_id is not None:  # a letter separated from a stack (workers/separation.py)
+        result.parent = {  # type: ignore[attr-defined]
+            "document_id": row.parent_id, "pages": [row.page_from, row.page_to],
+            "page_numbers": [page.parent_page for page in document.pages],
+        }
     return result
 
 
@@ -382,11 +387,16 @@ class Outcome:
     """One processed input: a result, or the error that stopped it."""
 
     path: Path
-    result: Result | None = None
-    document: Document | None = None
+    results: list[Result] = field(default_factory=list)  # one per letter (a stack holds several)
+    document: Document | None = None  # the whole file as read
     error: MailroomError | None = None
     seconds: float = 0.0
     ocr_cpu_seconds: float = 0.0
+
+    @property
+    def result(self) -> Result | None:
+        """The result of the first (for a single letter: the only) letter, None if the file was refused."""
+        return self.results[0] if self.results else None
 
 
 def finish(document_id: str, info: FileInfo, document: Document, ctx: PipelineContext) -> Result:
@@ -430,24 +440,31 @@ def stored_file(document_id: str, ctx: PipelineContext) -> FileInfo:
     return inspect_file(ctx.blobs.path(original_sha), ctx.settings)
 
 
-def run_document(document_id: str, ctx: PipelineContext, *, again: bool = False) -> tuple[Result, Document]:
+def run_document(document_id: str, ctx: PipelineContext, *, again: bool = False) -> tuple[list[Result], Document]:
     """Every stage after receive, in this process, for a document whose original is stored.
 
-    Raises :class:`MailroomError`; permanent errors have marked the document ``failed``.
+    Returns the results of its letters (one, or one per letter of a stack) and the document tree of the whole
+    file. Raises :class:`MailroomError`; permanent errors have marked the document ``failed``.
     """
+    from workers.separation import separate, stored_document  # separation builds on this module
+
     with log_context(document_id=document_id):
         try:
             start(document_id, ctx, again=again)
             info = stored_file(document_id, ctx)
             read_pages(document_id, info, ctx)
             document = assemble(document_id, info, ctx)
-            result = finish(document_id, info, document, ctx)
+            letters = separate(document_id, ctx, document)
+            if letters == [document_id]:
+                results = [finish(document_id, info, document, ctx)]
+            else:
+                results = [finish(letter, info, stored_document(letter, ctx), ctx) for letter in letters]
         except MailroomError as exc:
             log.warning("failed: %s", exc)
             if exc.permanent:
                 fail(document_id, exc, ctx)
             raise
-    return result, document
+    return results, document
 
 
 def process_path(path: Path, ctx: PipelineContext, *, channel: str = "cli", station: str | None = None) -> Outcome:
@@ -456,11 +473,11 @@ def process_path(path: Path, ctx: PipelineContext, *, channel: str = "cli", stat
     cpu_before = _children_cpu()
     try:
         received = receive(path, ctx, channel=channel, station=station)
-        result, document = run_document(received.document_id, ctx, again=not received.created)
+        results, document = run_document(received.document_id, ctx, again=not received.created)
     except MailroomError as exc:
         return Outcome(path=path, error=exc, seconds=time.perf_counter() - started)
     return Outcome(
-        path=path, result=result, document=document, seconds=time.perf_counter() - started,
+        path=path, results=results, document=document, seconds=time.perf_counter() - started,
         ocr_cpu_seconds=_children_cpu() - cpu_before,
     )
 

@@ -8,7 +8,7 @@ document (``repository.add_separated_letter``, idempotent by (parent, first page
   (:attr:`Page.parent_page`); blank pages and separator sheets are left out;
 - its own searchable PDF, cut from the stack's;
 
-and the stack itself is ``separated``, its result listing the letters (``letters: [{document_id, pages}]``).
+and the stack itself is ``split`` (final), its result listing the letters (``letters: [{document_id, pages}]``).
 The children continue through recognition; a file with one letter continues itself. Ids in, ids out, so that the
 same function runs in-process and in a Celery task.
 """
@@ -54,7 +54,7 @@ def separate(document_id: str, ctx: PipelineContext, document: Document, *, task
     """Split a read file into its letters; returns the ids of the documents that continue to recognition.
 
     One letter (or none): ``[document_id]``, nothing changes. Several: one child document per letter (created
-    once; a re-run returns the same children), the parent moves to ``separated`` with ``letters`` in its
+    once; a re-run returns the same children), the parent moves to ``split`` with ``letters`` in its
     result, and the children's ids are returned in page order.
     """
     spans = split_letters(document.pages)
@@ -81,9 +81,9 @@ def separate(document_id: str, ctx: PipelineContext, document: Document, *, task
         entries = [_letter_entry(child_id, span) for child_id, span in zip(ids, spans, strict=True)]
         result.letters = entries  # type: ignore[attr-defined]
         repository.save_result(session, parent, result.to_json())
-        if parent.state == DocumentState.RECEIVED.value:
+        if parent.state != DocumentState.SPLIT.value:
             repository.transition(
-                session, parent, DocumentState.SEPARATED, reason=f"{len(ids)} letters", task_id=task_id
+                session, parent, DocumentState.SPLIT, reason=f"{len(ids)} letters", task_id=task_id
             )
     log.info("separated into %d letters", len(ids), extra={"document_id": document_id, "letters": ids})
     return ids

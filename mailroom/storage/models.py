@@ -112,7 +112,8 @@ class DocumentState(StrEnum):
     ``received``: the original is stored; ``separated``: the stack was split (the letters continue as child
     documents; a stack holding one letter continues itself); ``ocr``: every page has its text;
     ``recognised``: type, recipient and fields are known; ``routed``: delivered to a postbox; ``review``:
-    waiting for a person in the validation station; ``failed``: gave up, see ``error_code``.
+    waiting for a person in the validation station; ``failed``: gave up, see ``error_code``; ``split``: the file
+    held several letters, each of which continues as its own (child) document — final for the file itself.
     """
 
     RECEIVED = "received"
@@ -121,6 +122,7 @@ class DocumentState(StrEnum):
     RECOGNISED = "recognised"
     ROUTED = "routed"
     REVIEW = "review"
+    SPLIT = "split"
     FAILED = "failed"
 
 
@@ -300,3 +302,9 @@ class AuditLogRow(Base):
     hash: Mapped[str] = mapped_column(String(SHA256_LENGTH), unique=True)
 
     __table_args__ = (Index("ix_audit_log_object_type_object_id", "object_type", "object_id"),)
+
+
+import mailroom.storage.keys  # noqa: E402, F401  (api_keys table)
+import mailroom.storage.rulesets  # noqa: E402, F401  (rulesets, ruleset_versions, ruleset_changes tables)
+import mailroom.storage.labels  # noqa: E402, F401  (labels table)
+import mailroom.storage.suppliers  # noqa: E402, F401  (suppliers, layouts, fingerprints)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -36,21 +36,23 @@ S = DocumentState
 #: Which state may follow which. A document is created in ``received`` (event with ``from_state=None``).
 ALLOWED_TRANSITIONS: dict[DocumentState, frozenset[DocumentState]] = {
     # e-invoices and born-digital files skip separation and OCR
-    S.RECEIVED: frozenset({S.SEPARATED, S.OCR, S.RECOGNISED, S.REVIEW, S.FAILED}),
-    S.SEPARATED: frozenset({S.OCR, S.RECOGNISED, S.REVIEW, S.FAILED}),
-    S.OCR: frozenset({S.RECOGNISED, S.REVIEW, S.FAILED}),
+    S.RECEIVED: frozenset({S.SEPARATED, S.OCR, S.RECOGNISED, S.REVIEW, S.FAILED, S.SPLIT}),
+    S.SEPARATED: frozenset({S.OCR, S.RECOGNISED, S.REVIEW, S.FAILED, S.SPLIT}),
+    S.OCR: frozenset({S.RECOGNISED, S.REVIEW, S.FAILED, S.SPLIT}),
     S.RECOGNISED: frozenset({S.ROUTED, S.REVIEW, S.FAILED}),
     # routed -> routed is a re-route; routed -> review is a clerk sending a misrouted letter back
     S.ROUTED: frozenset({S.ROUTED, S.REVIEW}),
     S.REVIEW: frozenset({S.ROUTED, S.FAILED}),
     # an operator reprocesses a failed document from the start
     S.FAILED: frozenset({S.RECEIVED}),
+    # a file split into letters is done: its letters go on as child documents
+    S.SPLIT: frozenset(),
 }
 
 #: States in which a document waits for the pipeline (the sweeper re-enqueues them when they stall).
 ACTIVE_STATES: frozenset[DocumentState] = frozenset({S.RECEIVED, S.SEPARATED, S.OCR, S.RECOGNISED})
 #: States in which the pipeline is done with a document (``review`` waits for a person, not for a worker).
-SETTLED_STATES: frozenset[DocumentState] = frozenset({S.ROUTED, S.REVIEW, S.FAILED})
+SETTLED_STATES: frozenset[DocumentState] = frozenset({S.ROUTED, S.REVIEW, S.FAILED, S.SPLIT})
 
 JsonText = str | Mapping[str, Any] | BaseModel
 
@@ -378,13 +380,18 @@ def document_events(session: Session, document_id: str) -> list[DocumentEventRow
 
 
 def stuck_documents(
-    session: Session, older_than: timedelta, *, now: datetime | None = None, limit: int = 500
+    session: Session,
+    older_than: timedelta,
+    *,
+    now: datetime | None = None,
+    limit: int = 500,
+    states: Collection[DocumentState] = ACTIVE_STATES,
 ) -> list[DocumentRow]:
     """Documents the pipeline should be working on but nothing has touched for ``older_than``.
 
     For the sweeper: documents in an :data:`ACTIVE_STATES` state whose ``updated_at`` (state change, attempt,
     result) is older than the cutoff, oldest first. A stack in ``separated`` whose letters exist is done (the
-    letters carry on) and is not stuck.
+    letters carry on) and is not stuck. ``states`` narrows the search to the states the caller can resume.
     """
     cutoff = (now or utcnow()) - older_than
     child = aliased(DocumentRow)
@@ -392,7 +399,7 @@ def stuck_documents(
     query = (
         select(DocumentRow)
         .where(
-            DocumentRow.state.in_([s.value for s in ACTIVE_STATES]),
+            DocumentRow.state.in_([s.value for s in states]),
             DocumentRow.updated_at < cutoff,
             ~((DocumentRow.state == S.SEPARATED.value) & has_letters),
         )

@@ -67,7 +67,7 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
-            "state IN ('received', 'separated', 'ocr', 'recognised', 'routed', 'review', 'failed')",
+            "state IN ('received', 'separated', 'ocr', 'recognised', 'routed', 'review', 'failed', 'split')",
             name=op.f("ck_documents_state"),
         ),
         sa.CheckConstraint(
