@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     warn_blur: float = Field(default=60.0, description="Warn when the sharpness measure is below this")
     warn_contrast: float = Field(default=40.0, description="Warn when the contrast measure is below this")
 
+    # service: the sweeper re-enqueues documents no task has touched for a while
+    sweep_interval_seconds: float = Field(default=60.0, description="How often the sweeper looks for stuck documents")
+    sweep_stuck_after_seconds: float = Field(
+        default=600.0, description="A document in a non-final state untouched this long is enqueued again"
+    )
+
     # logs
     log_level: str = Field(default="INFO")
     log_format: str = Field(default="console", description="'console' or 'json'")

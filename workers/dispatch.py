@@ -2,18 +2,27 @@
 
 The API and the watched folder store the original and create the document record (``pipeline.receive``), then
 hand the document id to a dispatcher. ``InlineDispatcher`` runs the pipeline in a background thread of this
-process (tests, the simplest embedded setups); the Celery dispatcher (``workers.tasks``) enqueues tasks.
+process (tests, the simplest setups); ``CeleryDispatcher`` enqueues the first task of the Celery chain
+(``workers.tasks``) by name, so that the process that sends never imports the OCR code.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from mailroom.errors import MailroomError
-from workers.pipeline import PipelineContext, run_document
+from workers.celery_app import DEFAULT_QUEUE, QUEUES, START_DOCUMENT
+
+if TYPE_CHECKING:
+    from celery import Celery
+
+    from workers.pipeline import PipelineContext
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +49,8 @@ class InlineDispatcher:
         future.add_done_callback(self._done)
 
     def _run(self, document_id: str, again: bool) -> None:
+        from workers.pipeline import run_document
+
         try:
             run_document(document_id, self.ctx, again=again)
         except MailroomError as exc:  # recorded on the document by the pipeline
@@ -51,3 +62,35 @@ class InlineDispatcher:
 
     def shutdown(self, *, wait: bool = True) -> None:
         self._pool.shutdown(wait=wait)
+
+
+class CeleryDispatcher:
+    """Enqueues ``start_document`` on the broker (Redis, or the embedded SQLite broker).
+
+    When the broker cannot be reached the document stays ``received`` in the database and the sweeper enqueues
+    it once the broker is back: a stored document is never lost because a queue was down.
+    """
+
+    def __init__(self, app: Celery) -> None:
+        self.app = app
+
+    def submit(self, document_id: str, *, again: bool = False) -> None:
+        try:
+            self.app.send_task(START_DOCUMENT, args=[document_id], kwargs={"again": again}, queue=DEFAULT_QUEUE)
+        except (BrokerUnavailable, OSError) as exc:
+            log.warning("broker unavailable, the sweeper will enqueue the document: %s", exc,
+                        extra={"document_id": document_id})
+
+    def ready(self) -> bool:
+        """Whether the broker answers (for ``/readyz``)."""
+        with self.app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, timeout=2)
+        return True
+
+    def queue_depths(self) -> Mapping[str, int]:
+        """Messages waiting per queue (for ``/metrics``)."""
+        depths: dict[str, int] = {}
+        with self.app.connection_for_read() as connection, connection.channel() as channel:
+            for name in QUEUES:
+                depths[name] = int(channel.queue_declare(queue=name, passive=True).message_count)
+        return depths

@@ -1,0 +1,192 @@
+"""``mailroom worker`` and ``mailroom serve``: the service.
+
+* ``mailroom worker [--concurrency N] [--queues ocr,default] [--beat]``: a Celery worker with N pool processes
+  (default: the machine's cores) on the broker of the settings (Redis, or the embedded SQLite broker);
+  ``--beat`` also runs the schedule (the sweeper) in it — exactly one process of a deployment should.
+* ``mailroom serve [--host --port]``: the REST API (uvicorn). In the embedded mode (no ``MAILROOM_BROKER_URL``) it
+  also starts and supervises the workers: one for the ``ocr`` queue with one pool process per core, one for the
+  ``default`` queue with the sweeper; they are stopped cleanly (warm shutdown: running tasks finish) on SIGTERM
+  or SIGINT, and die with it if it is killed. With a broker URL it runs only the API.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Annotated, Any
+
+import typer
+
+from mailroom.logs import configure_logging
+from mailroom.settings import Settings
+
+log = logging.getLogger(__name__)
+
+STOP_GRACE_SECONDS = 60.0
+"""How long ``serve`` waits for its workers' running tasks before killing them (the sweeper redoes those)."""
+RESTART_DELAY_SECONDS = 2.0
+LIGHT_WORKER_CONCURRENCY = 2
+
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Data directory (database, blobs, embedded broker); default: "
+                 "$MAILROOM_DATA_DIR or ~/.local/share/mailroom"),
+]
+
+
+def _settings(data_dir: Path | None) -> Settings:
+    settings = Settings()
+    if data_dir is not None:
+        settings = settings.model_copy(update={"data_dir": data_dir})
+    configure_logging(settings.log_level, settings.log_format)
+    return settings
+
+
+def worker(
+    concurrency: Annotated[int | None, typer.Option(help="Pool processes; default: the number of cores")] = None,
+    queues: Annotated[str, typer.Option(help="Queues to consume, comma-separated: ocr, default")] = "ocr,default",
+    beat: Annotated[bool, typer.Option(help="Also run the schedule (the sweeper); one per deployment")] = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Run a Celery worker: reads pages, assembles documents, sweeps stuck ones (with --beat)."""
+    from celery.signals import setup_logging
+
+    from workers.celery_app import QUEUES, create_celery
+
+    names = [q.strip() for q in queues.split(",") if q.strip()]
+    unknown = sorted(set(names) - set(QUEUES))
+    if unknown or not names:
+        raise typer.BadParameter(f"unknown queue(s) {unknown}; choose from {list(QUEUES)}", param_hint="--queues")
+    settings = _settings(data_dir)
+    setup_logging.connect(_keep_mailroom_logging, weak=False)  # Celery leaves our handlers alone
+    app = create_celery(settings, worker=True)
+    instance = app.Worker(
+        hostname=f"mailroom-{os.getpid()}@{socket.gethostname()}",
+        concurrency=concurrency or os.cpu_count() or 1,
+        queues=names,
+        beat=beat,
+        schedule_filename=app.conf.beat_schedule_filename,
+        loglevel=settings.log_level,
+        quiet=True,
+        without_gossip=True,
+        without_mingle=True,
+        without_heartbeat=True,
+    )
+    log.info("worker for queues %s with %d processes (broker: %s)", ",".join(names), instance.concurrency,
+             "redis" if settings.broker_url else "embedded SQLite")
+    instance.start()
+    raise typer.Exit(int(instance.exitcode or 0))
+
+
+def _keep_mailroom_logging(**_: Any) -> None:
+    """Receiver of Celery's ``setup_logging``: logging is configured already (``configure_logging``)."""
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    concurrency: Annotated[int | None, typer.Option(
+        help="Embedded mode: OCR worker processes; default: the number of cores")] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Run the service: the REST API, and in the embedded mode (no MAILROOM_BROKER_URL) the workers too."""
+    import uvicorn
+
+    from api.app import create_app
+    from workers.celery_app import DEFAULT_QUEUE, OCR_QUEUE, create_celery
+    from workers.dispatch import CeleryDispatcher
+
+    settings = _settings(data_dir)
+    dispatcher = CeleryDispatcher(create_celery(settings))
+    api = create_app(settings, dispatcher=dispatcher)
+    workers: WorkerProcesses | None = None
+    if not settings.broker_url:
+        cores = concurrency or os.cpu_count() or 1
+        workers = WorkerProcesses(settings, [
+            ["--queues", OCR_QUEUE, "--concurrency", str(cores)],
+            ["--queues", DEFAULT_QUEUE, "--concurrency", str(LIGHT_WORKER_CONCURRENCY), "--beat"],
+        ])
+        workers.start()
+    # uvicorn stops on SIGTERM, restores this handler and raises the signal again: leave through ``finally``
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        uvicorn.run(api, host=host, port=port, log_config=None, access_log=False)
+    finally:
+        if workers is not None:
+            workers.stop()
+
+
+def _exit_on_signal(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+class WorkerProcesses:
+    """``mailroom worker`` child processes of ``serve``: restarted when they die, stopped with it."""
+
+    def __init__(self, settings: Settings, arguments: list[list[str]]) -> None:
+        self.env = {**os.environ, "MAILROOM_DATA_DIR": str(settings.data_dir)}
+        self.commands = [[sys.executable, "-m", "mailroom.cli", "worker", *args] for args in arguments]
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self._stopping = threading.Event()
+        self._watcher = threading.Thread(target=self._watch, name="mailroom-workers", daemon=True)
+
+    def start(self) -> None:
+        self.processes = [self._spawn(command) for command in self.commands]
+        self._watcher.start()
+
+    def _spawn(self, command: list[str]) -> subprocess.Popen[bytes]:
+        # own session: a Ctrl-C in the terminal reaches serve only, which stops each worker with one SIGTERM
+        process = subprocess.Popen(command, env=self.env, start_new_session=True, preexec_fn=_die_with_parent)
+        log.info("started worker %d: %s", process.pid, " ".join(command[3:]))
+        return process
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(1.0):
+            for index, process in enumerate(self.processes):
+                if process.poll() is not None and not self._stopping.is_set():
+                    log.error("worker %d exited with %s; starting it again", process.pid, process.returncode)
+                    time.sleep(RESTART_DELAY_SECONDS)
+                    self.processes[index] = self._spawn(self.commands[index])
+
+    def stop(self) -> None:
+        """Warm shutdown (SIGTERM: running tasks finish); what does not stop in time is killed."""
+        self._stopping.set()
+        if self._watcher.is_alive():
+            self._watcher.join()
+        for process in self.processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for process in self.processes:
+            try:
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log.warning("worker %d did not stop in time; killing it", process.pid)
+            # the pool processes too: they are in the worker's own process group
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child before exec (Linux): get SIGTERM when serve dies, even by ``kill -9``."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def register(main: typer.Typer) -> None:
+    main.command()(worker)
+    main.command()(serve)
