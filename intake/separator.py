@@ -20,8 +20,11 @@ def is_separator_sheet(image: np.ndarray, dpi: int) -> bool:
     factor = _SEARCH_DPI / dpi
     small = image if factor >= 1 else cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
     detector = cv2.QRCodeDetector()
-    found, points = detector.detect(small)
-    if not found or points is None:
+    try:
+        found, points = detector.detect(small)
+        if not found or points is None:
+            return False
+        payload, _ = detector.decode(small, points)[:2]
+    except cv2.error:  # OpenCV's detector asserts on some degenerate candidate shapes: no readable code
         return False
-    payload, _ = detector.decode(small, points)[:2]
     return bool(payload == SEPARATOR_PAYLOAD)
