@@ -90,11 +90,12 @@ def _write_atomic(path: Path, data: str) -> None:
 class ModelRegistry:
     """The folder of model versions with a pointer to the current one and its history."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, kind: str = KIND) -> None:
         self.folder = folder
+        self.kind = kind  # file prefix and metadata kind: "doctype", or another model of the same class
 
     def _paths(self, version: int) -> tuple[Path, Path]:
-        stem = self.folder / f"{KIND}-{version:04d}"
+        stem = self.folder / f"{self.kind}-{version:04d}"
         return stem.with_suffix(".joblib"), stem.with_suffix(".json")
 
     def _state(self) -> dict[str, Any]:
@@ -105,7 +106,7 @@ class ModelRegistry:
         return state
 
     def versions(self) -> list[int]:
-        return sorted(int(p.stem.split("-")[1]) for p in self.folder.glob(f"{KIND}-*.json"))
+        return sorted(int(p.stem.split("-")[1]) for p in self.folder.glob(f"{self.kind}-*.json"))
 
     def current_version(self) -> int | None:
         current = self._state()["current"]
@@ -114,7 +115,7 @@ class ModelRegistry:
     def metadata(self, version: int) -> dict[str, Any]:
         meta_path = self._paths(version)[1]
         if not meta_path.exists():
-            raise ModelNotFound(f"no {KIND} model version {version} in {self.folder}")
+            raise ModelNotFound(f"no {self.kind} model version {version} in {self.folder}")
         meta: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8"))
         return meta
 
@@ -126,7 +127,7 @@ class ModelRegistry:
         model_path, meta_path = self._paths(version)
         joblib.dump(model, model_path, compress=3)
         meta = {
-            "kind": KIND,
+            "kind": self.kind,
             "version": version,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "features_version": FEATURES_VERSION,
@@ -144,7 +145,7 @@ class ModelRegistry:
         """The given version (default: the current one), after checking its metadata."""
         version = self.current_version() if version is None else version
         if version is None:
-            raise ModelNotFound(f"no current {KIND} model in {self.folder}; train one with `mailroom train`")
+            raise ModelNotFound(f"no current {self.kind} model in {self.folder}; train one with `mailroom train`")
         check_compatible(self.metadata(version))
         model: TypeModel = joblib.load(self._paths(version)[0])
         model.version = version
@@ -194,7 +195,7 @@ class ModelRegistry:
         state = self._state()
         history = list(state["history"])
         if len(history) < 2:
-            raise ModelNotFound(f"no earlier {KIND} model to roll back to in {self.folder}")
+            raise ModelNotFound(f"no earlier {self.kind} model to roll back to in {self.folder}")
         history.pop()
         _write_atomic(
             self.folder / "current.json", json.dumps({"current": history[-1], "history": history}) + "\n"

@@ -1,0 +1,193 @@
+"""Recognise one document: zones, recipient, document type, the postbox its content suggests, references.
+
+    models = RoutingModels(document_type=..., postbox=...)      # from workers.training.load_models
+    recognition = recognise(document, directory=default_directory(), models=models)
+    facts = facts_for_rules(recognition)                         # what rules may test (rules.Facts)
+
+Two models are used, both :class:`classifiers.doctype.TypeModel` (TF-IDF + calibrated linear SVM): the
+document-type model, and the *postbox* model, the same model class trained on the postbox of each letter. The
+postbox model only speaks for letters whose type does not fix the postbox and whose address field does not
+name a department (see :mod:`rules.hybrid`). The type → postbox routes of the town are read from the
+``document_types`` section of the directory YAML (:func:`load_type_routes`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from classifiers.directory import DEFAULT_PATH, Directory, InvalidDirectory
+from classifiers.doctype import TypeModel, TypePrediction
+from classifiers.layout import LetterZones, find_zones
+from classifiers.recipient import RecipientMatch, match_recipient, normalise
+from classifiers.samples import Sample
+from mailroom.model import Document
+from rules.facts import Facts, IntakeFacts, InvoiceFacts, RecipientFacts, ScoredLabel, SupplierFacts
+
+E_INVOICE_TYPE = "invoice"
+_LEITWEG = re.compile(r"\b\d{2,12}(?:-[0-9A-Z]{1,30})?-\d{2}\b")
+
+
+@dataclass(frozen=True)
+class TypeRoute:
+    """Where letters of one type go: one fixed postbox, or one of ``candidates`` decided by the content."""
+
+    postbox: str | None = None
+    candidates: tuple[str, ...] = ()
+
+
+def load_type_routes(path: Path = DEFAULT_PATH) -> dict[str, TypeRoute]:
+    """The ``document_types`` section of a directory YAML: ``{type: {postbox: id} | {postboxes: [ids]}}``."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise InvalidDirectory(f"cannot read the document-type routes of {path}: {exc}") from exc
+    section = raw.get("document_types") or {}
+    if not isinstance(section, Mapping):
+        raise InvalidDirectory(f"{path.name}: 'document_types' must be a mapping", field="document_types")
+    return {
+        str(name): TypeRoute(
+            postbox=str(route["postbox"]) if route.get("postbox") else None,
+            candidates=tuple(str(b) for b in route.get("postboxes") or ()),
+        )
+        for name, route in section.items()
+    }
+
+
+@dataclass(frozen=True)
+class RoutingModels:
+    """The two fitted models recognition uses, with their registry versions."""
+
+    document_type: TypeModel
+    postbox: TypeModel
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A reference found in the letter that names a department: an Aktenzeichen or a Leitweg-ID."""
+
+    kind: str  # aktenzeichen | leitweg_id
+    value: str
+    department: str
+
+
+@dataclass(frozen=True)
+class Recognition:
+    """What recognition found in one document."""
+
+    sample: Sample
+    zones: LetterZones | None
+    recipient: RecipientMatch
+    document_type: TypePrediction
+    document_type_by: str  # "model:doctype@3" or "e_invoice"
+    postbox: TypePrediction | None  # the content's postbox (None for e-invoices)
+    postbox_by: str | None
+    addressed_postbox: str | None  # a postbox the address names itself ("Zentrale Vergabestelle")
+    references: tuple[Reference, ...] = ()
+
+    @property
+    def leitweg_id(self) -> str | None:
+        return next((r.value for r in self.references if r.kind == "leitweg_id"), None)
+
+
+def _addressed_postbox(match: RecipientMatch, directory: Directory) -> str | None:
+    """A postbox of the matched department whose name is written in the address ("Zentrale Vergabestelle")."""
+    if match.department is None or match.text is None:
+        return None
+    lines = [normalise(line) for line in match.text.splitlines()]
+    for box in directory.postboxes.values():
+        department = directory.departments[box.department]
+        if box.department != match.department or box.id == department.main_postbox:
+            continue
+        name = normalise(box.name)
+        if any(line == name or (len(line) >= 8 and name.startswith(line)) for line in lines):
+            return box.id
+    return None
+
+
+def _references(text: str, your_reference: str | None, directory: Directory) -> tuple[Reference, ...]:
+    found: list[Reference] = []
+    for source in (your_reference, text):
+        akz = directory.department_for_aktenzeichen(source) if source else None
+        if akz is not None:
+            found.append(Reference("aktenzeichen", akz[1], akz[0].id))
+            break
+    for candidate in _LEITWEG.findall(text):
+        dep = directory.department_for_leitweg_id(candidate)
+        if dep is not None:
+            found.append(Reference("leitweg_id", candidate, dep.id))
+            break
+    return tuple(found)
+
+
+def recognise(
+    document: Document, *, directory: Directory, models: RoutingModels, e_invoice: bool = False
+) -> Recognition:
+    """Zones, recipient, type and content postbox of a document. ``e_invoice``: the document is an XML
+    e-invoice (no pages): its type is known exactly and its recipient is the buyer of the XML."""
+    first = next((p for p in document.pages if p.blocks), None)
+    zones = find_zones(first) if first is not None else None
+    address = zones.address if zones else None
+    info = zones.info if zones else None
+    text = document.text
+    sample = Sample(
+        text=text,
+        subject=zones.subject.text if zones and zones.subject else "",
+        address=address.text if address else "",
+    )
+    match = match_recipient(
+        address.lines if address else [],
+        directory,
+        endorsement=address.endorsement if address else None,
+        your_reference=info.your_reference if info else None,
+        text=text,
+    )
+    references = _references(text, info.your_reference if info else None, directory)
+    type_model, postbox_model = models.document_type, models.postbox
+    if e_invoice and not text.strip():
+        prediction = TypePrediction(E_INVOICE_TYPE, 1.0, {E_INVOICE_TYPE: 1.0})
+        return Recognition(sample, zones, match, prediction, "e_invoice", None, None, None, references)
+    predictions = [type_model.predict(sample), postbox_model.predict(sample)]
+    return Recognition(
+        sample=sample,
+        zones=zones,
+        recipient=match,
+        document_type=predictions[0],
+        document_type_by=f"model:doctype@{type_model.version}",
+        postbox=predictions[1],
+        postbox_by=f"model:postbox@{postbox_model.version}",
+        addressed_postbox=_addressed_postbox(match, directory),
+        references=references,
+    )
+
+
+def facts_for_rules(
+    recognition: Recognition,
+    *,
+    invoice: InvoiceFacts | None = None,
+    supplier: SupplierFacts | None = None,
+    intake: IntakeFacts | None = None,
+    leitweg_id: str | None = None,
+) -> Facts:
+    """The :class:`rules.Facts` of a recognised document; invoice, supplier and intake facts come from the
+    other stages. ``leitweg_id`` (e.g. BT-10 of an e-invoice) wins over one found in the text."""
+    match = recognition.recipient
+    return Facts(
+        document_type=ScoredLabel(
+            label=recognition.document_type.label,
+            confidence=min(1.0, max(0.0, recognition.document_type.confidence)),
+        ),
+        recipient=RecipientFacts(
+            department=match.department, person=match.person, confidence=min(1.0, max(0.0, match.confidence))
+        )
+        if match.department or match.person
+        else None,
+        supplier=supplier,
+        invoice=invoice,
+        leitweg_id=leitweg_id or recognition.leitweg_id,
+        intake=intake or IntakeFacts(),
+    )

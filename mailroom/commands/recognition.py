@@ -1,0 +1,303 @@
+"""Recognition commands: ``mailroom train``, ``mailroom models list|rollback``, ``mailroom directory import``,
+``mailroom eval routing DIR``.
+
+:func:`route_document` is the whole decision for one read document (recognise → rules → hybrid decision); the
+pipeline and ``eval routing`` both call it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import tempfile
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sklearn.metrics import f1_score
+
+from classifiers.directory import load_directory
+from classifiers.registry import ModelRegistry
+from mailroom.evaluation import load_truth
+from mailroom.model import Document
+from mailroom.settings import Settings
+from workers.training import DEFAULT_COUNT, DEFAULT_SEED, registries, retrain
+
+CURVE_THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99)
+
+out = Console()
+err = Console(stderr=True)
+models_app = typer.Typer(help="Versions of the recognition models: list, roll back.", no_args_is_help=True)
+directory_app = typer.Typer(help="The organisation directory.", no_args_is_help=True)
+
+
+from workers.routing import Router, route_document  # noqa: E402
+
+# --- evaluation on labelled mail ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RoutingCase:
+    """One letter of labelled mail: truth and what mailroom decided."""
+
+    file: str
+    true_type: str
+    true_postbox: str
+    type: str
+    best_postbox: str | None
+    score: float
+    status: str
+    postbox: str | None
+    decided_by: str | None
+    rule_decided: bool
+    millis: float
+
+
+def routing_report(cases: list[RoutingCase]) -> dict[str, Any]:
+    """Type accuracy and macro-F1, postbox accuracy, automation and its precision, confusion, curve."""
+    n = len(cases)
+    truth, predicted = [c.true_type for c in cases], [c.type for c in cases]
+    routed = [c for c in cases if c.status == "routed"]
+    labels = sorted(set(truth))
+    curve = []
+    for threshold in CURVE_THRESHOLDS:
+        auto = [c for c in cases if c.rule_decided or c.score >= threshold]
+        right = sum((c.postbox if c.rule_decided else c.best_postbox) == c.true_postbox for c in auto)
+        curve.append(
+            {"threshold": threshold, "automated": len(auto) / n, "precision": right / len(auto) if auto else 1.0}
+        )
+    millis = sorted(c.millis for c in cases)
+    return {
+        "documents": n,
+        "type_accuracy": sum(t == p for t, p in zip(truth, predicted, strict=True)) / n,
+        "type_macro_f1": float(f1_score(truth, predicted, labels=labels, average="macro", zero_division=0)),
+        "postbox_accuracy": sum(c.best_postbox == c.true_postbox for c in cases) / n,
+        "routed_share": len(routed) / n,
+        "routed_precision": sum(c.postbox == c.true_postbox for c in routed) / len(routed) if routed else 1.0,
+        "review_share": 1 - len(routed) / n,
+        "wrongly_routed": [asdict(c) for c in routed if c.postbox != c.true_postbox],
+        "decided_by": dict(Counter((c.decided_by or "-").split("@")[0] for c in routed)),
+        "predict_ms": {"median": statistics.median(millis), "p95": millis[int(0.95 * (n - 1))], "max": millis[-1]},
+        "confusion": {t: dict(Counter(p for tt, p in zip(truth, predicted, strict=True) if tt == t)) for t in labels},
+        "automation_curve": curve,
+    }
+
+
+def cases_for_file(path: Path, document: Document, e_invoice: bool, router: Router) -> list[RoutingCase]:
+    """Decide each letter of a processed labelled file (a stack has several) and compare with its truth."""
+    truth = load_truth(path)
+    assert truth is not None
+    cases = []
+    for letter in truth["letters"]:
+        part = (
+            Document(pages=[p for p in document.pages if p.number in letter["pages"]]) if letter["pages"] else document
+        )
+        started = time.perf_counter()
+        decision = route_document(part, router, e_invoice=e_invoice)
+        millis = (time.perf_counter() - started) * 1000
+        routing = decision.routing
+        best = decision.scores[0] if decision.scores else None
+        rule_decided = (routing.decided_by or "").startswith("rule:")
+        cases.append(
+            RoutingCase(
+                file=path.name,
+                true_type=letter["document_type"],
+                true_postbox=letter["postbox"],
+                type=decision.document_type.label,
+                best_postbox=routing.postbox if rule_decided else (best.postbox if best else None),
+                score=routing.confidence or 0.0 if rule_decided else (best.score if best else 0.0),
+                status=routing.status,
+                postbox=routing.postbox,
+                decided_by=routing.decided_by,
+                rule_decided=rule_decided,
+                millis=millis,
+            )
+        )
+    return cases
+
+
+def evaluate_routing(
+    directory: Path, settings: Settings, router: Router
+) -> tuple[list[RoutingCase], list[dict[str, str]]]:
+    """Run the pipeline on every labelled file of ``directory`` (documents stored in ``settings``' data
+    directory) and decide each letter."""
+    from workers.pipeline import PipelineContext, expand_inputs, process_path
+
+    ctx = PipelineContext.create(settings)
+    cases: list[RoutingCase] = []
+    errors: list[dict[str, str]] = []
+    for path in (p for p in expand_inputs([directory]) if load_truth(p) is not None):
+        outcome = process_path(path, ctx, channel="eval")
+        if outcome.document is None or outcome.result is None:
+            errors.append({"file": path.name, "error": outcome.error.code if outcome.error else "unknown"})
+            continue
+        cases += cases_for_file(path, outcome.document, outcome.result.text_source == "e_invoice", router)
+    return cases, errors
+
+
+def _print_report(report: dict[str, Any], errors: list[dict[str, str]]) -> None:
+    out.print(
+        f"{report['documents']} letters: type accuracy {report['type_accuracy']:.2%}, "
+        f"macro-F1 {report['type_macro_f1']:.4f}; best postbox right {report['postbox_accuracy']:.2%}"
+    )
+    out.print(
+        f"routed automatically {report['routed_share']:.2%} with {report['routed_precision']:.2%} correct; "
+        f"review {report['review_share']:.2%}; decided by {report['decided_by']}"
+    )
+    ms = report["predict_ms"]
+    out.print(f"decision per letter: median {ms['median']:.1f} ms, p95 {ms['p95']:.1f} ms, max {ms['max']:.1f} ms")
+    curve = Table(title="automation curve (model score threshold)")
+    for col in ("threshold", "automated", "precision"):
+        curve.add_column(col)
+    for point in report["automation_curve"]:
+        curve.add_row(f"{point['threshold']:.2f}", f"{point['automated']:.2%}", f"{point['precision']:.2%}")
+    out.print(curve)
+    confusion = Table(title="document types: truth (rows) → predicted")
+    confusion.add_column("truth")
+    confusion.add_column("predicted")
+    for label, row in report["confusion"].items():
+        confusion.add_row(label, ", ".join(f"{k} {v}" for k, v in sorted(row.items(), key=lambda kv: -kv[1])))
+    out.print(confusion)
+    for wrong in report["wrongly_routed"]:
+        out.print(f"[red]wrong[/red] {wrong['file']}: {wrong['postbox']} (truth {wrong['true_postbox']})")
+    for error in errors:
+        out.print(f"[red]error[/red] {error['file']}: {error['error']}")
+
+
+# --- commands ----------------------------------------------------------------------------------------------
+
+
+def _settings(data_dir: Path | None) -> Settings:
+    from mailroom.cli import _settings as cli_settings
+
+    return cli_settings(data_dir)
+
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory (default: $MAILROOM_DATA_DIR)")]
+Kind = Annotated[str, typer.Option("--kind", help="doctype or postbox")]
+
+
+def _registry(settings: Settings, kind: str) -> ModelRegistry:
+    by_kind = {r.kind: r for r in registries(settings)}
+    if kind not in by_kind:
+        raise typer.BadParameter(f"unknown model kind {kind!r}: {', '.join(by_kind)}")
+    return by_kind[kind]
+
+
+@models_app.command("list")
+def models_list(data_dir: DataDir = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Every stored model version with its metrics; the current one is marked."""
+    settings = _settings(data_dir)
+    listing = []
+    for registry in registries(settings):
+        current = registry.current_version()
+        for version in registry.versions():
+            meta = registry.metadata(version)
+            listing.append({**meta, "current": version == current})
+    if as_json:
+        typer.echo(json.dumps(listing, ensure_ascii=False, indent=1))
+        return
+    table = Table(title=f"models in {settings.data_dir / 'models'}")
+    for col in ("kind", "version", "current", "created", "rows", "macro-F1", "training data"):
+        table.add_column(col)
+    for meta in listing:
+        metrics = meta.get("metrics") or {}
+        f1 = f"{metrics['macro_f1']:.4f}" if "macro_f1" in metrics else "-"
+        table.add_row(
+            meta["kind"],
+            str(meta["version"]),
+            "✓" if meta["current"] else "",
+            meta["created_at"],
+            str(meta["training_rows"]),
+            f1,
+            meta["training_data_hash"][:12],
+        )
+    out.print(table)
+
+
+@models_app.command("rollback")
+def models_rollback(kind: Kind = "doctype", data_dir: DataDir = None) -> None:
+    """Make the previously current version of a model current again."""
+    version = _registry(_settings(data_dir), kind).rollback()
+    err.print(f"{kind} model: version {version} is current again")
+
+
+@directory_app.command("import")
+def directory_import(
+    file: Annotated[Path, typer.Argument(help="Directory as YAML (like the default) or CSV (kind column)")],
+    data_dir: DataDir = None,
+) -> None:
+    """Validate an organisation directory and install it as this data directory's directory."""
+    directory = load_directory(file)
+    settings = _settings(data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    target = settings.data_dir / ("directory.csv" if file.suffix.lower() == ".csv" else "directory.yaml")
+    for old in (settings.data_dir / "directory.csv", settings.data_dir / "directory.yaml"):
+        old.unlink(missing_ok=True)
+    shutil.copyfile(file, target)
+    err.print(
+        f"{directory.name}: {len(directory.departments)} departments, {len(directory.persons)} persons, "
+        f"{len(directory.postboxes)} postboxes → {target}"
+    )
+
+
+def register(main_app: typer.Typer) -> None:
+    from mailroom.cli import eval_app
+
+    main_app.add_typer(models_app, name="models")
+    main_app.add_typer(directory_app, name="directory")
+
+    @main_app.command("train")
+    def train_command(
+        count: Annotated[int, typer.Option(help="Generated letters to train on")] = DEFAULT_COUNT,
+        seed: Annotated[int, typer.Option(help="Seed of the generated letters")] = DEFAULT_SEED,
+        data_dir: DataDir = None,
+    ) -> None:
+        """Retrain both models on generated mail + stored corrections; promote each only if not worse."""
+        from mailroom.storage.db import make_engine, migrate, session_scope
+
+        settings = _settings(data_dir)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(settings)
+        migrate(engine)
+        with session_scope(engine) as session:
+            report = retrain(settings, session, count=count, seed=seed)
+        err.print(
+            f"trained on {report.generated_rows} generated letters + {report.correction_rows} corrected "
+            f"documents; measured on {report.heldout_rows} held-back letters"
+        )
+        for kind, promotion in (("doctype", report.document_type), ("postbox", report.postbox)):
+            verdict = "promoted" if promotion.promoted else "kept the current model"
+            err.print(f"{kind}: {verdict} (version {promotion.version}): {promotion.reason}")
+
+    @eval_app.command("routing")
+    def eval_routing(
+        directory: Annotated[Path, typer.Argument(help="Folder of labelled mail (*.truth.json, sample_docs)")],
+        as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+        rules_file: Annotated[Path | None, typer.Option("--rules", help="Rule set YAML (default: the pack)")] = None,
+        thresholds_file: Annotated[Path | None, typer.Option("--thresholds", help="Thresholds YAML")] = None,
+        data_dir: DataDir = None,
+    ) -> None:
+        """Type accuracy and macro-F1, postbox accuracy, confusion matrix and the automation curve."""
+        settings = _settings(data_dir)
+        router = Router.create(settings, rules_file=rules_file, thresholds_file=thresholds_file)
+        scratch = Path(tempfile.mkdtemp(prefix="mailroom-eval-"))  # the evaluated documents are not kept
+        try:
+            scratch_settings = settings.model_copy(update={"data_dir": scratch, "database_url": None})
+            cases, errors = evaluate_routing(directory, scratch_settings, router)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        if not cases:
+            err.print(f"no labelled documents in {directory}")
+            raise typer.Exit(1)
+        report = routing_report(cases)
+        if as_json:
+            typer.echo(json.dumps({**report, "errors": errors}, ensure_ascii=False, indent=1))
+        else:
+            _print_report(report, errors)

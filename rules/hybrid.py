@@ -1,0 +1,326 @@
+"""The hybrid decision: rules first, then the recipient match and the models, each postbox behind a threshold.
+
+    decision = decide(recognition, rules_decision, directory=directory, policy=default_policy())
+    result.document_type, result.recipient, result.routing = (
+        decision.document_type, decision.recipient, decision.routing)
+
+1. **Rules.** A matching routing rule decides (``decided_by: rule:<id>@<version>``, its trace kept). A rule
+   that asks for review (or two rules in conflict) sends the document to review; the model's best postboxes
+   are added to the rules' alternatives.
+2. **Scores.** Otherwise every postbox gets a score, the probability that the letter belongs there::
+
+       score(b) = sum over types t of  P(t | text) * P(b | t, recipient, content)
+
+   ``P(t | text)`` is the calibrated type model. A type with a *fixed* postbox (invoices → the Kämmerei's
+   Rechnungseingang) puts all its mass there. For a type whose postbox depends on the letter (``postboxes:``
+   candidates in the directory's ``document_types``), the recipient decides with its confidence ``c``: the
+   postbox the address names itself ("Zentrale Vergabestelle"), else the postboxes of the addressed
+   department (a person → their *current* department, even outside the candidates; no department in the
+   address → the department of an
+   Aktenzeichen or Leitweg-ID in the letter) among the candidates, shared by the postbox model when the
+   department has several; the remaining ``1 - c`` (everything, without a recipient) goes to the candidates
+   as the postbox model (trained on the content of letters) weighs them.
+3. **Thresholds.** The best postbox is routed only when its score reaches its postbox threshold *and* the
+   type's confidence reaches the type threshold; otherwise ``status: review`` with the top three postboxes as
+   alternatives and the reasons. Defaults: :data:`DEFAULT_POSTBOX_THRESHOLD` (calibrated on generated mail
+   so that automatic decisions are at least 99 % correct, see ``bench/bench_routing.py``) and
+   :data:`DEFAULT_TYPE_THRESHOLD`; a thresholds file (YAML) overrides them::
+
+       postbox: 0.9            # default for every postbox
+       document_type: 0.5      # default for every type
+       postboxes: {hauptamt-vergabe: 0.95}
+       types: {contract: 0.7}
+
+Every decision says what decided it (``decided_by``: ``rule:<id>@<v>``, ``model:doctype@<n>``,
+``recipient:address_field``, ``recipient:aktenzeichen``, ``model:postbox@<n>``) and why (``because``);
+a letter marked "persönlich/vertraulich" keeps ``confidential: true`` and the person.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from mailroom.errors import ConfigurationError
+from mailroom.result import Alternative, DocumentType, Recipient, Routing
+from rules.decision import Decision
+
+if TYPE_CHECKING:  # recognition results are passed in; rules never imports classifiers at run time
+    from classifiers.directory import Directory
+    from classifiers.recognition import Recognition, TypeRoute
+
+DEFAULT_POSTBOX_THRESHOLD = 0.9
+DEFAULT_TYPE_THRESHOLD = 0.5
+MIN_MASS = 1e-4  # type probabilities below this are not spread over postboxes
+RECIPIENT_SOURCES = {"address": "address_field", "aktenzeichen": "aktenzeichen", "leitweg_id": "leitweg_id"}
+
+
+class InvalidThresholds(ConfigurationError):
+    code = "invalid_thresholds"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Least score to route into a postbox, least confidence of a type; per postbox / type overrides."""
+
+    postbox: float = DEFAULT_POSTBOX_THRESHOLD
+    document_type: float = DEFAULT_TYPE_THRESHOLD
+    postboxes: Mapping[str, float] = field(default_factory=dict)
+    types: Mapping[str, float] = field(default_factory=dict)
+
+    def for_postbox(self, postbox: str) -> float:
+        return self.postboxes.get(postbox, self.postbox)
+
+    def for_type(self, label: str) -> float:
+        return self.types.get(label, self.document_type)
+
+
+def _probability(value: Any, where: str) -> float:
+    if not isinstance(value, int | float) or not 0.0 <= float(value) <= 1.0:
+        raise InvalidThresholds(f"threshold {where} must be a number from 0 to 1, not {value!r}", field=where)
+    return float(value)
+
+
+def parse_thresholds(text: str) -> Thresholds:
+    """Thresholds from YAML (see the module doc); missing keys keep their defaults."""
+    try:
+        raw = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise InvalidThresholds(f"thresholds: not valid YAML ({exc})") from exc
+    if not isinstance(raw, Mapping):
+        raise InvalidThresholds("thresholds: expected a mapping")
+    unknown = sorted(set(raw) - {"postbox", "document_type", "postboxes", "types"})
+    if unknown:
+        raise InvalidThresholds(f"thresholds: unknown keys {', '.join(unknown)}", field=unknown[0])
+    per: dict[str, dict[str, float]] = {}
+    for key in ("postboxes", "types"):
+        section = raw.get(key) or {}
+        if not isinstance(section, Mapping):
+            raise InvalidThresholds(f"thresholds: '{key}' must be a mapping", field=key)
+        per[key] = {str(k): _probability(v, f"{key}.{k}") for k, v in section.items()}
+    return Thresholds(
+        postbox=_probability(raw.get("postbox", DEFAULT_POSTBOX_THRESHOLD), "postbox"),
+        document_type=_probability(raw.get("document_type", DEFAULT_TYPE_THRESHOLD), "document_type"),
+        postboxes=per["postboxes"],
+        types=per["types"],
+    )
+
+
+def load_thresholds(path: Path) -> Thresholds:
+    try:
+        return parse_thresholds(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InvalidThresholds(f"cannot read thresholds file {path}: {exc.strerror}") from exc
+
+
+@dataclass(frozen=True)
+class RoutingPolicy:
+    """The town's type → postbox routes (directory YAML ``document_types``) and the thresholds."""
+
+    routes: Mapping[str, TypeRoute]
+    thresholds: Thresholds = field(default_factory=Thresholds)
+
+
+@dataclass(frozen=True)
+class PostboxScore:
+    """A postbox's score, what gave it most of it, and why."""
+
+    postbox: str
+    score: float
+    decided_by: str
+    because: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RoutingDecision:
+    """The three result parts the decision fills: ``document_type``, ``recipient`` and ``routing``."""
+
+    document_type: DocumentType
+    recipient: Recipient
+    routing: Routing
+    scores: tuple[PostboxScore, ...] = ()
+
+    @property
+    def routed(self) -> bool:
+        return self.routing.status == "routed"
+
+
+class _Scores:
+    """Accumulates score mass per postbox, remembering each source's part and reasons."""
+
+    def __init__(self) -> None:
+        self.mass: dict[str, dict[str, float]] = {}
+        self.because: dict[str, list[str]] = {}
+
+    def add(self, postbox: str, amount: float, source: str, reason: str) -> None:
+        if amount <= 0:
+            return
+        parts = self.mass.setdefault(postbox, {})
+        parts[source] = parts.get(source, 0.0) + amount
+        if amount >= 0.01 and reason not in self.because.setdefault(postbox, []):
+            self.because[postbox].append(reason)
+
+    def ranked(self) -> list[PostboxScore]:
+        out = [
+            PostboxScore(
+                box,
+                min(1.0, sum(parts.values())),
+                max(parts.items(), key=lambda kv: kv[1])[0],
+                tuple(self.because.get(box, ())),
+            )
+            for box, parts in self.mass.items()
+        ]
+        return sorted(out, key=lambda s: -s.score)
+
+
+def _normalised(weights: Mapping[str, float], boxes: list[str]) -> dict[str, float]:
+    """``weights`` restricted to ``boxes`` and summing to 1 (uniform when they carry no weight)."""
+    total = sum(weights.get(b, 0.0) for b in boxes)
+    if total <= 0:
+        return {b: 1.0 / len(boxes) for b in boxes}
+    return {b: weights.get(b, 0.0) / total for b in boxes}
+
+
+def _recipient_boxes(recognition: Recognition, directory: Directory, candidates: list[str]) -> list[str]:
+    """The candidate postboxes the recipient points to: the one the address names, else the department's
+    (address first, then Aktenzeichen / Leitweg-ID references); a named person's department in any case."""
+    if recognition.addressed_postbox in candidates:
+        return [recognition.addressed_postbox]
+    match = recognition.recipient
+    departments = [match.department, *(r.department for r in recognition.references)]
+    for department in departments:
+        boxes = [b for b in candidates if b in directory.postboxes and directory.postboxes[b].department == department]
+        if boxes:
+            return boxes
+    main = directory.departments[match.department].main_postbox if match.department else None
+    return [main] if match.person and main else []  # mail for a person goes to them, whatever its type
+
+
+def postbox_scores(
+    recognition: Recognition, directory: Directory, routes: Mapping[str, TypeRoute]
+) -> list[PostboxScore]:
+    """Every postbox with a score, best first (see the module doc for the formula)."""
+    scores = _Scores()
+    match = recognition.recipient
+    recipient_by = f"recipient:{RECIPIENT_SOURCES.get(match.source or '', 'address_field')}"
+    content = recognition.postbox.probabilities if recognition.postbox else {}
+    content_by = recognition.postbox_by or "model:postbox"
+    all_boxes = list(directory.postboxes)
+    for label, p in sorted(recognition.document_type.probabilities.items(), key=lambda kv: -kv[1]):
+        if p < MIN_MASS:
+            continue
+        route = routes.get(label)
+        type_reason = f"document_type={label} ({p:.2f})"
+        if route is not None and route.postbox:
+            scores.add(route.postbox, p, recognition.document_type_by, f"{type_reason} goes to {route.postbox}")
+            continue
+        candidates = list(route.candidates) if route is not None and route.candidates else all_boxes
+        rest = p
+        boxes = _recipient_boxes(recognition, directory, candidates)
+        if boxes:
+            share = p * match.confidence
+            reason = f"{type_reason}; recipient {match.department or 'reference'} ({match.confidence:.2f})"
+            for box, w in _normalised(content, boxes).items():
+                scores.add(box, share * w, recipient_by, reason)
+            rest = p - share
+        main = directory.departments[match.department].main_postbox if match.department else None
+        if main is not None and main not in candidates:
+            candidates.append(main)  # addressed elsewhere than the usual places: the content weighs that too
+        for box, w in _normalised(content, candidates).items():
+            scores.add(box, rest * w, content_by, f"{type_reason}; content suggests {box} ({content.get(box, 0):.2f})")
+    return scores.ranked()
+
+
+def _recipient_part(recognition: Recognition) -> Recipient:
+    match = recognition.recipient
+    data: dict[str, Any] = match.to_result().model_dump(exclude_none=True)
+    data["confidential"] = match.confidential
+    if match.source:
+        data["decided_by"] = f"recipient:{RECIPIENT_SOURCES.get(match.source, match.source)}"
+    data["because"] = [str(e) for e in match.evidence]
+    return Recipient.model_validate(data)
+
+
+def _type_part(recognition: Recognition, rules_decision: Decision) -> DocumentType:
+    if rules_decision.document_type:
+        return DocumentType(
+            label=rules_decision.document_type,
+            confidence=1.0,
+            decided_by=rules_decision.decided_by or f"rules@{rules_decision.ruleset_version}",
+        )
+    prediction = recognition.document_type
+    return DocumentType(
+        label=prediction.label, confidence=round(prediction.confidence, 4), decided_by=recognition.document_type_by
+    )
+
+
+def _alternatives(ranked: list[PostboxScore], exclude: set[str], n: int = 3) -> list[Alternative]:
+    return [Alternative(postbox=s.postbox, confidence=round(s.score, 4)) for s in ranked if s.postbox not in exclude][
+        :n
+    ]
+
+
+def _model_routing(
+    recognition: Recognition, ranked: list[PostboxScore], document_type: DocumentType, thresholds: Thresholds
+) -> dict[str, Any]:
+    """Status, postbox, confidence, decided_by, because, alternatives and review reasons from the scores."""
+    if not ranked:
+        return {"status": "review", "review_reasons": ["no postbox scored: nothing recognised"], "because": []}
+    best = ranked[0]
+    reasons = []
+    postbox_needed = thresholds.for_postbox(best.postbox)
+    if best.score < postbox_needed:
+        reasons.append(f"postbox {best.postbox}: score {best.score:.2f} below its threshold {postbox_needed:.2f}")
+    type_needed = thresholds.for_type(document_type.label)
+    if document_type.confidence < type_needed:
+        reasons.append(
+            f"document type {document_type.label}: confidence {document_type.confidence:.2f} "
+            f"below its threshold {type_needed:.2f}"
+        )
+    routed = not reasons
+    return {
+        "status": "routed" if routed else "review",
+        "postbox": best.postbox if routed else None,
+        "confidence": round(best.score, 4),
+        "decided_by": best.decided_by,
+        "because": list(best.because),
+        "alternatives": _alternatives(ranked, {best.postbox} if routed else set()),
+        "review_reasons": reasons,
+    }
+
+
+def decide(
+    recognition: Recognition, rules_decision: Decision, *, directory: Directory, policy: RoutingPolicy
+) -> RoutingDecision:
+    """Rules first, then recipient and models, behind the thresholds (see the module doc)."""
+    ranked = postbox_scores(recognition, directory, policy.routes)
+    document_type = _type_part(recognition, rules_decision)
+    recipient = _recipient_part(recognition)
+    data: dict[str, Any] = rules_decision.to_routing().model_dump(exclude_none=True)
+    if rules_decision.status == "routed":
+        winner = next(
+            (t for t in rules_decision.trace if t.matched and data.get("decided_by", "").startswith(f"rule:{t.rule}@")),
+            None,
+        )
+        data["because"] = winner.because if winner else []
+    elif rules_decision.review_reasons:
+        seen = {a.postbox for a in rules_decision.alternatives}
+        data["alternatives"] = [
+            *(a.model_dump() for a in rules_decision.alternatives),
+            *(a.model_dump() for a in _alternatives(ranked, seen)),
+        ][:3]
+        data["because"] = list(rules_decision.review_reasons)
+    else:
+        data.update(_model_routing(recognition, ranked, document_type, policy.thresholds))
+        data["alternatives"] = [a.model_dump() for a in data["alternatives"]] if "alternatives" in data else []
+    if not data.get("review_reasons"):
+        data.pop("review_reasons", None)
+    if recognition.recipient.confidential or rules_decision.confidential:
+        data["confidential"] = True
+        if recognition.recipient.person:
+            data["person"] = recognition.recipient.person
+    return RoutingDecision(document_type, recipient, Routing.model_validate(data), tuple(ranked))

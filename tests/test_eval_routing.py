@@ -1,0 +1,71 @@
+"""``mailroom eval routing``: the report's measures, and the command end to end on freshly generated mail."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from workers.training import ensure_default_models
+from mailroom.cli import app
+from mailroom.commands.recognition import RoutingCase, routing_report
+from mailroom.settings import Settings
+from sample_docs.generate import generate_set
+
+
+def _case(
+    true_postbox: str, best: str, score: float, status: str, true_type: str = "invoice", type_: str = "invoice"
+) -> RoutingCase:
+    return RoutingCase(
+        file="x.pdf",
+        true_type=true_type,
+        true_postbox=true_postbox,
+        type=type_,
+        best_postbox=best,
+        score=score,
+        status=status,
+        postbox=best if status == "routed" else None,
+        decided_by="model:doctype@1",
+        rule_decided=False,
+        millis=3.0,
+    )
+
+
+def test_report_measures() -> None:
+    cases = [
+        _case("kaemmerei-rechnungseingang", "kaemmerei-rechnungseingang", 0.99, "routed"),
+        _case("kaemmerei-rechnungseingang", "kaemmerei-rechnungseingang", 0.95, "routed"),
+        _case("tiefbau", "umweltamt", 0.93, "routed", "complaint", "complaint"),
+        _case("hauptamt", "hauptamt-vergabe", 0.5, "review", "offer", "invoice"),
+    ]
+    report = routing_report(cases)
+    assert report["documents"] == 4
+    assert report["type_accuracy"] == 0.75
+    assert report["postbox_accuracy"] == 0.5
+    assert (report["routed_share"], report["routed_precision"]) == (0.75, pytest.approx(2 / 3))
+    assert report["confusion"]["offer"] == {"invoice": 1}
+    assert [w["true_postbox"] for w in report["wrongly_routed"]] == ["tiefbau"]
+    curve = {p["threshold"]: p for p in report["automation_curve"]}
+    assert curve[0.5]["automated"] == 1.0 and curve[0.5]["precision"] == 0.5
+    assert curve[0.95]["automated"] == 0.5 and curve[0.95]["precision"] == 1.0
+
+
+def test_eval_routing_command(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    ensure_default_models(settings, count=250, seed=5)
+    mail = tmp_path / "mail"
+    generate_set(mail, 6, 9, "digital")  # another seed than the training data
+    result = CliRunner().invoke(app, ["eval", "routing", str(mail), "--json", "--data-dir", str(settings.data_dir)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["documents"] == 6 and report["errors"] == []
+    assert report["type_accuracy"] >= 0.5
+    assert 0.0 <= report["routed_share"] <= 1.0
+    assert {p["threshold"] for p in report["automation_curve"]} >= {0.9, 0.99}
+    assert not (settings.data_dir / "mailroom.sqlite3").exists()  # evaluated documents are not kept
+    empty = CliRunner().invoke(
+        app, ["eval", "routing", str(tmp_path / "data" / "models"), "--data-dir", str(settings.data_dir)]
+    )
+    assert empty.exit_code == 1

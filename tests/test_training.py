@@ -1,0 +1,154 @@
+"""Default models on first use, corrections as labels, retraining that learns from them, versions, rollback."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from workers.training import ensure_default_models, registries, retrain
+from mailroom.cli import app
+from mailroom.commands.recognition import Router, route_document
+from mailroom.model import Block, Document, Line, Page, TextSource, Word
+from mailroom.settings import Settings
+from mailroom.storage import repository
+from mailroom.storage.db import make_engine, migrate, session_scope
+from mailroom.storage.labels import InvalidCorrection, labels_of, record_correction, training_labels
+
+DPI = 72
+TREES = ["Eiche", "Buche", "Linde", "Kastanie", "Ahorn", "Birke", "Esche"]
+
+
+def _document(lines: list[str]) -> Document:
+    """A text-layer page: one line every 6 mm from 30 mm down, at 25 mm from the left."""
+    blocks = []
+    for i, text in enumerate(lines):
+        y = round((30 + 6 * i) * DPI / 25.4)
+        words, x = [], round(25 * DPI / 25.4)
+        for token in text.split():
+            width = 5 * len(token)
+            words.append(Word(text=token, box=(x, y, x + width, y + 10)))
+            x += width + 4
+        blocks.append(Block(lines=[Line(words=words, box=(words[0].box[0], y, x, y + 10))]))
+    page = Page(number=1, width=595, height=842, dpi=DPI, text_source=TextSource.TEXT_LAYER, blocks=blocks)
+    return Document(pages=[page])
+
+
+def _tree_letter(n: int) -> Document:
+    """A kind of letter the generator never writes: a request to fell a tree (belongs to the Umweltamt)."""
+    tree = TREES[n % len(TREES)]
+    return _document(
+        [
+            f"Familie Gärtner · Lindenweg {n + 3} · 12345 Musterstadt",
+            "Stadt Musterstadt",
+            "Rathausplatz 1",
+            "12345 Musterstadt",
+            f"Fällgenehmigung für eine {tree} auf dem Grundstück Lindenweg {n + 3}",
+            "Sehr geehrte Damen und Herren,",
+            f"auf unserem Grundstück steht eine {tree} mit einem Stammumfang von {120 + 7 * n} cm.",
+            "Nach dem letzten Sturm ist der Baum umsturzgefährdet und bedroht das Nachbarhaus.",
+            "Wir bitten um die Genehmigung zur Baumfällung nach der Baumschutzsatzung.",
+            "Eine Ersatzpflanzung auf dem Grundstück sagen wir zu.",
+            "Mit freundlichen Grüßen",
+        ]
+    )
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    settings = Settings(data_dir=tmp_path_factory.mktemp("data"))
+    ensure_default_models(settings, count=300, seed=3)
+    return settings
+
+
+@pytest.fixture()
+def session(settings: Settings) -> Iterator[Session]:
+    engine = make_engine(settings)
+    migrate(engine)
+    with session_scope(engine) as session:
+        yield session
+
+
+def _stored(session: Session, document: Document, n: int) -> str:
+    row, _ = repository.receive_document(
+        session,
+        sha256=f"{n:064x}",
+        filename=f"tree-{n}.pdf",
+        kind="pdf",
+        size=1,
+        pages=1,
+        channel="test",
+        station=None,
+        original_sha=None,
+    )
+    repository.save_result(session, row, None, document.model_dump_json())
+    return row.id
+
+
+def test_default_models_are_trained_once(settings: Settings) -> None:
+    types, postboxes = registries(settings)
+    assert (types.versions(), postboxes.versions()) == ([1], [1])
+    again = ensure_default_models(settings, count=300, seed=3)
+    assert (again.document_type.version, again.postbox.version) == (1, 1)
+    assert (types.versions(), postboxes.versions()) == ([1], [1])
+
+
+def test_corrections_are_validated(session: Session) -> None:
+    document_id = _stored(session, _tree_letter(99), 99)
+    with pytest.raises(InvalidCorrection):
+        record_correction(session, document_id, kind="colour", value="red", who="clerk")
+    with pytest.raises(InvalidCorrection):
+        record_correction(session, document_id, kind="reroute", value="", who="clerk")
+    with pytest.raises(InvalidCorrection):
+        record_correction(session, "0" * 32, kind="type", value="enquiry", who="clerk")
+    record_correction(session, document_id, kind="fields", value={"iban": "DE89370400440532013000"}, who="clerk")
+    assert [label.value for label in labels_of(session, document_id)] == [{"iban": "DE89370400440532013000"}]
+    assert training_labels(session) == []  # field fixes teach the invoice reader, not the routing models
+
+
+def test_a_correction_changes_the_next_decision_for_a_similar_letter(settings: Settings, session: Session) -> None:
+    before = route_document(_tree_letter(0), Router.create(settings)).routing
+    assert before.postbox != "umweltamt"
+    for n in range(1, 9):
+        document_id = _stored(session, _tree_letter(n), n)
+        record_correction(session, document_id, kind="reroute", value="umweltamt", who="poststelle")
+        record_correction(session, document_id, kind="type", value="enquiry", who="poststelle")
+    session.commit()
+    assert len(training_labels(session)) == 8
+    report = retrain(settings, session, count=300, seed=3)
+    assert report.correction_rows >= 4  # every fifth corrected document (by id) is held back
+    assert report.postbox.promoted, report.postbox.reason
+    after = route_document(_tree_letter(0), Router.create(settings))
+    assert (after.routing.status, after.routing.postbox) == ("routed", "umweltamt")
+    assert after.document_type.label == "enquiry"
+
+
+def test_models_list_and_rollback(settings: Settings) -> None:
+    runner = CliRunner()
+    listed = runner.invoke(app, ["models", "list", "--json", "--data-dir", str(settings.data_dir)])
+    assert listed.exit_code == 0, listed.output
+    kinds = {(m["kind"], m["version"]): m["current"] for m in json.loads(listed.stdout)}
+    assert kinds[("postbox", 2)] is True and kinds[("postbox", 1)] is False
+    rolled = runner.invoke(app, ["models", "rollback", "--kind", "postbox", "--data-dir", str(settings.data_dir)])
+    assert rolled.exit_code == 0, rolled.output
+    assert registries(settings)[1].current_version() == 1
+    again = runner.invoke(app, ["models", "rollback", "--kind", "postbox", "--data-dir", str(settings.data_dir)])
+    assert again.exit_code != 0  # nothing earlier to roll back to
+
+
+def test_directory_import(settings: Settings, tmp_path: Path) -> None:
+    csv = tmp_path / "amt.csv"
+    csv.write_text("kind,id,name,department,last_name\ndepartment,bauamt,Bauamt,,\nperson,huber,,bauamt,Huber\n")
+    runner = CliRunner()
+    done = runner.invoke(app, ["directory", "import", str(csv), "--data-dir", str(settings.data_dir)])
+    assert done.exit_code == 0, done.output
+    assert (settings.data_dir / "directory.csv").exists()
+    broken = tmp_path / "broken.csv"
+    broken.write_text("kind,id,name,department,last_name\nperson,huber,,nowhere,Huber\n")
+    refused = runner.invoke(app, ["directory", "import", str(broken), "--data-dir", str(settings.data_dir)])
+    assert refused.exit_code != 0
+    (settings.data_dir / "directory.csv").unlink()

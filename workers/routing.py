@@ -1,0 +1,82 @@
+"""The recognise → rules → decide stage for one read document, with what it needs loaded once per process.
+
+The :class:`Router` holds the organisation directory, the recognition models (trained on first use when the
+data directory has none), the routing policy (type routes and thresholds) and the rules: either a fixed rule
+file (evaluation) or the active version from the database, re-read when an admin activates another version
+(hot activation, see ``rules.store.ActiveRuleSetCache``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from classifiers.directory import Directory, default_directory, load_directory
+from classifiers.recognition import RoutingModels, facts_for_rules, load_type_routes, recognise
+from mailroom.model import Document
+from mailroom.settings import Settings
+from rules import CompiledRuleSet, compile_ruleset, evaluate, load_ruleset
+from rules.facts import IntakeFacts, InvoiceFacts, SupplierFacts
+from rules.hybrid import RoutingDecision, RoutingPolicy, Thresholds, decide, load_thresholds
+from rules.store import ActiveRuleSetCache, default_pack_text
+from workers.training import ensure_default_models
+
+
+@dataclass
+class Router:
+    """Everything the decision needs: directory, models, policy, and the rules (fixed or the active version)."""
+
+    directory: Directory
+    models: RoutingModels
+    policy: RoutingPolicy
+    fixed_rules: CompiledRuleSet | None = None
+    active_rules: ActiveRuleSetCache = field(default_factory=ActiveRuleSetCache)
+
+    @classmethod
+    def create(
+        cls, settings: Settings, *, rules_file: Path | None = None, thresholds_file: Path | None = None
+    ) -> Router:
+        thresholds = load_thresholds(thresholds_file) if thresholds_file else Thresholds()
+        installed = installed_directory_file(settings)
+        routes = load_type_routes(installed) if installed and installed.suffix == ".yaml" else {}
+        fixed = compile_ruleset(load_ruleset(rules_file.read_text(encoding="utf-8"))) if rules_file else None
+        return cls(
+            directory=load_directory(installed) if installed else default_directory(),
+            models=ensure_default_models(settings),
+            policy=RoutingPolicy(routes=routes or load_type_routes(), thresholds=thresholds),
+            fixed_rules=fixed,
+        )
+
+    def rules(self, session: Session | None) -> CompiledRuleSet:
+        """The fixed rules, else the active version in the database, else (no session) the shipped pack."""
+        if self.fixed_rules is not None:
+            return self.fixed_rules
+        if session is None:
+            self.fixed_rules = compile_ruleset(load_ruleset(default_pack_text()))
+            return self.fixed_rules
+        return self.active_rules.get(session)
+
+
+def installed_directory_file(settings: Settings) -> Path | None:
+    """The directory installed with ``mailroom directory import`` (``<data_dir>/directory.yaml|csv``)."""
+    return next((p for p in (settings.data_dir / f"directory.{s}" for s in ("yaml", "csv")) if p.exists()), None)
+
+
+def route_document(
+    document: Document,
+    router: Router,
+    *,
+    session: Session | None = None,
+    e_invoice: bool = False,
+    invoice: InvoiceFacts | None = None,
+    supplier: SupplierFacts | None = None,
+    intake: IntakeFacts | None = None,
+    leitweg_id: str | None = None,
+) -> RoutingDecision:
+    """Recognise a read document, evaluate the rules on it and decide where it goes."""
+    recognition = recognise(document, directory=router.directory, models=router.models, e_invoice=e_invoice)
+    facts = facts_for_rules(recognition, invoice=invoice, supplier=supplier, intake=intake, leitweg_id=leitweg_id)
+    rules_decision = evaluate(router.rules(session), document, facts)
+    return decide(recognition, rules_decision, directory=router.directory, policy=router.policy)

@@ -1,0 +1,187 @@
+"""Training the two recognition models from generated mail and people's corrections; the default model.
+
+* :func:`ensure_default_models`: on first use (no model in ``<data_dir>/models``) generate
+  :data:`DEFAULT_COUNT` born-digital letters (seed :data:`DEFAULT_SEED`), train both models and make them
+  current: ``mailroom process`` works on a fresh machine without setup (about half a minute, once).
+* :func:`retrain` (``mailroom train``): train candidates on generated letters plus every corrected document
+  (its latest ``type`` / ``reroute`` labels and its stored text, each weighted :data:`CORRECTION_WEIGHT`
+  times), measure them and the current models on held-back data (letters generated with another seed plus
+  every fifth corrected document, which is not trained on) and promote each only if its macro-F1 is at least
+  the current one's, within :data:`PROMOTION_TOLERANCE` (the noise of the measurement).
+
+The document-type model lives in the registry ``<data_dir>/models`` (files ``doctype-NNNN``), the postbox
+model in ``<data_dir>/models/postbox`` (files ``postbox-NNNN``); both are :class:`TypeModel`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from classifiers.doctype import train
+from classifiers.recognition import RoutingModels
+from classifiers.registry import ModelRegistry, Promotion
+from classifiers.samples import LabelledSample, Sample, sample_from_document
+from mailroom.model import Document
+from mailroom.settings import Settings
+from mailroom.storage.labels import TrainingLabel, training_labels
+from sample_docs.generate import generate_set
+
+DEFAULT_COUNT = 1500
+DEFAULT_SEED = 5001
+HELDOUT_SEED_OFFSET = 1000  # held-back generated letters use seed + this
+CORRECTION_WEIGHT = 5  # a corrected document counts like this many generated letters
+HELDOUT_EVERY = 5  # every fifth corrected document (by id hash) is held back for evaluation
+PROMOTION_TOLERANCE = 0.02  # macro-F1 on ~100 held-back letters of 20 classes moves this much by chance
+
+
+@dataclass(frozen=True)
+class RoutingRow:
+    """One letter for training: what the models read, its type and its postbox (either may be unknown)."""
+
+    sample: Sample
+    document_type: str | None
+    postbox: str | None
+    origin: str = "generated"
+
+
+def rows_from_truth(truth_files: Iterable[Path]) -> list[RoutingRow]:
+    """One row per letter with text of generated mail (``*.truth.json``; XML e-invoices have none)."""
+    out: list[RoutingRow] = []
+    for path in truth_files:
+        truth = json.loads(path.read_text(encoding="utf-8"))
+        texts = {p["number"]: p["text"] for p in truth.get("pages", [])}
+        for letter in truth.get("letters", []):
+            text = "\n".join(texts[n] for n in letter["pages"] if texts.get(n))
+            if text.strip():
+                sample = Sample(text, letter.get("subject") or "", "\n".join(letter["recipient"]["address_lines"]))
+                out.append(RoutingRow(sample, letter["document_type"], letter["postbox"]))
+    return out
+
+
+def generated_rows(count: int, seed: int) -> list[RoutingRow]:
+    """Rows of ``count`` freshly generated born-digital documents."""
+    with tempfile.TemporaryDirectory(prefix="mailroom-train-") as tmp:
+        generate_set(Path(tmp), count, seed, "digital")
+        return rows_from_truth(sorted(Path(tmp).glob("*.truth.json")))
+
+
+def rows_from_labels(labels: Iterable[TrainingLabel]) -> list[RoutingRow]:
+    """Rows of corrected documents: their stored text with the type / postbox a person gave them."""
+    return [
+        RoutingRow(
+            sample_from_document(Document.model_validate_json(label.content_json)),
+            label.document_type,
+            label.postbox,
+            origin=f"correction:{label.document_id}",
+        )
+        for label in labels
+    ]
+
+
+def _type_rows(rows: Iterable[RoutingRow]) -> list[LabelledSample]:
+    return [LabelledSample(r.sample, r.document_type, r.origin) for r in rows if r.document_type]
+
+
+def _postbox_rows(rows: Iterable[RoutingRow]) -> list[LabelledSample]:
+    return [LabelledSample(r.sample, r.postbox, r.origin) for r in rows if r.postbox]
+
+
+def _weighted(rows: list[RoutingRow]) -> list[RoutingRow]:
+    return [copy for r in rows for copy in [r] * (1 if r.origin == "generated" else CORRECTION_WEIGHT)]
+
+
+def train_models(rows: list[RoutingRow], *, seed: int = 0, holdout: float = 0.0) -> RoutingModels:
+    """Fit the type and the postbox model on the same rows (corrections weighted). ``holdout``: share held
+    back to measure the models; 0 when they are measured on other data (so that the generated rows trained
+    on stay the same from one training to the next and only the corrections make the difference)."""
+    weighted = _weighted(rows)
+    return RoutingModels(
+        document_type=train(_type_rows(weighted), seed=seed, holdout=holdout),
+        postbox=train(_postbox_rows(weighted), seed=seed, holdout=holdout),
+    )
+
+
+def registries(settings: Settings) -> tuple[ModelRegistry, ModelRegistry]:
+    """The document-type and the postbox model registries of a data directory."""
+    folder = settings.data_dir / "models"
+    return ModelRegistry(folder, "doctype"), ModelRegistry(folder / "postbox", "postbox")
+
+
+def load_models(settings: Settings) -> RoutingModels:
+    """The current models (raises ``ModelNotFound`` / ``ModelIncompatible``)."""
+    types, postboxes = registries(settings)
+    return RoutingModels(document_type=types.load(), postbox=postboxes.load())
+
+
+@contextmanager
+def _models_lock(settings: Settings) -> Iterator[None]:
+    """One process at a time trains or promotes (others wait, then find the result)."""
+    folder = settings.data_dir / "models"
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def ensure_default_models(settings: Settings, *, count: int = DEFAULT_COUNT, seed: int = DEFAULT_SEED) -> RoutingModels:
+    """The current models; when a registry is empty, first train its default model from generated mail."""
+    with _models_lock(settings):
+        types, postboxes = registries(settings)
+        missing = [r for r in (types, postboxes) if r.current_version() is None]
+        if missing:
+            models = train_models(generated_rows(count, seed), seed=seed, holdout=0.1)
+            if types in missing:
+                types.activate(types.save(models.document_type))
+            if postboxes in missing:
+                postboxes.activate(postboxes.save(models.postbox))
+        return load_models(settings)
+
+
+def _held_back(label: TrainingLabel) -> bool:
+    return int(hashlib.sha256(label.document_id.encode()).hexdigest(), 16) % HELDOUT_EVERY == 0
+
+
+@dataclass(frozen=True)
+class TrainingReport:
+    generated_rows: int
+    correction_rows: int
+    heldout_rows: int
+    document_type: Promotion
+    postbox: Promotion
+
+
+def retrain(
+    settings: Settings, session: Session, *, count: int = DEFAULT_COUNT, seed: int = DEFAULT_SEED
+) -> TrainingReport:
+    """Train candidates on generated letters + corrections; promote each model only if not worse."""
+    labels = training_labels(session)
+    trained = rows_from_labels(label for label in labels if not _held_back(label))
+    held = rows_from_labels(label for label in labels if _held_back(label))
+    generated = generated_rows(count, seed)
+    heldout = generated_rows(max(100, count // 5), seed + HELDOUT_SEED_OFFSET) + held
+    candidates = train_models(generated + trained, seed=seed)
+    with _models_lock(settings):
+        types, postboxes = registries(settings)
+        return TrainingReport(
+            generated_rows=len(generated),
+            correction_rows=len(trained),
+            heldout_rows=len(heldout),
+            document_type=types.promote_if_not_worse(
+                candidates.document_type, _type_rows(heldout), tolerance=PROMOTION_TOLERANCE
+            ),
+            postbox=postboxes.promote_if_not_worse(
+                candidates.postbox, _postbox_rows(heldout), tolerance=PROMOTION_TOLERANCE
+            ),
+        )
