@@ -116,3 +116,37 @@ class Readiness(BaseModel):
 
 class Liveness(BaseModel):
     status: str = "ok"
+
+
+class DocumentSummary(BaseModel):
+    """One line of a document listing."""
+
+    document_id: str
+    state: str
+    filename: str
+    pages: int | None = None
+    station: str | None = None
+    received_at: datetime
+    document_type: str | None = None
+    postbox: str | None = None
+    routing_status: str | None = None
+    warnings: list[str] = Field(default_factory=list, description="codes of the quality warnings")
+    parent_id: str | None = None
+    url: str
+
+    @classmethod
+    def from_row(cls, row: DocumentRow) -> DocumentSummary:
+        result = json.loads(row.result_json) if row.result_json else {}
+        routing = result.get("routing") or {}
+        return cls(
+            document_id=row.id, state=row.state, filename=row.filename, pages=row.pages, station=row.station,
+            received_at=row.received_at, document_type=(result.get("document_type") or {}).get("label"),
+            postbox=routing.get("postbox"), routing_status=routing.get("status"),
+            warnings=[w.get("code", "") for w in (result.get("quality") or {}).get("warnings") or []],
+            parent_id=row.parent_id, url=document_url(row.id),
+        )
+
+
+class DocumentList(BaseModel):
+    documents: list[DocumentSummary]
+    count: int = Field(description="documents in this page of the listing")

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
         default=None, description="SQLAlchemy URL; default: SQLite (WAL) in the data directory"
     )
     broker_url: str | None = Field(default=None, description="Celery broker (redis://...); none = embedded")
+    models_dir: Path | None = Field(
+        default=None, description="Recognition model versions; default: <data_dir>/models (several services may share one)"
+    )
 
     # intake limits
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, description="Largest accepted file")
@@ -65,6 +68,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'mailroom.sqlite3'}"
+
+    @property
+    def resolved_models_dir(self) -> Path:
+        return self.models_dir if self.models_dir is not None else self.data_dir / "models"
 
     @property
     def blob_dir(self) -> Path:

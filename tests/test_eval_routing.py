@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from workers.training import ensure_default_models
 from mailroom.cli import app
 from mailroom.commands.recognition import RoutingCase, routing_report
 from mailroom.settings import Settings
 from sample_docs.generate import generate_set
+from workers.training import ensure_default_models
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _own_models_folder() -> Iterator[None]:
+    """These tests train, promote and roll back: they use the models folder of their own data directory,
+    not the suite's shared one (tests/conftest.py)."""
+    saved = os.environ.pop("MAILROOM_MODELS_DIR", None)
+    yield
+    if saved is not None:
+        os.environ["MAILROOM_MODELS_DIR"] = saved
+
 
 
 def _case(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +11,6 @@ import pytest
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from workers.training import ensure_default_models, registries, retrain
 from mailroom.cli import app
 from mailroom.commands.recognition import Router, route_document
 from mailroom.model import Block, Document, Line, Page, TextSource, Word
@@ -18,6 +18,18 @@ from mailroom.settings import Settings
 from mailroom.storage import repository
 from mailroom.storage.db import make_engine, migrate, session_scope
 from mailroom.storage.labels import InvalidCorrection, labels_of, record_correction, training_labels
+from workers.training import ensure_default_models, registries, retrain
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _own_models_folder() -> Iterator[None]:
+    """These tests train, promote and roll back: they use the models folder of their own data directory,
+    not the suite's shared one (tests/conftest.py)."""
+    saved = os.environ.pop("MAILROOM_MODELS_DIR", None)
+    yield
+    if saved is not None:
+        os.environ["MAILROOM_MODELS_DIR"] = saved
+
 
 DPI = 72
 TREES = ["Eiche", "Buche", "Linde", "Kastanie", "Ahorn", "Birke", "Esche"]

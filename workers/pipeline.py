@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -41,6 +42,9 @@ from mailroom.storage.blobs import BlobStore
 from mailroom.storage.db import make_engine, migrate, session_factory
 from mailroom.storage.models import ArtifactKind, DocumentRow
 
+if TYPE_CHECKING:
+    from workers.routing import Router
+
 log = logging.getLogger(__name__)
 
 
@@ -52,6 +56,16 @@ class PipelineContext:
     ocr: OcrEngine
     blobs: BlobStore
     sessions: sessionmaker[Session]
+    _router: Router | None = None
+
+    @property
+    def router(self) -> Router:
+        """Directory, models and rules for the decision, loaded on first use (trains default models once)."""
+        if self._router is None:
+            from workers.routing import Router
+
+            self._router = Router.create(self.settings)
+        return self._router
 
     @classmethod
     def create(cls, settings: Settings, *, ocr: OcrEngine | None = None) -> PipelineContext:
@@ -400,15 +414,35 @@ class Outcome:
 
 
 def finish(document_id: str, info: FileInfo, document: Document, ctx: PipelineContext) -> Result:
-    """Summarise, build and store the result; the document is ``recognised``."""
+    """Recognise, decide and store the result: the document is ``routed`` or waits in ``review``."""
+    from rules.facts import IntakeFacts  # the decision stages load models and rules: only when used
+    from workers.routing import route_document
+
+    router = ctx.router
     with ctx.session() as session:
         row = _row(session, document_id)
         if row.state in ("received", "separated") and any(p.text_source is TextSource.OCR for p in document.pages):
             repository.transition(session, row, "ocr")
         result = build_result(row, info, document, ctx.settings)
+        intake = IntakeFacts(station=row.station, channel=row.source_channel, page_count=len(document.pages))
+        decision = route_document(
+            document, router, session=session, e_invoice=info.kind is FileKind.XML, intake=intake
+        )
+        result.document_type = decision.document_type
+        result.recipient = decision.recipient
+        result.routing = decision.routing
+        if row.state != "recognised":
+            repository.transition(session, row, "recognised")
         repository.save_result(session, row, result.to_json())
-        repository.transition(session, row, "recognised")
+        repository.transition(session, row, "routed" if decision.routed else "review", reason=_reason(result))
     return result
+
+
+def _reason(result: Result) -> str | None:
+    routing = result.routing
+    if routing is None:
+        return None
+    return f"{routing.status} to {routing.postbox or '-'} by {routing.decided_by or '-'}"
 
 
 def start(document_id: str, ctx: PipelineContext, *, again: bool, task_id: str | None = None) -> None:

@@ -112,7 +112,7 @@ def train_models(rows: list[RoutingRow], *, seed: int = 0, holdout: float = 0.0)
 
 def registries(settings: Settings) -> tuple[ModelRegistry, ModelRegistry]:
     """The document-type and the postbox model registries of a data directory."""
-    folder = settings.data_dir / "models"
+    folder = settings.resolved_models_dir
     return ModelRegistry(folder, "doctype"), ModelRegistry(folder / "postbox", "postbox")
 
 
@@ -125,7 +125,7 @@ def load_models(settings: Settings) -> RoutingModels:
 @contextmanager
 def _models_lock(settings: Settings) -> Iterator[None]:
     """One process at a time trains or promotes (others wait, then find the result)."""
-    folder = settings.data_dir / "models"
+    folder = settings.resolved_models_dir
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

@@ -8,10 +8,19 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ReadSession, ServicesDep, StationPrincipal, VisibleDocument
+from api.auth import can_see, routed_postbox
+from api.deps import AnyPrincipal, ReadSession, ServicesDep, StationPrincipal, VisibleDocument
 from api.errors import NotAvailable, NotReady, error_responses
 from api.pages import DEFAULT_VIEW_DPI, MAX_VIEW_DPI, MIN_VIEW_DPI, render_page_png
-from api.schemas import API_PREFIX, DocumentEvent, DocumentEvents, DocumentStatus, UploadAccepted
+from api.schemas import (
+    API_PREFIX,
+    DocumentEvent,
+    DocumentEvents,
+    DocumentList,
+    DocumentStatus,
+    DocumentSummary,
+    UploadAccepted,
+)
 from api.upload import FILE_FIELD, accept_upload
 from mailroom.storage import repository
 from mailroom.storage.models import DocumentState
@@ -64,6 +73,33 @@ async def upload_document(
     if accepted.duplicate:
         response.status_code = 200
     return accepted
+
+
+@router.get(
+    "",
+    summary="List the documents the caller may see, newest first",
+    description="Filters: `state` (e.g. routed, review, failed, split), `postbox` (the postbox a document was "
+    "routed to), `station`. Stations see their own uploads, clerk and dms keys the documents of their postboxes.",
+    responses=error_responses(401),
+)
+def list_documents(
+    session: ReadSession,
+    principal: AnyPrincipal,
+    state: Annotated[str | None, Query(description="only documents in this state")] = None,
+    postbox: Annotated[str | None, Query(description="only documents routed to this postbox")] = None,
+    station: Annotated[str | None, Query(description="only documents from this station")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> DocumentList:
+    rows = repository.list_documents(session, state=state, station=station, limit=limit + offset if postbox else None)
+    visible = [row for row in rows if can_see(principal, row)]
+    if postbox is not None:
+        visible = [row for row in visible if routed_postbox(row) == postbox]
+    page = visible[offset : offset + limit] if postbox else visible
+    if not postbox:
+        page = visible[offset : offset + limit]
+    summaries = [DocumentSummary.from_row(row) for row in page]
+    return DocumentList(documents=summaries, count=len(summaries))
 
 
 @router.get(

@@ -540,3 +540,18 @@ def page_artifacts(
     if page is not None:
         query = query.where(PageArtifactRow.page == page)
     return list(session.scalars(query.order_by(PageArtifactRow.page, PageArtifactRow.kind)))
+
+
+def list_documents(
+    session: Session, *, state: str | None = None, station: str | None = None, limit: int | None = 1000
+) -> list[DocumentRow]:
+    """Documents newest first, optionally of one state and/or station (``limit=None``: all of them)."""
+    query = select(DocumentRow)
+    if state is not None:
+        query = query.where(DocumentRow.state == state)
+    if station is not None:
+        query = query.where(DocumentRow.station == station)
+    query = query.order_by(DocumentRow.received_at.desc(), DocumentRow.id.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query))
