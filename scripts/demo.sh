@@ -1,8 +1,53 @@
 #!/usr/bin/env bash
-# The demo: set everything up, then run mailroom on the committed sample mail.
+# The demo: set everything up, start mailroom (embedded mode: API + workers, no Redis needed), feed the committed
+# sample mail through the REST API as a scanning station would, and show where to look.
+#   scripts/demo.sh            keeps the service running until Ctrl-C
+#   DEMO_EXIT=1 scripts/demo.sh   stops the service after the mail is processed
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
+
 export MAILROOM_DATA_DIR="${MAILROOM_DATA_DIR:-$PWD/data/demo}"
-echo "mailroom: processing the committed sample mail in sample_docs/committed (data in $MAILROOM_DATA_DIR)" >&2
-.venv/bin/mailroom process sample_docs/committed "$@"
+PORT="${PORT:-8000}"
+URL="http://127.0.0.1:$PORT"
+MR=.venv/bin/mailroom
+mkdir -p "$MAILROOM_DATA_DIR"
+
+echo "mailroom demo: data in $MAILROOM_DATA_DIR, service on $URL" >&2
+$MR serve --port "$PORT" > "$MAILROOM_DATA_DIR/serve.log" 2>&1 &
+SERVE_PID=$!
+stop() { kill -TERM "$SERVE_PID" 2>/dev/null || true; wait "$SERVE_PID" 2>/dev/null || true; }
+trap stop EXIT INT TERM
+
+echo -n "waiting for the service to be ready" >&2
+for _ in $(seq 1 120); do
+  if curl -fsS "$URL/readyz" > /dev/null 2>&1; then break; fi
+  if ! kill -0 "$SERVE_PID" 2>/dev/null; then echo; cat "$MAILROOM_DATA_DIR/serve.log" >&2; exit 1; fi
+  echo -n "." >&2; sleep 1
+done
+echo >&2
+
+# keys for the demo: a station that uploads, an admin who looks (recreated on every run, shown once)
+$MR keys revoke demo-station > /dev/null 2>&1 || true
+$MR keys revoke demo-admin > /dev/null 2>&1 || true
+STATION_TOKEN=$($MR keys create --role station --name demo-station --station poststelle-1)
+ADMIN_TOKEN=$($MR keys create --role admin --name demo-admin)
+
+echo "uploading sample_docs/committed as station poststelle-1 (the first document also trains the" \
+     "recognition models on a fresh data directory: about a minute, once)" >&2
+$MR upload sample_docs/committed --url "$URL" --token "$STATION_TOKEN" --timeout 1800 || true
+
+cat >&2 <<EOF
+
+Where to look (admin key: $ADMIN_TOKEN):
+  API docs          $URL/docs
+  all documents     curl -H "Authorization: Bearer $ADMIN_TOKEN" "$URL/api/v1/documents"
+  a postbox         curl -H "Authorization: Bearer $ADMIN_TOKEN" "$URL/api/v1/documents?postbox=kaemmerei-rechnungseingang"
+  the review queue  curl -H "Authorization: Bearer $ADMIN_TOKEN" "$URL/api/v1/documents?state=review"
+  metrics           $URL/metrics
+  service log       $MAILROOM_DATA_DIR/serve.log
+EOF
+
+if [ "${DEMO_EXIT:-0}" = "1" ]; then exit 0; fi
+echo "the service keeps running; Ctrl-C stops it" >&2
+wait "$SERVE_PID"

@@ -1,0 +1,356 @@
+"""Candidate values for invoice fields, found by label anchors and by patterns that check themselves.
+
+A *candidate* is one reading of one field at one place: the value right of a label on its row, or in the rows
+under it, or an IBAN / VAT id / Leitweg-ID found anywhere (their check digits vouch for them). Each carries a
+score in 0..1 from how well the label matched, where the value sat and how sure OCR was of its words; the
+choice among candidates is :mod:`extraction.choose`'s. Printed values that look like a field but fail its check
+digits are kept as *rejected* readings, so that validation can say "the IBAN printed here is wrong".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from extraction import parsers
+from extraction.labels import FIELD_KINDS, LABELS, PAYMENT_TERM_ANCHORS, Kind
+from extraction.layout import LabelHit, Row, Token, find_labels, tokens_below, tokens_beside
+from extraction.leitweg import validate_leitweg_id
+from mailroom.model import Box, Document, TextSource, union_box
+
+#: How much a value's position next to its label counts: same row, first row below, second row below.
+POSITION_WEIGHT = (1.0, 0.85, 0.7)
+#: Labels that are single common words get less trust than specific ones.
+GENERIC_LABELS = frozenset({"datum", "date", "total", "netto", "brutto", "ust", "vat", "mwst"})
+GENERIC_WEIGHT = 0.85
+#: Score of a value found by its pattern alone (IBAN, VAT id, Leitweg-ID with valid check digits).
+PATTERN_SCORE = 0.8
+#: How many tokens after a label may precede its value ("zzgl. USt 19 % 605,24 €": two).
+MAX_SKIP = 4
+_LEITWEG_SHAPE = re.compile(r"\b\d{2,12}(?:-[0-9A-Za-z]{1,30})?-\d{2}\b")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One reading of a field. ``value`` is normalised (ISO date, two-decimal amount, compact IBAN)."""
+
+    field: str
+    value: str
+    score: float
+    page: int
+    box: Box
+    source: str
+    evidence: str
+    row: int = -1
+
+    @property
+    def checked(self) -> bool:
+        """Whether the value passes its check digits (values without check digits pass)."""
+        kind = FIELD_KINDS.get(self.field)
+        if kind is Kind.IBAN:
+            return parsers.valid_iban(self.value)
+        if kind is Kind.VAT_ID:
+            return parsers.valid_vat_id(self.value)
+        if kind is Kind.LEITWEG:
+            return validate_leitweg_id(self.value).ok
+        return True
+
+
+def text_source_of(document: Document) -> dict[int, str]:
+    """Page number → the ``source`` its fields get: ``ocr`` or ``text_layer``."""
+    return {
+        page.number: "text_layer" if page.text_source is TextSource.TEXT_LAYER else "ocr" for page in document.pages
+    }
+
+
+def _joined(tokens: tuple[Token, ...]) -> tuple[str, list[int]]:
+    starts: list[int] = []
+    position = 0
+    for token in tokens:
+        starts.append(position)
+        position += len(token.text) + 1
+    return " ".join(t.text for t in tokens), starts
+
+
+def _covering(tokens: tuple[Token, ...], starts: list[int], start: int, end: int) -> tuple[Token, ...]:
+    return tuple(t for t, s in zip(tokens, starts, strict=True) if s < end and s + len(t.text) > start)
+
+
+def _ocr_factor(tokens: Iterable[Token]) -> float:
+    return min((min(t.confidence, 100.0) / 100 for t in tokens), default=0.0)
+
+
+Finder = Callable[[str], list[tuple[str, int, int]]]
+
+
+def _dates(text: str) -> list[tuple[str, int, int]]:
+    return [(d.isoformat(), s, e) for d, s, e in parsers.find_dates(text)]
+
+
+def _amounts(text: str) -> list[tuple[str, int, int]]:
+    return [(parsers.amount_text(a), s, e) for a, s, e in parsers.find_amounts(text)]
+
+
+def _first_token(parse: Callable[[str], str | None]) -> Finder:
+    def find(text: str) -> list[tuple[str, int, int]]:
+        position = 0
+        for word in text.split(" "):
+            if len(word) > 1 and any(c.isalnum() for c in word):
+                value = parse(word)
+                return [(value, position, position + len(word))] if value else []
+            position += len(word) + 1
+        return []
+
+    return find
+
+
+_LOOKALIKE_SWAPS = {"O": "0", "0": "O", "I": "1", "1": "I"}
+
+
+def _repaired_leitweg(value: str) -> str:
+    """A Leitweg-ID whose check digits fail, with one O/0 or I/1 swapped where that makes them right (its
+    Feinadressierung may hold letters and digits, so OCR confuses them); else as read."""
+    if validate_leitweg_id(value).ok:
+        return value
+    fixes = {
+        value[:i] + _LOOKALIKE_SWAPS[c] + value[i + 1 :]
+        for i, c in enumerate(value[:-3]) if c in _LOOKALIKE_SWAPS
+    }
+    valid = [v for v in fixes if validate_leitweg_id(v).ok]
+    return valid[0] if len(valid) == 1 else value
+
+
+def _leitweg(text: str) -> list[tuple[str, int, int]]:
+    match = _LEITWEG_SHAPE.search(text)
+    return [(_repaired_leitweg(match.group(0).upper()), match.start(), match.end())] if match else []
+
+
+_FINDERS: dict[Kind, Finder] = {
+    Kind.IDENTIFIER: _first_token(parsers.parse_identifier),
+    Kind.DATE: _dates,
+    Kind.AMOUNT: _amounts,
+    Kind.IBAN: parsers.find_ibans,
+    Kind.BIC: _first_token(parsers.parse_bic),
+    Kind.VAT_ID: parsers.find_vat_ids,
+    Kind.TAX_NUMBER: parsers.find_tax_numbers,
+    Kind.LEITWEG: _leitweg,
+}
+
+
+def _value_in(tokens: tuple[Token, ...], kind: Kind) -> tuple[str, tuple[Token, ...]] | None:
+    """The first value of ``kind`` in ``tokens``, at most :data:`MAX_SKIP` tokens in."""
+    if not tokens:
+        return None
+    text, starts = _joined(tokens)
+    found = _FINDERS[kind](text)
+    if not found:
+        return None
+    value, start, end = found[0]
+    covered = _covering(tokens, starts, start, end)
+    if not covered or tokens.index(covered[0]) > MAX_SKIP:
+        return None
+    return value, covered
+
+
+def _limit(after: tuple[Token, ...], hit: LabelHit, row_hits: list[LabelHit]) -> tuple[Token, ...]:
+    """The tokens after a label up to the next label on the same row."""
+    nxt = [h.start for h in row_hits if h.start >= hit.end]
+    return after[: min(nxt) - hit.end] if nxt else after
+
+
+def _label_weight(hit: LabelHit) -> float:
+    weight = hit.similarity
+    return weight * GENERIC_WEIGHT if hit.label.key in GENERIC_LABELS else weight
+
+
+def labelled_candidates(rows: list[Row], sources: dict[int, str]) -> tuple[list[Candidate], list[LabelHit]]:
+    """Candidates for every labelled field: the value right of each label, else in the rows below it."""
+    hits = find_labels(rows, LABELS)
+    by_row: dict[tuple[int, int], list[LabelHit]] = {}
+    for hit in hits:
+        by_row.setdefault((hit.row.page, hit.row.index), []).append(hit)
+    out: list[Candidate] = []
+    for hit in hits:
+        kind = FIELD_KINDS.get(hit.label.field)
+        if kind is None:
+            continue
+        if kind is Kind.PERIOD:
+            out.extend(_period(hit, sources))
+            continue
+        same_row = _limit(hit.after, hit, by_row[(hit.row.page, hit.row.index)])
+        runs = [same_row or tokens_beside(rows, hit), *tokens_below(rows, hit)]
+        for position, run in enumerate(runs):
+            found = _value_in(run, kind)
+            if found is None:
+                continue
+            value, tokens = found
+            score = _label_weight(hit) * POSITION_WEIGHT[min(position, 2)] * _ocr_factor(tokens)
+            out.append(_candidate(hit.label.field, kind, value, score, tokens, sources, hit.label.text, hit.row))
+            if kind is Kind.AMOUNT and position == 0:
+                out.extend(_further_amounts(hit, run, tokens, score, sources))
+            break
+    return out, hits
+
+
+#: Each further amount on a label's row is a weaker reading ("Steuerbasisbetrag USt. 7 % 275,00 19,25": the
+#: tax is the second amount); the choice of a consistent set of totals picks among them.
+FURTHER_AMOUNT_WEIGHT = 0.9
+
+
+def _further_amounts(
+    hit: LabelHit, run: tuple[Token, ...], first: tuple[Token, ...], score: float, sources: dict[int, str]
+) -> list[Candidate]:
+    rest = run[run.index(first[-1]) + 1 :]
+    text, starts = _joined(rest)
+    out = []
+    for n, (value, start, end) in enumerate(_amounts(text), start=1):
+        tokens = _covering(rest, starts, start, end)
+        out.append(_candidate(hit.label.field, Kind.AMOUNT, value, score * FURTHER_AMOUNT_WEIGHT**n, tokens, sources,
+                              hit.label.text, hit.row))
+    return out
+
+
+def _candidate(
+    field: str, kind: Kind, value: str, score: float, tokens: tuple[Token, ...], sources: dict[int, str],
+    evidence: str, row: Row,
+) -> Candidate:
+    return Candidate(
+        field=field, value=value, score=round(score, 4), page=tokens[0].page, box=union_box([t.box for t in tokens]),
+        source=sources.get(tokens[0].page, "ocr"), evidence=evidence, row=row.index,
+    )
+
+
+def _period(hit: LabelHit, sources: dict[int, str]) -> list[Candidate]:
+    """Start and end of a service period: the first two dates right of the label."""
+    text, starts = _joined(hit.after)
+    dates = parsers.find_dates(text)[:2]
+    if len(dates) < 2 or dates[0][0] > dates[1][0]:
+        return []
+    out = []
+    for field, (value, start, end) in zip(("service_period_start", "service_period_end"), dates, strict=True):
+        tokens = _covering(hit.after, starts, start, end)
+        score = _label_weight(hit) * _ocr_factor(tokens)
+        out.append(_candidate(field, Kind.DATE, value.isoformat(), score, tokens, sources, hit.label.text, hit.row))
+    return out
+
+
+#: The title line of many invoices: "Rechnung Nr. 471102 vom 05.03.2018", "Handelsrechnung (380) Nr. 4711".
+_TITLE = re.compile(
+    r"(?i)\b(?:\w*rechnung\w*|gutschrift|invoice|credit note)\b[^:]{0,30}?(?:\b(?:nr|no|nummer|number)\b\.?|#):?\s*"
+    r"(?P<number>[A-Za-z0-9][A-Za-z0-9/\-_.]*[A-Za-z0-9])"
+)
+TITLE_SCORE = 0.8
+
+
+def title_candidates(rows: list[Row], sources: dict[int, str]) -> list[Candidate]:
+    """Invoice number and date from a title line such as "Rechnung Nr. 471102 vom 05.03.2018" (the date may
+    wrap to the next line)."""
+    out: list[Candidate] = []
+    for position, row in enumerate(rows):
+        text, starts = _joined(row.tokens)
+        match = _TITLE.search(text)
+        if match is None or parsers.parse_identifier(match["number"]) is None:
+            continue
+        tokens = _covering(row.tokens, starts, *match.span("number"))
+        out.append(_candidate("invoice_number", Kind.IDENTIFIER, match["number"], TITLE_SCORE * _ocr_factor(tokens),
+                              tokens, sources, "title", row))
+        date_tokens = row.tokens[row.tokens.index(tokens[-1]) + 1 :]
+        if len(date_tokens) == 1 and position + 1 < len(rows) and date_tokens[0].key in {"vom", "von", "from"}:
+            date_tokens += rows[position + 1].tokens[:3]
+        found = _value_in(date_tokens[1:], Kind.DATE) if date_tokens else None
+        if found and date_tokens[0].key in {"vom", "von", "from", "dated"}:
+            out.append(_candidate("issue_date", Kind.DATE, found[0], TITLE_SCORE * _ocr_factor(found[1]), found[1],
+                                  sources, "title", row))
+    return out
+
+
+#: Score of the date of a letter without a label (top right of the first page, "Ort, den ...").
+LETTER_DATE_SCORE = 0.6
+
+
+def letter_date_candidates(rows: list[Row], sources: dict[int, str], page_width: int, page_height: int,
+                           ) -> list[Candidate]:
+    """The date of the letter: a date ending a row in the upper part of the first page, in its right half."""
+    out: list[Candidate] = []
+    for row in rows:
+        if row.page != 1 or row.box[1] > page_height * 0.45:
+            continue
+        right = tuple(t for t in row.tokens if t.box[0] >= page_width * 0.5)
+        found = _value_in(right[-4:], Kind.DATE)
+        if found is None or found[1][-1] is not row.tokens[-1]:
+            continue
+        out.append(_candidate("issue_date", Kind.DATE, found[0], LETTER_DATE_SCORE * _ocr_factor(found[1]), found[1],
+                              sources, "letter date", row))
+    return out[:1]
+
+
+def pattern_candidates(rows: list[Row], sources: dict[int, str]) -> list[Candidate]:
+    """IBANs, VAT ids and Leitweg-IDs wherever they are printed, vouched for by their check digits."""
+    out: list[Candidate] = []
+    finders: list[tuple[str, Kind, Finder]] = [
+        ("iban", Kind.IBAN, parsers.find_ibans),
+        ("seller_vat_id", Kind.VAT_ID, parsers.find_vat_ids),
+        ("buyer_reference", Kind.LEITWEG, _leitweg),
+    ]
+    for row in rows:
+        text, starts = _joined(row.tokens)
+        for field, kind, find in finders:
+            for value, start, end in find(text):
+                tokens = _covering(row.tokens, starts, start, end)
+                candidate = _candidate(
+                    field, kind, value, PATTERN_SCORE * _ocr_factor(tokens), tokens, sources, "pattern", row
+                )
+                if candidate.checked:
+                    out.append(candidate)
+    return out
+
+
+#: Score of a labelled IBAN / VAT id whose check digits fail: given (validation then blocks), never trusted.
+UNCHECKED_SCORE = 0.5
+_UNCHECKED_SHAPES: dict[str, re.Pattern[str]] = {
+    "iban": re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){3,7}(?:\s?[A-Z0-9]{1,3})?\b"),
+    "seller_vat_id": re.compile(r"\bDE\s?\d{9}\b"),
+}
+
+
+def unchecked_candidates(hits: list[LabelHit], sources: dict[int, str]) -> list[Candidate]:
+    """IBANs and VAT ids right of their label whose check digits fail: printed wrong, or misread. They are
+    given with a low score so that validation can block the invoice with the reason, instead of a silent gap."""
+    out: list[Candidate] = []
+    for hit in hits:
+        shape = _UNCHECKED_SHAPES.get(hit.label.field)
+        if shape is None:
+            continue
+        tokens = hit.after[:8]
+        text, starts = _joined(tokens)
+        match = shape.search(text)
+        if match is None or len(_covering(tokens, starts, 0, match.start())) > MAX_SKIP:
+            continue
+        value = parsers.compact(match.group(0))
+        covered = _covering(tokens, starts, *match.span())
+        out.append(_candidate(hit.label.field, FIELD_KINDS[hit.label.field], value, UNCHECKED_SCORE, covered, sources,
+                              hit.label.text, hit.row))
+    return out
+
+
+#: Score of a due date read from the sentence of the payment terms ("Zahlbar bis ...", "... fällig am ...").
+PAYMENT_TERMS_SCORE = 0.85
+
+
+def payment_term_candidates(rows: list[Row], sources: dict[int, str]) -> list[Candidate]:
+    """Due dates in the payment terms: the first date after an anchor word, on its row or the next."""
+    out: list[Candidate] = []
+    for hit in find_labels(rows, PAYMENT_TERM_ANCHORS):
+        following = [r for r in rows if r.page == hit.row.page and r.index == hit.row.index + 1]
+        tokens = hit.after + (following[0].tokens if following else ())
+        text, starts = _joined(tokens)
+        dates = parsers.find_dates(text)
+        if not dates:
+            continue
+        value, start, end = dates[0]
+        covered = _covering(tokens, starts, start, end)
+        score = PAYMENT_TERMS_SCORE * hit.similarity * _ocr_factor(covered)
+        out.append(_candidate("due_date", Kind.DATE, value.isoformat(), score, covered, sources, hit.label.text,
+                              hit.row))
+    return out

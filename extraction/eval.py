@@ -1,0 +1,235 @@
+"""Evaluation of invoice extraction against ground truth, and scans made from born-digital PDFs.
+
+* :func:`truth_invoices` reads the truth of a file: the generator's ``*.truth.json`` (``invoice`` per letter,
+  contract names) or the shared e-invoice corpus' ``*.truth.json`` (``BT-<n>_<name>`` keys).
+* :func:`score_invoice` compares one extraction with its truth field by field after normalising (amounts to
+  two decimals, dates ISO, IBANs/VAT ids compact and upper case, identifiers compact). A field counts only when
+  its true value is printed on the pages read (a JPEG holds page 1 only; some old ZUGFeRD samples print other
+  values than their XML), so that the measure is of reading, not of the data set.
+* :func:`InvoiceScores` adds up: exact-match rate per field, the share of wrong values given with confidence
+  ≥ 0.9, and the share of invoices with every required field right.
+* :func:`degrade_pdf_page` rasterises a PDF page with ``pdftoppm`` and degrades it like a scanner (skew, noise,
+  blur, grey background), so that the text path is measured on real invoice layouts without text layer or XML.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from extraction import parsers
+
+#: The fields the issue's accuracy bar is about.
+REQUIRED = ("invoice_number", "issue_date", "total_gross", "iban", "seller_vat_id")
+SCORED = (*REQUIRED, "due_date", "total_net", "total_vat", "amount_due", "bic", "customer_number",
+          "order_reference", "buyer_reference", "service_date", "seller_tax_number")
+CONFIDENT = 0.9
+
+_CORPUS_KEYS = {
+    "invoice_number": "BT-1_invoice_number",
+    "issue_date": "BT-2_issue_date",
+    "due_date": "BT-9_due_date",
+    "buyer_reference": "BT-10_buyer_reference",
+    "order_reference": "BT-13_order_reference",
+    "seller_vat_id": "BT-31_seller_vat_id",
+    "seller_tax_number": "BT-32_seller_tax_number",
+    "iban": "BT-84_payee_iban",
+    "total_net": "BT-109_total_without_vat_norm",
+    "total_vat": "BT-110_total_vat_norm",
+    "total_gross": "BT-112_total_with_vat_norm",
+    "amount_due": "BT-115_amount_due_norm",
+}
+_MONTHS_DE = ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober",
+              "November", "Dezember")
+_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+              "November", "December")
+
+
+@dataclass(frozen=True)
+class TruthInvoice:
+    """The true fields of one invoice and the pages it is printed on (None: all pages of the file)."""
+
+    fields: dict[str, str]
+    pages: list[int] | None
+
+
+def truth_invoices(document_path: Path) -> list[TruthInvoice]:
+    """The invoices in a file according to its truth file (none without one)."""
+    truth_path = document_path.with_name(document_path.name + ".truth.json")
+    if not truth_path.exists():
+        return []
+    truth: dict[str, Any] = json.loads(truth_path.read_text(encoding="utf-8"))
+    if "BT-1_invoice_number" in truth:
+        values = {name: truth.get(key) for name, key in _CORPUS_KEYS.items()}
+        return [TruthInvoice({k: str(v) for k, v in values.items() if v not in (None, "")}, None)]
+    out = []
+    for letter in truth.get("letters") or [truth]:
+        invoice = letter.get("invoice")
+        if invoice:
+            fields = {k: str(v) for k, v in invoice.items() if k in SCORED and v not in (None, "")}
+            out.append(TruthInvoice(fields, letter.get("pages")))
+    return out
+
+
+def normalise(name: str, value: Any) -> str:
+    """The form two values of a field are compared in."""
+    text = str(value).strip()
+    if name.startswith("total_") or name == "amount_due":
+        try:
+            return str(Decimal(text).quantize(Decimal("0.01")))
+        except InvalidOperation:
+            return text
+    if name in ("invoice_number", "customer_number", "order_reference", "buyer_reference", "iban", "bic",
+                "seller_vat_id"):
+        return parsers.compact(text)
+    if name == "seller_tax_number":
+        return "".join(c for c in text if c.isalnum())
+    return text
+
+
+def printed_forms(name: str, value: str) -> list[str]:
+    """How a true value may be written on the page (to tell "not printed" from "not read")."""
+    if name.endswith("_date"):
+        d = date.fromisoformat(value)
+        return [
+            f"{d.day:02d}.{d.month:02d}.{d.year}", f"{d.day}.{d.month}.{d.year}",
+            f"{d.day:02d}.{d.month:02d}.{d.year % 100:02d}", f"{d.day}. {_MONTHS_DE[d.month - 1]} {d.year}",
+            f"{d.day} {_MONTHS_EN[d.month - 1]} {d.year}", f"{_MONTHS_EN[d.month - 1]} {d.day}, {d.year}", value,
+        ]
+    if name.startswith("total_") or name == "amount_due":
+        amount = Decimal(value)
+        english = f"{abs(amount):,.2f}"
+        german = english.replace(",", "_").replace(".", ",").replace("_", ".")
+        return [german, english, german.replace(".", ""), english.replace(",", "")]
+    return [parsers.compact(value)]
+
+
+def is_printed(name: str, value: str, page_text: str) -> bool:
+    """Whether ``value`` of field ``name`` appears in the true text of the pages."""
+    compacted = parsers.compact(page_text)
+    return any(form in page_text or parsers.compact(form) in compacted for form in printed_forms(name, value))
+
+
+@dataclass
+class FieldTally:
+    """Counts for one field."""
+
+    right: int = 0
+    wrong: int = 0
+    missing: int = 0
+    wrong_confident: int = 0
+    extracted: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.right + self.wrong + self.missing
+
+    @property
+    def exact(self) -> float:
+        return self.right / self.total if self.total else 1.0
+
+
+@dataclass
+class InvoiceScores:
+    """Running totals over many invoices."""
+
+    fields: dict[str, FieldTally] = field(default_factory=dict)
+    invoices: int = 0
+    all_required_right: int = 0
+    values_given: int = 0
+    wrong_confident: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, name: str, truth: TruthInvoice, invoice: dict[str, Any], page_text: str | None) -> None:
+        """Score one extraction; ``page_text`` is the true text of its pages (None: count every field)."""
+        self.invoices += 1
+        required_right = True
+        for field_name in SCORED:
+            got = invoice.get(field_name)
+            expected = truth.fields.get(field_name)
+            tally = self.fields.setdefault(field_name, FieldTally())
+            if got is not None:
+                self.values_given += 1
+                tally.extracted += 1
+            if expected is None or (page_text is not None and not is_printed(field_name, expected, page_text)):
+                continue  # nothing to read there: a value the truth lacks is not judged
+            if got is None:
+                tally.missing += 1
+                required_right &= field_name not in REQUIRED
+            elif normalise(field_name, got["value"]) == normalise(field_name, expected):
+                tally.right += 1
+            else:
+                tally.wrong += 1
+                confident = got.get("confidence", 0) >= CONFIDENT
+                tally.wrong_confident += confident
+                self.wrong_confident += confident
+                required_right &= field_name not in REQUIRED
+                self.errors.append({"file": name, "field": field_name, "expected": expected, "got": got["value"],
+                                    "confidence": got.get("confidence")})
+        self.all_required_right += required_right
+
+    def merge(self, other: InvoiceScores) -> None:
+        """Add the counts of ``other`` (another data set) to these."""
+        self.invoices += other.invoices
+        self.all_required_right += other.all_required_right
+        self.values_given += other.values_given
+        self.wrong_confident += other.wrong_confident
+        self.errors.extend(other.errors)
+        for name, tally in other.fields.items():
+            into = self.fields.setdefault(name, FieldTally())
+            into.right += tally.right
+            into.wrong += tally.wrong
+            into.missing += tally.missing
+            into.wrong_confident += tally.wrong_confident
+            into.extracted += tally.extracted
+
+    def summary(self) -> dict[str, Any]:
+        """The figures of the report."""
+        return {
+            "invoices": self.invoices,
+            "fields": {
+                name: {"exact": round(t.exact, 4), "right": t.right, "wrong": t.wrong, "missing": t.missing,
+                       "wrong_confident": t.wrong_confident}
+                for name, t in self.fields.items()
+            },
+            "wrong_confident_share": round(self.wrong_confident / self.values_given, 4) if self.values_given else 0.0,
+            "all_required_right": round(self.all_required_right / self.invoices, 4) if self.invoices else 0.0,
+        }
+
+
+def degrade_pdf_page(pdf: Path, out: Path, *, seed: int, dpi: int = 200, page: int = 1, timeout: float = 60) -> Path:
+    """Rasterise one PDF page (``pdftoppm``, grey) and degrade it like a scan; writes a TIFF at ``out``.
+
+    Degradations (deterministic per seed): skew of up to ±2.5°, Gaussian noise, a slight blur, an uneven grey
+    background. Text layer and attachments are gone: only the pixels remain.
+    """
+    prefix = out.with_suffix("")
+    subprocess.run(
+        ["pdftoppm", "-r", str(dpi), "-gray", "-f", str(page), "-l", str(page), "-singlefile", str(pdf),
+         str(prefix)],
+        check=True, capture_output=True, timeout=timeout,
+    )
+    raw = prefix.with_suffix(".pgm")
+    image = cv2.imread(str(raw), cv2.IMREAD_GRAYSCALE)
+    raw.unlink(missing_ok=True)
+    if image is None:
+        raise ValueError(f"pdftoppm gave no image for {pdf}")
+    rng = np.random.default_rng(seed)
+    height, width = image.shape
+    angle = rng.uniform(-2.5, 2.5)
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle, 1.0)
+    image = cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderValue=255)
+    image = cv2.GaussianBlur(image, (3, 3), rng.uniform(0.3, 0.7))
+    noise = rng.normal(0, rng.uniform(4, 9), image.shape)
+    shade = np.linspace(0, rng.uniform(5, 20), width)[None, :]
+    degraded = np.clip(image.astype(np.float32) - shade + noise, 0, 255).astype(np.uint8)
+    cv2.imwrite(str(out), degraded, [cv2.IMWRITE_TIFF_COMPRESSION, 5])
+    return out

@@ -1,0 +1,233 @@
+"""Invoice extraction: the ``invoice`` part of the ``mailroom.result/v1`` contract from a read document.
+
+:func:`extract_invoice` is a pure function over the document tree (words with boxes) plus, when the file
+carried one, the e-invoice XML:
+
+1. **E-invoice** XML wins when present (every field source ``e-invoice``); XML that cannot be read gives a
+   warning and the document falls back to the text path.
+2. **Text path** (OCR or PDF text layer, in the style of ELO DocXtractor): a layout learned for the supplier
+   first (:mod:`extraction.learning`), then label anchors paired with values by position
+   (:mod:`extraction.candidates`), then a choice among candidates that prefers totals that add up
+   (:mod:`extraction.choose`); line items from the item table.
+3. **Supplier** recognised in the master data by VAT id / tax number / IBAN (:mod:`extraction.suppliers`).
+4. **Validation** (:mod:`extraction.validation`): checks that block; ``needs_review`` with the reasons.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from extraction import validation
+from extraction.candidates import (
+    Candidate,
+    labelled_candidates,
+    letter_date_candidates,
+    pattern_candidates,
+    payment_term_candidates,
+    text_source_of,
+    title_candidates,
+    unchecked_candidates,
+)
+from extraction.choose import FieldValue, Totals, choose_one, choose_totals
+from extraction.einvoice_xml import read_einvoice, to_result_fields
+from extraction.labels import PREPAID_LABELS
+from extraction.layout import find_labels, page_rows
+from extraction.learning import SupplierLayout, apply_layout
+from extraction.line_items import read_line_items
+from extraction.suppliers import SupplierDirectory, SupplierMatch
+from extraction.validation import FingerprintIndex, InvoiceFingerprint
+from mailroom.errors import MailroomError
+from mailroom.model import Document
+
+log = logging.getLogger(__name__)
+
+_TOTALS = ("total_net", "total_vat", "total_gross", "amount_due")
+_CREDIT_NOTE = re.compile(r"\b(?:Gutschrift|Credit note)\b", re.IGNORECASE)
+_INVOICE = re.compile(r"\b(?:Rechnung|Invoice)\b", re.IGNORECASE)
+#: A learned reading and a generic one that agree are more certain than either.
+AGREEMENT_CONFIDENCE = 0.97
+#: The amount due is the gross total when nothing prepaid is printed; a little less sure than the total.
+DERIVED_FACTOR = 0.95
+
+
+@dataclass(frozen=True)
+class InvoiceExtraction:
+    """What :func:`extract_invoice` found: the contract's ``invoice`` dict, the review decision and what the
+    pipeline stores afterwards (the fingerprint for duplicate detection, the supplier key for layouts)."""
+
+    invoice: dict[str, Any]
+    needs_review: bool
+    review_reasons: list[str]
+    supplier: SupplierMatch | None = None
+    supplier_key: str | None = None
+    fingerprint: InvoiceFingerprint | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def extract_invoice(
+    document: Document,
+    *,
+    einvoice_xml: bytes | None = None,
+    suppliers: SupplierDirectory | None = None,
+    layouts: Mapping[str, SupplierLayout] | None = None,
+    fingerprints: FingerprintIndex | None = None,
+    document_id: str | None = None,
+    today: date | None = None,
+) -> InvoiceExtraction:
+    """Extract, recognise the supplier and validate. Never raises for unreadable content: gaps stay gaps.
+
+    ``layouts`` are keyed by supplier key (creditor number of a known supplier, else the seller's VAT id,
+    else its IBAN: see :func:`supplier_key`). ``fingerprints`` finds earlier invoices (duplicates);
+    ``document_id`` is this document's id, so that processing it again is no duplicate of itself.
+    """
+    today = today or date.today()
+    directory = suppliers or SupplierDirectory(())
+    warnings: list[str] = []
+    fields: dict[str, dict[str, Any]] | None = None
+    line_items: list[dict[str, Any]] = []
+    line_net_total: str | None = None
+    if einvoice_xml is not None:
+        try:
+            einvoice = read_einvoice(einvoice_xml)
+        except MailroomError as exc:
+            warnings.append(f"e-invoice XML not used ({exc.code}): {exc.message}")
+            log.warning("e-invoice XML not used: %s", exc)
+        else:
+            result = to_result_fields(einvoice)
+            line_items = result.pop("line_items")
+            fields = {k: v for k, v in result.items() if isinstance(v, dict)}
+            line_net_total = einvoice.line_net_total
+    if fields is None:
+        fields, line_items = _text_fields(document, directory, layouts or {})
+    values = {name: f["value"] for name, f in fields.items()}
+    match = directory.recognise(
+        iban=values.get("iban"), vat_id=values.get("seller_vat_id"), tax_number=values.get("seller_tax_number")
+    )
+    key = supplier_key(match, values)
+    fp = validation.fingerprint(values, key)
+    checks = [
+        *validation.check_fields(values, today=today),
+        *validation.check_line_items(line_items, {**values, "line_net_total": line_net_total}),
+        *validation.supplier_checks(match, values.get("iban")),
+        *validation.duplicate_check(fp, fingerprints, document_id),
+    ]
+    invoice: dict[str, Any] = dict(fields)
+    if match is not None:
+        invoice["supplier"] = {
+            "creditor_number": match.supplier.creditor_number,
+            "name": match.supplier.name,
+            "matched_by": list(match.matched_by),
+        }
+        if "seller_name" not in invoice:
+            invoice["seller_name"] = FieldValue(
+                match.supplier.name, 0.95 if match.matched_by else 0.8, None, None, "master_data"
+            ).to_dict()
+    reasons = validation.review_reasons(checks, invoice)
+    invoice["validation"] = {
+        "status": validation.status_of(checks, values),
+        "checks": [c.to_dict() for c in checks],
+        "needs_review": bool(reasons),
+        "review_reasons": reasons,
+    }
+    invoice["line_items"] = line_items
+    return InvoiceExtraction(invoice, bool(reasons), reasons, match, key, fp, warnings)
+
+
+def supplier_key(match: SupplierMatch | None, values: Mapping[str, Any]) -> str | None:
+    """The key a supplier's layouts and fingerprints are stored under: its creditor number when it is in the
+    master data, else the seller's VAT id, else its IBAN."""
+    if match is not None:
+        return match.supplier.creditor_number
+    return values.get("seller_vat_id") or values.get("iban")
+
+
+def _text_fields(
+    document: Document, directory: SupplierDirectory, layouts: Mapping[str, SupplierLayout]
+) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """Fields and line items from the words of the document (OCR or text layer)."""
+    rows = page_rows(document)
+    sources = text_source_of(document)
+    labelled, hits = labelled_candidates(rows, sources)
+    candidates = [
+        *labelled, *pattern_candidates(rows, sources), *payment_term_candidates(rows, sources),
+        *title_candidates(rows, sources), *unchecked_candidates(hits, sources),
+    ]
+    if document.pages and not any(c.field == "issue_date" for c in candidates):
+        first = document.pages[0]
+        candidates += letter_date_candidates(rows, sources, first.width, first.height)
+    generic = _choose(candidates)
+    values = {name: f.value for name, f in generic.items()}
+    match = directory.recognise(
+        iban=values.get("iban"), vat_id=values.get("seller_vat_id"), tax_number=values.get("seller_tax_number")
+    )
+    layout = _layout_for(layouts, match, values)
+    chosen = generic
+    if layout is not None:
+        learned = apply_layout(document, layout, sources)
+        chosen = _merge(generic, _choose(learned), learned_fields={c.field for c in learned})
+    if "amount_due" not in chosen and "total_gross" in chosen and not find_labels(rows, PREPAID_LABELS):
+        gross = chosen["total_gross"]
+        chosen["amount_due"] = FieldValue(gross.value, gross.confidence * DERIVED_FACTOR, gross.page, gross.box,
+                                          gross.source)
+    fields = {name: value.to_dict() for name, value in chosen.items()}
+    fields.update(_document_kind(document))
+    return fields, read_line_items(rows, hits)
+
+
+def _choose(candidates: list[Candidate]) -> dict[str, FieldValue]:
+    by_field: dict[str, list[Candidate]] = {}
+    for candidate in candidates:
+        by_field.setdefault(candidate.field, []).append(candidate)
+    chosen: dict[str, FieldValue] = {}
+    for name, group in by_field.items():
+        if name in _TOTALS:
+            continue
+        value = choose_one(group)
+        if value is not None:
+            chosen[name] = value
+    totals: Totals = choose_totals(candidates)
+    chosen.update(totals.fields)
+    return chosen
+
+
+def _layout_for(
+    layouts: Mapping[str, SupplierLayout], match: SupplierMatch | None, values: Mapping[str, Any]
+) -> SupplierLayout | None:
+    keys = [match.supplier.creditor_number] if match else []
+    keys += [v for v in (values.get("seller_vat_id"), values.get("iban")) if v]
+    return next((layouts[k] for k in keys if k in layouts), None)
+
+
+def _merge(
+    generic: dict[str, FieldValue], learned: dict[str, FieldValue], *, learned_fields: set[str]
+) -> dict[str, FieldValue]:
+    """Learned readings first; where the generic reading agrees, confidence rises."""
+    merged = dict(generic)
+    for name, value in learned.items():
+        if name not in learned_fields:
+            continue
+        other = generic.get(name)
+        confidence = value.confidence
+        if other is not None and other.value == value.value:
+            confidence = max(confidence, AGREEMENT_CONFIDENCE)
+        merged[name] = FieldValue(value.value, confidence, value.page, value.box, "learned")
+    return merged
+
+
+def _document_kind(document: Document) -> dict[str, dict[str, Any]]:
+    """Type code (380 invoice, 381 credit note) and currency, from words any invoice prints."""
+    text = document.text
+    out: dict[str, dict[str, Any]] = {}
+    first = document.pages[0].number if document.pages else None
+    if _CREDIT_NOTE.search(text):
+        out["type_code"] = FieldValue("381", 0.8, first, None, "ocr").to_dict()
+    elif _INVOICE.search(text):
+        out["type_code"] = FieldValue("380", 0.8, first, None, "ocr").to_dict()
+    if "€" in text or re.search(r"\bEUR\b", text):
+        out["currency"] = FieldValue("EUR", 0.9, first, None, "ocr").to_dict()
+    return out

@@ -1,0 +1,211 @@
+"""The page as invoice extraction sees it: words grouped into rows by position, and label anchors found in them.
+
+OCR engines group words into lines by their own logic (Tesseract joins the address field and the information
+block beside it into one line, or splits a line at a wide gap). Extraction needs rows: every word whose vertical
+centre lies on the same text line, left to right, whatever block it came from. A label ("Rechnungsnummer:") is
+then paired with the value right of it on its row, or below it in the next rows.
+
+Labels are matched on a *key*: the letters of the words only, lower case (``"Rechnungs-Nr.:"`` →
+``"rechnungsnr"``), so that punctuation, hyphens and spacing variants do not matter, and fuzzily (one wrong
+letter in about eight) against OCR errors.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from statistics import median
+
+from rapidfuzz.distance import Levenshtein
+
+from mailroom.model import Box, Document, union_box
+
+_NOT_LETTER = re.compile(r"[^a-zäöüß]")
+
+
+@dataclass(frozen=True)
+class Token:
+    """One word on a page, with where it is and how sure OCR was (0..100)."""
+
+    text: str
+    box: Box
+    confidence: float
+    page: int
+
+    @property
+    def key(self) -> str:
+        """The word's letters, lower case: what label matching compares."""
+        return _NOT_LETTER.sub("", self.text.lower())
+
+    @property
+    def centre_y(self) -> float:
+        return (self.box[1] + self.box[3]) / 2
+
+    @property
+    def height(self) -> int:
+        return self.box[3] - self.box[1]
+
+
+@dataclass(frozen=True)
+class Row:
+    """Words on one text line of a page, left to right; ``index`` counts rows from the top of the page."""
+
+    tokens: tuple[Token, ...]
+    page: int
+    index: int
+
+    @property
+    def box(self) -> Box:
+        return union_box([t.box for t in self.tokens])
+
+    @property
+    def text(self) -> str:
+        return " ".join(t.text for t in self.tokens)
+
+
+def page_rows(document: Document) -> list[Row]:
+    """All rows of all pages, top to bottom, each left to right."""
+    rows: list[Row] = []
+    for page in document.pages:
+        tokens = [
+            Token(w.text, w.box, w.confidence, page.number) for w in page.words() if w.text.strip()
+        ]
+        rows.extend(_group_rows(tokens, page.number))
+    return rows
+
+
+def _group_rows(tokens: list[Token], page: int) -> list[Row]:
+    """Group words whose vertical centres lie within half a typical word height of each other."""
+    if not tokens:
+        return []
+    typical = median(max(t.height, 1) for t in tokens)
+    groups: list[list[Token]] = []
+    for token in sorted(tokens, key=lambda t: t.centre_y):
+        if groups and abs(token.centre_y - _row_centre(groups[-1])) <= typical * 0.5:
+            groups[-1].append(token)
+        else:
+            groups.append([token])
+    return [
+        Row(tuple(sorted(group, key=lambda t: t.box[0])), page, index) for index, group in enumerate(groups)
+    ]
+
+
+def _row_centre(group: list[Token]) -> float:
+    return median(t.centre_y for t in group)
+
+
+@dataclass(frozen=True)
+class Label:
+    """One way of writing a field's label; ``key`` is its letters, lower case (see :class:`Token`)."""
+
+    field: str
+    text: str
+
+    @property
+    def key(self) -> str:
+        return _NOT_LETTER.sub("", self.text.lower())
+
+
+@dataclass(frozen=True)
+class LabelHit:
+    """A label found on a row: tokens ``start`` to ``end`` (exclusive) of ``row``."""
+
+    label: Label
+    row: Row
+    start: int
+    end: int
+    similarity: float
+
+    @property
+    def box(self) -> Box:
+        return union_box([t.box for t in self.row.tokens[self.start : self.end]])
+
+    @property
+    def after(self) -> tuple[Token, ...]:
+        """The tokens right of the label on its row."""
+        return self.row.tokens[self.end :]
+
+
+MAX_LABEL_WORDS = 4
+
+
+def similarity(a: str, b: str) -> float:
+    """1.0 for equal keys; fewer for each edit. Keys shorter than 6 letters must be equal."""
+    if a == b:
+        return 1.0
+    if min(len(a), len(b)) < 6:
+        return 0.0
+    return 1.0 - Levenshtein.distance(a, b) / max(len(a), len(b))
+
+
+def find_labels(rows: list[Row], labels: list[Label], *, min_similarity: float = 0.88) -> list[LabelHit]:
+    """Every place where one of ``labels`` is written, the longest match at each position first.
+
+    A match must cover whole words and cannot start inside another match on the same row.
+    """
+    by_length = sorted(labels, key=lambda label: -len(label.key))
+    hits: list[LabelHit] = []
+    for row in rows:
+        keys = [t.key for t in row.tokens]
+        position = 0
+        while position < len(keys):
+            best = _best_label_at(keys, position, by_length, min_similarity)
+            if best is None:
+                position += 1
+                continue
+            label, end, score = best
+            if not _in_parentheses(row.tokens[position:end], label):
+                hits.append(LabelHit(label, row, position, end, score))
+            position = end
+    return hits
+
+
+def _in_parentheses(tokens: tuple[Token, ...], label: Label) -> bool:
+    """A label word in brackets is a remark ("Summe netto (excl. USt.)"), not a label of its own."""
+    return "(" not in label.text and (tokens[0].text.startswith("(") or tokens[-1].text.rstrip(":").endswith(")"))
+
+
+def _best_label_at(
+    keys: list[str], start: int, labels: list[Label], min_similarity: float
+) -> tuple[Label, int, float] | None:
+    if not keys[start]:
+        return None
+    best: tuple[Label, int, float] | None = None
+    joined = ""
+    for end in range(start + 1, min(len(keys), start + MAX_LABEL_WORDS) + 1):
+        if not keys[end - 1]:
+            break
+        joined += keys[end - 1]
+        for label in labels:
+            if abs(len(label.key) - len(joined)) > 2:
+                continue
+            score = similarity(joined, label.key)
+            if score >= min_similarity and (best is None or (score, end) > (best[2], best[1])):
+                best = (label, end, score)
+    return best
+
+
+def tokens_below(rows: list[Row], hit: LabelHit, *, max_rows: int = 2) -> list[tuple[Token, ...]]:
+    """For the rows right under a label (same page): the run of tokens from the first one that ends right of
+    the label's start (a value under its label, or under and to the right of it in a two-column block)."""
+    x0 = hit.box[0]
+    runs: list[tuple[Token, ...]] = []
+    following = [r for r in rows if r.page == hit.row.page and r.index > hit.row.index]
+    for row in following[:max_rows]:
+        first = next((i for i, t in enumerate(row.tokens) if t.box[2] >= x0), None)
+        if first is not None:
+            runs.append(row.tokens[first:])
+    return runs
+
+
+def tokens_beside(rows: list[Row], hit: LabelHit) -> tuple[Token, ...]:
+    """Tokens right of a label on the neighbouring rows that are still level with it (a value printed a little
+    higher or lower than its label lands on its own row)."""
+    x1 = hit.box[2]
+    centre = (hit.box[1] + hit.box[3]) / 2
+    height = max(hit.box[3] - hit.box[1], 1)
+    near = [
+        t for r in rows if r.page == hit.row.page and abs(r.index - hit.row.index) == 1
+        for t in r.tokens if t.box[0] >= x1 and abs(t.centre_y - centre) <= height
+    ]
+    return tuple(sorted(near, key=lambda t: t.box[0]))

@@ -1,0 +1,272 @@
+"""Value parsers for invoice fields read from text: amounts, dates, IBANs, BICs, VAT ids, identifiers.
+
+Each parser takes the text of a few words (as OCR or a text layer gives it) and returns the normalised value
+the result contract uses, or ``None`` when the text is no such value or is ambiguous: amounts as
+:class:`~decimal.Decimal` (formatted by :func:`amount_text` as ``"1234.56"``), dates as :class:`datetime.date`,
+IBANs/BICs/VAT ids compact and upper case. Parsers never guess: ``"1.234"`` is not an amount (thousands
+or three decimals?), ``"03/04/2026"`` is not a date (day or month first?).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from stdnum import bic as stdnum_bic
+from stdnum import iban as stdnum_iban
+from stdnum.eu import vat as stdnum_vat
+from stdnum.exceptions import ValidationError
+
+_CENT = Decimal("0.01")
+
+MONTHS: dict[str, int] = {
+    **{name: n for n, name in enumerate(
+        ["januar", "februar", "märz", "april", "mai", "juni", "juli", "august", "september", "oktober",
+         "november", "dezember"], 1)},
+    **{name: n for n, name in enumerate(
+        ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+         "november", "december"], 1)},
+    "jan": 1, "feb": 2, "mär": 3, "mrz": 3, "maerz": 3, "marz": 3, "mar": 3, "apr": 4, "jun": 6, "jul": 7,
+    "aug": 8, "sep": 9, "sept": 9, "okt": 10, "oct": 10, "nov": 11, "dez": 12, "dec": 12, "jänner": 1,
+}
+
+_CURRENCY = re.compile(r"(?i)\b(?:EUR|EURO)\b|€")
+# German "1.234,56", "1234,56", "1 234,56"; English "1,234.56", "1234.56"; an optional sign either side.
+_DE_AMOUNT = re.compile(r"(?:(?P<sign>[-−])\s?)?(?P<int>\d{1,3}(?:[.\s']\d{3})+|\d+),(?P<dec>\d{2})(?P<tail>-)?")
+_EN_AMOUNT = re.compile(r"(?:(?P<sign>[-−])\s?)?(?P<int>\d{1,3}(?:[,\s']\d{3})+|\d+)\.(?P<dec>\d{2})(?P<tail>-)?")
+
+_NUMERIC_DATE = re.compile(r"(?P<d>\d{1,2})\s?\.\s?(?P<m>\d{1,2})\s?\.\s?(?P<y>\d{4}|\d{2})")
+_ISO_DATE = re.compile(r"(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})")
+_DAY_MONTH_NAME = re.compile(r"(?P<d>\d{1,2})\.?\s*(?P<name>[A-Za-zÄÖÜäöüé]{3,10})\.?,?\s*(?P<y>\d{4})")
+_MONTH_NAME_DAY = re.compile(r"(?P<name>[A-Za-z]{3,10})\.?\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<y>\d{4})")
+
+_IBAN_SHAPE = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}")
+_BIC_SHAPE = re.compile(r"[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}(?:[A-Z0-9]{3})?")
+_VAT_SHAPE = re.compile(r"(?:DE\d{9}|ATU\d{8}|[A-Z]{2}[0-9A-Z]{8,12})")
+# German Steuernummer as printed: "12/345/67890", "123/456/78901", "21 815 08150", or 13 digits (ELSTER).
+_TAX_NUMBER = re.compile(r"\b(?:\d{2,3}/\d{3}/\d{4,5}|\d{3}\s\d{3}\s\d{5}|\d{13})\b")
+_IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9/\-_.]*[A-Za-z0-9]|[0-9]")
+
+
+def amount_text(value: Decimal) -> str:
+    """The contract's form of an amount: two decimals, dot (``"1234.50"``)."""
+    return str(value.quantize(_CENT))
+
+
+def _to_decimal(sign: str | None, integer: str, decimals: str, tail: str | None) -> Decimal | None:
+    digits = re.sub(r"[^\d]", "", integer)
+    try:
+        value = Decimal(f"{digits}.{decimals}")
+    except InvalidOperation:  # pragma: no cover - the regex admits digits only
+        return None
+    return -value if (sign or tail) else value
+
+
+def parse_amount(text: str) -> Decimal | None:
+    """A monetary amount with exactly two decimals, German or English notation, currency sign optional.
+
+    ``"1.234,56 €"`` → 1234.56, ``"EUR 1,234.56"`` → 1234.56, ``"-8,79"`` → -8.79. The whole text must be
+    the amount (plus currency): ``"19 %"`` or ``"1.234"`` are not amounts.
+    """
+    core = _CURRENCY.sub(" ", text).strip().rstrip(":").strip()
+    for pattern in (_DE_AMOUNT, _EN_AMOUNT):
+        match = pattern.fullmatch(core)
+        if match:
+            return _to_decimal(match["sign"], match["int"], match["dec"], match["tail"])
+    return None
+
+
+def find_amounts(text: str) -> list[tuple[Decimal, int, int]]:
+    """Every amount in a longer text with its character span (German notation first, then English)."""
+    found: list[tuple[Decimal, int, int]] = []
+    taken: list[tuple[int, int]] = []
+    for pattern in (_DE_AMOUNT, _EN_AMOUNT):
+        for match in pattern.finditer(text):
+            start, end = match.span()
+            before = text[start - 1] if start else " "
+            after = text[end] if end < len(text) else " "
+            if before.isalnum() or before in ".," or after.isalnum() or (after in ".," and end + 1 < len(text)
+                                                                             and text[end + 1].isdigit()):
+                continue
+            if any(s < end and start < e for s, e in taken):
+                continue
+            value = _to_decimal(match["sign"], match["int"], match["dec"], match["tail"])
+            if value is not None:
+                found.append((value, start, end))
+                taken.append((start, end))
+    return sorted(found, key=lambda item: item[1])
+
+
+def _year(text: str) -> int:
+    year = int(text)
+    return year + 2000 if year < 100 else year
+
+
+def _make_date(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def month_number(name: str) -> int | None:
+    """1..12 for a German or English month name or its usual abbreviation."""
+    return MONTHS.get(name.lower().rstrip("."))
+
+
+def parse_date(text: str) -> date | None:
+    """A calendar day: ``"12.11.2026"``, ``"12.11.26"``, ``"12. November 2026"``, ``"12 November 2026"``,
+    ``"November 12, 2026"``, ``"2026-11-12"``. The whole text must be the date (a trailing ``:``/``,`` is
+    allowed); slashed dates are refused as ambiguous."""
+    core = text.strip().rstrip(":,;").strip()
+    match = _NUMERIC_DATE.fullmatch(core) or _ISO_DATE.fullmatch(core)
+    if match:
+        return _make_date(_year(match["y"]), int(match["m"]), int(match["d"]))
+    for pattern in (_DAY_MONTH_NAME, _MONTH_NAME_DAY):
+        match = pattern.fullmatch(core)
+        if match:
+            month = month_number(match["name"])
+            return None if month is None else _make_date(int(match["y"]), month, int(match["d"]))
+    return None
+
+
+def find_dates(text: str) -> list[tuple[date, int, int]]:
+    """Every date in a longer text with its character span."""
+    found: list[tuple[date, int, int]] = []
+    for pattern in (_NUMERIC_DATE, _ISO_DATE, _DAY_MONTH_NAME, _MONTH_NAME_DAY):
+        for match in pattern.finditer(text):
+            start, end = match.span()
+            if (start and text[start - 1].isalnum()) or (end < len(text) and text[end].isdigit()):
+                continue
+            if any(s < end and start < e for _, s, e in found):
+                continue
+            value = parse_date(match.group(0))
+            if value is not None:
+                found.append((value, start, end))
+    return sorted(found, key=lambda item: item[1])
+
+
+def compact(text: str) -> str:
+    """Without whitespace, upper case: the form of IBANs, BICs and VAT ids."""
+    return "".join(text.split()).upper()
+
+
+def valid_iban(value: str) -> bool:
+    """An IBAN with a correct country format and MOD 97-10 check digits."""
+    return bool(_IBAN_SHAPE.fullmatch(value)) and stdnum_iban.is_valid(value)
+
+
+def iban_problem(value: str) -> str | None:
+    """Why ``value`` is no valid IBAN (None when it is one)."""
+    try:
+        stdnum_iban.validate(value)
+    except ValidationError as exc:
+        return f"{value}: {exc}"
+    return None
+
+
+def parse_iban(text: str) -> str | None:
+    """An IBAN written with or without spaces (``"DE36 1237 0024 8621 7879 63"``) whose check digits are right."""
+    value = compact(text.removeprefix("IBAN").removeprefix("iban").strip(": "))
+    return value if valid_iban(value) else None
+
+
+#: Letters OCR reads for digits; repaired only where a digit must stand and the check digits then confirm it.
+_DIGIT_LOOKALIKES = str.maketrans({"O": "0", "D": "0", "Q": "0", "I": "1", "L": "1", "|": "1", "Z": "2", "A": "4",
+                                   "S": "5", "G": "6", "T": "7", "B": "8"})
+MAX_REPAIRS = 2
+
+
+def repair_digits(text: str) -> tuple[str, int] | None:
+    """``text`` with look-alike letters turned into digits, and how many were changed; None beyond
+    :data:`MAX_REPAIRS` or when something else than a digit remains."""
+    fixed = text.upper().translate(_DIGIT_LOOKALIKES)
+    changes = sum(1 for a, b in zip(text.upper(), fixed, strict=True) if a != b)
+    return (fixed, changes) if fixed.isdigit() and changes <= MAX_REPAIRS else None
+
+
+def _numeric_iban(raw: str) -> str | None:
+    """A German or Austrian IBAN (digits only after the country code), repaired of OCR look-alikes."""
+    compacted = compact(raw)
+    if compacted[:2] not in ("DE", "AT"):
+        return None
+    repaired = repair_digits(compacted[2:])
+    if repaired is None:
+        return None
+    value = compacted[:2] + repaired[0]
+    return value if valid_iban(value) else None
+
+
+def find_ibans(text: str) -> list[tuple[str, int, int]]:
+    """Every valid IBAN in a text, written in groups of four or in one piece, with its character span.
+
+    In German and Austrian IBANs, where only digits may follow the country code, up to two letters that OCR
+    reads for digits (``DEI4`` for ``DE14``) are repaired when the check digits then confirm the result.
+    """
+    found: list[tuple[str, int, int]] = []
+    for match in re.finditer(r"\b[A-Z]{2}[0-9A-Z|]{2}(?:\s?[A-Z0-9|]{4}){2,7}(?:\s?[A-Z0-9|]{1,4})?", text):
+        pieces = match.group(0).split()
+        for n in range(len(pieces), 0, -1):
+            raw = " ".join(pieces[:n])
+            value = compact(raw) if valid_iban(compact(raw)) else _numeric_iban(raw)
+            if value:
+                found.append((value, match.start(), match.start() + len(raw)))
+                break
+    return found
+
+
+def valid_bic(value: str) -> bool:
+    """A BIC of ISO 9362 form (8 or 11 characters, bank code, country code, location, branch)."""
+    return bool(_BIC_SHAPE.fullmatch(value)) and stdnum_bic.is_valid(value)
+
+
+def parse_bic(text: str) -> str | None:
+    """A BIC (``"DEUTDEDBMST"``); None for anything else."""
+    value = compact(text.removeprefix("BIC").strip(": "))
+    return value if valid_bic(value) else None
+
+
+def valid_vat_id(value: str) -> bool:
+    """A European VAT id (USt-IdNr.) with correct check digits, where the country defines them."""
+    return bool(_VAT_SHAPE.fullmatch(value)) and stdnum_vat.is_valid(value)
+
+
+def vat_id_problem(value: str) -> str | None:
+    """Why ``value`` is no valid VAT id (None when it is one)."""
+    try:
+        stdnum_vat.validate(value)
+    except ValidationError as exc:
+        return f"{value}: {exc}"
+    return None
+
+
+def parse_vat_id(text: str) -> str | None:
+    """A VAT id, spaces allowed (``"DE 458 864 807"``), with correct check digits."""
+    value = compact(text)
+    return value if valid_vat_id(value) else None
+
+
+def find_vat_ids(text: str) -> list[tuple[str, int, int]]:
+    """Every valid German VAT id in a text (``DE`` + 9 digits, spaces allowed; up to two OCR look-alike
+    letters repaired when the check digit then confirms the result)."""
+    found: list[tuple[str, int, int]] = []
+    for match in re.finditer(r"\bDE\s?(?:[0-9OIlSBAZGT|]\s?){8}[0-9OIlSBAZGT|]\b", text):
+        repaired = repair_digits(compact(match.group(0))[2:])
+        if repaired is not None and valid_vat_id("DE" + repaired[0]):
+            found.append(("DE" + repaired[0], match.start(), match.end()))
+    return found
+
+
+def find_tax_numbers(text: str) -> list[tuple[str, int, int]]:
+    """German Steuernummern as printed (``"96/483/64352"``) with their character spans."""
+    return [(m.group(0), m.start(), m.end()) for m in _TAX_NUMBER.finditer(text)]
+
+
+def parse_identifier(text: str) -> str | None:
+    """An invoice, customer or order number: one token of letters/digits joined by ``/ - _ .``, with at
+    least one digit, 2 to 35 characters."""
+    core = text.strip().strip(".,;:")
+    if not 2 <= len(core) <= 35 or not _IDENTIFIER.fullmatch(core) or not any(c.isdigit() for c in core):
+        return None
+    return core

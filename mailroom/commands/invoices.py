@@ -1,0 +1,176 @@
+"""``mailroom eval invoices DIR`` (accuracy of invoice extraction) and ``mailroom suppliers import FILE.csv``."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import pikepdf
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from extraction.eval import REQUIRED, InvoiceScores, degrade_pdf_page, truth_invoices
+from extraction.invoice import extract_invoice
+from extraction.suppliers import SupplierCsvError, read_suppliers_csv
+from intake.einvoice import find_embedded_invoice_xml
+from mailroom.errors import MailroomError
+from mailroom.evaluation import load_truth
+from mailroom.model import Document
+from mailroom.settings import Settings
+from mailroom.storage.db import make_engine, migrate, session_scope
+from mailroom.storage.suppliers import SupplierRecord, upsert_suppliers
+
+if TYPE_CHECKING:
+    from workers.pipeline import PipelineContext
+
+NAME = "suppliers"
+app = typer.Typer(help="Supplier master data (creditors) for invoice checking.", no_args_is_help=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def einvoice_bytes(path: Path) -> bytes | None:
+    """The e-invoice XML of a file: the file itself when it is XML, the attachment of a hybrid PDF, or None."""
+    if path.suffix.lower() == ".xml":
+        return path.read_bytes()
+    if path.suffix.lower() != ".pdf":
+        return None
+    try:
+        with pikepdf.open(path) as pdf:
+            found = find_embedded_invoice_xml(pdf)
+    except (pikepdf.PdfError, MailroomError):
+        return None
+    return None if found is None else found[1]
+
+
+def _pdf_text(pdf: Path, page: int) -> str:
+    done = subprocess.run(["pdftotext", "-layout", "-f", str(page), "-l", str(page), str(pdf), "-"],
+                          capture_output=True, timeout=60, check=False)
+    return done.stdout.decode("utf-8", "replace")
+
+
+def _generated_page_text(path: Path, pages: list[int] | None) -> str | None:
+    truth = load_truth(path)
+    if truth is None or "pages" not in truth:
+        return None
+    return "\n".join(p.get("text", "") for p in truth["pages"] if pages is None or p["number"] in pages)
+
+
+def evaluate(
+    directory: Path, ctx: PipelineContext, scores: InvoiceScores, *, rasterise: bool = False, limit: int | None = None,
+    seed: int = 7,
+) -> list[dict[str, str]]:
+    """Run the pipeline and invoice extraction on every file with a truth file, adding to ``scores``.
+
+    With ``rasterise``, each PDF's first page is turned into a degraded scan first (no XML, no text layer) and
+    the PDF's own text tells which true values are printed there. Returns the files that were not processed.
+    """
+    from workers.pipeline import expand_inputs, process_path
+
+    files = [p for p in expand_inputs([directory]) if truth_invoices(p)]
+    if rasterise:
+        files = [p for p in files if p.suffix.lower() == ".pdf"]
+    files = files[:limit] if limit else files
+    failures: list[dict[str, str]] = []
+    with ctx.scratch() as scratch:
+        for number, path in enumerate(files):
+            source, xml, page_text = path, einvoice_bytes(path), None
+            if rasterise:
+                source = degrade_pdf_page(path, scratch / f"{number:04d}-{path.stem}.tif", seed=seed + number)
+                xml, page_text = None, _pdf_text(path, 1)
+            outcome = process_path(source, ctx, channel="eval")
+            if rasterise:
+                source.unlink(missing_ok=True)
+            if outcome.document is None:
+                failures.append({"file": str(path), "error": outcome.error.code if outcome.error else "unknown"})
+                continue
+            for truth in truth_invoices(path):
+                pages = [p for p in outcome.document.pages if truth.pages is None or p.number in truth.pages]
+                extraction = extract_invoice(Document(pages=pages), einvoice_xml=xml)
+                text = page_text if rasterise else (None if xml else _generated_page_text(path, truth.pages))
+                scores.add(str(path.relative_to(directory)), truth, extraction.invoice, text)
+    return failures
+
+
+def report(scores: InvoiceScores, failures: list[dict[str, str]]) -> dict[str, Any]:
+    """The JSON report: figures, every wrong value, every file not processed."""
+    return {**scores.summary(), "failures": failures, "errors": scores.errors}
+
+
+def _print(summary: dict[str, Any], directory: Path) -> None:
+    table = Table(title=f"Invoice extraction on {directory} ({summary['invoices']} invoices)")
+    for column in ("field", "exact", "right", "wrong", "missing", "wrong ≥ 0.9"):
+        table.add_column(column)
+    for name, figures in summary["fields"].items():
+        style = "bold" if name in REQUIRED else ""
+        table.add_row(f"[{style}]{name}[/{style}]" if style else name, f"{figures['exact']:.1%}",
+                      str(figures["right"]), str(figures["wrong"]), str(figures["missing"]),
+                      str(figures["wrong_confident"]))
+    console = Console()
+    console.print(table)
+    console.print(f"wrong values with confidence ≥ 0.9: {summary['wrong_confident_share']:.2%} of values given")
+    console.print(f"invoices with every required field right: {summary['all_required_right']:.1%}")
+    for failure in summary["failures"]:
+        console.print(f"[red]not processed[/red] {failure['file']}: {failure['error']}")
+
+
+def register(main_app: typer.Typer) -> None:
+    """Add ``eval invoices`` to the ``eval`` group."""
+    from mailroom.cli import eval_app
+
+    @eval_app.command("invoices")
+    def eval_invoices(
+        directory: Annotated[Path, typer.Argument(help="Folder of documents with *.truth.json")],
+        as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+        rasterise: Annotated[bool, typer.Option(
+            "--rasterise", help="Turn each PDF's first page into a degraded scan first (no XML, no text layer)")]
+        = False,
+        limit: Annotated[int | None, typer.Option(help="Only the first N files")] = None,
+        seed: Annotated[int, typer.Option(help="Seed of the scan degradation")] = 7,
+    ) -> None:
+        """Per-field exact match of invoice extraction, wrong values given with confidence ≥ 0.9, and the
+        share of invoices with every required field right."""
+        from workers.pipeline import PipelineContext
+
+        scratch = Path(tempfile.mkdtemp(prefix="mailroom-eval-invoices-"))
+        try:
+            scores = InvoiceScores()
+            failures = evaluate(directory, PipelineContext.create(Settings(data_dir=scratch)), scores,
+                                rasterise=rasterise, limit=limit, seed=seed)
+            summary = report(scores, failures)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        if summary["invoices"] == 0:
+            err.print(f"no invoices with truth files in {directory}")
+            raise typer.Exit(1)
+        if as_json:
+            typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+        else:
+            _print(summary, directory)
+
+
+@app.command("import")
+def import_suppliers(
+    csv_file: Annotated[Path, typer.Argument(help="CSV export: creditor number, name, IBANs, VAT id, tax number")],
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Data directory")] = None,
+) -> None:
+    """Import (or update) supplier master data; suppliers are matched by creditor number."""
+    settings = Settings() if data_dir is None else Settings(data_dir=data_dir)
+    try:
+        suppliers = read_suppliers_csv(csv_file.read_text(encoding="utf-8-sig"))
+    except (OSError, SupplierCsvError) as exc:
+        err.print(f"[red]{csv_file}[/red]: {exc}")
+        raise typer.Exit(1) from exc
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings)
+    migrate(engine)
+    with session_scope(engine) as session:
+        created, updated = upsert_suppliers(session, [
+            SupplierRecord(s.creditor_number, s.name, s.ibans, s.vat_id, s.tax_number) for s in suppliers
+        ])
+    engine.dispose()
+    err.print(f"{created} suppliers added, {updated} updated")

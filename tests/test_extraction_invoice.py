@@ -1,0 +1,167 @@
+"""Invoice extraction on real reads of generated invoices: OCR of a scan, a PDF text layer, a hybrid e-invoice.
+
+Label/value pairing is checked against the generator's truth, with evidence (page and box) pointing at the
+printed value; totals are chosen as a consistent set; line items add up to the net total.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from extraction.invoice import extract_invoice
+from mailroom.commands.invoices import einvoice_bytes
+from mailroom.model import Document, Page, TextSource
+from mailroom.settings import Settings
+from workers.pipeline import PipelineContext, process_path
+
+COMMITTED = Path(__file__).resolve().parents[1] / "sample_docs" / "committed"
+FIELDS = ("invoice_number", "issue_date", "due_date", "iban", "bic", "seller_vat_id", "seller_tax_number",
+          "total_net", "total_vat", "total_gross", "amount_due", "customer_number")
+
+
+def _truth(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((COMMITTED / f"{name}.truth.json").read_text(encoding="utf-8"))
+    return data
+
+
+@pytest.fixture(scope="module")
+def read(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Document]:
+    ctx = PipelineContext.create(Settings(data_dir=tmp_path_factory.mktemp("data")))
+    out = {}
+    for name in ("0006-invoice.tif", "0000-invoice.pdf", "0001-invoice.pdf"):
+        outcome = process_path(COMMITTED / name, ctx)
+        assert outcome.document is not None
+        out[name] = outcome.document
+    return out
+
+
+@pytest.mark.parametrize(("name", "source"), [("0006-invoice.tif", "ocr"), ("0000-invoice.pdf", "text_layer")])
+def test_fields_of_a_paper_and_a_pdf_invoice(read: dict[str, Document], name: str, source: str) -> None:
+    truth = _truth(name)["invoice"]
+    invoice = extract_invoice(read[name]).invoice
+    for field in FIELDS:
+        if truth.get(field) is None:
+            continue
+        assert field in invoice, field
+        assert invoice[field]["value"] == truth[field], field
+        assert invoice[field]["source"] == source
+    assert invoice["validation"]["status"] == "valid", invoice["validation"]
+    for field in ("invoice_number", "iban", "total_gross"):
+        assert invoice[field]["confidence"] >= 0.9
+
+
+def test_evidence_box_points_at_the_printed_value(read: dict[str, Document]) -> None:
+    document = read["0006-invoice.tif"]
+    invoice = extract_invoice(document).invoice
+    page = document.pages[0]
+    for field, printed in (("invoice_number", "R261037"), ("total_gross", "3.790,69")):
+        x0, y0, x1, y1 = invoice[field]["box"]
+        inside = [w.text for w in page.words()
+                  if x0 <= (w.box[0] + w.box[2]) / 2 <= x1 and y0 <= (w.box[1] + w.box[3]) / 2 <= y1]
+        assert printed in " ".join(inside)
+        assert invoice[field]["page"] == 1
+
+
+def test_line_items_of_the_table_add_up(read: dict[str, Document]) -> None:
+    truth = _truth("0006-invoice.tif")["invoice"]
+    invoice = extract_invoice(read["0006-invoice.tif"]).invoice
+    got = [(i["quantity"], i["unit_price"], i["amount"]) for i in invoice["line_items"]]
+    assert got == [(i["quantity"], i["unit_price"], i["amount"]) for i in truth["line_items"]]
+    checks = {c["check"]: c["ok"] for c in invoice["validation"]["checks"]}
+    assert checks["line_items_sum_equals_net"] and checks["line_amounts"]
+
+
+def test_the_e_invoice_xml_wins_over_the_printed_page(read: dict[str, Document]) -> None:
+    path = COMMITTED / "0001-invoice.pdf"
+    xml = einvoice_bytes(path)
+    assert xml is not None
+    invoice = extract_invoice(read["0001-invoice.pdf"], einvoice_xml=xml).invoice
+    truth = _truth("0001-invoice.pdf")["invoice"]
+    for field in ("invoice_number", "issue_date", "iban", "total_gross"):
+        assert invoice[field] == {**invoice[field], "value": truth[field], "source": "e-invoice"}
+
+
+def _page(*rows: tuple[str, ...]) -> Document:
+    from mailroom.model import Block, Line, Word
+
+    lines = []
+    for n, words in enumerate(rows):
+        y = 100 + 40 * n
+        line_words = [Word(text=w, box=(100 + 180 * i, y, 260 + 180 * i, y + 30), confidence=96) for i, w in
+                      enumerate(words)]
+        lines.append(Line(words=line_words, box=(100, y, 1900, y + 30)))
+    page = Page(number=1, width=2480, height=3508, dpi=300, text_source=TextSource.OCR, blocks=[Block(lines=lines)])
+    return Document(pages=[page])
+
+
+def test_totals_that_do_not_add_up_are_not_given_with_high_confidence() -> None:
+    consistent = extract_invoice(_page(("Nettobetrag", "100,00"), ("MwSt.", "19,00"), ("Gesamtbetrag", "119,00")))
+    assert consistent.invoice["total_gross"]["confidence"] >= 0.9
+    broken = extract_invoice(_page(("Nettobetrag", "100,00"), ("MwSt.", "19,00"), ("Gesamtbetrag", "118,00")))
+    assert broken.invoice["total_gross"]["value"] == "118.00"
+    assert broken.invoice["total_gross"]["confidence"] < 0.8 and broken.needs_review
+
+
+def test_value_below_its_label_and_a_wrong_printed_iban() -> None:
+    document = _page(("Rechnungsnummer", "Datum"), ("A-4711", "12.11.2026"),
+                     ("IBAN:", "DE37", "1237", "0024", "8621", "7879", "63"))
+    result = extract_invoice(document)
+    assert result.invoice["invoice_number"]["value"] == "A-4711"
+    assert result.invoice["issue_date"]["value"] == "2026-11-12"
+    iban = result.invoice["iban"]  # check digits wrong: shown as printed, never trusted, and it blocks
+    assert iban["value"] == "DE37123700248621787963" and iban["confidence"] <= 0.3
+    failed = {c["check"] for c in result.invoice["validation"]["checks"] if not c["ok"]}
+    assert "iban_checksum" in failed and result.needs_review
+
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "einvoices"
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason=f"shared e-invoice samples not found at {SHARED}")
+def test_every_shared_e_invoice_is_extracted_from_its_xml() -> None:
+    from extraction.eval import normalise, truth_invoices
+
+    checked = 0
+    for path in sorted([*SHARED.rglob("*.xml"), *SHARED.rglob("*.pdf")]):
+        truths = truth_invoices(path)
+        xml = einvoice_bytes(path)
+        if not truths or xml is None:
+            continue
+        invoice = extract_invoice(Document(), einvoice_xml=xml).invoice
+        for field, expected in truths[0].fields.items():
+            assert normalise(field, invoice[field]["value"]) == normalise(field, expected), (path, field)
+            assert invoice[field]["source"] == "e-invoice"
+        checked += 1
+    assert checked > 150
+
+
+def test_eval_invoices_command_reports_per_field_figures(tmp_path: Path) -> None:
+    import subprocess
+
+    folder = tmp_path / "set"
+    folder.mkdir()
+    for name in ("0006-invoice.tif", "0002-invoice.xml"):
+        (folder / name).symlink_to(COMMITTED / name)
+        (folder / f"{name}.truth.json").symlink_to(COMMITTED / f"{name}.truth.json")
+    mailroom = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "mailroom"
+    done = subprocess.run([str(mailroom), "eval", "invoices", str(folder), "--json"], capture_output=True, text=True,
+                          timeout=300, check=True)
+    report = json.loads(done.stdout)
+    assert report["invoices"] == 2
+    assert report["fields"]["invoice_number"]["exact"] == 1.0
+    assert report["wrong_confident_share"] == 0.0 and report["all_required_right"] == 1.0
+
+
+def test_degraded_scan_of_a_born_digital_pdf_has_no_text_layer_left(tmp_path: Path) -> None:
+    from extraction.eval import degrade_pdf_page
+
+    tif = degrade_pdf_page(COMMITTED / "0000-invoice.pdf", tmp_path / "scan.tif", seed=3)
+    ctx = PipelineContext.create(Settings(data_dir=tmp_path / "data"))
+    outcome = process_path(tif, ctx)
+    assert outcome.document is not None and outcome.document.pages[0].text_source is TextSource.OCR
+    invoice = extract_invoice(outcome.document).invoice
+    assert invoice["invoice_number"]["value"] == _truth("0000-invoice.pdf")["invoice"]["invoice_number"]
