@@ -27,6 +27,7 @@ import pikepdf
 from sqlalchemy.orm import Session, sessionmaker
 
 from intake.checks import inspect_file
+from intake.einvoice import find_embedded_invoice_xml
 from intake.pages import iter_pages
 from intake.preprocess import PreparedPage, prepare_page
 from intake.separator import is_separator_sheet
@@ -144,8 +145,9 @@ def receive(path: Path, ctx: PipelineContext, *, channel: str, station: str | No
 # --- stage 2: pages --------------------------------------------------------------------------------------
 
 
-OSD_DPI = 150
-"""Tesseract's orientation detection reads a copy at this resolution: as sure as at 300 dpi, a third of the cost."""
+OSD_MIN_CONFIDENCE = 3.0
+"""Tesseract OSD's orientation confidence needed before a page is turned. Pages that are really turned score 10+;
+upright pages that merely look unusual (few lines, forms, big logos) sometimes get a wrong answer below 3."""
 
 
 @dataclass
@@ -153,7 +155,7 @@ class _Oracle:
     """Answers preprocessing's question "which way up?" for a page that looks wrong.
 
     Such a page may be a separator sheet (a QR code and one word look wrong to the orientation check): that is
-    checked first and remembered, and OSD is not asked. Otherwise Tesseract OSD runs on a reduced copy.
+    checked first and remembered, and OSD is not asked. Otherwise Tesseract OSD decides, if it is sure enough.
     """
 
     ctx: PipelineContext
@@ -166,16 +168,19 @@ class _Oracle:
         if is_separator_sheet(image, self.dpi):
             self.separator = True
             return 0
-        factor = OSD_DPI / self.dpi
-        if factor < 1:
-            image = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
         probe = self.scratch / f"osd-{self.number:05d}.pgm"
         cv2.imwrite(str(probe), image)
         try:
-            found = self.ctx.ocr.detect_orientation(probe, dpi=min(OSD_DPI, self.dpi))
+            found = self.ctx.ocr.detect_orientation(probe, dpi=self.dpi)
         finally:
             probe.unlink(missing_ok=True)
-        return None if found is None else found[0]
+        if found is None:
+            return None
+        rotation, confidence = found
+        if rotation != 0 and confidence < OSD_MIN_CONFIDENCE:
+            log.info("OSD suggests turning by %d° with low confidence %.1f: left as it is", rotation, confidence)
+            return None
+        return rotation
 
 
 def _write_for_ocr(prepared: PreparedPage, scratch: Path, number: int) -> Path:
@@ -413,29 +418,78 @@ class Outcome:
         return self.results[0] if self.results else None
 
 
+INVOICE_TYPES = frozenset({"invoice", "credit_note"})
+
+
+def einvoice_xml(info: FileInfo, ctx: PipelineContext) -> bytes | None:
+    """The e-invoice XML of a file: the XML file itself, or the attachment of a ZUGFeRD / Factur-X PDF."""
+    if info.kind is FileKind.XML:
+        return info.path.read_bytes()
+    if info.kind is FileKind.PDF and info.embedded_xml_name:
+        with pikepdf.open(info.path) as pdf:
+            found = find_embedded_invoice_xml(pdf, ctx.settings.max_xml_bytes)
+        return found[1] if found else None
+    return None
+
+
 def finish(document_id: str, info: FileInfo, document: Document, ctx: PipelineContext) -> Result:
-    """Recognise, decide and store the result: the document is ``routed`` or waits in ``review``."""
-    from rules.facts import IntakeFacts  # the decision stages load models and rules: only when used
+    """Recognise, read the invoice, decide and store the result: the document is ``routed`` or in ``review``.
+
+    The decision runs once on the words; for an invoice (by the model, or an e-invoice) the invoice fields are
+    read and the decision runs again with them as facts (rules on amounts, supplier, Leitweg-ID). An invoice that
+    its validation blocks (checksums, arithmetic, duplicate, a supplier's unknown IBAN) goes to review.
+    """
+    from extraction.store import extract_stored  # the decision stages load models and rules: only when used
+    from rules.facts import IntakeFacts, InvoiceFacts, SupplierFacts
     from workers.routing import route_document
 
     router = ctx.router
+    xml = einvoice_xml(info, ctx) if document_id_is_file(document, info) else None
     with ctx.session() as session:
         row = _row(session, document_id)
         if row.state in ("received", "separated") and any(p.text_source is TextSource.OCR for p in document.pages):
             repository.transition(session, row, "ocr")
         result = build_result(row, info, document, ctx.settings)
         intake = IntakeFacts(station=row.station, channel=row.source_channel, page_count=len(document.pages))
-        decision = route_document(
-            document, router, session=session, e_invoice=info.kind is FileKind.XML, intake=intake
-        )
+        e_invoice = xml is not None
+        decision = route_document(document, router, session=session, e_invoice=e_invoice, intake=intake)
+        if e_invoice or decision.document_type.label in INVOICE_TYPES:
+            extraction = extract_stored(session, document, document_id=document_id, einvoice_xml=xml)
+            result.invoice = extraction.invoice
+            fields = {
+                name: str(part["value"]) for name, part in extraction.invoice.items()
+                if isinstance(part, dict) and "value" in part and part["value"] is not None
+            }
+            validation = (extraction.invoice.get("validation") or {}).get("status")
+            supplier = None
+            if extraction.supplier is not None:
+                supplier = SupplierFacts(
+                    supplier_id=extraction.supplier.supplier.creditor_number, name=extraction.supplier.supplier.name,
+                    matched_by=",".join(extraction.supplier.matched_by),
+                )
+            decision = route_document(
+                document, router, session=session, e_invoice=e_invoice, intake=intake,
+                invoice=InvoiceFacts(fields=fields, validation=validation), supplier=supplier,
+                leitweg_id=fields.get("buyer_reference"),
+            )
+            if extraction.needs_review and decision.routing.status == "routed":
+                decision.routing.status = "review"
+                reasons = list(getattr(decision.routing, "review_reasons", None) or [])
+                decision.routing.review_reasons = reasons + extraction.review_reasons  # type: ignore[attr-defined]
         result.document_type = decision.document_type
         result.recipient = decision.recipient
         result.routing = decision.routing
         if row.state != "recognised":
             repository.transition(session, row, "recognised")
         repository.save_result(session, row, result.to_json())
-        repository.transition(session, row, "routed" if decision.routed else "review", reason=_reason(result))
+        status = result.routing.status if result.routing else "review"
+        repository.transition(session, row, "routed" if status == "routed" else "review", reason=_reason(result))
     return result
+
+
+def document_id_is_file(document: Document, info: FileInfo) -> bool:
+    """Whether ``document`` is the whole file (not one letter of a stack): only then its e-invoice XML applies."""
+    return info.kind is FileKind.XML or len(document.pages) == info.page_count
 
 
 def _reason(result: Result) -> str | None:
