@@ -15,19 +15,19 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sklearn.metrics import f1_score
 
-from classifiers.directory import load_directory
-from classifiers.registry import ModelRegistry
-from mailroom.evaluation import load_truth
-from mailroom.model import Document
 from mailroom.settings import Settings
-from workers.training import DEFAULT_COUNT, DEFAULT_SEED, registries, retrain
+
+if TYPE_CHECKING:
+    from classifiers.registry import ModelRegistry
+    from mailroom.model import Document
+    from workers.routing import Router
+
 
 CURVE_THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99)
 
@@ -37,7 +37,6 @@ models_app = typer.Typer(help="Versions of the recognition models: list, roll ba
 directory_app = typer.Typer(help="The organisation directory.", no_args_is_help=True)
 
 
-from workers.routing import Router, route_document  # noqa: E402
 
 # --- evaluation on labelled mail ---------------------------------------------------------------------------
 
@@ -61,6 +60,7 @@ class RoutingCase:
 
 def routing_report(cases: list[RoutingCase]) -> dict[str, Any]:
     """Type accuracy and macro-F1, postbox accuracy, automation and its precision, confusion, curve."""
+    from sklearn.metrics import f1_score
     n = len(cases)
     truth, predicted = [c.true_type for c in cases], [c.type for c in cases]
     routed = [c for c in cases if c.status == "routed"]
@@ -91,6 +91,8 @@ def routing_report(cases: list[RoutingCase]) -> dict[str, Any]:
 
 def cases_for_file(path: Path, document: Document, e_invoice: bool, router: Router) -> list[RoutingCase]:
     """Decide each letter of a processed labelled file (a stack has several) and compare with its truth."""
+    from mailroom.evaluation import load_truth
+    from workers.routing import route_document
     truth = load_truth(path)
     assert truth is not None
     cases = []
@@ -127,6 +129,7 @@ def evaluate_routing(
 ) -> tuple[list[RoutingCase], list[dict[str, str]]]:
     """Run the pipeline on every labelled file of ``directory`` (documents stored in ``settings``' data
     directory) and decide each letter."""
+    from mailroom.evaluation import load_truth
     from workers.pipeline import PipelineContext, expand_inputs, process_path
 
     ctx = PipelineContext.create(settings)
@@ -184,6 +187,8 @@ Kind = Annotated[str, typer.Option("--kind", help="doctype or postbox")]
 
 
 def _registry(settings: Settings, kind: str) -> ModelRegistry:
+    from workers.training import registries
+
     by_kind = {r.kind: r for r in registries(settings)}
     if kind not in by_kind:
         raise typer.BadParameter(f"unknown model kind {kind!r}: {', '.join(by_kind)}")
@@ -193,6 +198,8 @@ def _registry(settings: Settings, kind: str) -> ModelRegistry:
 @models_app.command("list")
 def models_list(data_dir: DataDir = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Every stored model version with its metrics; the current one is marked."""
+    from workers.training import registries
+
     settings = _settings(data_dir)
     listing = []
     for registry in registries(settings):
@@ -234,6 +241,7 @@ def directory_import(
     data_dir: DataDir = None,
 ) -> None:
     """Validate an organisation directory and install it as this data directory's directory."""
+    from classifiers.directory import load_directory
     directory = load_directory(file)
     settings = _settings(data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -255,12 +263,13 @@ def register(main_app: typer.Typer) -> None:
 
     @main_app.command("train")
     def train_command(
-        count: Annotated[int, typer.Option(help="Generated letters to train on")] = DEFAULT_COUNT,
-        seed: Annotated[int, typer.Option(help="Seed of the generated letters")] = DEFAULT_SEED,
+        count: Annotated[int, typer.Option(help="Generated letters to train on")] = 1500,
+        seed: Annotated[int, typer.Option(help="Seed of the generated letters")] = 5001,
         data_dir: DataDir = None,
     ) -> None:
         """Retrain both models on generated mail + stored corrections; promote each only if not worse."""
         from mailroom.storage.db import make_engine, migrate, session_scope
+        from workers.training import retrain
 
         settings = _settings(data_dir)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -285,6 +294,8 @@ def register(main_app: typer.Typer) -> None:
         data_dir: DataDir = None,
     ) -> None:
         """Type accuracy and macro-F1, postbox accuracy, confusion matrix and the automation curve."""
+        from workers.routing import Router
+
         settings = _settings(data_dir)
         router = Router.create(settings, rules_file=rules_file, thresholds_file=thresholds_file)
         scratch = Path(tempfile.mkdtemp(prefix="mailroom-eval-"))  # the evaluated documents are not kept
