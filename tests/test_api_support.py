@@ -22,7 +22,7 @@ from workers.dispatch import Dispatcher, InlineDispatcher
 from workers.pipeline import PipelineContext
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_docs" / "committed"
-SETTLED = {"recognised", "routed", "review", "failed"}
+SETTLED = {"routed", "review", "failed", "split"}
 
 
 def make_settings(data_dir: Path, **overrides: Any) -> Settings:

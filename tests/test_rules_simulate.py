@@ -60,20 +60,17 @@ def test_simulation_reports_exactly_the_changed_documents(stored: tuple[Pipeline
     with ctx.session() as session:
         report = simulate(session, candidate(), baseline)
     assert report.documents == len(SAMPLES)
-    assert report.totals == {"unchanged": 4, "changed": 1, "newly_routed": 1, "newly_review": 1}
+    # the e-invoice is routed by the Leitweg-ID of its XML (BT-10) in both versions: the extra rule changes nothing
+    assert report.totals == {"unchanged": 5, "changed": 1, "newly_routed": 0, "newly_review": 1}
     by_name = {c.filename: c for c in report.changes}
-    assert set(by_name) == {"0019-job_application.pdf", "0017-application_trade_registration.pdf",
-                            "0002-invoice.xml"}
+    assert set(by_name) == {"0019-job_application.pdf", "0017-application_trade_registration.pdf"}
     job = by_name["0019-job_application.pdf"]
     assert (job.kind, job.old.postbox, job.new.postbox) == ("changed", "personalamt", "hauptamt")
     assert job.describe() == "personalamt → hauptamt"
     trade = by_name["0017-application_trade_registration.pdf"]
     assert (trade.kind, trade.old.postbox, trade.new.status) == ("newly_review", "ordnungsamt-gewerbe", "review")
-    assert trade.describe() == "ordnungsamt-gewerbe → review; type application_trade_registration → -"
-    einvoice = by_name["0002-invoice.xml"]
-    assert (einvoice.kind, einvoice.new.postbox, einvoice.new.decided_by) == (
-        "newly_routed", "kaemmerei-rechnungseingang", "rule:e-rechnung-ohne-seiten@2")
-    assert einvoice.document_id == ids["0002-invoice.xml"]
+    assert trade.describe() == "ordnungsamt-gewerbe → review"  # the type comes from the model either way
+    assert job.document_id == ids["0019-job_application.pdf"]
 
 
 def test_simulation_of_the_last_n_and_a_date_range(stored: tuple[PipelineContext, dict[str, str]]) -> None:
@@ -100,6 +97,6 @@ def test_simulate_command(stored: tuple[PipelineContext, dict[str, str]], tmp_pa
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["baseline_version"] == 1 and report["candidate_version"] == 2
-    assert report["totals"] == {"unchanged": 4, "changed": 1, "newly_routed": 1, "newly_review": 1}
+    assert report["totals"] == {"unchanged": 5, "changed": 1, "newly_routed": 0, "newly_review": 1}
     text = CliRunner().invoke(app, ["rules", "simulate", str(path), "--data-dir", data_dir, "--last", "2"])
     assert text.exit_code == 0 and "2 documents" in text.stdout

@@ -77,7 +77,7 @@ def test_stack_with_separator_sheets_becomes_one_document_per_letter(ctx: Pipeli
     stack = run_stack(path, ctx)
     assert len(stack.letter_ids) == 3 and stack.parent_id not in stack.letter_ids
     parent = stored_result(ctx, stack.parent_id)
-    assert parent["state"] == "separated"
+    assert parent["state"] == "split"
     assert [(e["document_id"], e["pages"]) for e in parent["letters"]] == list(
         zip(stack.letter_ids, truth_letters(path), strict=True)
     )
@@ -89,7 +89,7 @@ def test_stack_with_separator_sheets_becomes_one_document_per_letter(ctx: Pipeli
             "document_id": stack.parent_id, "pages": [pages[0], pages[-1]], "page_numbers": pages,
         }
         assert data["source"]["station"] == "scanner-1" and data["text_source"] == "ocr"
-        assert stored_result(ctx, letter_id)["state"] == "recognised"
+        assert stored_result(ctx, letter_id)["state"] in ("routed", "review")
         assert pdf_pages(ctx, letter_id) == len(pages)
         assert [p.number for p in stored_document(letter_id, ctx).pages] == list(range(1, len(pages) + 1))
     # a second run of the stage (a retried task) creates nothing new

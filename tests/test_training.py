@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from mailroom.cli import app
-from mailroom.commands.recognition import Router, route_document
+from workers.routing import Router, route_document
 from mailroom.model import Block, Document, Line, Page, TextSource, Word
 from mailroom.settings import Settings
 from mailroom.storage import repository

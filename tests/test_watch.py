@@ -27,6 +27,7 @@ COMMITTED = ROOT / "sample_docs" / "committed"
 LETTER = COMMITTED / "0011-contract.pdf"  # born-digital: processed from its text layer in well under a second
 OTHER = COMMITTED / "0017-application_trade_registration.pdf"
 STATION = "poststelle-1"
+DONE = ("routed", "review")  # a document the pipeline is done with
 
 # Copies SOURCE to TARGET in chunks, flushing each, with a long pause in the middle while the file stays open.
 SLOW_WRITER = """
@@ -108,10 +109,11 @@ def test_file_written_slowly_by_another_process_is_taken_once_and_complete(tmp_p
         receipt = json.loads((inbox / "done" / "scan.pdf.json").read_text())
         assert receipt["sha256"] == sha256(inbox / "done" / "scan.pdf") == sha256(LETTER)
         assert not (inbox / "scan.pdf").exists()
-        wait_for(lambda: documents(data_dir)[0][2] == "recognised")
+        wait_for(lambda: documents(data_dir)[0][2] in DONE)
     finally:
         stderr = stop(watcher)
-    assert documents(data_dir) == [(receipt["document_id"], sha256(LETTER), "recognised")], stderr
+    [(document_id, sha, state)] = documents(data_dir)
+    assert (document_id, sha) == (receipt["document_id"], sha256(LETTER)) and state in DONE, stderr
     assert not list((inbox / "failed").iterdir())
 
 
@@ -128,11 +130,12 @@ def test_watcher_killed_mid_copy_and_restarted_takes_the_file_once_complete(tmp_
     try:
         assert writer.wait(timeout=60) == 0
         wait_for(lambda: (inbox / "done" / "scan.pdf").exists())
-        wait_for(lambda: documents(data_dir)[0][2] == "recognised")
+        wait_for(lambda: documents(data_dir)[0][2] in DONE)
     finally:
         stop(watcher)
     assert sha256(inbox / "done" / "scan.pdf") == sha256(LETTER)
-    assert [(sha, state) for _, sha, state in documents(data_dir)] == [(sha256(LETTER), "recognised")]
+    [(_, sha, state)] = documents(data_dir)
+    assert sha == sha256(LETTER) and state in DONE
 
 
 def test_bad_file_goes_to_failed_with_its_reason(folder: StationFolder) -> None:
@@ -157,7 +160,8 @@ def test_restart_after_receive_before_move_moves_without_a_second_document(
     receipt = json.loads((folder.done / "scan.pdf.json").read_text())
     assert receipt["document_id"] == earlier.document_id and receipt["new_document"] is False
     folder.dispatcher.shutdown(wait=True)  # type: ignore[attr-defined]
-    assert [(i, s) for i, _, s in documents(tmp_path / "data")] == [(earlier.document_id, "recognised")]
+    [(i, _, s)] = documents(tmp_path / "data")
+    assert i == earlier.document_id and s in DONE
 
 
 def test_name_taken_in_done_gets_a_suffix_and_temporary_names_are_left_alone(folder: StationFolder) -> None:

@@ -46,7 +46,7 @@ def test_two_embedded_workers_process_documents(tmp_path: Path) -> None:
             dispatcher.submit(received.document_id)
             ids[received.document_id] = pages
         assert dispatcher.ready()
-        assert set(db.wait_settled(list(ids), 150).values()) == {"recognised"}
+        assert set(db.wait_settled(list(ids), 150).values()) <= {"routed", "review"}
         for document_id, pages in ids.items():
             db.assert_exactly_once(document_id, pages=pages)
         assert dispatcher.queue_depths() == {"ocr": 0, "default": 0}
@@ -86,7 +86,7 @@ def test_embedded_service_stopped_and_killed_mid_batch(tmp_path: Path) -> None:
         service.kill9()  # serve and every worker process: messages taken from the SQLite broker are lost
 
         service = start()
-        assert set(db.wait_settled(ids, 170).values()) == {"recognised"}
+        assert set(db.wait_settled(ids, 170).values()) <= {"routed", "review"}
         for document_id in ids:
             db.assert_exactly_once(document_id, pages=1)
     finally:

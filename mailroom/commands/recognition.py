@@ -92,6 +92,7 @@ def routing_report(cases: list[RoutingCase]) -> dict[str, Any]:
 def cases_for_file(path: Path, document: Document, e_invoice: bool, router: Router) -> list[RoutingCase]:
     """Decide each letter of a processed labelled file (a stack has several) and compare with its truth."""
     from mailroom.evaluation import load_truth
+    from mailroom.model import Document
     from workers.routing import route_document
     truth = load_truth(path)
     assert truth is not None
