@@ -17,6 +17,9 @@ from api.deps import Services
 from api.errors import install_error_handlers
 from api.metrics import ServiceMetrics
 from api.routes import documents, health, metrics
+from api.routes.corrections import router as corrections_router
+from api.routes.directory import router as directory_router
+from api.routes.rules import router as rules_router
 from mailroom import __version__
 from mailroom.settings import Settings
 from workers.dispatch import Dispatcher
@@ -67,4 +70,7 @@ def create_app(settings: Settings, *, dispatcher: Dispatcher, pipeline: Pipeline
     app.include_router(documents.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
+    app.include_router(corrections_router)
+    app.include_router(directory_router)
+    app.include_router(rules_router)
     return app

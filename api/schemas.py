@@ -150,3 +150,158 @@ class DocumentSummary(BaseModel):
 class DocumentList(BaseModel):
     documents: list[DocumentSummary]
     count: int = Field(description="documents in this page of the listing")
+
+
+# --- routing rules (``/api/v1/rules``) ----------------------------------------------------------------------
+
+
+def rules_url(suffix: str = "") -> str:
+    """The root-relative URL of the rules API (or of a part of it)."""
+    return f"{API_PREFIX}/rules{suffix}"
+
+
+class RuleVersionInfo(BaseModel):
+    """One version of the rule set, without its YAML."""
+
+    version: int
+    status: str = Field(description="draft (editable, not used), active (used for every document) or history")
+    source: str | None = Field(None, description="where it came from: default pack, import, rollback to N ...")
+    sha256: str = Field(description="of the stored YAML")
+    created_by: str
+    created_at: datetime
+    activated_at: datetime | None = Field(None, description="when it last became active")
+    url: str
+
+
+class RuleVersionDetail(RuleVersionInfo):
+    """A version with its YAML as stored (its ``version:`` line is the version number)."""
+
+    yaml: str
+    rules: int = Field(description="number of rules")
+    description: str | None = None
+
+
+class RuleSetOverview(BaseModel):
+    name: str
+    active_version: int | None
+    versions: list[RuleVersionInfo] = Field(description="every version, oldest first")
+
+
+class RuleProblemInfo(BaseModel):
+    """What is wrong, where: the rule id (absent for the rule set as a whole), the field path and why."""
+
+    code: str
+    rule: str | None = None
+    field: str
+    message: str
+
+
+class RuleValidation(BaseModel):
+    valid: bool
+    problems: list[RuleProblemInfo]
+    rules: int | None = Field(None, description="number of rules, when the rule set parses")
+
+
+class SimulatedOutcome(BaseModel):
+    status: str = Field(description="routed or review")
+    postbox: str | None = None
+    document_type: str | None = None
+    decided_by: str | None = None
+
+
+class SimulatedChange(BaseModel):
+    document_id: str
+    filename: str
+    received_at: datetime
+    kind: str = Field(description="changed, newly_routed or newly_review")
+    change: str = Field(description="what differs, e.g. 'personalamt → hauptamt'")
+    old: SimulatedOutcome
+    new: SimulatedOutcome
+
+
+class SimulationResult(BaseModel):
+    baseline_version: int = Field(description="the active version")
+    candidate_version: int
+    documents: int = Field(description="documents re-evaluated")
+    totals: dict[str, int] = Field(description="unchanged, changed, newly_routed, newly_review")
+    changes: list[SimulatedChange] = Field(description="every document whose postbox, status or type changes")
+
+
+class RuleChange(BaseModel):
+    """One recorded change of the rule set: who, when, what, old and new state."""
+
+    at: datetime
+    actor: str
+    action: str = Field(description="create_draft, update_draft, discard_draft, activate, rollback")
+    version: int | None = None
+    old: dict[str, Any] | None = None
+    new: dict[str, Any] | None = None
+
+
+class RuleChanges(BaseModel):
+    name: str
+    changes: list[RuleChange] = Field(description="oldest first")
+
+
+# --- review decisions and re-routes (api.routes.corrections) ---------------------------------------------------
+
+_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+
+
+class DecisionRequest(BaseModel):
+    """A reviewer's decision for a document of the review queue."""
+
+    postbox: str = Field(min_length=1, max_length=128, pattern=_NAME_PATTERN, description="postbox id")
+    document_type: str | None = Field(
+        None, min_length=1, max_length=64, pattern=_NAME_PATTERN, description="the corrected document type"
+    )
+
+
+class RerouteRequest(BaseModel):
+    """Send a routed document on to another postbox."""
+
+    postbox: str = Field(min_length=1, max_length=128, pattern=_NAME_PATTERN, description="postbox id")
+    reason: str = Field(min_length=1, max_length=1000, description="why the document belongs there")
+
+
+# --- organisation directory (api.routes.directory) ---------------------------------------------------------------
+
+
+class DepartmentInfo(BaseModel):
+    id: str
+    name: str
+    amt: str = ""
+    aliases: list[str] = Field(default_factory=list)
+    former_names: list[str] = Field(default_factory=list)
+    postboxes: list[str] = Field(default_factory=list)
+    leitweg_ids: list[str] = Field(default_factory=list)
+    aktenzeichen_patterns: list[str] = Field(default_factory=list)
+
+
+class PostboxInfo(BaseModel):
+    id: str
+    name: str
+    department: str
+
+
+class PersonInfo(BaseModel):
+    """A person of the directory: name, function and deputies (aliases and former names are left out)."""
+
+    id: str
+    display_name: str
+    title: str = ""
+    salutation: str = ""
+    first_name: str = ""
+    last_name: str
+    department: str
+    role: str = ""
+    deputies: list[str] = Field(default_factory=list)
+
+
+class DirectoryView(BaseModel):
+    name: str
+    source: str = Field(description="'installed' (PUT /api/v1/directory) or 'default' (Stadt Musterstadt)")
+    leitweg_id: str | None = None
+    departments: list[DepartmentInfo]
+    postboxes: list[PostboxInfo]
+    persons: list[PersonInfo]

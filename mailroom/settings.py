@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     )
     broker_url: str | None = Field(default=None, description="Celery broker (redis://...); none = embedded")
     models_dir: Path | None = Field(
-        default=None, description="Recognition model versions; default: <data_dir>/models (several services may share one)"
+        default=None, description="Recognition model versions; default: <data_dir>/models (services may share one)"
     )
 
     # intake limits
@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     sweep_interval_seconds: float = Field(default=60.0, description="How often the sweeper looks for stuck documents")
     sweep_stuck_after_seconds: float = Field(
         default=600.0, description="A document in a non-final state untouched this long is enqueued again"
+    )
+    retrain_interval_hours: float = Field(
+        default=24.0, gt=0, description="How often the beat retrains the recognition models from the corrections"
     )
 
     # logs

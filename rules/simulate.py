@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from sqlalchemy import select
@@ -24,6 +24,7 @@ from rules.evaluate import DEFAULT_ZONES, evaluate
 from rules.facts import Facts
 from rules.language import RuleSet
 from rules.result_facts import facts_from_result
+from rules.store import DEFAULT_RULESET, ActiveRuleSetCache
 from rules.zones import Zones
 
 Kind = Literal["unchanged", "changed", "newly_routed", "newly_review"]
@@ -169,3 +170,36 @@ def simulate(
                 DocumentChange(stored.document_id, stored.filename, stored.received_at, kind, old, new)
             )
     return report
+
+
+#: Documents simulated when neither a count nor a date range is given.
+DEFAULT_LAST = 100
+
+
+def received_bound(value: str) -> datetime:
+    """A ``since`` / ``until`` bound: an ISO date or date-time, UTC unless it names its zone.
+
+    Raises :class:`ValueError` for anything else.
+    """
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a date (YYYY-MM-DD)") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def simulate_against_active(
+    session: Session,
+    candidate: RuleSet | CompiledRuleSet,
+    *,
+    name: str = DEFAULT_RULESET,
+    last: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> SimulationReport:
+    """:func:`simulate` with the active version of rule set ``name`` as baseline; the last
+    :data:`DEFAULT_LAST` documents when neither ``last`` nor a date range is given."""
+    if last is None and since is None and until is None:
+        last = DEFAULT_LAST
+    baseline = ActiveRuleSetCache(name).get(session)
+    return simulate(session, candidate, baseline, last=last, since=since, until=until)

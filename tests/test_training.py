@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from mailroom.cli import app
-from workers.routing import Router, route_document
 from mailroom.model import Block, Document, Line, Page, TextSource, Word
 from mailroom.settings import Settings
 from mailroom.storage import repository
 from mailroom.storage.db import make_engine, migrate, session_scope
 from mailroom.storage.labels import InvalidCorrection, labels_of, record_correction, training_labels
+from workers.routing import Router, route_document
 from workers.training import ensure_default_models, registries, retrain
 
 

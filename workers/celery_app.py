@@ -50,6 +50,7 @@ READ_PAGE = "mailroom.read_page"
 ASSEMBLE_DOCUMENT = "mailroom.assemble_document"
 FINISH_LETTER = "mailroom.finish_letter"
 SWEEP = "mailroom.sweep"
+RETRAIN_MODELS = "mailroom.retrain_models"
 
 EMBEDDED_BROKER_FILE = "broker.sqlite3"
 EMBEDDED_POLLING_SECONDS = 1.0
@@ -133,7 +134,12 @@ def create_celery(settings: Settings, *, worker: bool = False) -> MailroomCelery
                 "task": SWEEP,
                 "schedule": settings.sweep_interval_seconds,
                 "options": {"queue": DEFAULT_QUEUE, "expires": settings.sweep_interval_seconds},
-            }
+            },
+            "retrain": {
+                "task": RETRAIN_MODELS,
+                "schedule": settings.retrain_interval_hours * 3600,
+                "options": {"queue": DEFAULT_QUEUE, "expires": settings.retrain_interval_hours * 3600},
+            },
         },
         beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
         enable_utc=True,

@@ -10,6 +10,8 @@
                                        ``pipeline.finish``); a stack (now ``split``): for each letter
               └ finish_letter default  finish the letter (a child document in ``received``)
     sweep                     default  beat: re-enqueue documents stuck in a non-final state (workers.sweeper)
+    retrain_models            default  beat (daily): retrain the recognition models from the corrections,
+                                       promote each only if not worse (workers.training.retrain)
 
 Fan-in without chords: the database is the source of truth. A page is done when its ``page_json`` artifact
 exists; ``received``/``separated`` → ``ocr`` is a conditional update, so two page tasks finishing together cannot
@@ -46,6 +48,7 @@ from workers.celery_app import (
     FINISH_LETTER,
     OCR_QUEUE,
     READ_PAGE,
+    RETRAIN_MODELS,
     START_DOCUMENT,
     SWEEP,
     MailroomCelery,
@@ -149,6 +152,39 @@ def sweep_stuck_documents(self: Task) -> None:
     app = _app(self)
     with log_context(task_id=self.request.id):
         sweep(app.pipeline_context(), lambda name, document_id: _send(self, name, document_id))
+
+
+RETRAIN_SOFT_LIMIT_SECONDS = 1800
+"""Retraining generates letters and trains two models: minutes, not the seconds of a page task."""
+
+
+@shared_task(
+    name=RETRAIN_MODELS, bind=True, ignore_result=True,
+    soft_time_limit=RETRAIN_SOFT_LIMIT_SECONDS, time_limit=RETRAIN_SOFT_LIMIT_SECONDS + 60,
+)
+def retrain_models(self: Task, count: int | None = None, seed: int | None = None) -> dict[str, Any]:
+    """Beat: retrain both recognition models on generated letters plus the corrections (labels); each is promoted
+    only if it is at least as good as the current one on held-back data. Returns (and logs) the report.
+
+    ``count``/``seed``: generated letters to train on (default: ``workers.training.DEFAULT_COUNT``/``_SEED``).
+    Not ``acks_late``: a retraining lost with its worker is simply done by the next scheduled run.
+    """
+    from workers.training import DEFAULT_COUNT, DEFAULT_SEED, retrain  # scikit-learn: only when training
+
+    app = _app(self)
+    with log_context(task_id=self.request.id), app.pipeline_context().session() as session:
+        report = retrain(app.settings, session, count=count or DEFAULT_COUNT,
+                         seed=DEFAULT_SEED if seed is None else seed)
+    summary: dict[str, Any] = {
+        "generated_rows": report.generated_rows,
+        "correction_rows": report.correction_rows,
+        "heldout_rows": report.heldout_rows,
+    }
+    for kind, promotion in (("document_type", report.document_type), ("postbox", report.postbox)):
+        summary[kind] = {"promoted": promotion.promoted, "version": promotion.version, "reason": promotion.reason}
+        log.info("retrained %s model: %s (version %s): %s", kind,
+                 "promoted" if promotion.promoted else "kept the current one", promotion.version, promotion.reason)
+    return summary
 
 
 # --- helpers ---------------------------------------------------------------------------------------------

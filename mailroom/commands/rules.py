@@ -10,7 +10,7 @@ import getpass
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -218,13 +218,14 @@ def rollback(
 
 
 def _date(value: str | None) -> datetime | None:
+    from rules.simulate import received_bound
+
     if value is None:
         return None
     try:
-        parsed = datetime.fromisoformat(value)
+        return received_bound(value)
     except ValueError as exc:
-        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        raise typer.BadParameter(str(exc)) from exc
 
 
 @app.command()
@@ -240,16 +241,13 @@ def simulate(
 ) -> None:
     """Show every stored document whose postbox or type the candidate would change (no OCR), with totals."""
     from rules import load_ruleset
-    from rules.simulate import simulate as run
-    from rules.store import ActiveRuleSetCache
+    from rules.simulate import simulate_against_active
 
-    if last is None and since is None and until is None:
-        last = 100
     text = _read(path)
     with _session(data_dir) as session:
         candidate = load_ruleset(text)
-        baseline = ActiveRuleSetCache(name).get(session)
-        report = run(session, candidate, baseline, last=last, since=_date(since), until=_date(until))
+        report = simulate_against_active(session, candidate, name=name, last=last, since=_date(since),
+                                         until=_date(until))
     if as_json:
         typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
         return

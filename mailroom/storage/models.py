@@ -304,7 +304,7 @@ class AuditLogRow(Base):
     __table_args__ = (Index("ix_audit_log_object_type_object_id", "object_type", "object_id"),)
 
 
-import mailroom.storage.keys  # noqa: E402, F401  (api_keys table)
-import mailroom.storage.rulesets  # noqa: E402, F401  (rulesets, ruleset_versions, ruleset_changes tables)
-import mailroom.storage.labels  # noqa: E402, F401  (labels table)
+import mailroom.storage.keys  # noqa: E402  (api_keys table)
+import mailroom.storage.labels  # noqa: E402  (labels table)
+import mailroom.storage.rulesets  # noqa: E402  (rulesets, ruleset_versions, ruleset_changes tables)
 import mailroom.storage.suppliers  # noqa: E402, F401  (suppliers, layouts, fingerprints)

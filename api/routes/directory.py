@@ -1,0 +1,145 @@
+"""``/api/v1/directory``: the organisation directory (departments, postboxes, persons); admins replace it.
+
+``GET`` shows the directory the routing uses (the installed one, else Stadt Musterstadt's default) to every
+authenticated key; persons are shown without their aliases and former names (personal data the routing needs
+but a postbox listing does not). ``PUT`` (admin) takes the whole directory as YAML or CSV (the formats of
+``mailroom directory import``), validates it and installs it as ``<data_dir>/directory.yaml|csv``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from api.auth import Principal
+from api.deps import AnyPrincipal, ServicesDep, require
+from api.errors import error_responses
+from api.routes.corrections import current_directory
+from api.schemas import API_PREFIX, DepartmentInfo, DirectoryView, PersonInfo, PostboxInfo
+from classifiers.directory import Directory, InvalidDirectory, load_directory
+from classifiers.recognition import load_type_routes
+from mailroom.errors import FileTooLarge, UnsupportedFileType
+from mailroom.settings import Settings
+from mailroom.storage.keys import Role
+from workers.routing import installed_directory_file
+
+router = APIRouter(prefix=f"{API_PREFIX}/directory", tags=["directory"])
+
+AdminPrincipal = Annotated[Principal, Depends(require(Role.ADMIN))]
+
+MAX_DIRECTORY_BYTES = 5 * 1024 * 1024
+CSV_TYPES = frozenset({"text/csv", "application/csv"})
+YAML_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain", ""})
+
+_PUT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/yaml": {"schema": {"type": "string"}},
+            "text/csv": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+def directory_view(directory: Directory, source: str) -> DirectoryView:
+    return DirectoryView(
+        name=directory.name,
+        source=source,
+        leitweg_id=directory.leitweg_id,
+        departments=[
+            DepartmentInfo(
+                id=d.id, name=d.name, amt=d.amt, aliases=list(d.aliases), former_names=list(d.former_names),
+                postboxes=list(d.postboxes), leitweg_ids=list(d.leitweg_ids),
+                aktenzeichen_patterns=list(d.aktenzeichen_patterns),
+            )
+            for d in directory.departments.values()
+        ],
+        postboxes=[PostboxInfo(id=b.id, name=b.name, department=b.department) for b in directory.postboxes.values()],
+        persons=[
+            PersonInfo(
+                id=p.id, display_name=p.display_name, title=p.title, salutation=p.salutation,
+                first_name=p.first_name, last_name=p.last_name, department=p.department, role=p.role,
+                deputies=list(p.deputies),
+            )
+            for p in directory.persons.values()
+        ],
+    )
+
+
+def _suffix(content_type: str | None) -> str:
+    media = (content_type or "").split(";")[0].strip().lower()
+    if media in CSV_TYPES:
+        return ".csv"
+    if media in YAML_TYPES:
+        return ".yaml"
+    raise UnsupportedFileType(f"a directory is YAML (application/yaml) or CSV (text/csv), not {media!r}")
+
+
+def install_directory(settings: Settings, body: bytes, suffix: str) -> Directory:
+    """Validate ``body`` and install it atomically as ``<data_dir>/directory<suffix>``; the other format goes.
+
+    The new file replaces the old one with one rename; the file of the other format is removed only after that
+    (a reader in between sees the old directory or the new one, never none: YAML wins over CSV).
+    """
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=settings.data_dir, prefix=".directory-upload-", suffix=suffix)
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(body)
+            out.flush()
+            os.fsync(out.fileno())
+        try:
+            directory = load_directory(tmp)
+            if suffix == ".yaml":
+                load_type_routes(tmp)  # the router reads the document-type routes of an installed YAML too
+        except InvalidDirectory as exc:
+            problems = exc.details.get("problems") or [exc.message]
+            raise InvalidDirectory(exc.message.replace(tmp.stem, "directory"), field=exc.field,
+                                   problems=problems) from exc
+        target = settings.data_dir / f"directory{suffix}"
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    other = settings.data_dir / ("directory.yaml" if suffix == ".csv" else "directory.csv")
+    other.unlink(missing_ok=True)
+    return directory
+
+
+@router.get(
+    "",
+    summary="The organisation directory: departments, postboxes, persons",
+    responses=error_responses(401),
+)
+def get_directory(services: ServicesDep, principal: AnyPrincipal) -> DirectoryView:
+    source = "installed" if installed_directory_file(services.settings) else "default"
+    return directory_view(current_directory(services.settings), source)
+
+
+@router.put(
+    "",
+    summary="Replace the organisation directory (admin)",
+    description="The body is the whole directory as YAML (`Content-Type: application/yaml`, the format of the "
+    "default directory) or CSV (`text/csv`, one row per entry with a `kind` column). It is validated as a whole: "
+    "422 `invalid_directory` with `details.problems` listing every problem; nothing is installed then. A valid "
+    "directory replaces the installed one atomically; new routing decisions of this service use it at once, "
+    "separate worker processes when they restart.",
+    openapi_extra=_PUT_BODY,
+    responses=error_responses(401, 403, 413, 415, 422),
+)
+async def put_directory(request: Request, services: ServicesDep, principal: AdminPrincipal) -> DirectoryView:
+    suffix = _suffix(request.headers.get("content-type"))
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_DIRECTORY_BYTES:
+            raise FileTooLarge(f"a directory is at most {MAX_DIRECTORY_BYTES} bytes")
+    directory = await run_in_threadpool(install_directory, services.settings, bytes(body), suffix)
+    services.pipeline._router = None  # this process's next decision loads the new directory
+    return directory_view(directory, "installed")
