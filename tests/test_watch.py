@@ -105,7 +105,8 @@ def test_file_written_slowly_by_another_process_is_taken_once_and_complete(tmp_p
         # 1.5 s without a byte in the middle (several polls): the open file must not be taken
         writer = start_writer(LETTER, inbox / "scan.pdf", chunk=4096, pause=0.05, hold=1.5)
         assert writer.wait(timeout=60) == 0
-        wait_for(lambda: (inbox / "done" / "scan.pdf.json").exists())
+        # the receipt is written before the file is moved next to it: wait for both
+        wait_for(lambda: (inbox / "done" / "scan.pdf.json").exists() and (inbox / "done" / "scan.pdf").exists())
         receipt = json.loads((inbox / "done" / "scan.pdf.json").read_text())
         assert receipt["sha256"] == sha256(inbox / "done" / "scan.pdf") == sha256(LETTER)
         assert not (inbox / "scan.pdf").exists()
