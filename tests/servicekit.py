@@ -83,7 +83,8 @@ def _pings(client: redis.Redis) -> bool:
 
 
 def service_env(data_dir: Path, broker_url: str | None = None, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MAILROOM_")}
+    # a clean MAILROOM_* environment, but the suite's shared models folder (trained once, see tests/conftest.py)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAILROOM_") or k == "MAILROOM_MODELS_DIR"}
     env.update({"MAILROOM_DATA_DIR": str(data_dir), "MAILROOM_LOG_LEVEL": "INFO", "MAILROOM_LOG_FORMAT": "json",
                 **extra})
     if broker_url:
