@@ -58,14 +58,24 @@ class PipelineContext:
     blobs: BlobStore
     sessions: sessionmaker[Session]
     _router: Router | None = None
+    _router_inputs: tuple[object, ...] = ()
 
     @property
     def router(self) -> Router:
-        """Directory, models and rules for the decision, loaded on first use (trains default models once)."""
-        if self._router is None:
+        """Directory, models and rules for the decision, loaded on first use (trains default models once).
+
+        Reloaded when what it was built from changes — an installed directory file, the current model
+        versions — so that ``PUT /directory``, ``mailroom directory import``, ``mailroom train`` and rollbacks
+        take effect in every worker with its next document, without a restart (rules reload on their own).
+        """
+        from workers.routing import router_inputs
+
+        inputs = router_inputs(self.settings)
+        if self._router is None or inputs != self._router_inputs:
             from workers.routing import Router
 
             self._router = Router.create(self.settings)
+            self._router_inputs = router_inputs(self.settings)
         return self._router
 
     @classmethod

@@ -21,7 +21,7 @@ from rules import CompiledRuleSet, compile_ruleset, evaluate, load_ruleset
 from rules.facts import IntakeFacts, InvoiceFacts, SupplierFacts
 from rules.hybrid import RoutingDecision, RoutingPolicy, Thresholds, decide, load_thresholds
 from rules.store import ActiveRuleSetCache, default_pack_text
-from workers.training import ensure_default_models
+from workers.training import ensure_default_models, registries
 
 
 @dataclass
@@ -57,6 +57,21 @@ class Router:
             self.fixed_rules = compile_ruleset(load_ruleset(default_pack_text()))
             return self.fixed_rules
         return self.active_rules.get(session)
+
+
+def router_inputs(settings: Settings) -> tuple[object, ...]:
+    """What a :class:`Router` is built from, cheaply comparable: the installed directory file (path, mtime, size)
+    and the current model versions. A change means the router must be built again."""
+    directory = installed_directory_file(settings)
+    stat = directory.stat() if directory else None
+    types, postboxes = registries(settings)
+    return (
+        str(directory) if directory else None,
+        stat.st_mtime_ns if stat else None,
+        stat.st_size if stat else None,
+        types.current_version(),
+        postboxes.current_version(),
+    )
 
 
 def installed_directory_file(settings: Settings) -> Path | None:

@@ -141,5 +141,4 @@ async def put_directory(request: Request, services: ServicesDep, principal: Admi
         if len(body) > MAX_DIRECTORY_BYTES:
             raise FileTooLarge(f"a directory is at most {MAX_DIRECTORY_BYTES} bytes")
     directory = await run_in_threadpool(install_directory, services.settings, bytes(body), suffix)
-    services.pipeline._router = None  # this process's next decision loads the new directory
     return directory_view(directory, "installed")

@@ -247,9 +247,12 @@ def directory_import(
     settings = _settings(data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     target = settings.data_dir / ("directory.csv" if file.suffix.lower() == ".csv" else "directory.yaml")
+    staged = target.with_name(f".{target.name}.new")
+    shutil.copyfile(file, staged)
+    staged.replace(target)  # atomic: a worker reading the directory sees the old file or the new one
     for old in (settings.data_dir / "directory.csv", settings.data_dir / "directory.yaml"):
-        old.unlink(missing_ok=True)
-    shutil.copyfile(file, target)
+        if old != target:
+            old.unlink(missing_ok=True)
     err.print(
         f"{directory.name}: {len(directory.departments)} departments, {len(directory.persons)} persons, "
         f"{len(directory.postboxes)} postboxes → {target}"
