@@ -121,7 +121,6 @@ def test_value_below_its_label_and_a_wrong_printed_iban() -> None:
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "einvoices"
 
 
-@pytest.mark.skipif(not SHARED.is_dir(), reason=f"shared e-invoice samples not found at {SHARED}")
 def test_every_shared_e_invoice_is_extracted_from_its_xml() -> None:
     from extraction.eval import normalise, truth_invoices
 

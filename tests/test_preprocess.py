@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -13,8 +12,6 @@ import pytest
 from rapidfuzz.distance import Levenshtein
 
 from intake import preprocess as pp
-
-needs_tesseract = pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract not installed")
 
 
 @cache
@@ -74,7 +71,6 @@ def test_tiny_skew_skips_the_rotation() -> None:
     assert pp.deskew(image, 0.05) is image
 
 
-@needs_tesseract
 def test_deskewing_lowers_the_ocr_error_rate(tmp_path: Path) -> None:
     _, text = letter(300)
     skewed = scanned(300, "grey", 4.0, seed=3)
@@ -121,7 +117,6 @@ def assert_upright(image: np.ndarray, dpi: int) -> None:
     assert not guess.looks_wrong and guess.score > pp.UPRIGHT_MIN_SCORE
 
 
-@needs_tesseract
 @pytest.mark.parametrize(("turned", "angle"), [(180, 0.0), (180, 2.0), (270, -1.5)])
 def test_osd_oracle_turns_pages_upright(tmp_path: Path, turned: int, angle: float) -> None:
     oracle, calls = counting(lambda image: pf.osd_rotation(image, tmp_path))
