@@ -8,7 +8,7 @@ old → new, and the totals say how many stay the same, change postbox or type, 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -146,6 +146,16 @@ def _compiled(ruleset: RuleSet | CompiledRuleSet) -> CompiledRuleSet:
     return ruleset if isinstance(ruleset, CompiledRuleSet) else compile_ruleset(ruleset)
 
 
+Finalise = Callable[[StoredDocument, Decision], Outcome]
+"""Turns the rules' decision for a stored document into the final outcome. The default, :func:`outcome_of`, is the
+rules alone; the service passes the whole decision (rules, then recipient and models: ``workers.routing``), so
+that a document no rule decides shows where the models would send it, as the pipeline would."""
+
+
+def rules_only(stored: StoredDocument, decision: Decision) -> Outcome:
+    return outcome_of(decision, stored.facts)
+
+
 def simulate(
     session: Session,
     candidate: RuleSet | CompiledRuleSet,
@@ -155,13 +165,14 @@ def simulate(
     since: datetime | None = None,
     until: datetime | None = None,
     zones: Zones = DEFAULT_ZONES,
+    finalise: Finalise = rules_only,
 ) -> SimulationReport:
     """Evaluate baseline and candidate on the stored documents and report every difference."""
     new_rules, old_rules = _compiled(candidate), _compiled(baseline)
     report = SimulationReport(baseline_version=old_rules.version, candidate_version=new_rules.version)
     for stored in stored_documents(session, last=last, since=since, until=until):
-        old = outcome_of(evaluate(old_rules, stored.document, stored.facts, zones), stored.facts)
-        new = outcome_of(evaluate(new_rules, stored.document, stored.facts, zones), stored.facts)
+        old = finalise(stored, evaluate(old_rules, stored.document, stored.facts, zones))
+        new = finalise(stored, evaluate(new_rules, stored.document, stored.facts, zones))
         kind = classify(old, new)
         report.documents += 1
         report.totals[kind] += 1
@@ -196,10 +207,11 @@ def simulate_against_active(
     last: int | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    finalise: Finalise = rules_only,
 ) -> SimulationReport:
     """:func:`simulate` with the active version of rule set ``name`` as baseline; the last
     :data:`DEFAULT_LAST` documents when neither ``last`` nor a date range is given."""
     if last is None and since is None and until is None:
         last = DEFAULT_LAST
     baseline = ActiveRuleSetCache(name).get(session)
-    return simulate(session, candidate, baseline, last=last, since=since, until=until)
+    return simulate(session, candidate, baseline, last=last, since=since, until=until, finalise=finalise)

@@ -97,6 +97,33 @@ def test_simulate_command(stored: tuple[PipelineContext, dict[str, str]], tmp_pa
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["baseline_version"] == 1 and report["candidate_version"] == 2
-    assert report["totals"] == {"unchanged": 5, "changed": 1, "newly_routed": 0, "newly_review": 1}
+    # the command simulates the whole decision: without its rule, the trade registration is still routed to the
+    # Gewerbe postbox by the models, so only the job application changes
+    assert report["totals"] == {"unchanged": 6, "changed": 1, "newly_routed": 0, "newly_review": 0}
     text = CliRunner().invoke(app, ["rules", "simulate", str(path), "--data-dir", data_dir, "--last", "2"])
     assert text.exit_code == 0 and "2 documents" in text.stdout
+
+
+def test_simulation_of_the_whole_decision_predicts_what_the_pipeline_does(tmp_path: Path) -> None:
+    """Simulated with the whole decision (rules, then recipient and models), a candidate's outcome for each stored
+    document is exactly what the pipeline decides once that candidate is active."""
+    from rules.store import activate, create_draft
+    from workers.routing import hybrid_outcome
+
+    ctx = PipelineContext.create(Settings().model_copy(update={"data_dir": tmp_path / "data"}))
+    for name in SAMPLES:
+        assert process_path(COMMITTED / name, ctx).result is not None
+    pack = candidate()
+    with ctx.session() as session:
+        report = simulate(session, pack, load_ruleset(default_pack_text()), finalise=hybrid_outcome(ctx.router))
+        predicted = {c.filename: c.new for c in report.changes}
+        draft = create_draft(session, dump_pack(pack, PackHeader(name="test", version=2)), actor="test")
+        activate(session, draft.version, actor="test")
+    assert "0019-job_application.pdf" in predicted  # the re-routed job application, at least
+    for name in SAMPLES:
+        result = process_path(COMMITTED / name, ctx).result  # processed again: decided by the candidate
+        assert result is not None and result.routing is not None
+        if name in predicted:
+            expected = predicted[name]
+            assert (result.routing.status, result.routing.postbox if result.routing.status == "routed" else None) == (
+                expected.status, expected.postbox if expected.status == "routed" else None), name

@@ -8,6 +8,7 @@ file (evaluation) or the active version from the database, re-read when an admin
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,8 +19,10 @@ from classifiers.recognition import RoutingModels, facts_for_rules, load_type_ro
 from mailroom.model import Document
 from mailroom.settings import Settings
 from rules import CompiledRuleSet, compile_ruleset, evaluate, load_ruleset
+from rules.decision import Decision
 from rules.facts import IntakeFacts, InvoiceFacts, SupplierFacts
 from rules.hybrid import RoutingDecision, RoutingPolicy, Thresholds, decide, load_thresholds
+from rules.simulate import Outcome, StoredDocument
 from rules.store import ActiveRuleSetCache, default_pack_text
 from workers.training import ensure_default_models, registries
 
@@ -95,3 +98,18 @@ def route_document(
     facts = facts_for_rules(recognition, invoice=invoice, supplier=supplier, intake=intake, leitweg_id=leitweg_id)
     rules_decision = evaluate(router.rules(session), document, facts)
     return decide(recognition, rules_decision, directory=router.directory, policy=router.policy)
+
+
+def hybrid_outcome(router: Router) -> Callable[[StoredDocument, Decision], Outcome]:
+    """For rule simulation: the whole decision on a stored document (its words and stored facts), as the pipeline
+    makes it — rules first, then the recipient and the models behind their thresholds."""
+
+    def finalise(stored: StoredDocument, rules_decision: Decision) -> Outcome:
+        recognition = recognise(
+            stored.document, directory=router.directory, models=router.models, e_invoice=not stored.document.pages
+        )
+        decision = decide(recognition, rules_decision, directory=router.directory, policy=router.policy)
+        routing = decision.routing
+        return Outcome(routing.status, routing.postbox, decision.document_type.label, routing.decided_by)
+
+    return finalise

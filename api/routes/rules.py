@@ -253,9 +253,14 @@ def simulate_rules_version(
 ) -> SimulationResult:
     start, end = _bound("since", since), _bound("until", until)
     _installed(services)
+    from workers.routing import hybrid_outcome  # the whole decision, as the pipeline makes it
+
+    finalise = hybrid_outcome(services.pipeline.router)
     with session_scope(services.pipeline.sessions, readonly=True) as session:
         candidate = read_version(session, number).ruleset
-        report = simulate_against_active(session, candidate, last=last, since=start, until=end)
+        report = simulate_against_active(
+            session, candidate, last=last, since=start, until=end, finalise=finalise
+        )
     return SimulationResult(
         baseline_version=report.baseline_version, candidate_version=report.candidate_version,
         documents=report.documents, totals=dict(report.totals),

@@ -242,12 +242,14 @@ def simulate(
     """Show every stored document whose postbox or type the candidate would change (no OCR), with totals."""
     from rules import load_ruleset
     from rules.simulate import simulate_against_active
+    from workers.routing import Router, hybrid_outcome
 
     text = _read(path)
+    finalise = hybrid_outcome(Router.create(_settings(data_dir)))  # the whole decision, as the pipeline makes it
     with _session(data_dir) as session:
         candidate = load_ruleset(text)
         report = simulate_against_active(session, candidate, name=name, last=last, since=_date(since),
-                                         until=_date(until))
+                                         until=_date(until), finalise=finalise)
     if as_json:
         typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
         return
