@@ -12,7 +12,7 @@ COPY workers ./workers
 COPY api ./api
 COPY sample_docs ./sample_docs
 RUN python -m venv /opt/mailroom \
- && /opt/mailroom/bin/pip install ".[service,ml,postgres]"
+ && /opt/mailroom/bin/pip install ".[service,ml,postgres,samples]"
 
 FROM python:3.11-slim
 RUN apt-get update \
