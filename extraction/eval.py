@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from dataclasses import dataclass, field
 from datetime import date
@@ -232,4 +233,25 @@ def degrade_pdf_page(pdf: Path, out: Path, *, seed: int, dpi: int = 200, page: i
     shade = np.linspace(0, rng.uniform(5, 20), width)[None, :]
     degraded = np.clip(image.astype(np.float32) - shade + noise, 0, 255).astype(np.uint8)
     cv2.imwrite(str(out), degraded, [cv2.IMWRITE_TIFF_COMPRESSION, 5])
+    return out
+
+
+def degrade_pdf(pdf: Path, out: Path, *, seed: int, dpi: int = 200, max_pages: int = 4, timeout: float = 60) -> Path:
+    """Every page (up to ``max_pages``) of a PDF rasterised and degraded like a scan (:func:`degrade_pdf_page`),
+    written as one multi-page TIFF at ``out``: a scanned invoice whose totals or bank details are on page 2 is
+    read as a whole."""
+    done = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, timeout=timeout, check=True)
+    match = re.search(rb"^Pages:\s+(\d+)", done.stdout, re.M)
+    count = min(int(match.group(1)) if match else 1, max_pages)
+    pages = []
+    for page in range(1, count + 1):
+        one = degrade_pdf_page(pdf, out.with_name(f"{out.stem}-p{page}.tif"), seed=seed + 1000 * page, dpi=dpi,
+                               page=page, timeout=timeout)
+        image = cv2.imread(str(one), cv2.IMREAD_GRAYSCALE)
+        one.unlink(missing_ok=True)
+        if image is None:
+            raise ValueError(f"page {page} of {pdf} could not be rasterised")
+        pages.append(image)
+    cv2.imwritemulti(str(out), pages, [cv2.IMWRITE_TIFF_COMPRESSION, 5, cv2.IMWRITE_TIFF_XDPI, dpi,
+                                       cv2.IMWRITE_TIFF_YDPI, dpi])
     return out

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from extraction.eval import REQUIRED, InvoiceScores, degrade_pdf_page, truth_invoices
+from extraction.eval import REQUIRED, InvoiceScores, degrade_pdf, truth_invoices
 from extraction.invoice import extract_invoice
 from extraction.suppliers import SupplierCsvError, read_suppliers_csv
 from intake.einvoice import find_embedded_invoice_xml
@@ -27,6 +27,8 @@ from mailroom.storage.suppliers import SupplierRecord, upsert_suppliers
 
 if TYPE_CHECKING:
     from workers.pipeline import PipelineContext
+
+RASTERISED_PAGES = 4  # pages of a PDF turned into a scan for --rasterise (totals are often on page 2)
 
 NAME = "suppliers"
 app = typer.Typer(help="Supplier master data (creditors) for invoice checking.", no_args_is_help=True)
@@ -47,8 +49,8 @@ def einvoice_bytes(path: Path) -> bytes | None:
     return None if found is None else found[1]
 
 
-def _pdf_text(pdf: Path, page: int) -> str:
-    done = subprocess.run(["pdftotext", "-layout", "-f", str(page), "-l", str(page), str(pdf), "-"],
+def _pdf_text(pdf: Path, last_page: int) -> str:
+    done = subprocess.run(["pdftotext", "-layout", "-f", "1", "-l", str(last_page), str(pdf), "-"],
                           capture_output=True, timeout=60, check=False)
     return done.stdout.decode("utf-8", "replace")
 
@@ -66,8 +68,9 @@ def evaluate(
 ) -> list[dict[str, str]]:
     """Run the pipeline and invoice extraction on every file with a truth file, adding to ``scores``.
 
-    With ``rasterise``, each PDF's first page is turned into a degraded scan first (no XML, no text layer) and
-    the PDF's own text tells which true values are printed there. Returns the files that were not processed.
+    With ``rasterise``, each PDF's pages (up to :data:`RASTERISED_PAGES`) are turned into a degraded scan first (no
+    XML, no text layer) and the PDF's own text tells which true values are printed there. Returns the files that
+    were not processed.
     """
     from workers.pipeline import expand_inputs, process_path
 
@@ -80,8 +83,9 @@ def evaluate(
         for number, path in enumerate(files):
             source, xml, page_text = path, einvoice_bytes(path), None
             if rasterise:
-                source = degrade_pdf_page(path, scratch / f"{number:04d}-{path.stem}.tif", seed=seed + number)
-                xml, page_text = None, _pdf_text(path, 1)
+                source = degrade_pdf(path, scratch / f"{number:04d}-{path.stem}.tif", seed=seed + number,
+                                     max_pages=RASTERISED_PAGES)
+                xml, page_text = None, _pdf_text(path, RASTERISED_PAGES)
             outcome = process_path(source, ctx, channel="eval")
             if rasterise:
                 source.unlink(missing_ok=True)
