@@ -30,6 +30,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 from mailroom.errors import HostileXml, InvalidXml
+from mailroom.result import INVOICE_FIELDS
 from mailroom.settings import Settings
 
 #: Default upper bound for the size of an XML e-invoice: the default of ``Settings.max_xml_bytes`` (20 MiB).
@@ -96,29 +97,7 @@ class EInvoice:
 
 
 #: The fields of :class:`EInvoice` that are fields of the result contract's ``invoice`` part.
-RESULT_FIELDS: tuple[str, ...] = (
-    "invoice_number",
-    "issue_date",
-    "type_code",
-    "currency",
-    "due_date",
-    "buyer_reference",
-    "order_reference",
-    "seller_name",
-    "seller_vat_id",
-    "seller_tax_number",
-    "buyer_name",
-    "service_date",
-    "service_period_start",
-    "service_period_end",
-    "iban",
-    "bic",
-    "total_net",
-    "total_vat",
-    "total_gross",
-    "amount_due",
-    "payment_terms",
-)
+RESULT_FIELDS: tuple[str, ...] = tuple(name for name in INVOICE_FIELDS if name in EInvoice.__dataclass_fields__)
 
 
 def read_einvoice(data: bytes, *, max_bytes: int = DEFAULT_MAX_XML_BYTES) -> EInvoice:

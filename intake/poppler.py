@@ -82,7 +82,9 @@ def _version(tool: str, timeout: float = _VERSION_TIMEOUT_SECONDS) -> str:
     try:
         proc = subprocess.run([tool, "-v"], capture_output=True, timeout=timeout, check=False)
     except FileNotFoundError as exc:
-        raise ToolMissing(f"{tool} (poppler-utils) is not installed or not on PATH", tool=tool) from exc
+        raise ToolMissing(
+            f"{tool} is not installed or not on PATH: install poppler-utils (scripts/bootstrap.sh does)", tool=tool
+        ) from exc
     except subprocess.TimeoutExpired as exc:
         raise ToolMissing(f"{tool} -v did not answer", tool=tool) from exc
     match = re.search(rb"version (\S+)", proc.stderr + proc.stdout)
@@ -102,7 +104,9 @@ def _run(args: list[str], pdf: Path, *, timeout: float) -> bytes:
             args, capture_output=True, timeout=timeout, check=False, stdin=subprocess.DEVNULL
         )
     except FileNotFoundError as exc:
-        raise ToolMissing(f"{tool} (poppler-utils) is not installed or not on PATH", tool=tool) from exc
+        raise ToolMissing(
+            f"{tool} is not installed or not on PATH: install poppler-utils (scripts/bootstrap.sh does)", tool=tool
+        ) from exc
     except subprocess.TimeoutExpired as exc:  # subprocess.run has killed the child
         message = f"{tool} did not finish within {timeout:g} s on {pdf.name}"
         raise ToolTimeout(message, timeout=timeout) from exc

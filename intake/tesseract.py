@@ -114,7 +114,10 @@ def _run(args: list[str], *, timeout: float) -> _Run:
         try:
             proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=_child_env())
         except FileNotFoundError as exc:
-            raise ToolMissing(f"{args[0]} is not installed or not on PATH", tool=args[0]) from exc
+            raise ToolMissing(
+                f"{args[0]} is not installed or not on PATH: install tesseract-ocr (scripts/bootstrap.sh does)",
+                tool=args[0],
+            ) from exc
         except PermissionError as exc:
             raise ToolMissing(f"{args[0]} is not executable", tool=args[0]) from exc
         timed_out = threading.Event()

@@ -9,11 +9,38 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
 SCHEMA = "mailroom.result/v1"
+
+#: The fields of the ``invoice`` part (EN 16931 business terms, see DESIGN.md), in contract order.
+InvoiceFieldName = Literal[
+    "invoice_number",
+    "issue_date",
+    "type_code",
+    "currency",
+    "due_date",
+    "buyer_reference",
+    "order_reference",
+    "seller_name",
+    "seller_vat_id",
+    "seller_tax_number",
+    "buyer_name",
+    "customer_number",
+    "service_date",
+    "service_period_start",
+    "service_period_end",
+    "iban",
+    "bic",
+    "total_net",
+    "total_vat",
+    "total_gross",
+    "amount_due",
+    "payment_terms",
+]
+INVOICE_FIELDS: tuple[str, ...] = get_args(InvoiceFieldName)
 
 
 class _Part(BaseModel):

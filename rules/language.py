@@ -18,6 +18,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from mailroom.result import InvoiceFieldName
 from rules.regex_guard import check_regex
 
 ZoneName = Literal[
@@ -31,31 +32,6 @@ ZoneName = Literal[
     "any_page",
 ]
 
-#: Invoice fields (EN 16931 business terms, see DESIGN.md) that ``invoice:`` conditions may test.
-InvoiceFieldName = Literal[
-    "invoice_number",
-    "issue_date",
-    "type_code",
-    "currency",
-    "due_date",
-    "buyer_reference",
-    "order_reference",
-    "seller_name",
-    "seller_vat_id",
-    "seller_tax_number",
-    "buyer_name",
-    "customer_number",
-    "service_date",
-    "service_period_start",
-    "service_period_end",
-    "iban",
-    "bic",
-    "total_net",
-    "total_vat",
-    "total_gross",
-    "amount_due",
-    "payment_terms",
-]
 IntakeFactName = Literal["station", "channel", "page_count"]
 DocumentPriority = Literal["low", "normal", "high", "urgent"]
 Similarity = Annotated[float, Field(ge=0.5, le=1.0)]

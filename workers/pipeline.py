@@ -451,7 +451,7 @@ def finish(document_id: str, info: FileInfo, document: Document, ctx: PipelineCo
     """
     from extraction.store import extract_stored  # the decision stages load models and rules: only when used
     from rules.facts import IntakeFacts, InvoiceFacts, SupplierFacts
-    from workers.routing import route_document
+    from workers.routing import recognise_document, route_document
 
     router = ctx.router
     xml = einvoice_xml(info, ctx) if document_id_is_file(document, info) else None
@@ -462,7 +462,10 @@ def finish(document_id: str, info: FileInfo, document: Document, ctx: PipelineCo
         result = build_result(row, info, document, ctx.settings)
         intake = IntakeFacts(station=row.station, channel=row.source_channel, page_count=len(document.pages))
         e_invoice = xml is not None
-        decision = route_document(document, router, session=session, e_invoice=e_invoice, intake=intake)
+        recognition = recognise_document(document, router, e_invoice=e_invoice)
+        decision = route_document(
+            document, router, session=session, e_invoice=e_invoice, intake=intake, recognition=recognition
+        )
         if e_invoice or decision.document_type.label in INVOICE_TYPES:
             extraction = extract_stored(session, document, document_id=document_id, einvoice_xml=xml)
             result.invoice = extraction.invoice
@@ -480,7 +483,7 @@ def finish(document_id: str, info: FileInfo, document: Document, ctx: PipelineCo
             decision = route_document(
                 document, router, session=session, e_invoice=e_invoice, intake=intake,
                 invoice=InvoiceFacts(fields=fields, validation=validation), supplier=supplier,
-                leitweg_id=fields.get("buyer_reference"),
+                leitweg_id=fields.get("buyer_reference"), recognition=recognition,
             )
             if extraction.needs_review and decision.routing.status == "routed":
                 decision.routing.status = "review"

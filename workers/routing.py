@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from classifiers.directory import Directory, default_directory, load_directory
-from classifiers.recognition import RoutingModels, facts_for_rules, load_type_routes, recognise
+from classifiers.recognition import Recognition, RoutingModels, facts_for_rules, load_type_routes, recognise
 from mailroom.model import Document
 from mailroom.settings import Settings
 from rules import CompiledRuleSet, compile_ruleset, evaluate, load_ruleset
@@ -82,6 +82,11 @@ def installed_directory_file(settings: Settings) -> Path | None:
     return next((p for p in (settings.data_dir / f"directory.{s}" for s in ("yaml", "csv")) if p.exists()), None)
 
 
+def recognise_document(document: Document, router: Router, *, e_invoice: bool = False) -> Recognition:
+    """Zones, recipient, document type and postbox suggestion of a read document (the models' part)."""
+    return recognise(document, directory=router.directory, models=router.models, e_invoice=e_invoice)
+
+
 def route_document(
     document: Document,
     router: Router,
@@ -92,9 +97,12 @@ def route_document(
     supplier: SupplierFacts | None = None,
     intake: IntakeFacts | None = None,
     leitweg_id: str | None = None,
+    recognition: Recognition | None = None,
 ) -> RoutingDecision:
-    """Recognise a read document, evaluate the rules on it and decide where it goes."""
-    recognition = recognise(document, directory=router.directory, models=router.models, e_invoice=e_invoice)
+    """Recognise a read document (unless its ``recognition`` is given), evaluate the rules on it and decide where
+    it goes. The pipeline passes the recognition when it decides twice (again with an invoice's fields)."""
+    if recognition is None:
+        recognition = recognise_document(document, router, e_invoice=e_invoice)
     facts = facts_for_rules(recognition, invoice=invoice, supplier=supplier, intake=intake, leitweg_id=leitweg_id)
     rules_decision = evaluate(router.rules(session), document, facts)
     return decide(recognition, rules_decision, directory=router.directory, policy=router.policy)
@@ -105,9 +113,7 @@ def hybrid_outcome(router: Router) -> Callable[[StoredDocument, Decision], Outco
     makes it — rules first, then the recipient and the models behind their thresholds."""
 
     def finalise(stored: StoredDocument, rules_decision: Decision) -> Outcome:
-        recognition = recognise(
-            stored.document, directory=router.directory, models=router.models, e_invoice=not stored.document.pages
-        )
+        recognition = recognise_document(stored.document, router, e_invoice=not stored.document.pages)
         decision = decide(recognition, rules_decision, directory=router.directory, policy=router.policy)
         routing = decision.routing
         return Outcome(routing.status, routing.postbox, decision.document_type.label, routing.decided_by)

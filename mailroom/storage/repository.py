@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -156,24 +156,30 @@ def receive_document(
         attempts=0,
         updated_at=now,
     )
+    return _insert_received(session, document, reason=reason, task_id=task_id,
+                            winner=lambda: find_by_idempotency_key(session, key))
+
+
+def _insert_received(
+    session: Session,
+    document: DocumentRow,
+    *,
+    reason: str | None,
+    task_id: str | None,
+    winner: Callable[[], DocumentRow | None],
+) -> tuple[DocumentRow, bool]:
+    """Insert a new ``received`` document with its creation event, in a savepoint; if a concurrent writer inserted
+    the same document first (unique key), return that one instead: ``(row, created)``."""
     try:
         with session.begin_nested():
             session.add(document)
-            session.add(
-                DocumentEventRow(
-                    document=document,
-                    from_state=None,
-                    to_state=S.RECEIVED.value,
-                    at=now,
-                    reason=reason,
-                    task_id=task_id,
-                )
-            )
+            session.add(DocumentEventRow(document=document, from_state=None, to_state=S.RECEIVED.value,
+                                         at=document.state_changed_at, reason=reason, task_id=task_id))
     except IntegrityError:
-        winner = find_by_idempotency_key(session, key)
-        if winner is None:
+        existing = winner()
+        if existing is None:
             raise
-        return winner, False
+        return existing, False
     return document, True
 
 
@@ -227,25 +233,10 @@ def add_separated_letter(
         attempts=0,
         updated_at=now,
     )
-    try:
-        with session.begin_nested():
-            session.add(letter)
-            session.add(
-                DocumentEventRow(
-                    document=letter,
-                    from_state=None,
-                    to_state=S.RECEIVED.value,
-                    at=now,
-                    reason=reason or f"separated from {parent.id} pages {page_from}-{page_to}",
-                    task_id=task_id,
-                )
-            )
-    except IntegrityError:
-        winner = lookup()
-        if winner is None:
-            raise
-        return winner, False
-    return letter, True
+    return _insert_received(
+        session, letter, reason=reason or f"separated from {parent.id} pages {page_from}-{page_to}",
+        task_id=task_id, winner=lookup,
+    )
 
 
 def transition(
