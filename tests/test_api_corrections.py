@@ -18,7 +18,7 @@ from mailroom.storage.db import session_scope
 from mailroom.storage.labels import labels_of, training_labels
 from workers import tasks
 from workers.celery_app import RETRAIN_MODELS, create_celery
-from workers.training import _held_back
+from workers.training import split_labels
 
 # born-digital samples (text layer: no OCR, fast)
 DECIDED = "0027-enquiry.pdf"
@@ -261,7 +261,7 @@ def test_retrain_task_reports_promotion(server: ApiServer, uploaded: dict[str, s
     report = outcome.result
     assert report["generated_rows"] > 0 and report["heldout_rows"] > 0
     with session_scope(server.ctx.sessions, readonly=True) as session:
-        corrected = [label for label in training_labels(session) if not _held_back(label)]
+        corrected, _ = split_labels(training_labels(session))
     assert report["correction_rows"] == len(corrected)  # the corrections of the tests above are trained on
     for kind in ("document_type", "postbox"):
         assert report[kind] == {"promoted": True, "version": 1, "reason": "first model"}

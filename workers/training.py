@@ -16,7 +16,6 @@ model in ``<data_dir>/models/postbox`` (files ``postbox-NNNN``); both are :class
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -39,7 +38,7 @@ DEFAULT_COUNT = 1500
 DEFAULT_SEED = 5001
 HELDOUT_SEED_OFFSET = 1000  # held-back generated letters use seed + this
 CORRECTION_WEIGHT = 5  # a corrected document counts like this many generated letters
-HELDOUT_EVERY = 5  # every fifth corrected document (by id hash) is held back for evaluation
+HELDOUT_EVERY = 5  # every fifth corrected document (in order of correction) is held back for evaluation
 PROMOTION_TOLERANCE = 0.02  # macro-F1 on ~100 held-back letters of 20 classes moves this much by chance
 
 
@@ -149,8 +148,13 @@ def ensure_default_models(settings: Settings, *, count: int = DEFAULT_COUNT, see
         return load_models(settings)
 
 
-def _held_back(label: TrainingLabel) -> bool:
-    return int(hashlib.sha256(label.document_id.encode()).hexdigest(), 16) % HELDOUT_EVERY == 0
+def split_labels(labels: list[TrainingLabel]) -> tuple[list[TrainingLabel], list[TrainingLabel]]:
+    """(trained, held back): every fifth corrected document in the order of its first correction is held back.
+    Positional, so the share is exact (a hash split held back 0 or 4 of 8 by chance) and a document stays on its
+    side as new corrections arrive."""
+    held = [label for i, label in enumerate(labels) if i % HELDOUT_EVERY == HELDOUT_EVERY - 1]
+    trained = [label for i, label in enumerate(labels) if i % HELDOUT_EVERY != HELDOUT_EVERY - 1]
+    return trained, held
 
 
 @dataclass(frozen=True)
@@ -166,9 +170,9 @@ def retrain(
     settings: Settings, session: Session, *, count: int = DEFAULT_COUNT, seed: int = DEFAULT_SEED
 ) -> TrainingReport:
     """Train candidates on generated letters + corrections; promote each model only if not worse."""
-    labels = training_labels(session)
-    trained = rows_from_labels(label for label in labels if not _held_back(label))
-    held = rows_from_labels(label for label in labels if _held_back(label))
+    trained_labels, held_labels = split_labels(training_labels(session))
+    trained = rows_from_labels(trained_labels)
+    held = rows_from_labels(held_labels)
     generated = generated_rows(count, seed)
     heldout = generated_rows(max(100, count // 5), seed + HELDOUT_SEED_OFFSET) + held
     candidates = train_models(generated + trained, seed=seed)

@@ -107,7 +107,8 @@ class TrainingLabel:
 
 
 def training_labels(session: Session) -> list[TrainingLabel]:
-    """Per corrected document (with stored content): its latest ``type`` and ``reroute`` labels."""
+    """Per corrected document (with stored content): its latest ``type`` and ``reroute`` labels, in the order of
+    each document's first correction."""
     latest: dict[str, dict[str, str]] = {}
     rows = session.execute(
         select(LabelRow.document_id, LabelRow.kind, LabelRow.value_json)
@@ -124,6 +125,6 @@ def training_labels(session: Session) -> list[TrainingLabel]:
     contents = {document_id: content for document_id, content in session.execute(query)}
     return [
         TrainingLabel(doc_id, contents[doc_id], kinds.get(LabelKind.TYPE.value), kinds.get(LabelKind.REROUTE.value))
-        for doc_id, kinds in sorted(latest.items())
+        for doc_id, kinds in latest.items()
         if doc_id in contents
     ]
