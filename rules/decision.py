@@ -79,6 +79,15 @@ class Decision:
         }
         if self.review_reasons:
             data["review_reasons"] = self.review_reasons
+        # the other actions travel as additive fields: copies land in further postboxes (mailroom.storage.postboxes)
+        if self.copy_to:
+            data["copies"] = list(self.copy_to)
+        if self.tags:
+            data["tags"] = list(self.tags)
+        if self.priority:
+            data["priority"] = self.priority
+        if self.deadline_days is not None:
+            data["deadline_days"] = self.deadline_days
         return Routing.model_validate(data)
 
 

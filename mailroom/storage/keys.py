@@ -67,6 +67,9 @@ class ApiKeyRow(Base):
     role: Mapped[str] = mapped_column(String(16))
     station: Mapped[str | None] = mapped_column(String(128), doc="station name (role station)")
     postboxes_json: Mapped[str] = mapped_column(Text, doc="JSON list of postboxes (roles clerk and dms)")
+    person: Mapped[str | None] = mapped_column(
+        String(128), doc="directory person id (clerk, dms): may see confidential letters for this person"
+    )
     secret_sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column()

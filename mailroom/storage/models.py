@@ -306,5 +306,7 @@ class AuditLogRow(Base):
 
 import mailroom.storage.keys  # noqa: E402  (api_keys table)
 import mailroom.storage.labels  # noqa: E402  (labels table)
+import mailroom.storage.postboxes  # noqa: E402  (postbox_items table)
 import mailroom.storage.rulesets  # noqa: E402  (rulesets, ruleset_versions, ruleset_changes tables)
+import mailroom.storage.subscriptions  # noqa: E402  (webhook subscriptions, deliveries, attempts)
 import mailroom.storage.suppliers  # noqa: E402, F401  (suppliers, layouts, fingerprints)

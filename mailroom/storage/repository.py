@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 from mailroom.errors import MailroomError
+from mailroom.storage import outbox, postboxes
 from mailroom.storage.models import (
     ArtifactKind,
     DocumentContentRow,
@@ -298,8 +299,25 @@ def transition(
         document=doc, from_state=current, to_state=target.value, at=now, reason=reason, task_id=task_id
     )
     session.add(event)
+    _deliver(session, doc, current, target, now)
     session.flush()
     return event
+
+
+def _deliver(session: Session, doc: DocumentRow, from_state: str, to_state: DocumentState, at: datetime) -> None:
+    """In the transaction of the state change: put a routed document into its postboxes (a document in review or
+    failed into none) and write the event that announces the change to the outbox."""
+    if to_state is S.ROUTED:
+        routing = (json.loads(doc.result_json) if doc.result_json else {}).get("routing") or {}
+        postbox = routing.get("postbox")
+        if isinstance(postbox, str) and postbox:
+            copies = [c for c in routing.get("copies") or [] if isinstance(c, str) and c]
+            postboxes.place(session, doc.id, postbox, copies)
+    elif to_state in (S.REVIEW, S.FAILED):
+        postboxes.clear(session, doc.id)
+    event_type = outbox.event_type_for(from_state, to_state.value)
+    if event_type is not None:
+        outbox.announce(session, doc, event_type, at=at)
 
 
 def restart(session: Session, doc: DocumentRow, *, reason: str, task_id: str | None = None) -> bool:
