@@ -62,6 +62,34 @@ class Settings(BaseSettings):
         default=24.0, gt=0, description="How often the beat retrains the recognition models from the corrections"
     )
 
+    # webhooks (workers.delivery): where events go, how they are retried, which targets are allowed
+    public_url: str | None = Field(
+        default=None, description="Base URL of the API as the DMS reaches it (e.g. https://mailroom.rathaus.example);"
+        " makes the links in webhook events absolute; none = root-relative links"
+    )
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, description="Timeout of one webhook request")
+    webhook_retry_base_seconds: float = Field(
+        default=2.0, gt=0, description="Backoff after the first failed attempt (doubles per attempt, full jitter)"
+    )
+    webhook_retry_max_delay_seconds: float = Field(default=600.0, gt=0, description="Longest wait between attempts")
+    webhook_retry_window_seconds: float = Field(
+        default=24 * 3600.0, gt=0, description="After this long since the first attempt a failing event is dead"
+    )
+    webhook_max_attempts: int = Field(default=20, ge=1, description="Attempts before an event is dead-lettered")
+    webhook_allow_hosts: str = Field(
+        default="", description="Comma-separated webhook hosts allowed over http and at any address (internal DMS)"
+    )
+    webhook_allow_private: bool = Field(
+        default=False, description="Allow webhook targets at private, loopback and link-local addresses"
+    )
+    webhook_poll_seconds: float = Field(
+        default=5.0, gt=0, description="How often the beat sends due webhook deliveries (retries)"
+    )
+    webhook_threads: int = Field(default=8, ge=1, description="Concurrent webhook requests of one delivery task")
+    webhook_task_seconds: float = Field(
+        default=20.0, gt=0, description="A delivery task sends for at most this long, then hands over to the next"
+    )
+
     # logs
     log_level: str = Field(default="INFO")
     log_format: str = Field(default="console", description="'console' or 'json'")
@@ -75,6 +103,10 @@ class Settings(BaseSettings):
     @property
     def resolved_models_dir(self) -> Path:
         return self.models_dir if self.models_dir is not None else self.data_dir / "models"
+
+    @property
+    def webhook_allowed_hosts(self) -> tuple[str, ...]:
+        return tuple(h.strip().lower() for h in self.webhook_allow_hosts.split(",") if h.strip())
 
     @property
     def blob_dir(self) -> Path:
