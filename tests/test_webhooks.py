@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import random
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -23,15 +24,17 @@ import httpx
 import pytest
 
 from mailroom.errors import InputError, error_codes
+from mailroom.storage.models import new_id
+from mailroom.storage.outbox import EVENT_TYPES, iso_time
 from workers.webhooks import (
     Attempt,
     Outcome,
     RetryPolicy,
     WebhookTargetRefused,
-    build_event,
     check_target,
     classify,
     deliver_once,
+    event_body,
     parse_retry_after,
     sign,
     verify_signature,
@@ -42,6 +45,15 @@ LOOPBACK = ("127.0.0.1",)
 CLIENT_TIMEOUT = 0.5
 RESULT = {"schema": "mailroom.result/v1", "document_id": "d1", "routing": {"postbox": "kaemmerei", "status": "routed"}}
 LINKS = {"self": "/api/v1/documents/d1", "searchable_pdf": "/api/v1/documents/d1/searchable.pdf"}
+
+
+def build_event(event_type: str, document: Mapping[str, object], links: Mapping[str, str]) -> tuple[str, bytes]:
+    """An event as the outbox writes it (``mailroom.storage.outbox.announce``), in the bytes delivery sends."""
+    assert event_type in EVENT_TYPES
+    event_id = new_id()
+    payload = {"id": event_id, "type": event_type, "occurred_at": iso_time(datetime.now(UTC)),
+               "document": document, "links": links}
+    return event_id, event_body(payload)
 
 
 # --- the receiver ----------------------------------------------------------------------------------------
@@ -259,24 +271,20 @@ def test_signature_roundtrip_and_rejections() -> None:
         assert not verify_signature(SECRET, body, garbage, now=now)
 
 
-def test_build_event_is_canonical_json() -> None:
-    when = datetime(2026, 11, 26, 8, 12, 3, 250000, tzinfo=UTC)
-    eid, body = build_event("document.routed", {"b": 1, "a": "Kämmerei"}, {"self": "/x"}, event_id="e1",
-                            occurred_at=when)
-    assert eid == "e1"
-    assert body == (
-        '{"document":{"a":"Kämmerei","b":1},"id":"e1","links":{"self":"/x"},'
+def test_event_body_is_canonical_json_with_absolute_links() -> None:
+    payload = {"type": "document.routed", "id": "e1", "occurred_at": "2026-11-26T08:12:03.250Z",
+               "document": {"b": 1, "a": "Kämmerei"}, "links": {"self": "/api/v1/documents/d1", "x": 3}}
+    assert event_body(payload) == (
+        '{"document":{"a":"Kämmerei","b":1},"id":"e1","links":{"self":"/api/v1/documents/d1","x":3},'
         '"occurred_at":"2026-11-26T08:12:03.250Z","type":"document.routed"}'
     ).encode()
-    again = build_event("document.routed", {"a": "Kämmerei", "b": 1}, {"self": "/x"}, event_id="e1",
-                        occurred_at=when.astimezone(timezone(timedelta(hours=1))))
-    assert again[1] == body
-    generated, _ = build_event("document.rerouted", {}, {})
-    assert len(generated) == 32 and generated != build_event("document.rerouted", {}, {})[0]
+    reordered = dict(reversed(list(payload.items())))
+    assert event_body(reordered, "https://mailroom.example/") == event_body(payload, "https://mailroom.example")
+    absolute = json.loads(event_body(payload, "https://mailroom.example/"))
+    assert absolute["links"] == {"self": "https://mailroom.example/api/v1/documents/d1", "x": 3}
+    assert payload["links"] == {"self": "/api/v1/documents/d1", "x": 3}  # the outbox payload is not changed
     with pytest.raises(ValueError):
-        build_event("document.deleted", {}, {})
-    with pytest.raises(ValueError):
-        build_event("document.routed", {}, {}, occurred_at=datetime(2026, 1, 1))  # naive
+        event_body({**payload, "score": float("nan")})
 
 
 # --- retry policy and classification ----------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Webhook delivery (``mailroom.event/v1``): signing, event bodies, retry policy, one delivery attempt, SSRF guard.
 
-A library of pure functions plus one sender (:func:`deliver_once`); the outbox dispatch and the Celery task that
-loop over attempts build on it. The contract (``DESIGN.md``):
+A library of pure functions plus one sender (:func:`deliver_once`); the events themselves are written by the
+outbox (:mod:`mailroom.storage.outbox`), and :mod:`workers.delivery` fans them out to the subscriptions and
+loops over the attempts. The contract (``DESIGN.md``):
 
 * ``POST`` of a JSON body ``{"id", "type", "occurred_at", "document": <mailroom.result/v1>, "links": {...}}``;
 * headers ``Mailroom-Event-Id`` and ``Idempotency-Key`` (both the event id) and
@@ -25,7 +26,7 @@ import socket
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,10 +34,6 @@ from urllib.parse import urlsplit
 import httpx
 
 from mailroom.errors import InputError
-from mailroom.storage.models import new_id
-
-SCHEMA = "mailroom.event/v1"
-EVENT_TYPES = frozenset({"document.routed", "document.review_required", "document.rerouted", "document.failed"})
 
 SIGNATURE_HEADER = "Mailroom-Signature"
 EVENT_ID_HEADER = "Mailroom-Event-Id"
@@ -115,32 +112,25 @@ def canonical_json(value: Any) -> bytes:
     )
 
 
-def _iso(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        raise ValueError("occurred_at must be timezone-aware")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+def absolute_links(links: Mapping[str, Any], public_url: str | None) -> dict[str, Any]:
+    """The event's root-relative links (``/api/v1/...``) prefixed with ``public_url`` (when set)."""
+    if not public_url:
+        return dict(links)
+    base = public_url.rstrip("/")
+    return {name: base + value if isinstance(value, str) and value.startswith("/") else value
+            for name, value in links.items()}
 
 
-def build_event(
-    event_type: str,
-    result_dict: Mapping[str, Any],
-    links: Mapping[str, Any],
-    *,
-    event_id: str | None = None,
-    occurred_at: datetime | None = None,
-) -> tuple[str, bytes]:
-    """The event id and the canonical JSON body of a ``mailroom.event/v1`` event.
+def event_body(payload: Mapping[str, Any], public_url: str | None = None) -> bytes:
+    """The canonical bytes of an outbox event (``mailroom.storage.outbox``) as sent: links made absolute.
 
-    Build the body once (when the outbox row is written) and send those same bytes on every attempt and replay:
-    the signature covers them, and a receiver deduplicates by ``id``.
+    Delivery computes them once, when the event is fanned out, and stores them: every attempt and every replay
+    sends the same bytes (the signature covers them; a receiver deduplicates by ``id``).
     """
-    if event_type not in EVENT_TYPES:
-        raise ValueError(f"unknown event type {event_type!r}; expected one of {sorted(EVENT_TYPES)}")
-    eid = event_id or new_id()
-    when = occurred_at or datetime.now(UTC)
-    event = {"id": eid, "type": event_type, "occurred_at": _iso(when), "document": dict(result_dict),
-             "links": dict(links)}
-    return eid, canonical_json(event)
+    event = dict(payload)
+    if isinstance(event.get("links"), Mapping):
+        event["links"] = absolute_links(event["links"], public_url)
+    return canonical_json(event)
 
 
 # --- retries ---------------------------------------------------------------------------------------------
