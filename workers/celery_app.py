@@ -42,7 +42,7 @@ os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 OCR_QUEUE = "ocr"
 """Page tasks: long, CPU-bound."""
 DEFAULT_QUEUE = "default"
-"""Light work: start a document, assemble and separate it, finish letters, the sweeper (later: routing, webhooks)."""
+"""Light work: start a document, assemble and separate it, finish letters, the sweeper, webhook delivery."""
 QUEUES = (OCR_QUEUE, DEFAULT_QUEUE)
 
 START_DOCUMENT = "mailroom.start_document"
@@ -51,6 +51,11 @@ ASSEMBLE_DOCUMENT = "mailroom.assemble_document"
 FINISH_LETTER = "mailroom.finish_letter"
 SWEEP = "mailroom.sweep"
 RETRAIN_MODELS = "mailroom.retrain_models"
+APPLY_RETENTION = "mailroom.apply_retention"
+DELIVER_WEBHOOKS = "mailroom.deliver_webhooks"
+
+KICK_EXPIRES_SECONDS = 60
+"""A delivery kick not started within this is dropped (the beat has sent the events by then)."""
 
 EMBEDDED_BROKER_FILE = "broker.sqlite3"
 EMBEDDED_POLLING_SECONDS = 1.0
@@ -79,7 +84,14 @@ class MailroomCelery(Celery):
             from workers.pipeline import PipelineContext
 
             self._context = PipelineContext.create(self.settings)
+            from workers.delivery import install_kick
+
+            install_kick(self._context.sessions, self.kick_delivery)  # a change that wrote an event: deliver it
         return self._context
+
+    def kick_delivery(self) -> None:
+        """Enqueue the webhook delivery task now (after a change that wrote an outbox event)."""
+        self.send_task(DELIVER_WEBHOOKS, queue=DEFAULT_QUEUE, expires=KICK_EXPIRES_SECONDS)
 
 
 def embedded_broker_path(settings: Settings) -> Path:
@@ -134,6 +146,16 @@ def create_celery(settings: Settings, *, worker: bool = False) -> MailroomCelery
                 "task": SWEEP,
                 "schedule": settings.sweep_interval_seconds,
                 "options": {"queue": DEFAULT_QUEUE, "expires": settings.sweep_interval_seconds},
+            },
+            "deliver-webhooks": {
+                "task": DELIVER_WEBHOOKS,
+                "schedule": settings.webhook_poll_seconds,
+                "options": {"queue": DEFAULT_QUEUE, "expires": settings.webhook_poll_seconds},
+            },
+            "retention": {
+                "task": APPLY_RETENTION,
+                "schedule": settings.retention_interval_hours * 3600,
+                "options": {"queue": DEFAULT_QUEUE, "expires": settings.retention_interval_hours * 3600},
             },
             "retrain": {
                 "task": RETRAIN_MODELS,

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from mailroom.errors import MailroomError
-from workers.celery_app import DEFAULT_QUEUE, QUEUES, START_DOCUMENT
+from workers.celery_app import DEFAULT_QUEUE, DELIVER_WEBHOOKS, KICK_EXPIRES_SECONDS, QUEUES, START_DOCUMENT
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -80,6 +80,10 @@ class CeleryDispatcher:
         except (BrokerUnavailable, OSError) as exc:
             log.warning("broker unavailable, the sweeper will enqueue the document: %s", exc,
                         extra={"document_id": document_id})
+
+    def kick_delivery(self) -> None:
+        """Enqueue the webhook delivery now (after the API wrote an outbox event: a review decision, a re-route)."""
+        self.app.send_task(DELIVER_WEBHOOKS, queue=DEFAULT_QUEUE, expires=KICK_EXPIRES_SECONDS)
 
     def ready(self) -> bool:
         """Whether the broker answers (for ``/readyz``)."""

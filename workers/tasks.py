@@ -12,6 +12,10 @@
     sweep                     default  beat: re-enqueue documents stuck in a non-final state (workers.sweeper)
     retrain_models            default  beat (daily): retrain the recognition models from the corrections,
                                        promote each only if not worse (workers.training.retrain)
+    deliver_webhooks          default  beat (every few seconds) and kicked after each change that wrote an
+                                       outbox event: send webhooks (workers.delivery.deliver_due)
+    apply_retention           default  beat (daily): delete the documents past their postbox's retention
+                                       period, leaving audit tombstones (workers.retention)
 
 Fan-in without chords: the database is the source of truth. A page is done when its ``page_json`` artifact
 exists; ``received``/``separated`` → ``ocr`` is a conditional update, so two page tasks finishing together cannot
@@ -43,8 +47,10 @@ from mailroom.storage import repository
 from mailroom.storage.models import ArtifactKind, DocumentState
 from workers import pipeline
 from workers.celery_app import (
+    APPLY_RETENTION,
     ASSEMBLE_DOCUMENT,
     DEFAULT_QUEUE,
+    DELIVER_WEBHOOKS,
     FINISH_LETTER,
     OCR_QUEUE,
     READ_PAGE,
@@ -152,6 +158,40 @@ def sweep_stuck_documents(self: Task) -> None:
     app = _app(self)
     with log_context(task_id=self.request.id):
         sweep(app.pipeline_context(), lambda name, document_id: _send(self, name, document_id))
+
+
+@shared_task(name=DELIVER_WEBHOOKS, bind=True, ignore_result=True)
+def deliver_webhooks(self: Task) -> dict[str, Any]:
+    """Beat and kicks: fan new outbox events out to the subscriptions and send the due webhook deliveries, for at
+    most ``MAILROOM_WEBHOOK_TASK_SECONDS``; when due deliveries are left, enqueue itself again (other light tasks
+    go first). Not ``acks_late``: a run lost with its worker is redone by the next beat, and a delivery it had
+    leased is due again when the lease expires.
+    """
+    from workers.delivery import DeliveryConfig, deliver_due
+
+    app = _app(self)
+    with log_context(task_id=self.request.id):
+        report = deliver_due(app.pipeline_context().sessions, DeliveryConfig.from_settings(app.settings))
+        if report.more:
+            _send(self, DELIVER_WEBHOOKS)
+        if report.attempts or report.fanned_out:
+            log.info("webhooks: %d deliveries created, %d attempts: %d delivered, %d to retry, %d dead",
+                     report.fanned_out, report.attempts, report.delivered, report.retrying, report.dead)
+    return {"fanned_out": report.fanned_out, "attempts": report.attempts, "delivered": report.delivered,
+            "retrying": report.retrying, "dead": report.dead}
+
+
+@shared_task(name=APPLY_RETENTION, bind=True, ignore_result=True)
+def apply_retention(self: Task) -> dict[str, Any]:
+    """Beat: delete the documents past their retention period (a batch per run; the next run goes on), each with
+    its audit tombstone. Not ``acks_late``: a run lost with its worker is redone by the next beat."""
+    from workers.retention import run_retention
+
+    app = _app(self)
+    with log_context(task_id=self.request.id):
+        ctx = app.pipeline_context()
+        report = run_retention(app.settings, ctx.sessions, ctx.blobs)
+    return report.summary()
 
 
 RETRAIN_SOFT_LIMIT_SECONDS = 1800
