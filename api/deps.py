@@ -1,8 +1,14 @@
 """Dependencies of the routes: the services of the app, database sessions, the caller and their documents.
 
 Routes declare what they need with the ``Annotated`` aliases at the end of this module (``ServicesDep``,
-``ReadSession``, ``AnyPrincipal``, ``StationPrincipal``, ``VisibleDocument``); nothing here is global, so that
-several apps (tests) live side by side in one process.
+``ReadSession``, ``AnyPrincipal``, ``StationPrincipal``, ``VisibleDocument``) and :func:`read_document`; nothing
+here is global, so that several apps (tests) live side by side in one process.
+
+Who may see a document is decided in :mod:`api.auth`; a document outside the caller's scope answers 404 exactly
+like one that does not exist. A route that hands out a document's content (result, original, searchable PDF,
+page image, events, transfer note) takes it through :func:`read_document`, which records the read in the audit
+trail (``document.read``: who, what) in a short writing transaction of its own before the content is sent: no
+read without its audit entry.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from sqlalchemy.orm import Session
 from api.auth import Principal, can_see
 from api.errors import DocumentNotFound, Forbidden, Unauthorized
 from api.metrics import ServiceMetrics
+from mailroom import audit
 from mailroom.settings import Settings
 from mailroom.storage import keys, repository
 from mailroom.storage.db import session_scope
@@ -98,9 +105,37 @@ def visible_document(
 ) -> DocumentRow:
     """The document, if it exists and the caller may see it; 404 ``document_not_found`` otherwise."""
     row = repository.get_document(session, document_id)
-    if row is None or not can_see(principal, row):
+    if row is None or not can_see(principal, row, session):
         raise DocumentNotFound(f"no document {document_id}")
     return row
 
 
 VisibleDocument = Annotated[DocumentRow, Depends(visible_document)]
+
+
+def record_audit(
+    services: Services, *, actor: str, action: str, object_type: str, object_id: str | None,
+    details: dict[str, object] | None = None,
+) -> None:
+    """One audit entry in a short writing transaction of its own (for requests that otherwise only read)."""
+    with session_scope(services.pipeline.sessions) as session:
+        audit.record(session, actor=actor, action=action, object_type=object_type, object_id=object_id,
+                     details=details)
+
+
+def read_document(what: str, *, only_with_result: bool = False) -> Callable[..., DocumentRow]:
+    """A dependency: the visible document (as :data:`VisibleDocument`), its read recorded in the audit trail as
+    ``document.read`` with ``details.what`` = ``what``. ``only_with_result``: a status read before the document
+    has a result discloses no content and is not recorded (stations poll the status while mail is read)."""
+
+    def dependency(
+        request: Request, document: VisibleDocument, principal: AnyPrincipal, services: ServicesDep
+    ) -> DocumentRow:
+        if not only_with_result or document.result_json:
+            details: dict[str, object] = {"what": what, "key_id": principal.key_id}
+            details.update({k: v for k, v in request.path_params.items() if k != "document_id"})
+            record_audit(services, actor=principal.actor, action="document.read", object_type="document",
+                         object_id=document.id, details=details)
+        return document
+
+    return dependency

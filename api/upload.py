@@ -178,8 +178,9 @@ async def streamed_upload(request: Request, work_dir: Path, limit: int) -> Async
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def _receive(path: Path, services: Services, station: str | None) -> UploadAccepted:
-    received = receive(path, services.pipeline, channel="upload", station=station)
+def _receive(path: Path, services: Services, principal: Principal) -> UploadAccepted:
+    received = receive(path, services.pipeline, channel="upload", station=principal.station,
+                       actor=principal.actor, uploaded_by=principal.name)
     state = DocumentState.RECEIVED.value
     if not received.created:
         with session_scope(services.pipeline.sessions, readonly=True) as session:
@@ -202,7 +203,7 @@ async def accept_upload(request: Request, services: Services, principal: Princip
         try:
             async with streamed_upload(request, services.settings.work_dir, services.settings.max_upload_bytes) as up:
                 started = time.perf_counter()
-                accepted = await run_in_threadpool(_receive, up.path, services, principal.station)
+                accepted = await run_in_threadpool(_receive, up.path, services, principal)
         except MailroomError as exc:
             if 400 <= exc.http_status < 500:
                 metrics.uploads_refused.labels(exc.code).inc()

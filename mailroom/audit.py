@@ -42,6 +42,7 @@ __all__ = [
     "VerificationReport",
     "entry_hash",
     "export",
+    "iso",
     "record",
     "verify",
 ]
@@ -83,6 +84,11 @@ def _iso(at: datetime) -> str:
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError(f"naive datetime {at!r}: audit timestamps are timezone-aware UTC")
     return at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def iso(at: datetime) -> str:
+    """A timezone-aware timestamp as the audit trail writes it: ISO 8601, UTC, microseconds (sorts as text)."""
+    return _iso(at)
 
 
 def entry_hash(

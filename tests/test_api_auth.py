@@ -16,7 +16,7 @@ from test_api_support import ApiServer, make_settings, serve, upload, wait_settl
 from typer.testing import CliRunner
 
 from mailroom.cli import app as cli
-from mailroom.storage import keys
+from mailroom.storage import keys, repository
 from mailroom.storage.db import session_scope
 from mailroom.storage.models import DocumentRow
 
@@ -28,13 +28,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
 
 
 def _route(server: ApiServer, document_id: str, postbox: str) -> None:
-    """Give a processed document a routing decision (the rules stage's job; here only the scope matters)."""
+    """Route a processed document to ``postbox`` (the rules stage's job; here only the scope matters): the
+    transition places it in the postbox, which is what clerk and dms keys are scoped by."""
     with session_scope(server.ctx.sessions) as session:
         row = session.get(DocumentRow, document_id)
         assert row is not None and row.result_json
         result = json.loads(row.result_json)
-        result["routing"] = {"postbox": postbox, "status": "routed"}
-        row.result_json = json.dumps(result)
+        result["routing"] = {"postbox": postbox, "status": "routed", "decided_by": "test"}
+        repository.save_result(session, row, result)
+        repository.transition(session, row, "routed", reason="test setup")
 
 
 def test_missing_malformed_and_wrong_keys_are_401(server: ApiServer) -> None:
@@ -70,7 +72,7 @@ def test_scoping_by_station_and_postbox(server: ApiServer) -> None:
         # the same bytes from another station are another station's document
         other = upload(station_b, "letter.pdf", data)
         assert other.status_code == 202 and other.json()["document_id"] != document_id
-        wait_settled(station_a, document_id)
+        assert wait_settled(station_a, document_id)["state"] == "review"  # a blank letter: nobody to route it to
 
         url = f"/api/v1/documents/{document_id}"
         for client in (station_a, admin, reviewer):
@@ -86,6 +88,8 @@ def test_scoping_by_station_and_postbox(server: ApiServer) -> None:
         assert kaemmerei.get(url + "/searchable.pdf").status_code == 200
         assert bauamt.get(url).status_code == 404
         assert station_b.get(url).status_code == 404
+        assert reviewer.get(url).status_code == 404  # out of the review queue, and not decided by this reviewer
+        assert station_a.get(url).status_code == 200 and admin.get(url).status_code == 200
     finally:
         for client in (station_a, station_b, admin, reviewer, kaemmerei, bauamt):
             client.close()
@@ -158,3 +162,21 @@ def test_one_active_key_per_name(server: ApiServer) -> None:
     with session_scope(server.ctx.sessions) as session:
         keys.revoke_key(session, "twice")
     assert server.key("station", "twice").startswith("mr_")  # rotation: revoke, then create again
+
+
+def test_person_is_settable_for_clerk_and_dms_keys_only(server: ApiServer, tmp_path: Path) -> None:
+    with session_scope(server.ctx.sessions) as session:
+        row = keys.create_key(session, name="schmitz-1", role="clerk", postboxes=["kaemmerei"], person="schmitz").row
+        assert row.person == "schmitz"
+        with pytest.raises(keys.InvalidKeySpec) as caught:
+            keys.create_key(session, name="station-person", role="station", person="schmitz")
+        assert caught.value.field == "person"
+    created = CliRunner().invoke(cli, ["keys", "create", "--role", "dms", "--name", "dms-meier", "--postbox",
+                                       "kaemmerei", "--person", "meier", "--data-dir", str(tmp_path)])
+    assert created.exit_code == 0, created.output
+    assert "confidential letters for meier" in created.stderr
+    listed = CliRunner().invoke(cli, ["keys", "list", "--json", "--data-dir", str(tmp_path)])
+    assert json.loads(listed.stdout)["person"] == "meier"
+    refused = CliRunner().invoke(cli, ["keys", "create", "--role", "reviewer", "--name", "r", "--person", "meier",
+                                       "--data-dir", str(tmp_path)])
+    assert refused.exit_code == 1 and "invalid_key" in refused.stderr

@@ -1,9 +1,11 @@
 """Review decisions and re-routes: ``POST /api/v1/documents/{id}/decision`` and ``.../reroute``.
 
 A reviewer (or admin) decides where a document of the review queue goes; a clerk or DMS key of the document's
-postbox, a reviewer or an admin sends a routed document on to another postbox. Both are corrections: they are
-stored as labels (``mailroom.storage.labels``) that the next retraining learns from, and the document's result
-says who decided, with the earlier decisions kept in ``routing.history``.
+postbox, the reviewer who decided it or an admin sends a routed document on to another postbox (scopes:
+:mod:`api.auth`). Both are corrections: they are
+stored as labels (``mailroom.storage.labels``) that the next retraining learns from, the document's result
+says who decided, with the earlier decisions kept in ``routing.history``, and the audit trail records it
+(``document.review_decided`` / ``document.rerouted``, actor ``<role>:<key name>``).
 
 The state change, the result and the labels are one transaction; the state change is conditional on the state
 the caller saw, so two reviewers deciding the same document at once cannot both win (409 ``state_conflict``).
@@ -21,6 +23,7 @@ from api.deps import ServicesDep, VisibleDocument, require
 from api.errors import DocumentNotFound, error_responses
 from api.schemas import API_PREFIX, DecisionRequest, DocumentStatus, RerouteRequest
 from classifiers.directory import Directory, default_directory, load_directory
+from mailroom import audit
 from mailroom.errors import InputError
 from mailroom.settings import Settings
 from mailroom.storage import repository
@@ -113,6 +116,13 @@ def _apply(
         event_reason = f"{'re-routed' if expected is DocumentState.ROUTED else 'routed'} to {postbox} by {decided_by}"
         repository.transition(session, row, DocumentState.ROUTED,
                               reason=f"{event_reason}: {reason}" if reason else event_reason)
+        audit.record(
+            session, actor=decided_by, object_type="document", object_id=row.id,
+            action="document.review_decided" if expected is DocumentState.REVIEW else "document.rerouted",
+            details={"from_state": expected.value, "from_postbox": previous.get("postbox"), "postbox": postbox,
+                     "previous_decided_by": previous.get("decided_by"), "reason": reason,
+                     "document_type": document_type},
+        )
         session.flush()
         session.refresh(row)
         return DocumentStatus.from_row(row)
@@ -142,7 +152,8 @@ def decide_review(
     summary="Send a routed document on to another postbox (clerk/dms of its postbox, reviewer, admin)",
     description="The document (state `routed`) moves to `postbox`; a `reroute` label is stored for retraining, "
     "the reason goes to the document's events and `routing.reason`, the earlier decision to `routing.history`. "
-    "Clerk and DMS keys may re-route only documents of their own postboxes (others answer 404). 422 "
+    "Clerk and DMS keys may re-route only documents of their own postboxes, reviewers only documents they decided "
+    "themselves (others answer 404). 422 "
     "`unknown_postbox` / `same_postbox`; 409 `invalid_transition` when the document is not routed.",
     responses=error_responses(401, 403, 404, 409, 422),
 )

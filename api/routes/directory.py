@@ -3,11 +3,13 @@
 ``GET`` shows the directory the routing uses (the installed one, else Stadt Musterstadt's default) to every
 authenticated key; persons are shown without their aliases and former names (personal data the routing needs
 but a postbox listing does not). ``PUT`` (admin) takes the whole directory as YAML or CSV (the formats of
-``mailroom directory import``), validates it and installs it as ``<data_dir>/directory.yaml|csv``.
+``mailroom directory import``), validates it and installs it as ``<data_dir>/directory.yaml|csv``; the change is
+recorded in the audit trail (``directory.replaced``: who, SHA-256 of the new file, its counts).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -17,7 +19,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import Principal
-from api.deps import AnyPrincipal, ServicesDep, require
+from api.deps import AnyPrincipal, ServicesDep, record_audit, require
 from api.errors import error_responses
 from api.routes.corrections import current_directory
 from api.schemas import API_PREFIX, DepartmentInfo, DirectoryView, PersonInfo, PostboxInfo
@@ -141,4 +143,11 @@ async def put_directory(request: Request, services: ServicesDep, principal: Admi
         if len(body) > MAX_DIRECTORY_BYTES:
             raise FileTooLarge(f"a directory is at most {MAX_DIRECTORY_BYTES} bytes")
     directory = await run_in_threadpool(install_directory, services.settings, bytes(body), suffix)
+    await run_in_threadpool(
+        record_audit, services, actor=principal.actor, action="directory.replaced", object_type="directory",
+        object_id=directory.name,
+        details={"format": suffix.lstrip("."), "sha256": hashlib.sha256(body).hexdigest(), "bytes": len(body),
+                 "departments": len(directory.departments), "postboxes": len(directory.postboxes),
+                 "persons": len(directory.persons)},
+    )
     return directory_view(directory, "installed")

@@ -1,16 +1,21 @@
-"""``/api/v1/documents``: upload (stations), status and result, original, searchable PDF, page images, events."""
+"""``/api/v1/documents``: upload (stations), status and result, original, searchable PDF, page images, events,
+transfer notes.
+
+Scoping is :mod:`api.auth`'s (listings filter in SQL; a document outside the caller's scope answers 404); every
+read of a document's content is recorded in the audit trail through :func:`api.deps.read_document`.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import can_see, routed_postbox
-from api.deps import AnyPrincipal, ReadSession, ServicesDep, StationPrincipal, VisibleDocument
-from api.errors import NotAvailable, NotReady, error_responses
+from api.auth import Principal, visible_documents
+from api.deps import AnyPrincipal, ReadSession, ServicesDep, StationPrincipal, read_document, record_audit, require
+from api.errors import DocumentNotFound, NotAvailable, NotReady, error_responses
 from api.pages import DEFAULT_VIEW_DPI, MAX_VIEW_DPI, MIN_VIEW_DPI, render_page_png
 from api.schemas import (
     API_PREFIX,
@@ -23,7 +28,9 @@ from api.schemas import (
 )
 from api.upload import FILE_FIELD, accept_upload
 from mailroom.storage import repository
-from mailroom.storage.models import DocumentState
+from mailroom.storage.keys import Role
+from mailroom.storage.models import DocumentRow, DocumentState
+from mailroom.transfer_notes import transfer_note
 
 #: States in which the searchable PDF may still come (it is assembled before the document is recognised).
 _READING_STATES = frozenset({DocumentState.RECEIVED, DocumentState.SEPARATED, DocumentState.OCR})
@@ -46,6 +53,13 @@ _UPLOAD_BODY = {
     }
 }
 _READ_ERRORS = error_responses(401, 404)
+
+ResultRead = Annotated[DocumentRow, Depends(read_document("result", only_with_result=True))]
+EventsRead = Annotated[DocumentRow, Depends(read_document("events"))]
+OriginalRead = Annotated[DocumentRow, Depends(read_document("original"))]
+SearchablePdfRead = Annotated[DocumentRow, Depends(read_document("searchable_pdf"))]
+PageImageRead = Annotated[DocumentRow, Depends(read_document("page_image"))]
+NotePrincipal = Annotated[Principal, Depends(require(Role.ADMIN, Role.STATION))]
 
 
 @router.post(
@@ -78,8 +92,10 @@ async def upload_document(
 @router.get(
     "",
     summary="List the documents the caller may see, newest first",
-    description="Filters: `state` (e.g. routed, review, failed, split), `postbox` (the postbox a document was "
-    "routed to), `station`. Stations see their own uploads, clerk and dms keys the documents of their postboxes.",
+    description="Filters: `state` (e.g. routed, review, failed, split), `postbox` (documents lying in this "
+    "postbox), `station`. Stations see their own uploads, clerk and dms keys the documents in their postboxes, "
+    "reviewers the review queue and what they decided, admins everything; confidential letters only their "
+    "named recipient and admins.",
     responses=error_responses(401),
 )
 def list_documents(
@@ -91,13 +107,8 @@ def list_documents(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> DocumentList:
-    rows = repository.list_documents(session, state=state, station=station, limit=limit + offset if postbox else None)
-    visible = [row for row in rows if can_see(principal, row)]
-    if postbox is not None:
-        visible = [row for row in visible if routed_postbox(row) == postbox]
-    page = visible[offset : offset + limit] if postbox else visible
-    if not postbox:
-        page = visible[offset : offset + limit]
+    page = visible_documents(session, principal, state=state, station=station, postbox=postbox, limit=limit,
+                             offset=offset)
     summaries = [DocumentSummary.from_row(row) for row in page]
     return DocumentList(documents=summaries, count=len(summaries))
 
@@ -109,7 +120,7 @@ def list_documents(
     "failed. Documents outside the caller's scope answer 404 as if they did not exist.",
     responses=_READ_ERRORS,
 )
-def get_document(document: VisibleDocument) -> DocumentStatus:
+def get_document(document: ResultRead) -> DocumentStatus:
     return DocumentStatus.from_row(document)
 
 
@@ -118,7 +129,7 @@ def get_document(document: VisibleDocument) -> DocumentStatus:
     summary="The state transitions of a document, oldest first",
     responses=_READ_ERRORS,
 )
-def get_events(document: VisibleDocument, session: ReadSession) -> DocumentEvents:
+def get_events(document: EventsRead, session: ReadSession) -> DocumentEvents:
     events = repository.document_events(session, document.id)
     return DocumentEvents(document_id=document.id, events=[DocumentEvent.from_row(e) for e in events])
 
@@ -129,7 +140,7 @@ def get_events(document: VisibleDocument, session: ReadSession) -> DocumentEvent
     response_class=FileResponse,
     responses=_READ_ERRORS,
 )
-def get_original(document: VisibleDocument, services: ServicesDep) -> FileResponse:
+def get_original(document: OriginalRead, services: ServicesDep) -> FileResponse:
     if document.original_sha is None:
         raise NotAvailable(f"document {document.id} has no stored original")
     return FileResponse(
@@ -146,7 +157,7 @@ def get_original(document: VisibleDocument, services: ServicesDep) -> FileRespon
     response_class=FileResponse,
     responses={**_READ_ERRORS, **error_responses(409)},
 )
-def get_searchable_pdf(document: VisibleDocument, services: ServicesDep) -> FileResponse:
+def get_searchable_pdf(document: SearchablePdfRead, services: ServicesDep) -> FileResponse:
     if document.searchable_pdf_sha is None:
         if document.state in _READING_STATES:
             raise NotReady(f"document {document.id} is still being read (state {document.state})")
@@ -165,10 +176,32 @@ def get_searchable_pdf(document: VisibleDocument, services: ServicesDep) -> File
     responses={200: {"content": {"image/png": {}}}, **_READ_ERRORS},
 )
 async def get_page_image(
-    document: VisibleDocument,
+    document: PageImageRead,
     services: ServicesDep,
     n: Annotated[int, Path(description="page number, 1-based", ge=1)],
     dpi: Annotated[int, Query(ge=MIN_VIEW_DPI, le=MAX_VIEW_DPI, description="resolution")] = DEFAULT_VIEW_DPI,
 ) -> Response:
     png = await run_in_threadpool(render_page_png, services.pipeline, document, n, dpi)
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+
+
+@router.get(
+    "/{document_id}/transfer-note",
+    summary="The transfer note of a scanned file (admin, and the station that uploaded it)",
+    description="TR-RESISCAN style: station, channel, uploader, time, SHA-256 of the original, page count, image "
+    "settings per page (dpi, colour mode, bit depth) and the quality result. Kept in the audit trail, so it is "
+    "there even after the document was deleted; `complete` is false until the pages have been read.",
+    responses=error_responses(401, 403, 404),
+)
+def get_transfer_note(
+    document_id: Annotated[str, Path(description="The document id (32 hex digits)", max_length=64)],
+    principal: NotePrincipal,
+    session: ReadSession,
+    services: ServicesDep,
+) -> dict[str, Any]:
+    note = transfer_note(session, document_id)
+    if note is None or (principal.role is Role.STATION and note.get("station") != principal.station):
+        raise DocumentNotFound(f"no document {document_id}")
+    record_audit(services, actor=principal.actor, action="document.read", object_type="document",
+                 object_id=document_id, details={"what": "transfer_note", "key_id": principal.key_id})
+    return note

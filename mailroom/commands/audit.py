@@ -1,20 +1,24 @@
-"""``mailroom audit``: verify the hash chain of the audit trail and export its entries.
+"""``mailroom audit``: verify the hash chain of the audit trail, export its entries and the transfer notes.
 
 ``verify`` exits 0 when the chain is intact and 1 naming the first broken entry, so that it can run from cron
-or a monitoring check.
+or a monitoring check. ``transfer-notes`` prints the TR-RESISCAN transfer notes of scanned files
+(:mod:`mailroom.transfer_notes`) as JSON Lines or CSV.
 """
 
 from __future__ import annotations
 
+import csv
 import json
+import sys
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from mailroom import audit
+from mailroom import audit, transfer_notes
 from mailroom.errors import MailroomError
 from mailroom.settings import Settings
 from mailroom.storage.db import make_engine, migrate, session_scope
@@ -91,3 +95,47 @@ def export(
         raise typer.Exit(2) from None
     finally:
         engine.dispose()
+
+
+class NoteFormat(StrEnum):
+    JSON = "json"
+    CSV = "csv"
+
+
+@app.command("transfer-notes")
+def transfer_notes_command(
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only files received at or after this date/ISO timestamp (UTC)")
+    ] = None,
+    document: Annotated[str | None, typer.Option("--document", help="Only the note of this document id")] = None,
+    output_format: Annotated[
+        NoteFormat, typer.Option("--format", help="json: one JSON object per note (JSON Lines); csv: one row each")
+    ] = NoteFormat.JSON,
+    data_dir: DataDir = None,
+) -> None:
+    """Print the transfer notes (station, time, pages, image settings, quality, SHA-256) of scanned files.
+
+    Notes outlive their documents (they are kept in the audit trail). Exit 1 when --document has no note.
+    """
+    since_at = _parse_since(since) if since is not None else None
+    engine = make_engine(_settings(data_dir))
+    try:
+        migrate(engine)
+        with session_scope(engine, readonly=True) as session:
+            notes = transfer_notes.transfer_notes(session, since=since_at, document_id=document)
+    except MailroomError as exc:
+        err.print(f"[red]error[/red]: {exc.code}: {exc.message}", highlight=False)
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+    if document is not None and not notes:
+        err.print(f"[red]error[/red]: no transfer note for document {document}", highlight=False)
+        raise typer.Exit(1)
+    if output_format is NoteFormat.CSV:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(transfer_notes.CSV_COLUMNS)
+        for note in notes:
+            writer.writerow(transfer_notes.csv_row(note))
+        return
+    for note in notes:
+        typer.echo(json.dumps(note, ensure_ascii=False))

@@ -1,10 +1,12 @@
 """``mailroom keys``: create, list and revoke API keys of the REST API.
 
-The token ``mr_<id>_<secret>`` is printed once, on stdout, by ``keys create``; only its hash is stored.
+The token ``mr_<id>_<secret>`` is printed once, on stdout, by ``keys create``; only its hash is stored. Creating
+and revoking are recorded in the audit trail with the actor ``cli:<login name>``.
 """
 
 from __future__ import annotations
 
+import getpass
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -32,6 +34,14 @@ def _settings(data_dir: Path | None) -> Settings:
     return settings.model_copy(update={"data_dir": data_dir}) if data_dir is not None else settings
 
 
+def cli_actor() -> str:
+    """Who runs the command, for the audit trail: ``cli:<login name>``."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no login name (container without a passwd entry)
+        return "cli"
+
+
 @app.command()
 def create(
     role: Annotated[keys.Role, typer.Option(help="station, clerk, dms, reviewer or admin")],
@@ -42,6 +52,11 @@ def create(
     station: Annotated[
         str | None, typer.Option(help="Station name of a station key (default: the key's name)")
     ] = None,
+    person: Annotated[
+        str | None,
+        typer.Option("--person", help="Directory person id of a clerk/dms key: it also sees the confidential "
+                     "letters for this person in its postboxes"),
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Create a key and print its token once (stdout); store only its hash."""
@@ -49,9 +64,12 @@ def create(
     try:
         migrate(engine)
         with session_scope(engine) as session:
-            created = keys.create_key(session, name=name, role=role, postboxes=postbox, station=station)
+            created = keys.create_key(session, name=name, role=role, postboxes=postbox, station=station,
+                                      person=person, actor=cli_actor())
             row = created.row
             scope = row.station or ", ".join(row.postboxes) or "all documents"
+            if row.person:
+                scope += f"; confidential letters for {row.person}"
     except MailroomError as exc:
         err.print(f"[red]error[/red]: {exc.code}: {exc.message}", highlight=False)
         raise typer.Exit(1) from None
@@ -75,6 +93,7 @@ def list_keys(
         with session_scope(engine, readonly=True) as session:
             rows: list[dict[str, Any]] = [
                 {"name": r.name, "id": r.id, "role": r.role, "station": r.station, "postboxes": r.postboxes,
+                 "person": r.person,
                  "created_at": r.created_at.isoformat(timespec="seconds"),
                  "revoked_at": r.revoked_at.isoformat(timespec="seconds") if r.revoked_at else None}
                 for r in keys.list_keys(session, include_revoked=revoked)
@@ -90,6 +109,8 @@ def list_keys(
         table.add_column(column)
     for item in rows:
         scope = item["station"] or ", ".join(item["postboxes"]) or "-"
+        if item["person"]:
+            scope += f" (person {item['person']})"
         table.add_row(item["name"], item["id"], item["role"], scope, item["created_at"], item["revoked_at"] or "")
     Console().print(table)
 
@@ -104,7 +125,7 @@ def revoke(
     try:
         migrate(engine)
         with session_scope(engine) as session:
-            row = keys.revoke_key(session, name)
+            row = keys.revoke_key(session, name, actor=cli_actor())
             key_id = row.id if row is not None else None
     finally:
         engine.dispose()

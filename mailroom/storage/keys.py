@@ -8,7 +8,10 @@ of milliseconds of CPU on *every* request of a station uploading a stack.
 
 Roles (``DESIGN.md``): ``station`` uploads and sees its own uploads (scope: station name); ``clerk`` and
 ``dms`` see the documents of their postboxes (scope: postboxes); ``reviewer`` works the review queue; ``admin``
-sees and manages everything. A name has at most one active key; revoking keeps the row (who had access when).
+sees and manages everything. A clerk or dms key may name a ``person`` of the organisation directory: it then also
+sees the confidential letters ("persönlich/vertraulich") addressed to that person in its postboxes. A name has at
+most one active key; revoking keeps the row (who had access when). Creating and revoking a key are recorded in
+the audit trail (``key.created``, ``key.revoked``) in the same transaction, never with the secret.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from sqlalchemy import CheckConstraint, Index, String, Text, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from mailroom import audit
 from mailroom.errors import InputError
 from mailroom.storage.models import Base, utcnow
 
@@ -102,10 +106,18 @@ def _digest(secret: str) -> str:
 
 
 def create_key(
-    session: Session, *, name: str, role: Role | str, postboxes: list[str] | None = None, station: str | None = None
+    session: Session,
+    *,
+    name: str,
+    role: Role | str,
+    postboxes: list[str] | None = None,
+    station: str | None = None,
+    person: str | None = None,
+    actor: str = "system",
 ) -> CreatedKey:
     """Create a key. Station keys are scoped to ``station`` (default: the key's name); clerk and dms keys need
-    at least one postbox; other roles take no scope."""
+    at least one postbox and may name a ``person`` (confidential letters); other roles take no scope.
+    ``actor`` (who creates it) goes to the audit entry."""
     try:
         role = Role(role)
     except ValueError:
@@ -123,10 +135,16 @@ def create_key(
         station = station or name
     elif station is not None:
         raise InvalidKeySpec("only station keys have a station", field="station")
+    if person is not None:
+        if role not in POSTBOX_ROLES:
+            raise InvalidKeySpec(f"a {role.value} key has no person (only clerk and dms keys)", field="person")
+        if not _NAME_RE.match(person):
+            raise InvalidKeySpec("a person is a directory person id: letters, digits, '.', '_' or '-'",
+                                 field="person")
     key_id = secrets.token_hex(KEY_ID_BYTES)
     secret = secrets.token_hex(SECRET_BYTES)
     row = ApiKeyRow(
-        id=key_id, name=name, role=role.value, station=station, postboxes_json=json.dumps(boxes),
+        id=key_id, name=name, role=role.value, station=station, postboxes_json=json.dumps(boxes), person=person,
         secret_sha256=_digest(secret), created_at=utcnow(),
     )
     try:
@@ -136,6 +154,8 @@ def create_key(
         raise InvalidKeySpec(
             f"an active key named {name!r} exists; revoke it first or choose another name", field="name"
         ) from None
+    audit.record(session, actor=actor, action="key.created", object_type="api_key", object_id=key_id,
+                 details={"name": name, "role": role.value, "station": station, "postboxes": boxes, "person": person})
     return CreatedKey(row=row, token=f"{KEY_PREFIX}_{key_id}_{secret}")
 
 
@@ -160,12 +180,14 @@ def list_keys(session: Session, *, include_revoked: bool = False) -> list[ApiKey
     return list(session.scalars(query))
 
 
-def revoke_key(session: Session, name: str) -> ApiKeyRow | None:
-    """Revoke the active key named ``name``; returns it, or ``None`` when there is none."""
+def revoke_key(session: Session, name: str, *, actor: str = "system") -> ApiKeyRow | None:
+    """Revoke the active key named ``name``; returns it, or ``None`` when there is none. ``actor``: for the audit."""
     row = session.scalars(
         select(ApiKeyRow).where(ApiKeyRow.name == name, ApiKeyRow.revoked_at.is_(None))
     ).one_or_none()
     if row is not None:
         row.revoked_at = utcnow()
         session.flush()
+        audit.record(session, actor=actor, action="key.revoked", object_type="api_key", object_id=row.id,
+                     details={"name": row.name, "role": row.role})
     return row

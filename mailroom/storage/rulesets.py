@@ -5,17 +5,20 @@
 * ``ruleset_versions``: the YAML of each version, numbered 1, 2, 3 ... per rule set, with ``status``
   ``draft`` (editable, not used), ``active`` (exactly one per rule set, enforced by a partial unique index)
   or ``history`` (was active once; never changes again).
-* ``ruleset_changes``: who changed what when, with the old and new state as JSON, in order; kept so that the
-  append-only audit trail can mirror it.
+* ``ruleset_changes``: who changed what when, with the old and new state as JSON, in order. Every change row is
+  mirrored into the append-only audit trail (``ruleset.<action>``, e.g. ``ruleset.activate``) when its
+  transaction commits, whoever made it (API, ``mailroom rules``): see :func:`_audit_rule_changes`.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event, text
+from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
 from mailroom.storage.models import Base, utcnow
 
@@ -86,3 +89,42 @@ class RuleSetChangeRow(Base):
     new_json: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ix_ruleset_changes_ruleset_id_id", "ruleset_id", "id"),)
+
+
+# --- the audit trail mirrors every change --------------------------------------------------------------------
+
+_PENDING = "mailroom.ruleset_changes_to_audit"
+
+
+@event.listens_for(Session, "after_flush")
+def _collect_rule_changes(session: Session, _flush_context: Any) -> None:
+    """Remember the change rows flushed in this transaction (``session.new`` still lists them here)."""
+    changes = [obj for obj in session.new if isinstance(obj, RuleSetChangeRow)]
+    if changes:
+        session.info.setdefault(_PENDING, []).extend(changes)
+
+
+@event.listens_for(Session, "before_commit")
+def _audit_rule_changes(session: Session) -> None:
+    """Write one audit entry per rule-set change, in the transaction that made it, just before it commits."""
+    if session.in_nested_transaction() or not session.info.get(_PENDING):
+        return
+    from mailroom import audit  # the audit module imports the models, which import this module
+
+    changes: list[RuleSetChangeRow] = session.info.pop(_PENDING)
+    for change in changes:
+        details: dict[str, Any] = {"ruleset_id": change.ruleset_id, "version": change.version}
+        for key, raw in (("old", change.old_json), ("new", change.new_json)):
+            value = json.loads(raw) if raw else None
+            if isinstance(value, dict):  # the YAML text is in the version row; its hash identifies it here
+                value = {k: v for k, v in value.items() if k not in ("yaml", "yaml_text")}
+            details[key] = value
+        audit.record(session, actor=change.actor, action=f"ruleset.{change.action}", object_type="ruleset",
+                     object_id=str(change.ruleset_id), details=details)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_rule_changes(session: Session, transaction: SessionTransaction) -> None:
+    """A rolled-back (or finished) outermost transaction leaves nothing pending."""
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
