@@ -18,7 +18,10 @@ from api.errors import install_error_handlers
 from api.metrics import ServiceMetrics
 from api.routes import documents, health, metrics
 from api.routes.corrections import router as corrections_router
+from api.routes.deletion import router as deletion_router
 from api.routes.directory import router as directory_router
+from api.routes.postboxes import copy_router as postbox_copy_router
+from api.routes.postboxes import router as postboxes_router
 from api.routes.rules import router as rules_router
 from api.routes.webhooks import router as webhooks_router
 from mailroom import __version__
@@ -41,6 +44,8 @@ sent as `Authorization: Bearer mr_<id>_<secret>`. Roles: `station` (upload, own 
 TAGS = [
     {"name": "documents", "description": "Upload scanned mail; status, result, original, searchable PDF, pages"},
     {"name": "webhooks", "description": "Webhook subscriptions, delivery log and replay (admin)"},
+    {"name": "postboxes", "description": "Clerks and the DMS: list, claim, acknowledge, send a copy on"},
+    {"name": "retention", "description": "Deletion on request (data protection; admin)"},
     {"name": "operations", "description": "Liveness, readiness and Prometheus metrics (no key needed)"},
 ]
 
@@ -79,5 +84,8 @@ def create_app(settings: Settings, *, dispatcher: Dispatcher, pipeline: Pipeline
     app.include_router(corrections_router)
     app.include_router(directory_router)
     app.include_router(rules_router)
+    app.include_router(postboxes_router)
+    app.include_router(postbox_copy_router)
+    app.include_router(deletion_router)
     app.include_router(webhooks_router)
     return app

@@ -5,7 +5,8 @@ table. Loading validates the whole directory at once and raises :class:`InvalidD
 problem (duplicate ids, references to unknown departments, persons or postboxes, broken regexes).
 
 YAML: top-level ``town`` (``name``, ``administration``, optional ``leitweg_id``), ``departments``,
-``postboxes`` (optional: derived from the departments' postbox lists) and ``persons``. A department has
+``postboxes`` (optional: derived from the departments' postbox lists; a postbox has ``id``, ``name``,
+``department`` and optionally ``retention_days``) and ``persons``. A department has
 ``id``, ``name``, ``amt``, ``aliases``, ``former_names``, ``postboxes``, ``leitweg_ids`` and its Aktenzeichen
 patterns either as ``aktenzeichen: {regex: ...}`` or as a list ``aktenzeichen_patterns``. A person has ``id``,
 ``title``, ``salutation``, ``first_name``, ``last_name``, ``department``, ``role``, ``aliases``,
@@ -42,11 +43,16 @@ class InvalidDirectory(InputError):
 
 @dataclass(frozen=True)
 class Postbox:
-    """A Postkorb of the DMS that documents are routed into."""
+    """A Postkorb of the DMS that documents are routed into.
+
+    ``retention_days``: how long mailroom keeps a document of this postbox after it was acknowledged (else after
+    it was placed); ``None``: the service default (``MAILROOM_RETENTION_DAYS``), ``0``: forever.
+    """
 
     id: str
     name: str
     department: str
+    retention_days: float | None = None
 
 
 @dataclass(frozen=True)
@@ -195,8 +201,25 @@ def _person(raw: Mapping[str, Any]) -> Person:
     )
 
 
+def _retention_days(raw: Mapping[str, Any]) -> float | None:
+    value = raw.get("retention_days")
+    if value is None or value == "":
+        return None
+    try:
+        days = float(value)
+    except (TypeError, ValueError):
+        days = -1.0
+    if isinstance(value, bool) or not days >= 0 or days == float("inf"):
+        raise InvalidDirectory(
+            f"postbox {_text(raw, 'id')!r}: retention_days must be a number of days >= 0 (0: keep forever), "
+            f"not {value!r}", field="retention_days",
+        )
+    return days
+
+
 def _postbox(raw: Mapping[str, Any]) -> Postbox:
-    return Postbox(id=_text(raw, "id"), name=_text(raw, "name"), department=_text(raw, "department"))
+    return Postbox(id=_text(raw, "id"), name=_text(raw, "name"), department=_text(raw, "department"),
+                   retention_days=_retention_days(raw))
 
 
 def _unique(kind: str, ids: list[str], problems: list[str]) -> None:

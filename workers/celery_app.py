@@ -51,6 +51,7 @@ ASSEMBLE_DOCUMENT = "mailroom.assemble_document"
 FINISH_LETTER = "mailroom.finish_letter"
 SWEEP = "mailroom.sweep"
 RETRAIN_MODELS = "mailroom.retrain_models"
+APPLY_RETENTION = "mailroom.apply_retention"
 DELIVER_WEBHOOKS = "mailroom.deliver_webhooks"
 
 KICK_EXPIRES_SECONDS = 60
@@ -150,6 +151,11 @@ def create_celery(settings: Settings, *, worker: bool = False) -> MailroomCelery
                 "task": DELIVER_WEBHOOKS,
                 "schedule": settings.webhook_poll_seconds,
                 "options": {"queue": DEFAULT_QUEUE, "expires": settings.webhook_poll_seconds},
+            },
+            "retention": {
+                "task": APPLY_RETENTION,
+                "schedule": settings.retention_interval_hours * 3600,
+                "options": {"queue": DEFAULT_QUEUE, "expires": settings.retention_interval_hours * 3600},
             },
             "retrain": {
                 "task": RETRAIN_MODELS,

@@ -14,6 +14,8 @@
                                        promote each only if not worse (workers.training.retrain)
     deliver_webhooks          default  beat (every few seconds) and kicked after each change that wrote an
                                        outbox event: send webhooks (workers.delivery.deliver_due)
+    apply_retention           default  beat (daily): delete the documents past their postbox's retention
+                                       period, leaving audit tombstones (workers.retention)
 
 Fan-in without chords: the database is the source of truth. A page is done when its ``page_json`` artifact
 exists; ``received``/``separated`` → ``ocr`` is a conditional update, so two page tasks finishing together cannot
@@ -45,6 +47,7 @@ from mailroom.storage import repository
 from mailroom.storage.models import ArtifactKind, DocumentState
 from workers import pipeline
 from workers.celery_app import (
+    APPLY_RETENTION,
     ASSEMBLE_DOCUMENT,
     DEFAULT_QUEUE,
     DELIVER_WEBHOOKS,
@@ -176,6 +179,19 @@ def deliver_webhooks(self: Task) -> dict[str, Any]:
                      report.fanned_out, report.attempts, report.delivered, report.retrying, report.dead)
     return {"fanned_out": report.fanned_out, "attempts": report.attempts, "delivered": report.delivered,
             "retrying": report.retrying, "dead": report.dead}
+
+
+@shared_task(name=APPLY_RETENTION, bind=True, ignore_result=True)
+def apply_retention(self: Task) -> dict[str, Any]:
+    """Beat: delete the documents past their retention period (a batch per run; the next run goes on), each with
+    its audit tombstone. Not ``acks_late``: a run lost with its worker is redone by the next beat."""
+    from workers.retention import run_retention
+
+    app = _app(self)
+    with log_context(task_id=self.request.id):
+        ctx = app.pipeline_context()
+        report = run_retention(app.settings, ctx.sessions, ctx.blobs)
+    return report.summary()
 
 
 RETRAIN_SOFT_LIMIT_SECONDS = 1800

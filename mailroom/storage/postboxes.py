@@ -281,7 +281,7 @@ def page_of(
             and_(PostboxItemRow.placed_at == after.placed_at, PostboxItemRow.id > after.item_id),
         ))
     query = query.order_by(PostboxItemRow.placed_at, PostboxItemRow.id).limit(limit)
-    return [(item, doc) for item, doc in session.execute(query).tuples()]
+    return [(item, doc) for item, doc in session.execute(query)]
 
 
 # --- working on an item ---------------------------------------------------------------------------------
