@@ -5,9 +5,11 @@ Standard library plus httpx; it does not import mailroom (a DMS vendor does not 
     MAILROOM_WEBHOOK_SECRET=whsec_...  MAILROOM_URL=https://mailroom.example  MAILROOM_API_KEY=mr_..._... \\
         python examples/dms_receiver.py --port 8090 --out ./inbox
 
-For every ``document.routed`` / ``document.rerouted`` event it downloads ``GET
-/api/v1/documents/{id}/searchable.pdf`` (falling back to ``/original`` for XML e-invoices) with a ``dms`` key and
-stores it with the event as ``<out>/<document_id>.pdf`` and ``.json``. It answers
+For every ``document.routed`` / ``document.rerouted`` event it downloads the searchable PDF (the event's
+``links.searchable_pdf``; ``links.original`` for XML e-invoices) with a ``dms`` key and stores it with the event as
+``<out>/<document_id>.pdf`` and ``.json``; a document re-routed away from the key's postboxes (``404``) is
+withdrawn. An event older (``occurred_at``) than the last one processed for its document, e.g. a replayed one,
+is acknowledged and ignored. It answers
 
 * ``401`` when the signature does not verify (mailroom gives up: a wrong secret is not fixed by retrying);
 * ``200`` for an event id it has already processed (a redelivery): nothing is done twice;
@@ -66,16 +68,25 @@ class SeenEvents:
     def __init__(self, path: Path) -> None:
         self.db = sqlite3.connect(path, check_same_thread=False)
         self.db.execute("CREATE TABLE IF NOT EXISTS seen (event_id TEXT PRIMARY KEY, type TEXT, at REAL)")
+        self.db.execute("CREATE TABLE IF NOT EXISTS latest (document_id TEXT PRIMARY KEY, occurred_at TEXT)")
         self.db.commit()
         self.lock = threading.Lock()
+
+    def is_stale(self, document_id: str, occurred_at: str) -> bool:
+        """Whether a newer event of this document was processed already (ISO UTC strings sort by time)."""
+        with self.lock:
+            row = self.db.execute("SELECT occurred_at FROM latest WHERE document_id = ?", (document_id,)).fetchone()
+        return row is not None and row[0] > occurred_at
 
     def __contains__(self, event_id: object) -> bool:
         with self.lock:
             return self.db.execute("SELECT 1 FROM seen WHERE event_id = ?", (event_id,)).fetchone() is not None
 
-    def add(self, event_id: str, event_type: str) -> None:
+    def add(self, event_id: str, event_type: str, document_id: str, occurred_at: str) -> None:
         with self.lock, self.db:
             self.db.execute("INSERT OR IGNORE INTO seen VALUES (?, ?, ?)", (event_id, event_type, time.time()))
+            self.db.execute("INSERT INTO latest VALUES (?, ?) ON CONFLICT (document_id) DO UPDATE SET occurred_at ="
+                            " max(occurred_at, excluded.occurred_at)", (document_id, occurred_at))
 
 
 class Receiver:
@@ -84,6 +95,7 @@ class Receiver:
         self.out = out
         self.seen = SeenEvents(out / "seen-events.sqlite3")
         self.processing = threading.Lock()  # one event at a time: a concurrent redelivery waits, then is a duplicate
+        self.base_url = mailroom_url.rstrip("/") + "/"
         self.api = httpx.Client(
             base_url=mailroom_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=30.0
         )
@@ -96,12 +108,17 @@ class Receiver:
         with self.processing:
             if event_id in self.seen:
                 return 200, "duplicate"
-            try:
-                self.process(event)
-            except httpx.HTTPError as exc:
-                log.warning("event %s: download failed (%s); mailroom will retry", event_id, exc)
-                return 503, "try again later"
-            self.seen.add(event_id, str(event["type"]))
+            document_id = str(event["document"]["document_id"])
+            occurred_at = str(event["occurred_at"])
+            if self.seen.is_stale(document_id, occurred_at):
+                log.info("event %s is older than what we have for document %s: ignored", event_id, document_id)
+            else:
+                try:
+                    self.process(event)
+                except httpx.HTTPError as exc:
+                    log.warning("event %s: download failed (%s); mailroom will retry", event_id, exc)
+                    return 503, "try again later"
+            self.seen.add(event_id, str(event["type"]), document_id, occurred_at)
         return 200, "ok"
 
     def process(self, event: dict[str, Any]) -> None:
@@ -110,15 +127,23 @@ class Receiver:
         log.info("event %s %s document %s", event["id"], event["type"], document_id)
         if event["type"] not in ("document.routed", "document.rerouted"):
             return  # review_required and failed: nothing to file yet
-        stored = self.download(document_id)
-        if stored is None:
-            return  # re-routed away from our postboxes: the key no longer sees it
+        stored = self.download(document_id, event.get("links") or {})
+        if stored is None:  # re-routed away from our postboxes: the key no longer sees it; withdraw it
+            for leftover in self.out.glob(f"{document_id}.*"):
+                leftover.unlink()
+            return
         (self.out / f"{document_id}.json").write_bytes(json.dumps(event, ensure_ascii=False, indent=2).encode())
 
-    def download(self, document_id: str) -> Path | None:
-        for suffix, extension in (("/searchable.pdf", ".pdf"), ("/original", ".original")):
-            response = self.api.get(f"/api/v1/documents/{document_id}{suffix}")
-            if response.status_code == 404 and suffix == "/searchable.pdf":
+    def download(self, document_id: str, links: dict[str, str]) -> Path | None:
+        # the links are absolute when mailroom has MAILROOM_PUBLIC_URL, root-relative (to MAILROOM_URL) otherwise
+        default = f"/api/v1/documents/{document_id}"
+        fallback = {"searchable_pdf": f"{default}/searchable.pdf", "original": f"{default}/original"}
+        for name, extension in (("searchable_pdf", ".pdf"), ("original", ".original")):
+            url = links.get(name) or fallback[name]
+            if "://" in url and not url.startswith(self.base_url):
+                url = fallback[name]  # never send the API key to another host
+            response = self.api.get(url)
+            if response.status_code == 404 and name == "searchable_pdf":
                 continue  # an XML e-invoice has no searchable PDF: take the original
             if response.status_code == 404:
                 return None

@@ -6,12 +6,16 @@ The API runs with the in-process pipeline (``InlineDispatcher``, which has no Ce
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from servicekit import REPO, free_port
 from sqlalchemy import select
 from test_api_support import SAMPLES, ApiServer, make_settings, serve, upload, wait_settled
 from webhook_receiver import WebhookReceiver
@@ -213,3 +217,37 @@ def test_client_error_dead_letters_and_replay_all_dead(server: ApiServer, admin:
         deliver(server)
     assert receiver.processed_ids() == [dead[0]["event_id"]]
     assert admin.get(f"{webhook}/deliveries", params={"state": "dead"}).json()["deliveries"] == []
+
+
+def test_reference_receiver_files_the_document_once(server: ApiServer, admin: httpx.Client, tmp_path: Path) -> None:
+    """``examples/dms_receiver.py`` as a DMS vendor runs it: verifies, pulls with a dms key, ignores duplicates."""
+    spec = importlib.util.spec_from_file_location("dms_receiver", REPO / "examples" / "dms_receiver.py")
+    assert spec is not None and spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    port = free_port()
+    created = admin.post("/api/v1/webhooks", json={"name": "reference", "url": f"http://127.0.0.1:{port}/",
+                                                   "event_types": ["document.routed"]}).json()
+    with server.client(server.key("station", "poststelle-ref")) as station:
+        document_id = upload(station, "0017-application_trade_registration.pdf",
+                             (SAMPLES / "0017-application_trade_registration.pdf").read_bytes()).json()["document_id"]
+        if wait_settled(station, document_id)["state"] == "review":
+            assert admin.post(f"/api/v1/documents/{document_id}/decision", json={"postbox": "hauptamt"}).is_success
+    postbox = admin.get(f"/api/v1/documents/{document_id}").json()["result"]["routing"]["postbox"]
+    receiver = example.Receiver(secret=created["secret"].encode(), mailroom_url=server.base_url,
+                                api_key=server.key("dms", "dms-reference", postboxes=[postbox]), out=tmp_path)
+    thread = threading.Thread(target=example.serve, args=(receiver, "127.0.0.1", port), daemon=True)
+    thread.start()
+    deliver(server)
+    stored = tmp_path / f"{document_id}.pdf"
+    assert stored.read_bytes().startswith(b"%PDF")
+    assert json.loads((tmp_path / f"{document_id}.json").read_text())["type"] == "document.routed"
+    log = admin.get(f"/api/v1/webhooks/{created['id']}/deliveries").json()["deliveries"]
+    (delivery,) = [d for d in log if d["document_id"] == document_id]
+    assert delivery["state"] == "delivered"
+    stored.unlink()
+    assert admin.post(f"/api/v1/webhooks/deliveries/{delivery['id']}/replay").is_success
+    deliver(server)  # the replay is a duplicate to the receiver: 200, nothing filed again
+    assert not stored.exists()
+    log = admin.get(f"/api/v1/webhooks/{created['id']}/deliveries").json()["deliveries"]
+    assert [d["state"] for d in log if d["document_id"] == document_id] == ["delivered"]
