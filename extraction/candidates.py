@@ -22,7 +22,9 @@ from mailroom.model import Box, Document, TextSource, union_box
 #: How much a value's position next to its label counts: same row, first row below, second row below.
 POSITION_WEIGHT = (1.0, 0.85, 0.7)
 #: Labels that are single common words get less trust than specific ones.
-GENERIC_LABELS = frozenset({"datum", "date", "total", "netto", "brutto", "ust", "vat", "mwst"})
+GENERIC_LABELS = frozenset(
+    {"datum", "date", "total", "netto", "brutto", "ust", "vat", "mwst", "tva", "facture", "avoir"}
+)
 GENERIC_WEIGHT = 0.85
 #: Score of a value found by its pattern alone (IBAN, VAT id, Leitweg-ID with valid check digits).
 PATTERN_SCORE = 0.8
@@ -310,7 +312,7 @@ def pattern_candidates(rows: list[Row], sources: dict[int, str]) -> list[Candida
 UNCHECKED_SCORE = 0.5
 _UNCHECKED_SHAPES: dict[str, re.Pattern[str]] = {
     "iban": re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){3,7}(?:\s?[A-Z0-9]{1,3})?\b"),
-    "seller_vat_id": re.compile(r"\bDE\s?\d{9}\b"),
+    "seller_vat_id": re.compile(r"\b(?:DE\s?\d{9}|ATU\d{8}|FR\s?[0-9A-Z]{2}\s?\d{9}|[A-Z]{2}\d{8,12})\b"),
 }
 
 

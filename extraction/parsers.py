@@ -247,15 +247,26 @@ def parse_vat_id(text: str) -> str | None:
     return value if valid_vat_id(value) else None
 
 
+#: VAT ids of Germany's neighbours and other frequent suppliers' countries (checked by python-stdnum).
+_FOREIGN_VAT = re.compile(
+    r"\b(?:ATU\s?\d{8}|FR\s?[0-9A-HJ-NP-Z]{2}\s?\d{3}\s?\d{3}\s?\d{3}|NL\s?\d{9}\s?B\d{2}|BE\s?[01]\d{9}"
+    r"|LU\s?\d{8}|IT\s?\d{11}|DK\s?\d{8}|PL\s?\d{10}|CZ\s?\d{8,10})\b"
+)
+
+
 def find_vat_ids(text: str) -> list[tuple[str, int, int]]:
-    """Every valid German VAT id in a text (``DE`` + 9 digits, spaces allowed; up to two OCR look-alike
-    letters repaired when the check digit then confirms the result)."""
+    """Every valid VAT id in a text: German ones (``DE`` + 9 digits, spaces allowed; up to two OCR look-alike
+    letters repaired when the check digit then confirms the result) and those of :data:`_FOREIGN_VAT`."""
     found: list[tuple[str, int, int]] = []
     for match in re.finditer(r"\bDE\s?(?:[0-9OIlSBAZGT|]\s?){8}[0-9OIlSBAZGT|]\b", text):
         repaired = repair_digits(compact(match.group(0))[2:])
         if repaired is not None and valid_vat_id("DE" + repaired[0]):
             found.append(("DE" + repaired[0], match.start(), match.end()))
-    return found
+    for match in _FOREIGN_VAT.finditer(text):  # the neighbours' ids as printed (no repair: their shapes vary)
+        value = compact(match.group(0))
+        if valid_vat_id(value):
+            found.append((value, match.start(), match.end()))
+    return sorted(found, key=lambda f: f[1])
 
 
 def find_tax_numbers(text: str) -> list[tuple[str, int, int]]:
