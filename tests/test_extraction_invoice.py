@@ -118,6 +118,34 @@ def test_value_below_its_label_and_a_wrong_printed_iban() -> None:
     assert "iban_checksum" in failed and result.needs_review
 
 
+def test_a_total_table_with_charges_allowances_and_a_prepayment() -> None:
+    """The FeRD layout: "Gesamtbetrag der Zuschläge 5,80" begins like the gross total but is not one."""
+    result = extract_invoice(_page(
+        ("Positionssumme", "180,76"), ("Gesamtbetrag", "der", "Zuschläge", "5,80"),
+        ("Gesamtbetrag", "der", "Abschläge", "-9,07"), ("Rechnungssumme", "ohne", "USt.", "177,49"),
+        ("Steuerbetrag", "20,16"), ("Bruttosumme", "197,65"), ("Erhaltene", "Anzahlungen", "-50,00"),
+        ("Zahlbetrag", "147,65"),
+    ))
+    values = {name: result.invoice[name]["value"] for name in ("total_net", "total_vat", "total_gross", "amount_due")}
+    assert values == {"total_net": "177.49", "total_vat": "20.16", "total_gross": "197.65", "amount_due": "147.65"}
+    assert result.invoice["total_gross"]["confidence"] >= 0.9
+
+
+def test_a_french_factur_x_page_and_the_buyers_vat_id_kept_apart() -> None:
+    result = extract_invoice(_page(
+        ("TVA", ":", "FR11999999998", "-", "SIRET", ":", "99999999800010"), ("Facture", "FA-2017-0010"),
+        ("Date", "de", "facture", "13/11/2017"), ("N°", "TVA", "client", "FR19787878784"),
+        ("Total", "HT", "624,90", "€"), ("Total", "taxes", "46,25", "€"), ("Total", "TTC", "671,15", "€"),
+        ("IBAN", ":", "FR20", "1242", "1242", "1242", "1242", "1242", "124"),
+    ))
+    invoice = result.invoice
+    assert invoice["invoice_number"]["value"] == "FA-2017-0010"
+    assert "issue_date" not in invoice  # 13/11/2017: slashed dates are refused as ambiguous (day or month first)
+    assert invoice["seller_vat_id"]["value"] == "FR11999999998"
+    assert invoice["total_gross"]["value"] == "671.15" and invoice["total_net"]["value"] == "624.90"
+    assert invoice["iban"]["value"] == "FR2012421242124212421242124"
+
+
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "einvoices"
 
 
