@@ -288,6 +288,41 @@ def test_pages_follow_the_cursor(server: ApiServer, docs: dict[str, dict[str, An
         assert wrong_state.status_code == 422 and wrong_state.json()["field"] == "state"
 
 
+def test_confidential_letters_only_for_their_person(server: ApiServer, docs: dict[str, dict[str, Any]],
+                                                    keys: dict[str, str]) -> None:
+    """A confidential letter in the postbox is listed and counted only for the key of its named person."""
+    name = "0019-job_application.pdf"
+    with server.client(server.key("station", "poststelle-3")) as station, client(server, keys, "admin") as admin:
+        response = upload(station, name, (SAMPLES / name).read_bytes())
+        assert response.status_code == 202, response.text
+        doc = response.json()["document_id"]
+        wait_settled(admin, doc)  # a station does not see a confidential letter once it is recognised
+    box = docs[COPIED]["postbox"]
+    with session_scope(server.ctx.sessions) as session:
+        row = repository.get_document(session, doc)
+        assert row is not None and row.result_json
+        result = json.loads(row.result_json)
+        result["routing"] = {**result["routing"], "postbox": box, "status": "routed", "decided_by": "model:test",
+                             "confidential": True, "person": "schmitz"}
+        repository.save_result(session, row, result)
+        repository.transition(session, row, "routed", reason="test setup")
+    schmitz = server.key("clerk", "clerk-schmitz", postboxes=[box], person="schmitz")
+    other = server.key("clerk", "clerk-mueller", postboxes=[box], person="mueller")
+
+    def seen(token: str) -> tuple[bool, int]:
+        with server.client(token) as c:
+            (overview,) = c.get("/api/v1/postboxes").json()["postboxes"]
+            return doc in ids(listing(c, box, "new")), overview["counts"]["new"]
+
+    (listed, count_schmitz), (hidden, count_other) = seen(schmitz), seen(other)
+    assert listed and not hidden and count_schmitz == count_other + 1
+    with server.client(other) as c:
+        claim = c.post(f"/api/v1/postboxes/{box}/documents/{doc}/claim")
+        assert claim.status_code == 404 and claim.json()["code"] == "document_not_found"
+    with server.client(schmitz) as c:
+        assert c.post(f"/api/v1/postboxes/{box}/documents/{doc}/claim").json()["claimed_by"] == "clerk:clerk-schmitz"
+
+
 def test_deletion_on_request(server: ApiServer, docs: dict[str, dict[str, Any]], keys: dict[str, str]) -> None:
     doc, box, sha = docs[DELETED]["id"], docs[DELETED]["postbox"], docs[DELETED]["sha256"]
     with session_scope(server.ctx.sessions, readonly=True) as session:

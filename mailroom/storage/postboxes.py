@@ -217,10 +217,14 @@ def state_counts(session: Session, postboxes: Iterable[str]) -> dict[str, dict[s
     return counts
 
 
+#: How a stored result marks something confidential (compact JSON as mailroom writes it, or spaced).
+_CONFIDENTIAL_MARKERS = ('"confidential":true', '"confidential": true')
+
+
 def confidential_candidates(session: Session, postboxes: Iterable[str]) -> list[tuple[str, str, DocumentRow]]:
     """``(postbox, state, document)`` of the items whose document's result marks something confidential.
 
-    A cheap pre-filter in SQL (the stored result is compact JSON: ``"confidential":true``) for the few documents
+    A cheap pre-filter in SQL (the stored result is JSON text: ``"confidential":true``) for the few documents
     whose visibility the caller must check one by one; every other document of a postbox is visible to its keys.
     """
     boxes = sorted(set(postboxes))
@@ -229,7 +233,8 @@ def confidential_candidates(session: Session, postboxes: Iterable[str]) -> list[
     rows = session.execute(
         select(PostboxItemRow.postbox, PostboxItemRow.state, DocumentRow)
         .join(DocumentRow, DocumentRow.id == PostboxItemRow.document_id)
-        .where(PostboxItemRow.postbox.in_(boxes), DocumentRow.result_json.contains('"confidential":true'))
+        .where(PostboxItemRow.postbox.in_(boxes), or_(*(DocumentRow.result_json.contains(marker)
+                                                        for marker in _CONFIDENTIAL_MARKERS)))
     )
     return [(box, state, doc) for box, state, doc in rows]
 
