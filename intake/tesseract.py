@@ -70,6 +70,10 @@ class OcrEngine(Protocol):
         """Clockwise rotation (0/90/180/270) that makes the page upright and its confidence, or None."""
         ...
 
+    def recognise_lines(self, image_path: Path, out_base: Path, *, dpi: int) -> OcrOutput:
+        """OCR an image of stacked text lines as one block (no page layout analysis, no PDF)."""
+        ...
+
 
 @dataclass(frozen=True)
 class _Run:
@@ -259,13 +263,20 @@ class TesseractEngine:
         ``dpi`` is always passed (raw PGM/PBM carry none, TIFF from pdfimages says 72) and overrides whatever
         the file claims. The TSV is parsed and removed; the PDF stays at ``out_base.pdf`` for the caller.
         """
+        return self._recognise(image_path, out_base, dpi=dpi, pdf=pdf, psm=self.psm)
+
+    def recognise_lines(self, image_path: Path, out_base: Path, *, dpi: int) -> OcrOutput:
+        """OCR an image of stacked text lines (``intake.recovery``) as one uniform block (``--psm 6``)."""
+        return self._recognise(image_path, out_base, dpi=dpi, pdf=False, psm=6)
+
+    def _recognise(self, image_path: Path, out_base: Path, *, dpi: int, pdf: bool, psm: int) -> OcrOutput:
         self.check()
         if not image_path.is_file():
             raise ToolFailed(f"page image {image_path.name} does not exist", path=str(image_path))
         renderers = ["tsv", "pdf"] if pdf else ["tsv"]
         args = [
             self.binary, str(image_path), str(out_base),
-            "-l", self.language, "--psm", str(self.psm), "--dpi", str(dpi),
+            "-l", self.language, "--psm", str(psm), "--dpi", str(dpi),
             *renderers,
         ]  # fmt: skip
         run = _run(args, timeout=self.timeout)

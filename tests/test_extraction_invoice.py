@@ -192,3 +192,20 @@ def test_degraded_scan_of_a_born_digital_pdf_has_no_text_layer_left(tmp_path: Pa
     assert outcome.document is not None and outcome.document.pages[0].text_source is TextSource.OCR
     invoice = extract_invoice(outcome.document).invoice
     assert invoice["invoice_number"]["value"] == _truth("0000-invoice.pdf")["invoice"]["invoice_number"]
+
+
+def test_totals_that_page_layout_analysis_drops_are_read_again(tmp_path: Path) -> None:
+    """On this scan of a FeRD sample Tesseract's layout analysis leaves out the bold gross total and amount due
+    of page 4 (``intake.recovery``); they are found as unread ink and read on a strip."""
+    from extraction.eval import degrade_pdf
+
+    pdf = SHARED / "ferd-corpus" / "XML-Rechnung" / "FX" / "EN16931_ElektronischeAdresse.pdf"
+    scan = degrade_pdf(pdf, tmp_path / "scan.tif", seed=15, max_pages=4)
+    ctx = PipelineContext.create(Settings(data_dir=tmp_path / "data"))
+    outcome = process_path(scan, ctx)
+    assert outcome.document is not None
+    invoice = extract_invoice(outcome.document).invoice
+    assert {name: invoice[name]["value"] for name in ("total_net", "total_vat", "total_gross", "amount_due")} == {
+        "total_net": "286.52", "total_vat": "54.44", "total_gross": "340.96", "amount_due": "340.96"
+    }
+    assert invoice["total_gross"]["confidence"] >= 0.9

@@ -15,6 +15,7 @@ import resource
 import shutil
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ import numpy as np
 import pikepdf
 from sqlalchemy.orm import Session, sessionmaker
 
+from intake import recovery
 from intake.checks import inspect_file
 from intake.einvoice import find_embedded_invoice_xml
 from intake.pages import iter_pages
@@ -33,10 +35,10 @@ from intake.preprocess import PreparedPage, prepare_page
 from intake.separator import is_separator_sheet
 from intake.tesseract import OcrEngine, TesseractEngine
 from intake.types import FileInfo, FileKind, PageInput
+from mailroom import audit, transfer_notes
 from mailroom.errors import MailroomError, ToolFailed
 from mailroom.logs import log_context
-from mailroom import audit, transfer_notes
-from mailroom.model import Document, Page, PageQuality, TextSource
+from mailroom.model import Block, Document, Page, PageQuality, TextSource
 from mailroom.result import Quality, QualityWarning, Result, Source
 from mailroom.settings import Settings
 from mailroom.storage import repository
@@ -134,10 +136,10 @@ def receive(
     """Check the file, store the original immutably, create (or find) the document record.
 
     Bad input raises before anything is written. The same bytes from the same source are the same document.
-    """
-    info = inspect_file(path, ctx.settings)
     The intake is recorded in the audit trail in the same transaction (``document.received``, the start of the
     transfer note): ``actor`` is who received it (default ``<channel>:<station>``), ``uploaded_by`` the API key.
+    """
+    info = inspect_file(path, ctx.settings)
     original_sha = ctx.blobs.put_file(path)
     with ctx.session() as session:
         row, created = repository.receive_document(
@@ -153,12 +155,12 @@ def receive(
             original_sha=original_sha,
         )
         document_id = row.id
-    log.info("received %s (%s, %d pages)", path.name, info.kind.value, info.page_count,
-             extra={"document_id": document_id, "new_document": created})
         transfer_notes.record_intake(
             session, row, actor=actor or (f"{channel}:{station}" if station else channel), uploaded_by=uploaded_by,
             duplicate=not created,
         )
+    log.info("received %s (%s, %d pages)", path.name, info.kind.value, info.page_count,
+             extra={"document_id": document_id, "new_document": created})
     return Received(document_id=document_id, info=info, created=created)
 
 
@@ -213,6 +215,28 @@ def _write_for_ocr(prepared: PreparedPage, scratch: Path, number: int) -> Path:
     return out
 
 
+def recover_missed_text(
+    image: np.ndarray, dpi: int, blocks: list[Block], ctx: PipelineContext, scratch: Path, timings: dict[str, float]
+) -> list[Block]:
+    """Blocks for text-like ink that the page's OCR run left out (``intake.recovery``): one more Tesseract run on
+    a strip of those regions, only for pages that have them. The searchable PDF's text layer does not get them."""
+    started = time.perf_counter()
+    regions = recovery.missed_regions(image, dpi, blocks)
+    if not regions:
+        timings["recover"] = (time.perf_counter() - started) * 1000
+        return []
+    strip_image, placements = recovery.strip(image, dpi, regions)
+    path = scratch / f"missed-{uuid.uuid4().hex}.pgm"
+    if not cv2.imwrite(str(path), strip_image):
+        raise ToolFailed(f"could not write {path.name}")
+    try:
+        out = ctx.ocr.recognise_lines(path, path.with_suffix(""), dpi=dpi)
+    finally:
+        path.unlink(missing_ok=True)
+    timings["recover"] = (time.perf_counter() - started) * 1000
+    return recovery.place_words(out.blocks, placements)
+
+
 def read_scanned_page(page_input: PageInput, ctx: PipelineContext, scratch: Path) -> tuple[Page, Path | None]:
     """Preprocess and OCR one page image. Returns the page and its searchable PDF (None if nothing to read)."""
     assert page_input.image is not None
@@ -239,15 +263,16 @@ def read_scanned_page(page_input: PageInput, ctx: PipelineContext, scratch: Path
     started = time.perf_counter()
     ocr_input = _write_for_ocr(prepared, scratch, page_input.number)
     timings["write"] = (time.perf_counter() - started) * 1000
-    del prepared.image
     started = time.perf_counter()
     out = ctx.ocr.recognise(ocr_input, scratch / f"ocr-{page_input.number:05d}", dpi=image_ref.dpi, pdf=True)
     timings["ocr"] = (time.perf_counter() - started) * 1000
     ocr_input.unlink(missing_ok=True)
+    blocks = out.blocks + recover_missed_text(prepared.image, image_ref.dpi, out.blocks, ctx, scratch, timings)
+    del prepared.image
     quality = prepared.quality.model_copy(update={"ocr_confidence": out.mean_confidence})
     page = Page(
         number=page_input.number, width=width, height=height, dpi=image_ref.dpi,
-        text_source=TextSource.OCR, image_source=image_ref.source, blocks=out.blocks, quality=quality,
+        text_source=TextSource.OCR, image_source=image_ref.source, blocks=blocks, quality=quality,
         timings_ms=timings,
     )
     return page, out.pdf_path
@@ -343,6 +368,11 @@ def assemble(document_id: str, info: FileInfo, ctx: PipelineContext) -> Document
         doc_row = _row(session, document_id)
         doc_row.searchable_pdf_sha = searchable_sha
         repository.save_result(session, doc_row, None, document.model_dump_json())
+        if doc_row.parent_id is None:  # the scanned file itself (letters of a stack are parts of its note)
+            from workers.transfer_notes import build_note
+
+            quality = summarise_quality(document, ctx.settings)
+            transfer_notes.record_note(session, doc_row, build_note(doc_row, info, document, quality))
     return document
 
 
@@ -368,11 +398,6 @@ def summarise_quality(document: Document, settings: Settings) -> Quality:
         if q.skew_degrees is not None and abs(q.skew_degrees) >= settings.warn_skew_degrees:
             warnings.append(QualityWarning(
                 code="skewed", page=n, message=f"page {n} is skewed by {q.skew_degrees:.1f}° (corrected)"))
-        if doc_row.parent_id is None:  # the scanned file itself (letters of a stack are parts of its note)
-            from workers.transfer_notes import build_note
-
-            quality = summarise_quality(document, ctx.settings)
-            transfer_notes.record_note(session, doc_row, build_note(doc_row, info, document, quality))
         if q.sharpness is not None and q.sharpness < settings.warn_blur:
             warnings.append(QualityWarning(code="blurry", page=n, message=f"page {n} looks blurred"))
         if q.contrast is not None and q.contrast < settings.warn_contrast:
@@ -512,7 +537,28 @@ def finish(document_id: str, info: FileInfo, document: Document, ctx: PipelineCo
         repository.save_result(session, row, result.to_json())
         status = result.routing.status if result.routing else "review"
         repository.transition(session, row, "routed" if status == "routed" else "review", reason=_reason(result))
+        audit.record(session, actor=transfer_notes.PIPELINE_ACTOR, action="document.decided", object_type="document",
+                     object_id=row.id, details=decision_audit(result, router, session))
     return result
+
+
+def decision_audit(result: Result, router: Router, session: Session) -> dict[str, object]:
+    """What the audit trail keeps of an automated decision: outcome, who decided (rule or model with version),
+    the rule set version and the model versions it was made with."""
+    routing = result.routing
+    document_type = result.document_type
+    return {
+        "state": "routed" if routing is not None and routing.status == "routed" else "review",
+        "postbox": routing.postbox if routing else None,
+        "copies": list(getattr(routing, "copies", None) or []),
+        "confidence": routing.confidence if routing else None,
+        "decided_by": routing.decided_by if routing else None,
+        "confidential": bool(getattr(routing, "confidential", False)),
+        "document_type": document_type.label if document_type else None,
+        "document_type_by": document_type.decided_by if document_type else None,
+        "ruleset_version": router.rules(session).version,
+        "models": {"doctype": router.models.document_type.version, "postbox": router.models.postbox.version},
+    }
 
 
 def document_id_is_file(document: Document, info: FileInfo) -> bool:
@@ -537,30 +583,9 @@ def start(document_id: str, ctx: PipelineContext, *, again: bool, task_id: str |
 
 
 def fail(document_id: str, exc: MailroomError, ctx: PipelineContext, *, task_id: str | None = None) -> None:
-        audit.record(session, actor=transfer_notes.PIPELINE_ACTOR, action="document.decided", object_type="document",
-                     object_id=row.id, details=decision_audit(result, router, session))
     """Record a permanent failure of a document with its stable code."""
     with ctx.session() as session:
         row = _row(session, document_id)
-def decision_audit(result: Result, router: Router, session: Session) -> dict[str, object]:
-    """What the audit trail keeps of an automated decision: outcome, who decided (rule or model with version),
-    the rule set version and the model versions it was made with."""
-    routing = result.routing
-    document_type = result.document_type
-    return {
-        "state": "routed" if routing is not None and routing.status == "routed" else "review",
-        "postbox": routing.postbox if routing else None,
-        "copies": list(getattr(routing, "copies", None) or []),
-        "confidence": routing.confidence if routing else None,
-        "decided_by": routing.decided_by if routing else None,
-        "confidential": bool(getattr(routing, "confidential", False)),
-        "document_type": document_type.label if document_type else None,
-        "document_type_by": document_type.decided_by if document_type else None,
-        "ruleset_version": router.rules(session).version,
-        "models": {"doctype": router.models.document_type.version, "postbox": router.models.postbox.version},
-    }
-
-
         if row.state != "failed":
             repository.transition(
                 session, row, "failed", error_code=exc.code, error_message=exc.message, task_id=task_id
