@@ -138,7 +138,8 @@ def test_refusals_change_nothing(server: ApiServer, uploaded: dict[str, str], st
                                  reviewer: httpx.Client) -> None:
     document_id = uploaded[UNTOUCHED]
     put_in(server, document_id, "routed", "ordnungsamt-gewerbe")
-    before = reviewer.get(f"/api/v1/documents/{document_id}").json()
+    admin = server.client(server.key("admin", "it-refusals"))
+    before = admin.get(f"/api/v1/documents/{document_id}").json()
     reroute = f"/api/v1/documents/{document_id}/reroute"
     decision = f"/api/v1/documents/{document_id}/decision"
     with server.client(station_token) as station, \
@@ -154,17 +155,22 @@ def test_refusals_change_nothing(server: ApiServer, uploaded: dict[str, str], st
         unknown = clerk.post(reroute, json={"postbox": "gibt-es-nicht", "reason": "x"})
         assert unknown.status_code == 422, unknown.text
         assert unknown.json()["code"] == "unknown_postbox" and unknown.json()["field"] == "postbox"
-        assert reviewer.post(decision, json={"postbox": "gibt-es-nicht"}).json()["code"] == "unknown_postbox"
-        same = reviewer.post(reroute, json={"postbox": "ordnungsamt-gewerbe", "reason": "x"})
+        # a reviewer sees the review queue and what it decided, not the routed mail: 404 as if it did not exist
+        hidden = reviewer.post(reroute, json={"postbox": "hauptamt", "reason": "x"})
+        assert hidden.status_code == 404 and hidden.json()["code"] == "document_not_found"
+        assert reviewer.get(f"/api/v1/documents/{document_id}").status_code == 404
+        assert admin.post(decision, json={"postbox": "gibt-es-nicht"}).json()["code"] == "unknown_postbox"
+        same = admin.post(reroute, json={"postbox": "ordnungsamt-gewerbe", "reason": "x"})
         assert same.status_code == 422 and same.json()["code"] == "same_postbox"
         no_reason = clerk.post(reroute, json={"postbox": "hauptamt"})
         assert no_reason.status_code == 422 and no_reason.json()["field"] == "reason"
-        not_in_review = reviewer.post(decision, json={"postbox": "hauptamt"})
+        not_in_review = admin.post(decision, json={"postbox": "hauptamt"})
         assert not_in_review.status_code == 409 and not_in_review.json()["code"] == "invalid_transition"
         missing = reviewer.post(f"/api/v1/documents/{'0' * 32}/reroute", json={"postbox": "hauptamt", "reason": "x"})
         assert missing.status_code == 404 and missing.json()["code"] == "document_not_found"
 
-    after = reviewer.get(f"/api/v1/documents/{document_id}").json()
+    after = admin.get(f"/api/v1/documents/{document_id}").json()
+    admin.close()
     assert after["result"] == before["result"] and after["state"] == "routed"
     assert labels(server, document_id) == []
 
@@ -226,7 +232,8 @@ def test_directory_read_by_all_replaced_by_admins(directory_server: ApiServer) -
             "document_id"]
         state = wait_settled(station, document_id)["state"]
         target = "decision" if state == "review" else "reroute"
-        moved = reviewer.post(f"/api/v1/documents/{document_id}/{target}",
+        mover = reviewer if state == "review" else admin  # a reviewer sees the review queue, not routed mail
+        moved = mover.post(f"/api/v1/documents/{document_id}/{target}",
                               json={"postbox": "buergermeister-presse", "reason": "Presseanfrage"})
         assert moved.status_code == 200, moved.text
         assert moved.json()["result"]["routing"]["postbox"] == "buergermeister-presse"

@@ -28,6 +28,9 @@ SAMPLE_FILES = [
     "0008-complaint.png",
     "0002-invoice.xml",
 ]
+#: A letter marked "persönlich/vertraulich" for a named person: once routed, only that person's keys and admins see
+#: it (``api.auth``), not the station that scanned it; these tests read it with an admin key.
+CONFIDENTIAL = "0008-complaint.png"
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +43,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
 @pytest.fixture(scope="module")
 def station(server: ApiServer) -> Iterator[httpx.Client]:
     with server.client(server.key("station", "poststelle-1")) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def admin(server: ApiServer) -> Iterator[httpx.Client]:
+    with server.client(server.key("admin", "it-1")) as client:
         yield client
 
 
@@ -58,9 +67,13 @@ def uploaded(station: httpx.Client) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("name", SAMPLE_FILES)
-def test_upload_is_processed_and_downloadable(station: httpx.Client, uploaded: dict[str, str], name: str,
-                                              tmp_path: Path) -> None:
+def test_upload_is_processed_and_downloadable(station: httpx.Client, admin: httpx.Client, uploaded: dict[str, str],
+                                              name: str, tmp_path: Path) -> None:
     document_id = uploaded[name]
+    if name == CONFIDENTIAL:
+        assert wait_settled(admin, document_id)["result"]["routing"].get("confidential") is True
+        assert station.get(f"/api/v1/documents/{document_id}").status_code == 404
+        station = admin
     status = wait_settled(station, document_id)
     assert status["state"] in {"recognised", "routed", "review"}, status
     assert status["error"] is None
@@ -99,11 +112,12 @@ def test_upload_is_processed_and_downloadable(station: httpx.Client, uploaded: d
     assert beyond.status_code == 404 and beyond.json()["code"] == "page_not_found"
 
 
-def test_same_file_again_is_the_same_document(station: httpx.Client, uploaded: dict[str, str]) -> None:
+def test_same_file_again_is_the_same_document(station: httpx.Client, admin: httpx.Client,
+                                              uploaded: dict[str, str]) -> None:
     name = "0008-complaint.png"
     document_id = uploaded[name]
-    before = wait_settled(station, document_id)
-    events_before = station.get(f"/api/v1/documents/{document_id}/events").json()["events"]
+    before = wait_settled(admin, document_id)
+    events_before = admin.get(f"/api/v1/documents/{document_id}/events").json()["events"]
 
     again = upload(station, "renamed.png", (SAMPLES / name).read_bytes())
     assert again.status_code == 200, again.text
@@ -111,9 +125,9 @@ def test_same_file_again_is_the_same_document(station: httpx.Client, uploaded: d
     assert body["document_id"] == document_id and body["duplicate"] is True
     assert body["state"] == before["state"]
     time.sleep(0.5)  # a re-run would have started by now
-    after = station.get(f"/api/v1/documents/{document_id}").json()
+    after = admin.get(f"/api/v1/documents/{document_id}").json()
     assert after["attempts"] == before["attempts"]
-    assert station.get(f"/api/v1/documents/{document_id}/events").json()["events"] == events_before
+    assert admin.get(f"/api/v1/documents/{document_id}/events").json()["events"] == events_before
 
 
 BAD_UPLOADS = [

@@ -47,10 +47,12 @@ def admin(server: ApiServer) -> Iterator[httpx.Client]:
 
 def routed(server: ApiServer, station: str) -> dict[str, Any]:
     """Upload the job application from ``station`` (a new document per station) and wait for its routing."""
-    with server.client(server.key("station", station)) as client:
+    with server.client(server.key("station", station)) as client, \
+            server.client(server.key("admin", f"{station}-reader")) as admin:
         response = upload(client, JOB_APPLICATION, (SAMPLES / JOB_APPLICATION).read_bytes())
         assert response.status_code == 202, response.text
-        status = wait_settled(client, response.json()["document_id"])
+        # read as admin: a job application is confidential for its named person, which the station then cannot see
+        status = wait_settled(admin, response.json()["document_id"])
     assert status["state"] == "routed", status
     routing: dict[str, Any] = status["result"]["routing"]
     return {"document_id": status["document_id"], **routing}
