@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from extraction import parsers
 from extraction.labels import FIELD_KINDS, LABELS, PAYMENT_TERM_ANCHORS, Kind
@@ -180,7 +181,13 @@ def labelled_candidates(rows: list[Row], sources: dict[int, str]) -> tuple[list[
         if kind is Kind.PERIOD:
             out.extend(_period(hit, sources))
             continue
-        same_row = _limit(hit.after, hit, by_row[(hit.row.page, hit.row.index)])
+        row_hits = by_row[(hit.row.page, hit.row.index)]
+        same_row = _limit(hit.after, hit, row_hits)
+        if kind is Kind.AMOUNT and not same_row and _is_table_header(row_hits):
+            column = _column_candidates(rows, hit, sources)
+            if column:
+                out.extend(column)
+                continue
         runs = [same_row or tokens_beside(rows, hit), *tokens_below(rows, hit)]
         for position, run in enumerate(runs):
             found = _value_in(run, kind)
@@ -193,6 +200,53 @@ def labelled_candidates(rows: list[Row], sources: dict[int, str]) -> tuple[list[
                 out.extend(_further_amounts(hit, run, tokens, score, sources))
             break
     return out, hits
+
+
+#: A header row with at least this many amount labels is the head of a table of totals ("Nettobetrag
+#: MwSt-Betrag Endbetrag" over one row per VAT rate and a last row with the sums).
+TABLE_HEADER_LABELS = 2
+#: Rows of such a table read at most; an earlier row than the last is a part, not the total.
+MAX_TABLE_ROWS = 8
+PART_ROW_WEIGHT = 0.5
+
+
+def _is_table_header(row_hits: list[LabelHit]) -> bool:
+    amounts = {h.label.field for h in row_hits if FIELD_KINDS.get(h.label.field) is Kind.AMOUNT}
+    return len(amounts) >= TABLE_HEADER_LABELS and all(not h.after or h is row_hits[-1] or
+                                                       _value_in(_limit(h.after, h, row_hits), Kind.AMOUNT) is None
+                                                       for h in row_hits)
+
+
+def _column_candidates(rows: list[Row], hit: LabelHit, sources: dict[int, str]) -> list[Candidate]:
+    """The amounts printed in the label's column, row after row below it: the last one is the total (scored as
+    a value beside its label) when it is the sum of the ones above it, the parts (per VAT rate), which score
+    less; when it is not their sum (the sum row was not read), every row is a part.
+
+    An amount belongs to the column when its box overlaps the label's horizontally (amounts are right-aligned
+    under their header, so a little beyond the label's right edge counts too). The column ends at the first row
+    without an amount in it.
+    """
+    x0, _, x1, _ = hit.box
+    slack = (x1 - x0) // 2
+    found: list[tuple[str, tuple[Token, ...], Row]] = []
+    following = [r for r in rows if r.page == hit.row.page and r.index > hit.row.index][:MAX_TABLE_ROWS]
+    for row in following:
+        cell = tuple(t for t in row.tokens if t.box[2] > x0 and t.box[0] < x1 + slack)
+        value = _value_in(cell, Kind.AMOUNT) if cell else None
+        if value is None:
+            break
+        found.append((value[0], value[1], row))
+    if len(found) < 2:
+        return []
+    weight = _label_weight(hit)
+    *parts, last = found
+    sums_up = sum(Decimal(v) for v, _, _ in parts) == Decimal(last[0])  # else the sum row was not read
+    out = []
+    for n, (value, tokens, row) in enumerate(found):
+        total = sums_up and n == len(found) - 1
+        score = weight * _ocr_factor(tokens) * (1.0 if total else PART_ROW_WEIGHT)
+        out.append(_candidate(hit.label.field, Kind.AMOUNT, value, score, tokens, sources, hit.label.text, row))
+    return out
 
 
 #: Each further amount on a label's row is a weaker reading ("Steuerbasisbetrag USt. 7 % 275,00 19,25": the

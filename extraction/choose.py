@@ -11,7 +11,7 @@ Confidence is calibrated so that a confidently wrong value is rare, the worst ou
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from itertools import combinations, product
 from typing import Any
@@ -105,6 +105,11 @@ def choose_totals(candidates: list[Candidate]) -> Totals:
         if candidate.field in by_field:
             by_field[candidate.field].append(candidate)
     best = _consistent(by_field["total_net"], by_field["total_vat"], by_field["total_gross"])
+    if best is None and any(Decimal(c.value) < 0 for c in by_field["total_net"]):
+        # a credit note whose minus signs OCR lost on some totals ('"233,47' for '-233,47'): the negative net
+        # decides the sign, and only a set that then adds up is taken
+        best = _consistent(by_field["total_net"], _with_negated(by_field["total_vat"]),
+                           _with_negated(by_field["total_gross"]))
     if best is not None:
         net, vats, gross = best
         weakest = min(net.score, gross.score)
@@ -126,6 +131,22 @@ def choose_totals(candidates: list[Candidate]) -> Totals:
             fields[field] = FieldValue(chosen.value, min(chosen.confidence, MAX_LONE_AMOUNT_CONFIDENCE),
                                        chosen.page, chosen.box, chosen.source)
     return Totals(fields, False)
+
+
+#: A total read without the minus sign the rest of a credit note has scores a little less.
+NEGATED_WEIGHT = 0.9
+
+
+def _with_negated(candidates: list[Candidate]) -> list[Candidate]:
+    """The candidates plus their positive values negated, unless the field already has a negative reading (then
+    the sign was read, and negating more readings only makes chance sums)."""
+    if any(Decimal(c.value) < 0 for c in candidates):
+        return candidates
+    negated = [
+        replace(c, value=parsers.amount_text(-Decimal(c.value)), score=c.score * NEGATED_WEIGHT)
+        for c in candidates if Decimal(c.value) > 0
+    ]
+    return [*candidates, *negated]
 
 
 def _amount_due(due: list[Candidate], gross: Candidate, confidence: float) -> FieldValue | None:

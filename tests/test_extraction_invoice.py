@@ -146,6 +146,24 @@ def test_a_french_factur_x_page_and_the_buyers_vat_id_kept_apart() -> None:
     assert invoice["iban"]["value"] == "FR2012421242124212421242124"
 
 
+def test_a_table_of_totals_per_vat_rate_with_a_sum_row() -> None:
+    """ZUGFeRD 1.0 layout: the labels head columns; one row per VAT rate, then the row of sums."""
+    header = ("Nettobetrag", "MwSt-Betrag", "Endbetrag")
+    rows = (("-4,85", "-0,92", "-5,77"), ("-2,82", "-0,20", "-3,02"), ("-7,67", "-1,12", "-8,79"))
+    invoice = extract_invoice(_page(header, *rows)).invoice
+    assert [invoice[n]["value"] for n in ("total_net", "total_vat", "total_gross")] == ["-7.67", "-1.12", "-8.79"]
+    assert invoice["total_gross"]["confidence"] >= 0.9
+    unread_sums = extract_invoice(_page(header, *rows[:2])).invoice  # the sum row was not read
+    assert unread_sums["total_gross"]["confidence"] < 0.9
+
+
+def test_a_credit_note_whose_minus_signs_ocr_lost_on_some_totals() -> None:
+    invoice = extract_invoice(_page(
+        ("Total", "HT", "-218,48", "€"), ("Total", "taxes", "14,99", "€"), ("Total", "TTC", '"233,47', "€"),
+    )).invoice
+    assert [invoice[n]["value"] for n in ("total_net", "total_vat", "total_gross")] == ["-218.48", "-14.99", "-233.47"]
+
+
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "einvoices"
 
 
