@@ -338,3 +338,21 @@ def test_scheduled_retention_deletes_through_the_service(tmp_path: Path) -> None
             assert audit.verify(session).ok
         station.close()
         admin.close()
+
+
+def test_the_installed_directory_sets_periods_per_postbox(tmp_path: Path) -> None:
+    from classifiers.directory import DEFAULT_PATH, InvalidDirectory, parse_yaml
+    from workers.retention import current_policy
+
+    settings = make_settings(tmp_path, retention_days=90)
+    assert current_policy(settings) == RetentionPolicy(default_days=90, per_postbox={})
+    text = DEFAULT_PATH.read_text(encoding="utf-8")
+    line = "{id: personalamt, name: Postkorb Personalamt, department: personalamt}"
+    assert line in text
+    (tmp_path / "directory.yaml").write_text(text.replace(line, line[:-1] + ", retention_days: 180}"), encoding="utf-8")
+    policy = current_policy(settings)
+    assert policy.days_for("personalamt") == 180 and policy.days_for("hauptamt") == 90
+    for bad in ("-1", "bald", ".nan"):
+        with pytest.raises(InvalidDirectory) as error:
+            parse_yaml(text.replace(line, line[:-1] + f", retention_days: {bad}}}"))
+        assert error.value.field == "retention_days" and "personalamt" in error.value.message
