@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -12,14 +14,21 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
+from test_api_support import SAMPLES, make_settings, serve, upload, wait_settled
+from typer.testing import CliRunner
 
+from classifiers.directory import DEFAULT_PATH as DEFAULT_DIRECTORY
 from mailroom import audit
+from mailroom.cli import app as cli
 from mailroom.settings import Settings
+from mailroom.storage import repository
 from mailroom.storage.db import make_engine, migrate, session_scope
 from mailroom.storage.models import AUDIT_GENESIS_HASH, AuditLogRow
+from rules.store import activate, create_draft, default_pack_text, ensure_default_ruleset
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -202,3 +211,139 @@ def test_export_and_since(data_dir: Path, engine: Engine) -> None:
     assert [json.loads(line) for line in out.stdout.splitlines()] == entries
     later = _cli("export", "--since", (datetime.now(UTC) + timedelta(days=1)).date().isoformat(), data_dir=data_dir)
     assert later.returncode == 0 and later.stdout == ""
+
+
+# --- the rule set's changes are mirrored, in their transaction -------------------------------------------------
+
+
+def test_rule_changes_are_mirrored_when_they_commit_and_never_when_rolled_back(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        ensure_default_ruleset(session)
+    with pytest.raises(RuntimeError), session_scope(engine) as session:
+        create_draft(session, default_pack_text(), actor="admin-gone", source="test")
+        raise RuntimeError("the unit of work fails after the change")
+    with session_scope(engine) as session:
+        number = create_draft(session, default_pack_text(), actor="admin-erika", source="test").version
+        activate(session, number, actor="admin-erika")
+    with session_scope(engine, readonly=True) as session:
+        entries = [e for e in audit.export(session) if e["object_type"] == "ruleset"]
+        assert audit.verify(session).ok
+    actions = [(e["action"], e["actor"], e["details"]["version"]) for e in entries]
+    assert ("ruleset.create_draft", "admin-erika", number) in actions
+    assert ("ruleset.activate", "admin-erika", number) in actions
+    assert not any(actor == "admin-gone" for _, actor, _ in actions)  # rolled back: no entry
+    activation = next(e for e in entries if e["action"] == "ruleset.activate" and e["details"]["version"] == number)
+    assert activation["details"]["new"] == {"active_version": number}
+    draft = next(e for e in entries if e["action"] == "ruleset.create_draft" and e["details"]["version"] == number)
+    assert "yaml" not in draft["details"]["new"] and len(draft["details"]["new"]["sha256"]) == 64
+
+
+# --- the trail of real work through the API, then tampered with --------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def trail(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """A service that received, decided, served, re-routed and administered: the audit trail it wrote."""
+    data_dir = tmp_path_factory.mktemp("audit-trail")
+    with serve(make_settings(data_dir)) as server:
+        tokens = {"station": server.key("station", "poststelle-1"), "admin": server.key("admin", "it-1"),
+                  "reviewer": server.key("reviewer", "pruefer-1")}
+        with server.client(tokens["station"]) as station, server.client(tokens["admin"]) as admin:
+            document_id = upload(station, "letter.pdf", (SAMPLES / "0027-enquiry.pdf").read_bytes()).json()[
+                "document_id"]
+            wait_settled(admin, document_id)
+            with session_scope(server.ctx.sessions) as session:  # put it into a postbox (as a decision would)
+                row = repository.get_document(session, document_id)
+                assert row is not None and row.result_json
+                result = json.loads(row.result_json)
+                result["routing"] = {**result["routing"], "status": "routed", "postbox": "buergerbuero"}
+                repository.save_result(session, row, result)
+                repository.transition(session, row, "routed", reason="test setup")
+            tokens["clerk"] = server.key("clerk", "buergerbuero-1", postboxes=["buergerbuero"])
+            with server.client(tokens["clerk"]) as clerk:
+                url = f"/api/v1/documents/{document_id}"
+                for suffix in ("", "/original", "/searchable.pdf", "/pages/1/image", "/events"):
+                    assert clerk.get(url + suffix).status_code == 200, suffix
+                moved = clerk.post(url + "/reroute", json={"postbox": "hauptamt", "reason": "Anfrage ans Hauptamt"})
+                assert moved.status_code == 200, moved.text
+                assert clerk.get(url).status_code == 404  # gone from its postbox: a denied read is not a read
+            assert admin.post("/api/v1/rules/versions", content=b"version: 1\nrules: []\n",
+                              headers={"Content-Type": "application/yaml"}).status_code == 201
+            installed = admin.put("/api/v1/directory", content=DEFAULT_DIRECTORY.read_bytes(),
+                                  headers={"Content-Type": "application/yaml"})
+            assert installed.status_code == 200, installed.text
+        created = CliRunner().invoke(cli, ["keys", "create", "--role", "dms", "--name", "dms-1", "--postbox",
+                                           "hauptamt", "--person", "schmitz", "--data-dir", str(data_dir)])
+        assert created.exit_code == 0, created.output
+        tokens["cli"] = created.stdout.strip().splitlines()[-1]
+        revoked = CliRunner().invoke(cli, ["keys", "revoke", "dms-1", "--data-dir", str(data_dir)])
+        assert revoked.exit_code == 0, revoked.output
+        with session_scope(server.ctx.sessions, readonly=True) as session:
+            entries = list(audit.export(session))
+        yield {"data_dir": data_dir, "document_id": document_id, "tokens": tokens, "entries": entries}
+
+
+def _of(trail: dict[str, Any], action: str) -> list[dict[str, Any]]:
+    return [e for e in trail["entries"] if e["action"] == action]
+
+
+def test_trail_records_intake_decision_reads_reroute_and_administration(trail: dict[str, Any]) -> None:
+    document_id = trail["document_id"]
+    (received,) = _of(trail, "document.received")
+    assert received["actor"] == "station:poststelle-1" and received["object_id"] == document_id
+    assert received["details"]["uploaded_by"] == "poststelle-1" and len(received["details"]["sha256"]) == 64
+    assert [e["object_id"] for e in _of(trail, "document.transfer_note")] == [document_id]
+
+    (decided,) = _of(trail, "document.decided")
+    assert decided["actor"] == "pipeline" and decided["details"]["decided_by"]
+    assert isinstance(decided["details"]["ruleset_version"], int)
+    assert all(isinstance(v, int) for v in decided["details"]["models"].values())
+
+    reads = _of(trail, "document.read")
+    by_clerk = [e["details"]["what"] for e in reads if e["actor"] == "clerk:buergerbuero-1"]
+    assert by_clerk == ["result", "original", "searchable_pdf", "page_image", "events"]
+    assert next(e for e in reads if e["details"]["what"] == "page_image")["details"]["n"] == "1"
+    # a status poll before the result exists shows no content and is not recorded as a read
+    assert all(e["id"] > decided["id"] for e in reads if e["details"]["what"] == "result")
+
+    (rerouted,) = _of(trail, "document.rerouted")
+    assert rerouted["actor"] == "clerk:buergerbuero-1"
+    assert {k: rerouted["details"][k] for k in ("from_postbox", "postbox", "reason")} == {
+        "from_postbox": "buergerbuero", "postbox": "hauptamt", "reason": "Anfrage ans Hauptamt"}
+
+    # the default pack installed on first use (actor "system"), then the admin's draft
+    assert [e["actor"] for e in _of(trail, "ruleset.create_draft")] == ["system", "it-1"]
+    created = next(e for e in _of(trail, "key.created") if e["details"]["name"] == "dms-1")
+    assert created["actor"].startswith("cli") and created["details"]["person"] == "schmitz"
+    assert [e["details"]["name"] for e in _of(trail, "key.revoked")] == ["dms-1"]
+    (replaced,) = _of(trail, "directory.replaced")
+    assert replaced["actor"] == "admin:it-1" and replaced["details"]["format"] == "yaml"
+    assert replaced["details"]["sha256"] == hashlib.sha256(DEFAULT_DIRECTORY.read_bytes()).hexdigest()
+
+
+def test_trail_holds_no_secret(trail: dict[str, Any]) -> None:
+    dumped = json.dumps(trail["entries"])
+    for token in trail["tokens"].values():
+        assert token.split("_")[2] not in dumped and token not in dumped
+
+
+def test_tampering_with_the_real_trail_is_found(trail: dict[str, Any], tmp_path: Path) -> None:
+    copy = tmp_path / "data"
+    shutil.copytree(trail["data_dir"], copy)
+    assert _cli("verify", data_dir=copy).returncode == 0
+    decided = _of(trail, "document.decided")[0]
+    with sqlite3.connect(_db(copy)) as conn:  # someone moves the decision to another postbox afterwards
+        details = dict(decided["details"], postbox="kaemmerei")
+        conn.execute("UPDATE audit_log SET details_json = ? WHERE id = ?", (json.dumps(details), decided["id"]))
+    bad = _cli("verify", data_dir=copy)
+    assert bad.returncode == 1
+    assert f"entry {decided['id']}" in bad.stderr and "altered" in bad.stderr and "document.decided" in bad.stderr
+
+    shutil.rmtree(copy)
+    shutil.copytree(trail["data_dir"], copy)
+    read = _of(trail, "document.read")[1]
+    with sqlite3.connect(_db(copy)) as conn:  # someone hides that a document was read
+        conn.execute("DELETE FROM audit_log WHERE id = ?", (read["id"],))
+    gone = _cli("verify", data_dir=copy)
+    assert gone.returncode == 1
+    assert f"between {read['id'] - 1} and {read['id'] + 1}" in gone.stderr and "deleted" in gone.stderr
