@@ -356,3 +356,18 @@ def test_the_installed_directory_sets_periods_per_postbox(tmp_path: Path) -> Non
         with pytest.raises(InvalidDirectory) as error:
             parse_yaml(text.replace(line, line[:-1] + f", retention_days: {bad}}}"))
         assert error.value.field == "retention_days" and "personalamt" in error.value.message
+
+
+def test_keep_forever_by_default_and_per_postbox(store: Store) -> None:
+    now = utcnow()
+    personal = add_document(store, b"personalamt letter", postbox="personalamt")
+    hauptamt = add_document(store, b"hauptamt letter")
+    copied = add_document(store, b"copied to hauptamt", postbox="personalamt", copies=("hauptamt",))
+    failed = add_document(store, b"failed letter", state="failed")
+    only_personalamt = RetentionPolicy(default_days=0, per_postbox={"personalamt": 10})
+    with session_scope(store.sessions, readonly=True) as session:
+        assert expired_documents(session, only_personalamt, now=now + 1000 * DAY) == [personal]
+        assert expired_documents(session, POLICY, now=now + 1000 * DAY, limit=2) == [personal, hauptamt]
+        assert sorted(expired_documents(session, POLICY, now=now + 1000 * DAY)) == sorted(
+            [personal, hauptamt, copied, failed])
+        assert expired_documents(session, RetentionPolicy(default_days=0), now=now + 1000 * DAY) == []

@@ -292,7 +292,18 @@ def expired_documents(
         select(PostboxItemRow.document_id, func.min(started))
         .join(DocumentRow, DocumentRow.id == PostboxItemRow.document_id)
         .where(DocumentRow.state.in_((S.ROUTED.value, S.FAILED.value)))
-        .group_by(PostboxItemRow.document_id)
+    )
+    other = aliased(PostboxItemRow)
+    forever = sorted(box for box, days in policy.per_postbox.items() if days <= 0)
+    if forever:  # a postbox that keeps forever keeps the document: not a candidate, run after run
+        with_items = with_items.where(~exists().where(other.document_id == PostboxItemRow.document_id,
+                                                      other.postbox.in_(forever)))
+    if policy.default_days <= 0:  # only the postboxes with a period of their own let documents go
+        finite = sorted(box for box, days in policy.per_postbox.items() if days > 0)
+        with_items = with_items.where(~exists().where(other.document_id == PostboxItemRow.document_id,
+                                                      other.postbox.notin_(finite)))
+    with_items = (
+        with_items.group_by(PostboxItemRow.document_id)
         .having(func.min(started) <= cutoff)
         .order_by(func.min(started), PostboxItemRow.document_id)
     )
