@@ -232,10 +232,10 @@ def _column_candidates(rows: list[Row], hit: LabelHit, sources: dict[int, str]) 
     following = [r for r in rows if r.page == hit.row.page and r.index > hit.row.index][:MAX_TABLE_ROWS]
     for row in following:
         cell = tuple(t for t in row.tokens if t.box[2] > x0 and t.box[0] < x1 + slack)
-        value = _value_in(cell, Kind.AMOUNT) if cell else None
-        if value is None:
+        read = _value_in(cell, Kind.AMOUNT) if cell else None
+        if read is None:
             break
-        found.append((value[0], value[1], row))
+        found.append((read[0], read[1], row))
     if len(found) < 2:
         return []
     weight = _label_weight(hit)

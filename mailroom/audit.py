@@ -71,6 +71,7 @@ class SecretInAuditDetails(MailroomError, ValueError):
     """An audit entry's details hold something that looks like a secret; secrets never enter the audit log."""
 
     code = "secret_in_audit_details"
+    http_status = 422  # the details come from a request (a reason, a note): refused, never stored
 
 
 # --- hashing --------------------------------------------------------------------------------------------

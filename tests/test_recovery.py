@@ -63,7 +63,7 @@ def test_the_missed_values_are_read_on_a_strip_and_put_back_in_place(tmp_path: P
     words = [w for b in blocks for line in b.lines for w in line.words]
     assert [w.text for w in words] == ["340,96", "340,96"]
     for word, amount in zip(words, ("Bruttosumme-amount", "Zahlbetrag-amount"), strict=True):
-        x0, y0, x1, y1 = boxes[amount]
+        x0, y0, x1, _ = boxes[amount]
         assert abs(word.box[0] - x0) <= 8 and abs(word.box[1] - y0) <= 12 and abs(word.box[2] - x1) <= 8
 
 

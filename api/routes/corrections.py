@@ -107,6 +107,9 @@ def _apply(
         }
         if reason:
             routing["reason"] = reason
+        for kept in ("confidential", "person"):  # a personal letter stays personal wherever it is sent
+            if previous.get(kept):
+                routing[kept] = previous[kept]
         result["routing"] = routing
         if document_type:
             result["document_type"] = {"label": document_type, "confidence": 1.0, "decided_by": decided_by}
