@@ -18,10 +18,12 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from servicekit import SAMPLES, Database, Process, RedisServer, free_port, service_env, station_key, upload, wait_http
+from sqlalchemy import select
 
+from mailroom import audit
 from mailroom.settings import Settings
-from mailroom.storage.db import make_engine, migrate, schema_revision
-from mailroom.storage.models import Base
+from mailroom.storage.db import make_engine, migrate, schema_revision, session_scope
+from mailroom.storage.models import AuditLogRow, Base
 
 
 def _pg_bin(tool: str) -> str:
@@ -97,6 +99,19 @@ def test_two_workers_on_postgresql_process_uploads_exactly_once(postgres_url: st
         assert set(db.wait_settled(list(ids), 240).values()) <= {"routed", "review"}
         for document_id, pages in ids.items():
             db.assert_exactly_once(document_id, pages=pages)
+        # the API and both workers appended to one audit chain (advisory lock + unique prev_hash)
+        engine = make_engine(settings)
+        try:
+            with session_scope(engine, readonly=True) as session:
+                report = audit.verify(session)
+                decided = session.scalars(
+                    select(AuditLogRow.object_id).where(AuditLogRow.action == "document.decided")).all()
+                received = session.scalars(
+                    select(AuditLogRow.object_id).where(AuditLogRow.action == "document.received")).all()
+        finally:
+            engine.dispose()
+        assert report.ok, report.summary()
+        assert sorted(received) == sorted(ids) and set(decided) == set(ids)
     finally:
         for process in processes:
             process.stop()
