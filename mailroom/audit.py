@@ -13,6 +13,9 @@ does. The unique ``prev_hash`` is the backstop: a writer that lost a race gets a
 SAVEPOINT, re-reads the head and tries again. The lock is held until the caller's transaction ends, so record
 the entry late in a unit of work, and keep that unit short.
 
+What is recorded, by whom and with which details (intake, decisions, corrections, rule/directory/key changes,
+every read of a document, transfer notes) is listed in ``docs/security.md``.
+
 Like :mod:`mailroom.storage.repository`, the functions take an open session and never commit: the entry is
 committed together with the change it describes, or not at all. ``details`` must never hold secrets:
 :func:`record` refuses keys named like ``token``, ``secret``, ``password`` or ``authorization`` and values

@@ -65,12 +65,14 @@ def record_note(session: Session, row: DocumentRow, note: Mapping[str, Any]) -> 
                  details=dict(note))
 
 
-def _entries(session: Session, document_id: str | None) -> Iterator[AuditLogRow]:
+def _entries(session: Session, document_id: str | None, since: datetime | None) -> Iterator[AuditLogRow]:
     query = select(AuditLogRow).where(
         AuditLogRow.object_type == "document", AuditLogRow.action.in_((INTAKE_ACTION, NOTE_ACTION))
     )
     if document_id is not None:
         query = query.where(AuditLogRow.object_id == document_id)
+    if since is not None:  # both entries of a file are written after it was received
+        query = query.where(AuditLogRow.at >= since)
     yield from session.scalars(query.order_by(AuditLogRow.id).execution_options(yield_per=1000))
 
 
@@ -79,7 +81,7 @@ def transfer_notes(
 ) -> list[dict[str, Any]]:
     """The transfer notes, oldest received first: of one document, or of every file received at/after ``since``."""
     notes: dict[str, dict[str, Any]] = {}
-    for entry in _entries(session, document_id):
+    for entry in _entries(session, document_id, since):
         assert entry.object_id is not None
         details: dict[str, Any] = json.loads(entry.details_json) if entry.details_json else {}
         current = notes.get(entry.object_id)
