@@ -234,6 +234,8 @@ def _column_candidates(rows: list[Row], hit: LabelHit, sources: dict[int, str]) 
         cell = tuple(t for t in row.tokens if t.box[2] > x0 and t.box[0] < x1 + slack)
         read = _value_in(cell, Kind.AMOUNT) if cell else None
         if read is None:
+            if len(row.tokens) <= 2 and not any(c.isdigit() for t in row.tokens for c in t.text):
+                continue  # a speck read as a word between two rows of the table
             break
         found.append((read[0], read[1], row))
     if len(found) < 2:
@@ -370,8 +372,10 @@ _UNCHECKED_SHAPES: dict[str, re.Pattern[str]] = {
 }
 
 
-def unchecked_candidates(hits: list[LabelHit], sources: dict[int, str]) -> list[Candidate]:
-    """IBANs and VAT ids right of their label whose check digits fail: printed wrong, or misread. They are
+def unchecked_candidates(hits: list[LabelHit], sources: dict[int, str], rows: list[Row] | None = None,
+                         ) -> list[Candidate]:
+    """IBANs and VAT ids right of their label (or, when the label ends its row, at the start of the next row:
+    "... folgende Bankverbindung: IBAN / DE75 ...") whose check digits fail: printed wrong, or misread. They are
     given with a low score so that validation can block the invoice with the reason, instead of a silent gap."""
     out: list[Candidate] = []
     for hit in hits:
@@ -379,6 +383,9 @@ def unchecked_candidates(hits: list[LabelHit], sources: dict[int, str]) -> list[
         if shape is None:
             continue
         tokens = hit.after[:8]
+        if not tokens and rows is not None:
+            following = [r for r in rows if r.page == hit.row.page and r.index == hit.row.index + 1]
+            tokens = following[0].tokens[:8] if following else ()
         text, starts = _joined(tokens)
         match = shape.search(text)
         if match is None or len(_covering(tokens, starts, 0, match.start())) > MAX_SKIP:

@@ -155,7 +155,7 @@ def _text_fields(
     labelled, hits = labelled_candidates(rows, sources)
     candidates = [
         *labelled, *pattern_candidates(rows, sources), *payment_term_candidates(rows, sources),
-        *title_candidates(rows, sources), *unchecked_candidates(hits, sources),
+        *title_candidates(rows, sources), *unchecked_candidates(hits, sources, rows),
     ]
     if document.pages and not any(c.field == "issue_date" for c in candidates):
         first = document.pages[0]

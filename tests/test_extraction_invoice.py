@@ -157,6 +157,16 @@ def test_a_table_of_totals_per_vat_rate_with_a_sum_row() -> None:
     assert unread_sums["total_gross"]["confidence"] < 0.9
 
 
+def test_an_iban_wrapped_to_the_line_after_its_label_and_a_speck_inside_a_table() -> None:
+    document = _page(("Bitte", "überweisen", "Sie", "auf", "folgende", "Bankverbindung:", "IBAN"),
+                     ("DE75123456780000001234,", "BIC", "WELADED1MST"))
+    iban = extract_invoice(document).invoice["iban"]  # a dummy with wrong check digits: given, never trusted
+    assert iban["value"] == "DE75123456780000001234" and iban["confidence"] <= 0.3
+    header = ("Nettobetrag", "MwSt-Betrag", "Endbetrag")
+    rows = (("-4,85", "-0,92", "-5,77"), ("-2,82", "-0,20", "-3,02"), ("gs",), ("-7,67", "-1,12", "-8,79"))
+    assert extract_invoice(_page(header, *rows)).invoice["total_gross"]["value"] == "-8.79"
+
+
 def test_a_credit_note_whose_minus_signs_ocr_lost_on_some_totals() -> None:
     invoice = extract_invoice(_page(
         ("Total", "HT", "-218,48", "€"), ("Total", "taxes", "14,99", "€"), ("Total", "TTC", '"233,47', "€"),
