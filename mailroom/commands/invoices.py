@@ -131,7 +131,7 @@ def register(main_app: typer.Typer) -> None:
         directory: Annotated[Path, typer.Argument(help="Folder of documents with *.truth.json")],
         as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
         rasterise: Annotated[bool, typer.Option(
-            "--rasterise", help="Turn each PDF's first page into a degraded scan first (no XML, no text layer)")]
+            "--rasterise", help="Turn each PDF (up to 4 pages) into a degraded scan first (no XML, no text layer)")]
         = False,
         limit: Annotated[int | None, typer.Option(help="Only the first N files")] = None,
         seed: Annotated[int, typer.Option(help="Seed of the scan degradation")] = 7,
