@@ -14,7 +14,7 @@ from test_api_support import SAMPLES, ApiServer, make_settings, serve, upload, w
 from mailroom import audit
 from mailroom.storage import repository
 from mailroom.storage.db import session_scope
-from mailroom.storage.models import AuditLogRow
+from mailroom.storage.models import AuditLogRow, OutboxEventRow
 
 # born-digital samples (text layer: no OCR, fast)
 WORKED = "0027-enquiry.pdf"
@@ -227,6 +227,12 @@ def test_copy_sends_the_document_to_a_second_postbox(server: ApiServer, docs: di
         item = copied.json()
         assert item["postbox"] == OTHER_POSTBOX and item["kind"] == "copy" and item["state"] == "new"
         assert item["placed_by"] == "dms:dms-1" and item["note"] == "Zahlung prüfen"
+        assert dms.get(f"/api/v1/documents/{doc}").json()["result"]["routing"]["copies"] == [OTHER_POSTBOX]
+        with session_scope(server.ctx.sessions, readonly=True) as session:  # the DMS of the other postbox is told
+            events = session.scalars(select(OutboxEventRow).where(OutboxEventRow.document_id == doc)
+                                     .order_by(OutboxEventRow.created_at)).all()
+            last = json.loads(events[-1].payload_json)
+        assert last["type"] == "document.routed" and last["document"]["routing"]["copies"] == [OTHER_POSTBOX]
 
         (entry,) = [e for e in listing(b, OTHER_POSTBOX, "new") if e["document_id"] == doc]
         assert entry["kind"] == "copy" and entry["note"] == "Zahlung prüfen"

@@ -30,7 +30,7 @@ from api.schemas import API_PREFIX, document_url
 from classifiers.directory import Directory
 from mailroom import audit
 from mailroom.errors import MailroomError
-from mailroom.storage import postboxes
+from mailroom.storage import outbox, postboxes, repository
 from mailroom.storage.db import session_scope
 from mailroom.storage.keys import Role
 from mailroom.storage.models import DocumentRow, DocumentState
@@ -331,7 +331,9 @@ def acknowledge_document(
     status_code=201,
     summary="Send a copy of a routed document to another postbox (clerk/dms of its postbox, reviewer, admin)",
     description="The other postbox gets a `copy` item (state new) with who sent it and the reason; the document "
-    "stays where it is. 422 `unknown_postbox` for a postbox the directory does not have; 409 `already_in_postbox` "
+    "stays where it is, its result lists the copy in `routing.copies`, and `document.routed` is announced again "
+    "(webhook subscriptions of the other postbox receive it). 422 `unknown_postbox` for a postbox the directory "
+    "does not have; 409 `already_in_postbox` "
     "when that postbox holds the document already, `not_routed` when the document is not routed.",
     responses=error_responses(401, 403, 404, 409, 422),
 )
@@ -354,5 +356,16 @@ def copy_document(
         if item is None:
             raise postboxes.AlreadyInPostbox(f"postbox {body.postbox} holds document {document_id} already",
                                              field="postbox")
+        _announce_copy(session, doc, body.postbox)
         _audit(session, principal, "document.copied", item, reason=body.reason, from_postboxes=held_in)
         return PostboxDocument.of(item, doc)
+
+
+def _announce_copy(session: Session, doc: DocumentRow, postbox: str) -> None:
+    """The result lists the copy (``routing.copies``) and ``document.routed`` is announced again in the same
+    transaction, so that the DMS of the other postbox hears of it (the event's postboxes include the copies)."""
+    result: dict[str, Any] = json.loads(doc.result_json) if doc.result_json else {}
+    routing = result.setdefault("routing", {})
+    routing["copies"] = sorted({*(routing.get("copies") or []), postbox})
+    repository.save_result(session, doc, result)
+    outbox.announce(session, doc, outbox.ROUTED)
