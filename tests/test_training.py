@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from mailroom import audit
 from mailroom.cli import app
 from mailroom.model import Block, Document, Line, Page, TextSource, Word
 from mailroom.settings import Settings
@@ -159,6 +160,9 @@ def test_directory_import(settings: Settings, tmp_path: Path) -> None:
     done = runner.invoke(app, ["directory", "import", str(csv), "--data-dir", str(settings.data_dir)])
     assert done.exit_code == 0, done.output
     assert (settings.data_dir / "directory.csv").exists()
+    with session_scope(make_engine(settings), readonly=True) as session:
+        (entry,) = [e for e in audit.export(session) if e["action"] == "directory.replaced"]
+    assert entry["actor"].startswith("cli:") and entry["details"]["departments"] == 1
     broken = tmp_path / "broken.csv"
     broken.write_text("kind,id,name,department,last_name\nperson,huber,,nowhere,Huber\n")
     refused = runner.invoke(app, ["directory", "import", str(broken), "--data-dir", str(settings.data_dir)])

@@ -8,13 +8,15 @@ file (evaluation) or the active version from the database, re-read when an admin
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from classifiers.directory import Directory, default_directory, load_directory
+from classifiers.directory import Directory, InvalidDirectory, default_directory, load_directory
 from classifiers.recognition import Recognition, RoutingModels, facts_for_rules, load_type_routes, recognise
 from mailroom.model import Document
 from mailroom.settings import Settings
@@ -119,3 +121,34 @@ def hybrid_outcome(router: Router) -> Callable[[StoredDocument, Decision], Outco
         return Outcome(routing.status, routing.postbox, decision.document_type.label, routing.decided_by)
 
     return finalise
+
+
+def install_directory(settings: Settings, body: bytes, suffix: str) -> Directory:
+    """Validate ``body`` and install it atomically as ``<data_dir>/directory<suffix>``; the other format goes.
+
+    The new file replaces the old one with one rename; the file of the other format is removed only after that
+    (a reader in between sees the old directory or the new one, never none: YAML wins over CSV).
+    """
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=settings.data_dir, prefix=".directory-upload-", suffix=suffix)
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(body)
+            out.flush()
+            os.fsync(out.fileno())
+        try:
+            directory = load_directory(tmp)
+            if suffix == ".yaml":
+                load_type_routes(tmp)  # the router reads the document-type routes of an installed YAML too
+        except InvalidDirectory as exc:
+            problems = exc.details.get("problems") or [exc.message]
+            raise InvalidDirectory(exc.message.replace(tmp.stem, "directory"), field=exc.field,
+                                   problems=problems) from exc
+        target = settings.data_dir / f"directory{suffix}"
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    other = settings.data_dir / ("directory.yaml" if suffix == ".csv" else "directory.csv")
+    other.unlink(missing_ok=True)
+    return directory

@@ -10,9 +10,6 @@ recorded in the audit trail (``directory.replaced``: who, SHA-256 of the new fil
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -23,12 +20,10 @@ from api.deps import AnyPrincipal, ServicesDep, record_audit, require
 from api.errors import error_responses
 from api.routes.corrections import current_directory
 from api.schemas import API_PREFIX, DepartmentInfo, DirectoryView, PersonInfo, PostboxInfo
-from classifiers.directory import Directory, InvalidDirectory, load_directory
-from classifiers.recognition import load_type_routes
+from classifiers.directory import Directory
 from mailroom.errors import FileTooLarge, UnsupportedFileType
-from mailroom.settings import Settings
 from mailroom.storage.keys import Role
-from workers.routing import installed_directory_file
+from workers.routing import install_directory, installed_directory_file
 
 router = APIRouter(prefix=f"{API_PREFIX}/directory", tags=["directory"])
 
@@ -81,37 +76,6 @@ def _suffix(content_type: str | None) -> str:
     if media in YAML_TYPES:
         return ".yaml"
     raise UnsupportedFileType(f"a directory is YAML (application/yaml) or CSV (text/csv), not {media!r}")
-
-
-def install_directory(settings: Settings, body: bytes, suffix: str) -> Directory:
-    """Validate ``body`` and install it atomically as ``<data_dir>/directory<suffix>``; the other format goes.
-
-    The new file replaces the old one with one rename; the file of the other format is removed only after that
-    (a reader in between sees the old directory or the new one, never none: YAML wins over CSV).
-    """
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=settings.data_dir, prefix=".directory-upload-", suffix=suffix)
-    tmp = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(body)
-            out.flush()
-            os.fsync(out.fileno())
-        try:
-            directory = load_directory(tmp)
-            if suffix == ".yaml":
-                load_type_routes(tmp)  # the router reads the document-type routes of an installed YAML too
-        except InvalidDirectory as exc:
-            problems = exc.details.get("problems") or [exc.message]
-            raise InvalidDirectory(exc.message.replace(tmp.stem, "directory"), field=exc.field,
-                                   problems=problems) from exc
-        target = settings.data_dir / f"directory{suffix}"
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    other = settings.data_dir / ("directory.yaml" if suffix == ".csv" else "directory.csv")
-    other.unlink(missing_ok=True)
-    return directory
 
 
 @router.get(

@@ -241,18 +241,32 @@ def directory_import(
     file: Annotated[Path, typer.Argument(help="Directory as YAML (like the default) or CSV (kind column)")],
     data_dir: DataDir = None,
 ) -> None:
-    """Validate an organisation directory and install it as this data directory's directory."""
-    from classifiers.directory import load_directory
-    directory = load_directory(file)
+    """Validate an organisation directory and install it as this data directory's directory (recorded in the
+    audit trail as ``directory.replaced``, like ``PUT /api/v1/directory``)."""
+    import hashlib
+
+    from mailroom import audit
+    from mailroom.commands.keys import cli_actor
+    from mailroom.storage.db import make_engine, migrate, session_scope
+    from workers.routing import install_directory, installed_directory_file
+
+    suffix = file.suffix.lower()
+    if suffix not in (".csv", ".yaml", ".yml"):
+        raise typer.BadParameter("a directory is a .yaml or .csv file", param_hint="FILE")
+    body = file.read_bytes()
     settings = _settings(data_dir)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    target = settings.data_dir / ("directory.csv" if file.suffix.lower() == ".csv" else "directory.yaml")
-    staged = target.with_name(f".{target.name}.new")
-    shutil.copyfile(file, staged)
-    staged.replace(target)  # atomic: a worker reading the directory sees the old file or the new one
-    for old in (settings.data_dir / "directory.csv", settings.data_dir / "directory.yaml"):
-        if old != target:
-            old.unlink(missing_ok=True)
+    directory = install_directory(settings, body, ".csv" if suffix == ".csv" else ".yaml")
+    target = installed_directory_file(settings)
+    engine = make_engine(settings)
+    migrate(engine)
+    with session_scope(engine) as session:
+        audit.record(
+            session, actor=cli_actor(), action="directory.replaced", object_type="directory", object_id=directory.name,
+            details={"format": suffix.lstrip("."), "sha256": hashlib.sha256(body).hexdigest(), "bytes": len(body),
+                     "departments": len(directory.departments), "postboxes": len(directory.postboxes),
+                     "persons": len(directory.persons)},
+        )
+    engine.dispose()
     err.print(
         f"{directory.name}: {len(directory.departments)} departments, {len(directory.persons)} persons, "
         f"{len(directory.postboxes)} postboxes → {target}"
