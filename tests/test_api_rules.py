@@ -158,7 +158,7 @@ def test_draft_simulate_activate_is_hot_and_rollback_restores(server: ApiServer,
     assert created.status_code == 201, created.text
     draft = created.json()
     number = draft["version"]
-    assert draft["status"] == "draft" and draft["created_by"] == "admin-erika"
+    assert draft["status"] == "draft" and draft["created_by"] == "admin:admin-erika"
     assert created.headers["location"] == f"/api/v1/rules/versions/{number}"
     assert NEW_THEN in draft["yaml"] and f"version: {number}" in draft["yaml"]
 
@@ -210,7 +210,7 @@ def test_draft_simulate_activate_is_hot_and_rollback_restores(server: ApiServer,
 
     # every change: who, when, old and new
     changes = admin.get("/api/v1/rules/changes").json()["changes"]
-    mine = [(c["action"], c["version"]) for c in changes if c["actor"] == "admin-erika"]
+    mine = [(c["action"], c["version"]) for c in changes if c["actor"] == "admin:admin-erika"]
     assert mine == [("create_draft", number), ("update_draft", number), ("activate", number),
                     ("rollback", number + 1)]
     activation = next(c for c in changes if c["action"] == "activate" and c["version"] == number)

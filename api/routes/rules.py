@@ -203,7 +203,7 @@ def create_rules_version(
 ) -> RuleVersionDetail:
     _installed(services)
     with session_scope(services.pipeline.sessions) as session:
-        row = create_draft(session, text, actor=admin.name, source="API")
+        row = create_draft(session, text, actor=admin.actor, source="API")
         detail = _detail(session, row.version)
     response.headers["Location"] = detail.url
     return detail
@@ -220,7 +220,7 @@ def update_rules_version(
     number: VersionNumber, text: RulesText, services: ServicesDep, admin: AdminPrincipal
 ) -> RuleVersionDetail:
     with session_scope(services.pipeline.sessions) as session:
-        update_draft(session, number, text, actor=admin.name)
+        update_draft(session, number, text, actor=admin.actor)
         return _detail(session, number)
 
 
@@ -232,7 +232,7 @@ def update_rules_version(
 )
 def discard_rules_version(number: VersionNumber, services: ServicesDep, admin: AdminPrincipal) -> Response:
     with session_scope(services.pipeline.sessions) as session:
-        discard_draft(session, number, actor=admin.name)
+        discard_draft(session, number, actor=admin.actor)
     return Response(status_code=204)
 
 
@@ -283,7 +283,7 @@ def simulate_rules_version(
 )
 def activate_rules_version(number: VersionNumber, services: ServicesDep, admin: AdminPrincipal) -> RuleVersionInfo:
     with session_scope(services.pipeline.sessions) as session:
-        return _info(activate(session, number, actor=admin.name))
+        return _info(activate(session, number, actor=admin.actor))
 
 
 @router.post(
@@ -300,7 +300,7 @@ def rollback_rules(
 ) -> RuleVersionInfo:
     _installed(services)
     with session_scope(services.pipeline.sessions) as session:
-        return _info(rollback(session, actor=admin.name, to=to))
+        return _info(rollback(session, actor=admin.actor, to=to))
 
 
 @router.get(
@@ -343,7 +343,7 @@ def import_rules(
 ) -> RuleVersionInfo:
     _installed(services)
     with session_scope(services.pipeline.sessions) as session:
-        info = _info(import_pack(session, text, actor=admin.name, activate_now=activate_now))
+        info = _info(import_pack(session, text, actor=admin.actor, activate_now=activate_now))
     response.headers["Location"] = info.url
     return info
 
