@@ -43,8 +43,11 @@ sent as `Authorization: Bearer mr_<id>_<secret>`. Roles: `station` (upload, own 
 
 TAGS = [
     {"name": "documents", "description": "Upload scanned mail; status, result, original, searchable PDF, pages"},
-    {"name": "webhooks", "description": "Webhook subscriptions, delivery log and replay (admin)"},
+    {"name": "review", "description": "Review decisions and re-routes (corrections that teach the models)"},
     {"name": "postboxes", "description": "Clerks and the DMS: list, claim, acknowledge, send a copy on"},
+    {"name": "rules", "description": "Routing rule sets: drafts, validation, simulation, versions (admin)"},
+    {"name": "directory", "description": "The organisation directory: departments, persons, postboxes"},
+    {"name": "webhooks", "description": "Webhook subscriptions, delivery log and replay (admin)"},
     {"name": "retention", "description": "Deletion on request (data protection; admin)"},
     {"name": "operations", "description": "Liveness, readiness and Prometheus metrics (no key needed)"},
 ]

@@ -44,7 +44,9 @@ def test_healthz_readyz_and_docs(server: ApiServer) -> None:
     assert {"/api/v1/documents", "/api/v1/documents/{document_id}", "/api/v1/documents/{document_id}/original",
             "/api/v1/documents/{document_id}/searchable.pdf", "/api/v1/documents/{document_id}/events",
             "/api/v1/documents/{document_id}/pages/{n}/image", "/healthz", "/readyz", "/metrics"} <= set(spec["paths"])
-    assert {t["name"] for t in spec["tags"]} == {"documents", "operations"}
+    used = {tag for path in spec["paths"].values() for operation in path.values() for tag in operation["tags"]}
+    described = {t["name"]: t.get("description") for t in spec["tags"]}
+    assert used == set(described) and all(described.values())  # every group of the API docs is explained
     upload_op = spec["paths"]["/api/v1/documents"]["post"]
     assert "multipart/form-data" in upload_op["requestBody"]["content"]
     assert "ApiKey" in spec["components"]["securitySchemes"]
