@@ -293,9 +293,12 @@ def _period(hit: LabelHit, sources: dict[int, str]) -> list[Candidate]:
     return out
 
 
-#: The title line of many invoices: "Rechnung Nr. 471102 vom 05.03.2018", "Handelsrechnung (380) Nr. 4711".
+#: The title line of many invoices: "Rechnung Nr. 471102 vom 05.03.2018", "Handelsrechnung (380) Nr. 4711"; not
+#: "Rechnung gemäß Bestellung Nr. 2018-471331 vom 01.03.2018" (that number and date are the order's).
 _TITLE = re.compile(
-    r"(?i)\b(?:\w*rechnung\w*|gutschrift|invoice|credit note)\b[^:]{0,30}?(?:\b(?:nr|no|nummer|number)\b\.?|#):?\s*"
+    r"(?i)\b(?:\w*rechnung\w*|gutschrift|invoice|credit note)\b"
+    r"(?:(?!bestell|auftrag|liefer|vertrag|angebot|order|kunde|customer)[^:]){0,30}?"
+    r"(?:\b(?:nr|no|nummer|number)\b\.?|#):?\s*"
     r"(?P<number>[A-Za-z0-9][A-Za-z0-9/\-_.]*[A-Za-z0-9])"
 )
 TITLE_SCORE = 0.8

@@ -167,6 +167,14 @@ def test_an_iban_wrapped_to_the_line_after_its_label_and_a_speck_inside_a_table(
     assert extract_invoice(_page(header, *rows)).invoice["total_gross"]["value"] == "-8.79"
 
 
+def test_the_title_line_names_the_invoice_not_the_order_it_refers_to() -> None:
+    invoice = extract_invoice(_page(
+        ("Handelsrechnung", "Nr.", "471102", "vom", "05.06.2018"),
+        ("Rechnung", "gemäß", "Bestellung", "Nr.", "2018-471331", "vom", "01.03.2018."),
+    )).invoice
+    assert invoice["invoice_number"]["value"] == "471102" and invoice["issue_date"]["value"] == "2018-06-05"
+
+
 def test_a_credit_note_whose_minus_signs_ocr_lost_on_some_totals() -> None:
     invoice = extract_invoice(_page(
         ("Total", "HT", "-218,48", "€"), ("Total", "taxes", "14,99", "€"), ("Total", "TTC", '"233,47', "€"),
