@@ -312,7 +312,7 @@ def test_trail_records_intake_decision_reads_reroute_and_administration(trail: d
         "from_postbox": "buergerbuero", "postbox": "hauptamt", "reason": "Anfrage ans Hauptamt"}
 
     # the default pack installed on first use (actor "system"), then the admin's draft
-    assert [e["actor"] for e in _of(trail, "ruleset.create_draft")] == ["system", "it-1"]
+    assert [e["actor"] for e in _of(trail, "ruleset.create_draft")] == ["system", "admin:it-1"]
     created = next(e for e in _of(trail, "key.created") if e["details"]["name"] == "dms-1")
     assert created["actor"].startswith("cli") and created["details"]["person"] == "schmitz"
     assert [e["details"]["name"] for e in _of(trail, "key.revoked")] == ["dms-1"]

@@ -27,7 +27,7 @@ from mailroom.storage import repository
 from mailroom.storage.db import make_engine, migrate, session_factory, session_scope
 from mailroom.storage.models import AuditLogRow, OutboxEventRow
 from mailroom.storage.subscriptions import DeliveryState, WebhookAttemptRow, WebhookDeliveryRow
-from workers import subscriptions
+from workers import delivery, subscriptions
 from workers.delivery import (
     DeliveryConfig,
     DeliveryNotReplayable,
@@ -411,9 +411,15 @@ def test_inactive_subscriptions_pending_deliveries_wait(sessions: sessionmaker[S
 # --- the kick after a commit -----------------------------------------------------------------------------
 
 
-def test_kick_after_commits_that_wrote_an_event_only(sessions: sessionmaker[Session]) -> None:
+def test_kick_after_commits_that_wrote_an_event_only(
+    sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(delivery, "SUBSCRIPTION_CHECK_TTL_SECONDS", 0.0)
     kicks: list[int] = []
     install_kick(sessions, lambda: kicks.append(1))
+    routed_document(sessions, "bauamt")
+    assert kicks == []  # no subscription: no delivery task is enqueued (the beat still fans out)
+    subscribe(sessions, "http://127.0.0.1:9/hook")
     routed_document(sessions, "bauamt")  # one commit with an outbox event
     assert kicks == [1]
     with session_scope(sessions) as session:

@@ -460,8 +460,33 @@ def deliver_due(
 _OUTBOX_FLAG = "mailroom_outbox_written"
 
 
+#: How long the answer "is there an active subscription?" is reused before asking the database again.
+SUBSCRIPTION_CHECK_TTL_SECONDS = 5.0
+
+
+class _SubscriptionCheck:
+    """Whether any subscription is active, asked at most every :data:`SUBSCRIPTION_CHECK_TTL_SECONDS`: a
+    mailroom without webhooks enqueues no delivery tasks for its events (the beat still fans them out)."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+        self.checked_at = float("-inf")
+        self.active = False
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        if now - self.checked_at >= SUBSCRIPTION_CHECK_TTL_SECONDS:
+            with session_scope(self.sessions, readonly=True) as session:
+                self.active = bool(session.scalar(
+                    select(exists().where(WebhookSubscriptionRow.active.is_(True)))
+                ))
+            self.checked_at = now
+        return self.active
+
+
 def install_kick(sessions: sessionmaker[Session], kick: Callable[[], None]) -> None:
-    """Call ``kick`` after every commit of a session from ``sessions`` that wrote an outbox event.
+    """Call ``kick`` after every commit of a session from ``sessions`` that wrote an outbox event, when a webhook
+    subscription is active.
 
     The API process and the workers install it (the kick enqueues the delivery task); ``mailroom process`` does
     not, so the in-process pipeline never delivers. A failing kick is logged and ignored: the beat sends the
@@ -472,10 +497,13 @@ def install_kick(sessions: sessionmaker[Session], kick: Callable[[], None]) -> N
         if any(isinstance(obj, OutboxEventRow) for obj in session.new):
             session.info[_OUTBOX_FLAG] = True
 
+    subscribed = _SubscriptionCheck(sessions)
+
     def after_commit(session: Session) -> None:
         if session.info.pop(_OUTBOX_FLAG, False):
             try:
-                kick()
+                if subscribed():
+                    kick()
             except Exception as exc:  # the beat delivers anyway
                 log.warning("could not start webhook delivery now (the schedule will): %s", exc)
 
