@@ -143,7 +143,10 @@ def find_labels(rows: list[Row], labels: list[Label], *, min_similarity: float =
 
     A match must cover whole words and cannot start inside another match on the same row.
     """
-    by_length = sorted(labels, key=lambda label: -len(label.key))
+    by_length: dict[int, list[tuple[Label, str]]] = {}
+    for label in sorted(labels, key=lambda label: -len(label.key)):
+        key = label.key
+        by_length.setdefault(len(key), []).append((label, key))
     hits: list[LabelHit] = []
     for row in rows:
         keys = [t.key for t in row.tokens]
@@ -166,8 +169,10 @@ def _in_parentheses(tokens: tuple[Token, ...], label: Label) -> bool:
 
 
 def _best_label_at(
-    keys: list[str], start: int, labels: list[Label], min_similarity: float
+    keys: list[str], start: int, by_length: dict[int, list[tuple[Label, str]]], min_similarity: float
 ) -> tuple[Label, int, float] | None:
+    """The best label starting at word ``start``: labels are grouped by key length, and only those within two
+    letters of the joined words' length can reach the similarity threshold."""
     if not keys[start]:
         return None
     best: tuple[Label, int, float] | None = None
@@ -176,12 +181,11 @@ def _best_label_at(
         if not keys[end - 1]:
             break
         joined += keys[end - 1]
-        for label in labels:
-            if abs(len(label.key) - len(joined)) > 2:
-                continue
-            score = similarity(joined, label.key)
-            if score >= min_similarity and (best is None or (score, end) > (best[2], best[1])):
-                best = (label, end, score)
+        for length in range(len(joined) + 2, len(joined) - 3, -1):  # longest first, as before
+            for label, key in by_length.get(length, ()):
+                score = similarity(joined, key)
+                if score >= min_similarity and (best is None or (score, end) > (best[2], best[1])):
+                    best = (label, end, score)
     return best
 
 

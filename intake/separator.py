@@ -15,6 +15,17 @@ SEPARATOR_PAYLOAD = "MAILROOM-SEPARATOR"
 _SEARCH_DPI = 50  # the code is 100 mm wide: at 50 dpi its modules are still several pixels
 
 
+#: The sheet's code is 100 mm wide; a detected code much smaller is something else (a stamp, a pattern).
+MIN_CODE_MM = 50.0
+
+
+def _side_mm(points: np.ndarray, dpi: float) -> float:
+    """The shortest side of the detected code's quadrilateral, in millimetres."""
+    quad = points.reshape(-1, 2)
+    sides = [float(np.linalg.norm(quad[i] - quad[(i + 1) % len(quad)])) for i in range(len(quad))]
+    return min(sides) * 25.4 / dpi
+
+
 def is_separator_sheet(image: np.ndarray, dpi: int) -> bool:
     """True when the page shows the mailroom separator QR code (any orientation)."""
     factor = _SEARCH_DPI / dpi
@@ -22,8 +33,8 @@ def is_separator_sheet(image: np.ndarray, dpi: int) -> bool:
     detector = cv2.QRCodeDetector()
     try:
         found, points = detector.detect(small)
-        if not found or points is None:
-            return False
+        if not found or points is None or _side_mm(points, min(_SEARCH_DPI, dpi)) < MIN_CODE_MM:
+            return False  # nothing, or something code-like far smaller than the sheet's: decoding costs ~0.5 s
         payload, _ = detector.decode(small, points)[:2]
     except cv2.error:  # OpenCV's detector asserts on some degenerate candidate shapes: no readable code
         return False
