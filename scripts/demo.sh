@@ -42,8 +42,11 @@ cat >&2 <<EOF
 Where to look (admin key: $ADMIN_TOKEN):
   API docs          $URL/docs
   all documents     curl -H "Authorization: Bearer $ADMIN_TOKEN" "$URL/api/v1/documents"
-  a postbox         curl -H "Authorization: Bearer $ADMIN_TOKEN" "$URL/api/v1/documents?postbox=kaemmerei-rechnungseingang"
+  the postboxes     curl -H "Authorization: Bearer $ADMIN_TOKEN" "$URL/api/v1/postboxes"
+  a postbox         curl -H "Authorization: Bearer $ADMIN_TOKEN" "$URL/api/v1/postboxes/kaemmerei-rechnungseingang/documents?state=new"
   the review queue  curl -H "Authorization: Bearer $ADMIN_TOKEN" "$URL/api/v1/documents?state=review"
+  webhooks          docs/dms-integration.md (subscribe: POST $URL/api/v1/webhooks)
+  audit trail       MAILROOM_DATA_DIR=$MAILROOM_DATA_DIR $MR audit verify   (and: audit transfer-notes --format csv)
   metrics           $URL/metrics
   service log       $MAILROOM_DATA_DIR/serve.log
 EOF
