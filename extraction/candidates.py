@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from extraction import parsers
@@ -420,3 +420,39 @@ def payment_term_candidates(rows: list[Row], sources: dict[int, str]) -> list[Ca
         out.append(_candidate("due_date", Kind.DATE, value.isoformat(), score, covered, sources, hit.label.text,
                               hit.row))
     return out
+
+
+#: Headings of the buyer's block in a two-party layout ("Käufer/Leistungsempfänger:") and of the seller's.
+_BUYER_HEADING = re.compile(r"(?i)^(?:käufer|leistungsempfänger|rechnungsempfänger|buyer|bill to|acheteur)\b")
+_SELLER_HEADING = re.compile(r"(?i)^(?:verkäufer|lieferant|rechnungssteller|leistungserbringer|seller|vendeur)\b")
+#: A seller's id (VAT id, IBAN) printed inside the buyer's block scores this much less: it is the buyer's.
+BUYER_BLOCK_WEIGHT = 0.3
+BUYER_BLOCK_ROWS = 9
+_SELLER_FIELDS = frozenset({"seller_vat_id", "seller_tax_number", "iban", "bic"})
+
+
+def in_buyer_blocks(rows: list[Row], candidates: list[Candidate]) -> list[Candidate]:
+    """Candidates of the seller's ids that lie in the buyer's block (the heading and up to
+    :data:`BUYER_BLOCK_ROWS` rows after it, ended early by a seller heading) weigh less: such layouts print both
+    parties' VAT ids with the same label."""
+    buyer_rows: set[tuple[int, int]] = set()
+    left = 0  # rows of the buyer's block still to come
+    page = 0
+    for row in rows:
+        if row.page != page:
+            page, left = row.page, 0
+        text = row.text.strip()
+        if _BUYER_HEADING.match(text):
+            left = BUYER_BLOCK_ROWS
+        elif _SELLER_HEADING.match(text):
+            left = 0
+        if left:
+            buyer_rows.add((row.page, row.index))
+            left -= 1
+    if not buyer_rows:
+        return candidates
+    return [
+        replace(c, score=round(c.score * BUYER_BLOCK_WEIGHT, 4))
+        if c.field in _SELLER_FIELDS and (c.page, c.row) in buyer_rows else c
+        for c in candidates
+    ]

@@ -25,6 +25,7 @@ from typing import Any
 from extraction import validation
 from extraction.candidates import (
     Candidate,
+    in_buyer_blocks,
     labelled_candidates,
     letter_date_candidates,
     pattern_candidates,
@@ -160,6 +161,7 @@ def _text_fields(
     if document.pages and not any(c.field == "issue_date" for c in candidates):
         first = document.pages[0]
         candidates += letter_date_candidates(rows, sources, first.width, first.height)
+    candidates = in_buyer_blocks(rows, candidates)
     generic = _choose(candidates)
     values = {name: f.value for name, f in generic.items()}
     match = directory.recognise(

@@ -175,6 +175,16 @@ def test_the_title_line_names_the_invoice_not_the_order_it_refers_to() -> None:
     assert invoice["invoice_number"]["value"] == "471102" and invoice["issue_date"]["value"] == "2018-06-05"
 
 
+def test_the_buyers_vat_id_under_the_buyer_heading_is_not_the_sellers() -> None:
+    """Both parties' ids with the same label; the seller's is a dummy whose check digit fails, the buyer's valid."""
+    result = extract_invoice(_page(
+        ("Verkäufer",), ("Name:", "Lieferant", "GmbH"), ("USt.-Id.-Nr.:", "DE123456789"),
+        ("Käufer/Leistungsempfänger",), ("Name:", "Kunden", "AG"), ("USt.-Id.-Nr.:", "DE136695976"),
+    ))
+    vat_id = result.invoice["seller_vat_id"]
+    assert vat_id["value"] == "DE123456789" and vat_id["confidence"] <= 0.3 and result.needs_review
+
+
 def test_a_credit_note_whose_minus_signs_ocr_lost_on_some_totals() -> None:
     invoice = extract_invoice(_page(
         ("Total", "HT", "-218,48", "€"), ("Total", "taxes", "14,99", "€"), ("Total", "TTC", '"233,47', "€"),
