@@ -258,7 +258,7 @@ def find_vat_ids(text: str) -> list[tuple[str, int, int]]:
     """Every valid VAT id in a text: German ones (``DE`` + 9 digits, spaces allowed; up to two OCR look-alike
     letters repaired when the check digit then confirms the result) and those of :data:`_FOREIGN_VAT`."""
     found: list[tuple[str, int, int]] = []
-    for match in re.finditer(r"\bDE\s?(?:[0-9OIlSBAZGT|]\s?){8}[0-9OIlSBAZGT|]\b", text):
+    for match in re.finditer(r"\bDE\s?(?:[0-9ODQILlSZAGTB|]\s?){8}[0-9ODQILlSZAGTB|]\b", text):  # as repaired
         repaired = repair_digits(compact(match.group(0))[2:])
         if repaired is not None and valid_vat_id("DE" + repaired[0]):
             found.append(("DE" + repaired[0], match.start(), match.end()))

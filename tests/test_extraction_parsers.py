@@ -101,6 +101,9 @@ def test_bic_and_vat_id() -> None:
     assert parsers.vat_id_problem("DE458864808") is not None
     assert [v for v, _, _ in parsers.find_vat_ids("USt-IdNr.: DE792712654")] == ["DE792712654"]
     assert [v for v, _, _ in parsers.find_vat_ids("USt-IdNr.: DE7927I2654")] == ["DE792712654"]
+    assert [v for v, _, _ in parsers.find_vat_ids("YSt.-TId.-Nr: 2 DEL36695976")] == ["DE136695976"]  # L for 1
+    assert [v for v, _, _ in parsers.find_vat_ids("TVA : FR11999999998 - ATU13585627")] == ["FR11999999998",
+                                                                                             "ATU13585627"]
 
 
 def test_identifiers_tax_numbers_and_rates() -> None:
