@@ -24,7 +24,9 @@ from mailroom.settings import Settings
 from mailroom.storage.db import make_engine, migrate, session_scope
 
 NAME = "audit"
-app = typer.Typer(help="The audit trail: verify its hash chain, export its entries.", no_args_is_help=True)
+app = typer.Typer(
+    help="The audit trail: verify its hash chain, export its entries and the transfer notes.", no_args_is_help=True
+)
 err = Console(stderr=True, soft_wrap=True)
 
 DataDir = Annotated[
