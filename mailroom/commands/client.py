@@ -16,11 +16,16 @@ FINAL_STATES = {"routed", "review", "failed", "split"}
 
 
 def _letters(client: Any, status: dict[str, Any]) -> list[dict[str, Any]]:
-    """The status of a document, or of each letter when it was a stack."""
+    """The status of a document, or of each letter when it was a stack (a confidential letter, which stations no
+    longer see once it is routed, counts as routed)."""
     letters = status.get("letters") or []
     if status.get("state") != "split" or not letters:
         return [status]
-    return [client.get(f"/api/v1/documents/{letter_id}").json() for letter_id in letters]
+    out = []
+    for letter_id in letters:
+        response = client.get(f"/api/v1/documents/{letter_id}")
+        out.append({"state": "routed", "confidential": True} if response.status_code == 404 else response.json())
+    return out
 
 
 def _line(name: str, status: dict[str, Any]) -> str:
@@ -84,13 +89,25 @@ def register(main: typer.Typer) -> None:
             done: dict[str, dict[str, Any]] = {}
             while pending and time.monotonic() < deadline:
                 for name, doc_id in list(pending.items()):
-                    status = client.get(f"/api/v1/documents/{doc_id}").json()
-                    if status.get("state") in FINAL_STATES:
-                        done[name] = status
+                    response = client.get(f"/api/v1/documents/{doc_id}")
+                    if response.status_code == 404:  # a confidential letter: only its named person sees it now
+                        done[name] = {"state": "routed"}
                         del pending[name]
-                        for i, letter in enumerate(_letters(client, status)):
-                            label = name if letter is status else f"  └ letter {i + 1}"
-                            err.print(_line(label, letter), highlight=False)
+                        err.print(f"[green]✓[/green] {name:40} routed  (confidential: no longer visible to stations)",
+                                  highlight=False)
+                        continue
+                    status = response.json()
+                    if status.get("state") not in FINAL_STATES:
+                        continue
+                    letters = _letters(client, status)
+                    if any(letter.get("state") not in FINAL_STATES for letter in letters):
+                        continue  # a stack is done when each of its letters is
+                    done[name] = status
+                    del pending[name]
+                    for i, letter in enumerate(letters):
+                        label = name if letter is status else f"  └ letter {i + 1}"
+                        err.print(_line(label, letter), highlight=False)
+                    failures += sum(1 for letter in letters if letter is not status and letter.get("state") == "failed")
                 time.sleep(1.0)
             for name in pending:
                 failures += 1
