@@ -60,7 +60,8 @@ def current_directory(settings: Settings) -> Directory:
     return load_directory(installed) if installed else default_directory()
 
 
-def _check_postbox(settings: Settings, postbox: str) -> None:
+def check_known_postbox(settings: Settings, postbox: str) -> None:
+    """422 `unknown_postbox` unless the installed organisation directory has ``postbox``."""
     directory = current_directory(settings)
     if postbox not in directory.postboxes:
         raise UnknownPostbox(f"no postbox {postbox!r} in the organisation directory {directory.name!r}",
@@ -143,7 +144,7 @@ def _apply(
 def decide_review(
     body: DecisionRequest, principal: ReviewerPrincipal, document: VisibleDocument, services: ServicesDep
 ) -> DocumentStatus:
-    _check_postbox(services.settings, body.postbox)
+    check_known_postbox(services.settings, body.postbox)
     return _apply(
         services, document, expected=DocumentState.REVIEW, postbox=body.postbox,
         decided_by=f"reviewer:{principal.name}", who=principal.name, reason=None, document_type=body.document_type,
@@ -163,7 +164,7 @@ def decide_review(
 def reroute_document(
     body: RerouteRequest, principal: ReroutePrincipal, document: VisibleDocument, services: ServicesDep
 ) -> DocumentStatus:
-    _check_postbox(services.settings, body.postbox)
+    check_known_postbox(services.settings, body.postbox)
     return _apply(
         services, document, expected=DocumentState.ROUTED, postbox=body.postbox,
         decided_by=f"{principal.role.value}:{principal.name}", who=principal.name, reason=body.reason,

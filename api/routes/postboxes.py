@@ -15,6 +15,7 @@ left out of listings and counts and answers 404 ``document_not_found``.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -25,7 +26,7 @@ from sqlalchemy.orm import Session
 from api.auth import Principal, can_see
 from api.deps import ReadSession, ServicesDep, require
 from api.errors import DocumentNotFound, error_responses
-from api.routes.corrections import UnknownPostbox, current_directory
+from api.routes.corrections import check_known_postbox, current_directory
 from api.schemas import API_PREFIX, document_url
 from classifiers.directory import Directory
 from mailroom import audit
@@ -269,6 +270,21 @@ def get_postbox_document(
     return PostboxDocument.of(*_item(session, principal, postbox, document_id))
 
 
+def _change_item(
+    services: ServicesDep, principal: Principal, postbox: str, document_id: str, action: str,
+    change: Callable[[Session, PostboxItemRow], bool],
+) -> PostboxDocument:
+    """Lock the item, apply ``change`` (True when it changed something) and record ``action`` in the audit trail
+    with who held the item before, in one transaction."""
+    with session_scope(services.pipeline.sessions) as session:
+        _check_postbox(principal, postbox, services, session)
+        item, doc = _item(session, principal, postbox, document_id, for_update=True)
+        holder = item.claimed_by
+        if change(session, item):
+            _audit(session, principal, action, item, claimed_by=holder)
+        return PostboxDocument.of(item, doc)
+
+
 @router.post(
     "/{postbox}/documents/{document_id}/claim",
     summary="Take a document of the postbox (new → claimed)",
@@ -279,12 +295,8 @@ def get_postbox_document(
 def claim_document(
     postbox: PostboxId, document_id: DocumentId, principal: PostboxPrincipal, services: ServicesDep
 ) -> PostboxDocument:
-    with session_scope(services.pipeline.sessions) as session:
-        _check_postbox(principal, postbox, services, session)
-        item, doc = _item(session, principal, postbox, document_id, for_update=True)
-        if postboxes.claim(session, item, principal.actor):
-            _audit(session, principal, "document.claimed", item)
-        return PostboxDocument.of(item, doc)
+    return _change_item(services, principal, postbox, document_id, "document.claimed",
+                        lambda session, item: postboxes.claim(session, item, principal.actor))
 
 
 @router.post(
@@ -297,13 +309,9 @@ def claim_document(
 def release_document(
     postbox: PostboxId, document_id: DocumentId, principal: PostboxPrincipal, services: ServicesDep
 ) -> PostboxDocument:
-    with session_scope(services.pipeline.sessions) as session:
-        _check_postbox(principal, postbox, services, session)
-        item, doc = _item(session, principal, postbox, document_id, for_update=True)
-        holder = item.claimed_by
-        if postboxes.release(session, item, principal.actor, override=principal.role is Role.ADMIN):
-            _audit(session, principal, "document.released", item, claimed_by=holder)
-        return PostboxDocument.of(item, doc)
+    return _change_item(services, principal, postbox, document_id, "document.released",
+                        lambda session, item: postboxes.release(session, item, principal.actor,
+                                                                override=principal.role is Role.ADMIN))
 
 
 @router.post(
@@ -317,13 +325,9 @@ def release_document(
 def acknowledge_document(
     postbox: PostboxId, document_id: DocumentId, principal: PostboxPrincipal, services: ServicesDep
 ) -> PostboxDocument:
-    with session_scope(services.pipeline.sessions) as session:
-        _check_postbox(principal, postbox, services, session)
-        item, doc = _item(session, principal, postbox, document_id, for_update=True)
-        holder = item.claimed_by
-        if postboxes.acknowledge(session, item, principal.actor, override=principal.role is Role.ADMIN):
-            _audit(session, principal, "document.acknowledged", item, claimed_by=holder)
-        return PostboxDocument.of(item, doc)
+    return _change_item(services, principal, postbox, document_id, "document.acknowledged",
+                        lambda session, item: postboxes.acknowledge(session, item, principal.actor,
+                                                                    override=principal.role is Role.ADMIN))
 
 
 @copy_router.post(
@@ -340,14 +344,11 @@ def acknowledge_document(
 def copy_document(
     document_id: DocumentId, body: CopyRequest, principal: CopyPrincipal, services: ServicesDep
 ) -> PostboxDocument:
-    directory = current_directory(services.settings)
     with session_scope(services.pipeline.sessions) as session:
         doc = session.get(DocumentRow, document_id)
         if doc is None or not can_see(principal, doc, session):
             raise DocumentNotFound(f"no document {document_id}")
-        if body.postbox not in directory.postboxes:
-            raise UnknownPostbox(f"no postbox {body.postbox!r} in the organisation directory {directory.name!r}",
-                                 field="postbox")
+        check_known_postbox(services.settings, body.postbox)
         if doc.state != DocumentState.ROUTED.value:
             raise NotRouted(f"document {document_id} is {doc.state}: only routed documents lie in postboxes",
                             state=doc.state)
