@@ -13,6 +13,8 @@ import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from schwifty import IBAN as BankIban
+from schwifty.exceptions import SchwiftyException
 from stdnum import bic as stdnum_bic
 from stdnum import iban as stdnum_iban
 from stdnum.eu import vat as stdnum_vat
@@ -173,8 +175,8 @@ def parse_iban(text: str) -> str | None:
 
 
 #: Letters OCR reads for digits; repaired only where a digit must stand and the check digits then confirm it.
-_DIGIT_LOOKALIKES = str.maketrans({"O": "0", "D": "0", "Q": "0", "I": "1", "L": "1", "|": "1", "Z": "2", "A": "4",
-                                   "S": "5", "G": "6", "T": "7", "B": "8"})
+_DIGIT_LOOKALIKES = str.maketrans({"O": "0", "D": "0", "Q": "0", "U": "0", "I": "1", "L": "1", "|": "1", "Z": "2",
+                                   "A": "4", "S": "5", "G": "6", "T": "7", "B": "8"})
 MAX_REPAIRS = 2
 
 
@@ -227,6 +229,34 @@ def parse_bic(text: str) -> str | None:
     return value if valid_bic(value) else None
 
 
+#: Characters OCR confuses in BICs, where letters and digits may both stand.
+_BIC_LOOKALIKES = {frozenset(pair) for pair in ("1I", "0O", "5S", "8B", "2Z", "6G")}
+
+
+def bank_bic(iban: str) -> str | None:
+    """The BIC of the bank an IBAN belongs to, from the banks' registries that schwifty carries (for Germany
+    the Bundesbank's bank code list); None for an unknown bank. After bank mergers the BIC a supplier prints
+    may rightly differ (Dresdner Bank codes still give ``DRESDEFF...``, invoices print ``COBADEFFXXX``)."""
+    try:
+        found = BankIban(iban).bic
+    except (SchwiftyException, ValueError):
+        return None
+    return str(found) if found else None
+
+
+def repair_bic(bic: str, iban: str) -> str:
+    """``bic`` with the characters OCR confused put right where the IBAN's bank (:func:`bank_bic`) has the
+    look-alike (``GENODEMIGLS`` → ``GENODEM1GLS``); unchanged when the two differ in anything else."""
+    registered = bank_bic(iban)
+    if registered is None or bic == registered:
+        return bic
+    length = min(len(bic), len(registered))  # 8-character BICs name the bank's main office
+    pairs = zip(bic[:length], registered[:length], strict=True)
+    if any(a != b and frozenset((a, b)) not in _BIC_LOOKALIKES for a, b in pairs):
+        return bic
+    return registered[:length] + bic[length:]
+
+
 def valid_vat_id(value: str) -> bool:
     """A European VAT id (USt-IdNr.) with correct check digits, where the country defines them."""
     return bool(_VAT_SHAPE.fullmatch(value)) and stdnum_vat.is_valid(value)
@@ -258,7 +288,7 @@ def find_vat_ids(text: str) -> list[tuple[str, int, int]]:
     """Every valid VAT id in a text: German ones (``DE`` + 9 digits, spaces allowed; up to two OCR look-alike
     letters repaired when the check digit then confirms the result) and those of :data:`_FOREIGN_VAT`."""
     found: list[tuple[str, int, int]] = []
-    for match in re.finditer(r"\bDE\s?(?:[0-9ODQILlSZAGTB|]\s?){8}[0-9ODQILlSZAGTB|]\b", text):  # as repaired
+    for match in re.finditer(r"\bDE\s?(?:[0-9ODQUILlSZAGTB|]\s?){8}[0-9ODQUILlSZAGTB|]\b", text):  # as repaired
         repaired = repair_digits(compact(match.group(0))[2:])
         if repaired is not None and valid_vat_id("DE" + repaired[0]):
             found.append(("DE" + repaired[0], match.start(), match.end()))

@@ -118,6 +118,14 @@ def test_value_below_its_label_and_a_wrong_printed_iban() -> None:
     assert "iban_checksum" in failed and result.needs_review
 
 
+def test_a_bic_misread_with_a_look_alike_is_put_right_by_the_bank_of_the_iban() -> None:
+    document = _page(("Rechnungsnummer", "A-4711"), ("IBAN:", "DE27", "4306", "0967", "3357", "0218", "25"),
+                     ("BIC:", "GENODEMIGLS"))
+    result = extract_invoice(document)
+    assert result.invoice["iban"]["value"] == "DE27430609673357021825"
+    assert result.invoice["bic"]["value"] == "GENODEM1GLS"
+
+
 def test_a_total_table_with_charges_allowances_and_a_prepayment() -> None:
     """The FeRD layout: "Gesamtbetrag der Zuschläge 5,80" begins like the gross total but is not one."""
     result = extract_invoice(_page(

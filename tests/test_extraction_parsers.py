@@ -102,8 +102,24 @@ def test_bic_and_vat_id() -> None:
     assert [v for v, _, _ in parsers.find_vat_ids("USt-IdNr.: DE792712654")] == ["DE792712654"]
     assert [v for v, _, _ in parsers.find_vat_ids("USt-IdNr.: DE7927I2654")] == ["DE792712654"]
     assert [v for v, _, _ in parsers.find_vat_ids("YSt.-TId.-Nr: 2 DEL36695976")] == ["DE136695976"]  # L for 1
+    assert [v for v, _, _ in parsers.find_vat_ids("USt-IdNr.: DEAU2378603")] == ["DE402378603"]  # worn serif 4 and 0
+    assert parsers.find_vat_ids("USt-IdNr.: DEAU2378604") == []  # repaired, but the check digit disagrees
     assert [v for v, _, _ in parsers.find_vat_ids("TVA : FR11999999998 - ATU13585627")] == ["FR11999999998",
                                                                                              "ATU13585627"]
+
+
+def test_a_bic_is_checked_against_the_bank_of_its_iban() -> None:
+    gls = "DE27430609673357021825"  # bank code 430 609 67: GLS Gemeinschaftsbank, GENODEM1GLS
+    assert parsers.bank_bic(gls) == "GENODEM1GLS"
+    assert parsers.bank_bic("DE12123400007620591717") is None  # no such bank code
+    assert parsers.bank_bic("DE12") is None
+    assert parsers.repair_bic("GENODEMIGLS", gls) == "GENODEM1GLS"  # OCR's I for 1
+    assert parsers.repair_bic("GENODEMI", gls) == "GENODEM1"
+    assert parsers.repair_bic("GENODEM1GLS", gls) == "GENODEM1GLS"
+    assert parsers.repair_bic("COBADEFFXXX", gls) == "COBADEFFXXX"  # another bank: left as printed
+    # A merged bank: the registry still names the Dresdner Bank, the invoice prints Commerzbank's BIC.
+    assert parsers.repair_bic("COBADEFFXXX", "DE88200800000970375700") == "COBADEFFXXX"
+    assert parsers.repair_bic("GENODEMIGLS", "DE12123400007620591717") == "GENODEMIGLS"  # unknown bank
 
 
 def test_identifiers_tax_numbers_and_rates() -> None:
