@@ -119,6 +119,16 @@ class ToolMissing(ConfigurationError):
     http_status = 503
 
 
+class AttemptsExhausted(MailroomError):
+    """A document whose processing started more often than its budget allows (``MAILROOM_MAX_ATTEMPTS_PER_STEP``
+    per page and stage): a page that crashes or hangs its worker process every time, a message redelivered
+    over and over. Marked failed instead of being retried for ever; ``mailroom process`` or the API's
+    reprocessing starts it afresh."""
+
+    code = "attempts_exhausted"
+    http_status = 500
+
+
 # --- transient: retry -----------------------------------------------------------------------------------
 
 

@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     sweep_stuck_after_seconds: float = Field(
         default=600.0, description="A document in a non-final state untouched this long is enqueued again"
     )
+    max_attempts_per_step: int = Field(
+        default=3, ge=1,
+        description="A document is failed (attempts_exhausted) after this many task starts per page and stage: "
+        "a page that crashes its worker every time is not retried for ever",
+    )
     retrain_interval_hours: float = Field(
         default=24.0, gt=0, description="How often the beat retrains the recognition models from the corrections"
     )

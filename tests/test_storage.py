@@ -357,6 +357,17 @@ def test_invalid_transition_is_refused(engine: Engine) -> None:
     assert not repo.can_transition("routed", "ocr")
 
 
+def test_attempts_are_counted_against_a_budget_and_reset_when_processed_again(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        doc, _ = _receive(session)  # 2 pages
+        assert repo.attempt_budget(doc, 3) == 3 * (2 + repo.STAGES_PER_DOCUMENT)
+        assert [repo.note_attempt(session, doc) for _ in range(3)] == [1, 2, 3]
+        repo.transition(session, doc, DocumentState.FAILED, error_code="attempts_exhausted")
+        assert repo.restart(session, doc, reason="processed again")
+        assert doc.attempts == 0 and doc.error_code is None
+        assert repo.note_attempt(session, doc) == 1
+
+
 def test_stale_copy_cannot_transition_twice(engine: Engine) -> None:
     with session_scope(engine) as session:
         stale, _ = _receive(session)

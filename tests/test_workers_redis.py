@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import time
 from collections.abc import Iterator
@@ -31,6 +32,8 @@ from servicekit import (
 )
 
 from mailroom.settings import Settings
+from mailroom.storage import repository
+from mailroom.storage.db import session_scope
 from workers.celery_app import create_celery
 from workers.dispatch import CeleryDispatcher
 from workers.pipeline import PipelineContext, receive
@@ -143,3 +146,34 @@ def test_redis_restart_during_a_batch(scaled: Scaled) -> None:
     assert set(scaled.db.wait_settled(ids, 170).values()) <= {"routed", "review"}
     for document_id in ids:
         scaled.db.assert_exactly_once(document_id, pages=1)
+
+
+def test_a_page_that_kills_its_worker_every_time_fails_its_document_not_the_service(tmp_path: Path) -> None:
+    """Fault injected: a ``tesseract`` on the workers' PATH that SIGKILLs its pool process whenever it is given page
+    2 of a document (a page that crashes a native library, or runs the process out of memory). Every crash puts
+    the message back; after the attempt budget (``MAILROOM_MAX_ATTEMPTS_PER_STEP`` per page and stage) the
+    document is failed with ``attempts_exhausted`` and the worker goes on with other documents."""
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    real = shutil.which("tesseract")
+    assert real is not None
+    poison = fake_bin / "tesseract"
+    poison.write_text(f'#!/bin/sh\ncase "$1" in *page-00002.*) kill -9 $PPID; exit 137;; esac\nexec {real} "$@"\n')
+    poison.chmod(0o755)
+    service = Scaled(tmp_path, MAILROOM_MAX_ATTEMPTS_PER_STEP="1", PATH=f"{fake_bin}:{os.environ['PATH']}",
+                     **FAST_SWEEP)
+    try:
+        service.worker("--beat")
+        two_pages = service.submit("0013-objection.tif")
+        assert service.db.wait_settled([two_pages], 240)[two_pages] == "failed"
+        with session_scope(service.db.sessions, readonly=True) as session:
+            row = repository.get_document(session, two_pages)
+            assert row is not None
+            assert row.error_code == "attempts_exhausted"
+            assert "reading page 2" in (row.error_message or "")
+            assert row.attempts <= repository.attempt_budget(row, 1) + 1
+        one_page = service.submit(SCANS_1P[0])  # the same worker still serves
+        assert service.db.wait_settled([one_page], 120)[one_page] in {"routed", "review"}
+        service.db.assert_exactly_once(one_page, pages=1)
+    finally:
+        service.close()

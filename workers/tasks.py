@@ -41,7 +41,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.orm import Session
 
 from intake.types import FileInfo, FileKind
-from mailroom.errors import MailroomError, ToolTimeout
+from mailroom.errors import AttemptsExhausted, MailroomError, ToolTimeout
 from mailroom.logs import log_context
 from mailroom.storage import repository
 from mailroom.storage.models import ArtifactKind, DocumentState
@@ -91,7 +91,7 @@ def start_document(self: Task, document_id: str, again: bool = False) -> None:
     with _guarded(self, document_id, PAGE_STATES) as ctx:
         if again:
             pipeline.start(document_id, ctx, again=True, task_id=self.request.id)
-        elif not _touch(ctx, document_id, PAGE_STATES):
+        elif not _touch(ctx, document_id, PAGE_STATES, "planning the pages"):
             return
         info = pipeline.stored_file(document_id, ctx)
         unread = _plan_pages(ctx, document_id, info, self.request.id)
@@ -108,7 +108,7 @@ def start_document(self: Task, document_id: str, again: bool = False) -> None:
 def read_page(self: Task, document_id: str, page: int) -> None:
     """Read one page (idempotent per page); the task that completes the last page enqueues the assembly."""
     with _guarded(self, document_id, PAGE_STATES, page=page) as ctx:
-        if not _touch(ctx, document_id, PAGE_STATES):
+        if not _touch(ctx, document_id, PAGE_STATES, f"reading page {page}"):
             return
         info = pipeline.stored_file(document_id, ctx)
         with ctx.session() as session:
@@ -123,7 +123,7 @@ def read_page(self: Task, document_id: str, page: int) -> None:
 def assemble_document(self: Task, document_id: str) -> None:
     """Assemble the read pages (document tree, searchable PDF), separate the letters, finish (each letter)."""
     with _guarded(self, document_id, ASSEMBLE_STATES) as ctx:
-        if not _touch(ctx, document_id, ASSEMBLE_STATES):
+        if not _touch(ctx, document_id, ASSEMBLE_STATES, "assembling the document"):
             return
         info = pipeline.stored_file(document_id, ctx)
         with ctx.session() as session:
@@ -145,7 +145,7 @@ def assemble_document(self: Task, document_id: str) -> None:
 def finish_letter(self: Task, document_id: str) -> None:
     """Finish one letter separated from a stack (its pages and document tree are stored by ``separate``)."""
     with _guarded(self, document_id, LETTER_STATES) as ctx:
-        if not _touch(ctx, document_id, LETTER_STATES):
+        if not _touch(ctx, document_id, LETTER_STATES, "finishing the letter"):
             return
         info = pipeline.stored_file(document_id, ctx)
         pipeline.finish(document_id, info, stored_document(document_id, ctx), ctx)
@@ -275,8 +275,12 @@ def _in_states(ctx: PipelineContext, document_id: str, states: Collection[Docume
         return row is not None and DocumentState(row.state) in states
 
 
-def _touch(ctx: PipelineContext, document_id: str, states: Collection[DocumentState]) -> bool:
-    """Count the attempt (which tells the sweeper the document is being worked on) if there is work to do."""
+def _touch(ctx: PipelineContext, document_id: str, states: Collection[DocumentState], step: str) -> bool:
+    """Count the attempt (which tells the sweeper the document is being worked on) if there is work to do.
+
+    A document over its attempt budget (:func:`repository.attempt_budget`) is failed with ``attempts_exhausted``
+    instead: its tasks keep dying with their worker process (a poison page) or its messages keep coming back.
+    """
     with ctx.session() as session:
         row = repository.get_document(session, document_id)
         if row is None:
@@ -285,8 +289,19 @@ def _touch(ctx: PipelineContext, document_id: str, states: Collection[DocumentSt
         if DocumentState(row.state) not in states:
             log.info("nothing to do: the document is %s", row.state)
             return False
-        repository.note_attempt(session, row)
-        return True
+        attempts = repository.note_attempt(session, row)
+        budget = repository.attempt_budget(row, ctx.settings.max_attempts_per_step)
+    if attempts > budget:
+        error = AttemptsExhausted(
+            f"{attempts - 1} task starts without finishing, the budget is {budget} ("
+            f"MAILROOM_MAX_ATTEMPTS_PER_STEP per page and stage); last attempted: {step}",
+            attempts=attempts - 1,
+        )
+        log.error("giving up: %s", error.message)
+        pipeline.fail(document_id, error, ctx)
+        return False
+    return True
+
 
 
 def _page_done(session: Session, document_id: str, page: int) -> bool:

@@ -332,7 +332,7 @@ def restart(session: Session, doc: DocumentRow, *, reason: str, task_id: str | N
     current = doc.state
     values: dict[str, Any] = {
         "state": S.RECEIVED.value, "state_changed_at": now, "updated_at": now,
-        "error_code": None, "error_message": None,
+        "error_code": None, "error_message": None, "attempts": 0,
     }
     result = cast(
         CursorResult[Any],
@@ -356,6 +356,16 @@ def restart(session: Session, doc: DocumentRow, *, reason: str, task_id: str | N
     ))
     session.flush()
     return True
+
+
+STAGES_PER_DOCUMENT = 4
+"""Task starts a document needs besides one per page: start, assembly, finishing, and one to spare."""
+
+
+def attempt_budget(doc: DocumentRow, per_step: int) -> int:
+    """How many task starts ``doc`` may take before it counts as poison: ``per_step`` for each of its pages and
+    stages (a 1-page letter: 15 with the default 3; every page of a 50-page stack may fail twice)."""
+    return per_step * ((doc.pages or 1) + STAGES_PER_DOCUMENT)
 
 
 def note_attempt(session: Session, doc: DocumentRow) -> int:
