@@ -123,3 +123,23 @@ def test_the_baseline_strokes_of_a_bold_heading_are_no_dashed_rule(
     # The thin rule above the footer, broken into pieces by the scanner's threshold, may go (it is a rule);
     # nothing above it, where the subject line (y ≈ 815 of 2375) is.
     assert all(y0 > 0.85 * prepared.image.shape[0] for _, y0, _, _ in found)
+
+
+def test_a_dashed_rule_away_from_text_is_left_alone() -> None:
+    """It does not disturb Tesseract; taking it away could change how the page layout analysis splits the page."""
+    page = pf.scan_grey(footer_page(gap_px=pf._px(8, DPI)))
+    assert pp.dashed_rules(page, DPI) == []
+    assert len(pp.dashed_rules(pf.scan_grey(footer_page(gap_px=pf._px(1.5, DPI))), DPI)) >= 30
+
+
+def test_a_thin_underline_broken_at_its_steps_is_no_dashed_rule() -> None:
+    """A photographed thin rule, not quite level: black pieces on one pixel row each, joined by grey where the
+    line steps to the next row. The threshold cuts it into regular pieces; the grey between them tells."""
+    page = footer_page(rule="none")
+    top = min(np.flatnonzero((page < 128).any(axis=1)))
+    y, x, step = top - 4, pf._px(20, DPI), 28
+    for n in range(40):
+        row = y + n // 20  # one step down half way
+        page[row, x + n * step : x + n * step + 20] = 30  # the piece
+        page[row : row + 2, x + n * step + 20 : x + (n + 1) * step] = 120  # grey where it steps
+    assert pp.dashed_rules(pf.scan_grey(page, noise=2.0), DPI) == []
