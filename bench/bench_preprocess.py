@@ -71,6 +71,7 @@ def page_steps(image: np.ndarray, dpi: int, repeat: int) -> dict[str, float]:
         spread, ms["illumination_spread"] = cpu_ms(lambda: pp.illumination_spread(coarse, coarse_dpi), repeat)
         if spread > pp.UNEVEN_LIGHT_SPREAD:
             _, ms["binarise"] = cpu_ms(lambda: pp.binarise(page, dpi), repeat)
+        _, ms["dashed_rules"] = cpu_ms(lambda: pp.remove_dashed_rules(page, dpi), repeat)
     _, ms["total"] = cpu_ms(lambda: pp.prepare_page(image, dpi), repeat)
     return ms
 

@@ -172,9 +172,9 @@ def _text_fields(
     if layout is not None:
         learned = apply_layout(document, layout, sources)
         chosen = _merge(generic, _choose(learned), learned_fields={c.field for c in learned})
-    if "bic" in chosen and "iban" in chosen:
-        bic = chosen["bic"]
-        chosen["bic"] = replace(bic, value=parsers.repair_bic(bic.value, chosen["iban"].value))
+    if bic := chosen.get("bic"):
+        iban = chosen.get("iban")
+        chosen["bic"] = replace(bic, value=parsers.repair_bic(bic.value, iban.value if iban else None))
     if "amount_due" not in chosen and "total_gross" in chosen and not find_labels(rows, PREPAID_LABELS):
         gross = chosen["total_gross"]
         chosen["amount_due"] = FieldValue(gross.value, gross.confidence * DERIVED_FACTOR, gross.page, gross.box,

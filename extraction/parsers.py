@@ -12,8 +12,10 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import cache
 
 from schwifty import IBAN as BankIban
+from schwifty import registry as bank_registry
 from schwifty.exceptions import SchwiftyException
 from stdnum import bic as stdnum_bic
 from stdnum import iban as stdnum_iban
@@ -244,17 +246,70 @@ def bank_bic(iban: str) -> str | None:
     return str(found) if found else None
 
 
-def repair_bic(bic: str, iban: str) -> str:
-    """``bic`` with the characters OCR confused put right where the IBAN's bank (:func:`bank_bic`) has the
-    look-alike (``GENODEMIGLS`` → ``GENODEM1GLS``); unchanged when the two differ in anything else."""
-    registered = bank_bic(iban)
-    if registered is None or bic == registered:
+def repair_bic(bic: str, iban: str | None = None) -> str:
+    """``bic`` with the characters OCR confused (:data:`_BIC_LOOKALIKES`) put right, checked against the banks'
+    registries schwifty carries; unchanged when nothing there confirms a repair.
+
+    1. The bank of the IBAN has the look-alike (``GENODEMIGLS`` with a GLS Bank IBAN → ``GENODEM1GLS``);
+    2. else exactly one look-alike variant is a known BIC and the printed one is not (``GENODEFINDR`` →
+       ``GENODEF1NDR``);
+    3. else characters that no BIC of the country has at their position are replaced by their look-alike
+       where that one occurs there (no German BIC has ``I`` as its 8th character; 1,773 have ``1``).
+    """
+    registered = bank_bic(iban) if iban else None
+    if registered is not None and bic != registered:
+        length = min(len(bic), len(registered))  # 8-character BICs name the bank's main office
+        pairs = zip(bic[:length], registered[:length], strict=True)
+        if all(a == b or frozenset((a, b)) in _BIC_LOOKALIKES for a, b in pairs):
+            return registered[:length] + bic[length:]
+    known = _known_bics(bic[4:6])
+    if not known or _is_known(bic, known):
         return bic
-    length = min(len(bic), len(registered))  # 8-character BICs name the bank's main office
-    pairs = zip(bic[:length], registered[:length], strict=True)
-    if any(a != b and frozenset((a, b)) not in _BIC_LOOKALIKES for a, b in pairs):
-        return bic
-    return registered[:length] + bic[length:]
+    hits = {v for v in _lookalike_variants(bic) if _is_known(v, known)}
+    if len(hits) == 1:
+        return hits.pop()
+    seen = _characters_by_position(bic[4:6])
+    out = list(bic)
+    for i, c in enumerate(bic):
+        partner = next((other for pair in _BIC_LOOKALIKES if c in pair for other in pair if other != c), None)
+        if i < len(seen) and c not in seen[i] and partner is not None and partner in seen[i]:
+            out[i] = partner
+    return "".join(out)
+
+
+def _is_known(bic: str, known: frozenset[str]) -> bool:
+    return bic in known or (len(bic) == 8 and bic + "XXX" in known)
+
+
+def _lookalike_variants(bic: str) -> set[str]:
+    """``bic`` with one or two characters swapped for their look-alikes."""
+    swaps = [(i, other) for i, c in enumerate(bic) for pair in _BIC_LOOKALIKES if c in pair
+             for other in pair if other != c]
+    out: set[str] = set()
+    for n, (i, c) in enumerate(swaps):
+        one = bic[:i] + c + bic[i + 1 :]
+        out.add(one)
+        for j, d in swaps[n + 1 :]:
+            if j != i:
+                out.add(one[:j] + d + one[j + 1 :])
+    return out
+
+
+@cache
+def _known_bics(country: str) -> frozenset[str]:
+    """The BICs of a country's banks in schwifty's registries (empty for a country it has none of)."""
+    try:
+        banks = bank_registry.get_banks_by_country(country)
+    except (SchwiftyException, KeyError, ValueError):
+        return frozenset()
+    return frozenset(bank.bic for bank in banks if bank.bic)
+
+
+@cache
+def _characters_by_position(country: str) -> tuple[frozenset[str], ...]:
+    """For each of the 11 positions, the characters the country's known BICs have there."""
+    known = _known_bics(country)
+    return tuple(frozenset(b[i] for b in known if len(b) > i) for i in range(11)) if known else ()
 
 
 def valid_vat_id(value: str) -> bool:

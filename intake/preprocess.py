@@ -6,9 +6,9 @@ of the reduced copy and its point coordinates are computed once (:func:`ink_mask
 and handed to every step that needs them; skew and orientation work on the ink points (a shear of the points
 instead of a rotation of the image). The full-resolution image is touched only by the few operations that
 must change it (whitening the scanner border, an orthogonal rotation, the deskew rotation and, where it
-helps, binarisation). That keeps the whole stage at about 20 ms of CPU on a 200 dpi A4 page (about 35 ms at
-300 dpi; most of it the deskew rotation), against 0.7-3 s for Tesseract on the same page
-(``bench/bench_preprocess.py`` measures it).
+helps, binarisation), and the search for dashed rules (one erosion). That keeps the whole stage at about
+25 ms of CPU on a 200 dpi A4 page (about 40 ms at 300 dpi; most of it the deskew rotation and 5 ms the
+dashed rules), against 0.7-3 s for Tesseract on the same page (``bench/bench_preprocess.py`` measures it).
 
 Conventions:
 
@@ -19,9 +19,9 @@ Conventions:
 
 The stage order in :func:`prepare_page` is: reduce → find the scanner border → ink mask → quality and blank
 check (a blank page stops here) → skew → orientation (the OSD oracle only when the page looks wrong) →
-full-resolution border whitening, rotation and deskew → binarisation where it helps. The border comes
-first because a dark scanner edge would otherwise count as ink and pull the skew estimate towards the
-edge's angle.
+full-resolution border whitening, rotation and deskew → binarisation where it helps → dashed rules next to
+text taken off (:func:`remove_dashed_rules`). The border comes first because a dark scanner edge would
+otherwise count as ink and pull the skew estimate towards the edge's angle.
 """
 
 from __future__ import annotations

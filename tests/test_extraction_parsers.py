@@ -119,7 +119,14 @@ def test_a_bic_is_checked_against_the_bank_of_its_iban() -> None:
     assert parsers.repair_bic("COBADEFFXXX", gls) == "COBADEFFXXX"  # another bank: left as printed
     # A merged bank: the registry still names the Dresdner Bank, the invoice prints Commerzbank's BIC.
     assert parsers.repair_bic("COBADEFFXXX", "DE88200800000970375700") == "COBADEFFXXX"
-    assert parsers.repair_bic("GENODEMIGLS", "DE12123400007620591717") == "GENODEMIGLS"  # unknown bank
+    # Without the bank of the IBAN: the one look-alike variant that is a known BIC ...
+    assert parsers.repair_bic("GENODEFINDR", "DE12123400007620591717") == "GENODEF1NDR"
+    assert parsers.repair_bic("GENODEFINDR") == "GENODEF1NDR"
+    # ... else a character no German BIC has at its place (8th: never I, often 1) gives way to its look-alike
+    assert parsers.repair_bic("BYLADEMIKSB") == "BYLADEM1KSB"
+    assert parsers.repair_bic("DEUTDEDBMST") == "DEUTDEDBMST"  # known as printed
+    assert parsers.repair_bic("COBADEFF") == "COBADEFF"
+    assert parsers.repair_bic("ABCDXXZZ") == "ABCDXXZZ"  # no registry for the country: as printed
 
 
 def test_identifiers_tax_numbers_and_rates() -> None:
