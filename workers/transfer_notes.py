@@ -69,7 +69,7 @@ def _pdf_modes(info: FileInfo, pages: set[int]) -> dict[int, ImageMode]:
             if number > len(pdf.pages):
                 continue
             best: tuple[int, ImageMode] | None = None
-            for image in pdf.pages[number - 1].images.values():
+            for image in pdf.pages[number - 1].get_images().values():
                 area = int(image.get("/Width", 0)) * int(image.get("/Height", 0))
                 if image.get("/ImageMask", False):
                     mode: ImageMode = ("bitonal", 1)
