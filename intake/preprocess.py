@@ -342,19 +342,20 @@ def dashed_rules(image: Image, dpi: int) -> list[tuple[int, int, int, int]]:
     quite level breaks into pieces at its steps, with grey between them); letter bars, underlines and em
     dashes are none. Only rules with text close above or below them (:data:`DASH_TEXT_NEAR_IN`) are
     returned: a rule away from text does not disturb Tesseract, and taking it away can change how the page
-    layout analysis splits the page. About 5 ms at 200 dpi: a horizontal erosion, the contours of what is
-    left (long horizontal strokes only) and numpy.
+    layout analysis splits the page. About 2 ms at 200 dpi: a horizontal erosion of every row at ~100 dpi
+    across, the contours of what is left (long horizontal strokes only) and numpy.
     """
     paper = _percentile(np.ascontiguousarray(image[::8, ::8]), 0.9)
-    _, ink = cv2.threshold(image, 0.6 * paper, 255, cv2.THRESH_BINARY_INV)
-    length = max(3, round(DASH_MIN_IN * dpi))
+    step = _column_step(dpi)  # every row (a dash may be one pixel thin), every step-th column: ~100 dpi across
+    _, ink = cv2.threshold(np.ascontiguousarray(image[:, ::step]), 0.6 * paper, 255, cv2.THRESH_BINARY_INV)
+    length = max(2, round(DASH_MIN_IN * dpi / step))
     strokes = cv2.erode(ink, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
     contours, _ = cv2.findContours(strokes, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     if len(contours) < DASHED_RULE_MIN_DASHES:
         return []
     boxes = np.array([cv2.boundingRect(c) for c in contours], dtype=np.int64)  # x, y, w, h of eroded strokes
-    boxes[:, 0] -= length // 2  # the strokes as printed: erosion took length - 1 pixels off their width
-    boxes[:, 2] += length - 1
+    boxes[:, 0] = (boxes[:, 0] - length // 2) * step  # the strokes as printed, in page pixels: erosion took
+    boxes[:, 2] = (boxes[:, 2] + length - 1) * step  # length - 1 columns off their width
     boxes = boxes[boxes[:, 3] <= max(2, DASH_MAX_HEIGHT_IN * dpi)]
     boxes = boxes[np.lexsort((boxes[:, 0], boxes[:, 1] * 2 + boxes[:, 3]))]  # by centre row, then x
     centre = boxes[:, 1] * 2 + boxes[:, 3]  # twice the centre row, in whole pixels
@@ -365,6 +366,10 @@ def dashed_rules(image: Image, dpi: int) -> list[tuple[int, int, int, int]]:
         if len(row) >= DASHED_RULE_MIN_DASHES and np.ptp(row[:, 0]) >= (DASHED_RULE_MIN_SPAN_IN - 0.5) * dpi:
             found.extend(_dashes_of_row(row, dpi, image, paper))
     return found
+
+
+def _column_step(dpi: int) -> int:
+    return max(1, round(dpi / MEASURE_DPI))
 
 
 def _dashes_of_row(row: np.ndarray, dpi: int, image: Image, paper: float) -> list[tuple[int, int, int, int]]:
@@ -430,8 +435,9 @@ def remove_dashed_rules(image: Image, dpi: int) -> tuple[Image, int]:
         return image, 0
     out = image.copy()
     pad = max(2, round(DASH_ERASE_PAD_IN * dpi))  # the dashes' grey, anti-aliased ends and edges too
+    across = pad + _column_step(dpi)  # and the columns between those the search looked at
     for x0, y0, x1, y1 in dashes:
-        out[max(0, y0 - pad) : y1 + pad, max(0, x0 - pad) : x1 + pad] = 255
+        out[max(0, y0 - pad) : y1 + pad, max(0, x0 - across) : x1 + across] = 255
     return out, len(dashes)
 
 
