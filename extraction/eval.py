@@ -165,6 +165,9 @@ class InvoiceScores:
             if got is None:
                 tally.missing += 1
                 required_right &= field_name not in REQUIRED
+                if field_name in REQUIRED:  # a required field missed is worth seeing next to the wrong ones
+                    self.errors.append({"file": name, "field": field_name, "expected": expected, "got": None,
+                                        "confidence": None})
             elif normalise(field_name, got["value"]) == normalise(field_name, expected):
                 tally.right += 1
             else:

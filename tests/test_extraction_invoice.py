@@ -7,6 +7,7 @@ printed value; totals are chosen as a consistent set; line items add up to the n
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -263,3 +264,21 @@ def test_totals_that_page_layout_analysis_drops_are_read_again(tmp_path: Path) -
         "total_net": "286.52", "total_vat": "54.44", "total_gross": "340.96", "amount_due": "340.96"
     }
     assert invoice["total_gross"]["confidence"] >= 0.9
+
+
+def test_eval_invoices_lists_wrong_and_missed_values_under_its_table(tmp_path: Path) -> None:
+    """A truth file that disagrees with what is printed (as a wrong extraction would): the clerk or admin running
+    the evaluation sees which file and field, what was expected and what was read."""
+    import subprocess
+
+    folder = tmp_path / "set"
+    folder.mkdir()
+    (folder / "0002-invoice.xml").symlink_to(COMMITTED / "0002-invoice.xml")
+    truth = json.loads((COMMITTED / "0002-invoice.xml.truth.json").read_text(encoding="utf-8"))
+    for letter in truth.get("letters") or [truth]:
+        letter["invoice"]["invoice_number"] = "R999999"
+    (folder / "0002-invoice.xml.truth.json").write_text(json.dumps(truth), encoding="utf-8")
+    mailroom = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "mailroom"
+    done = subprocess.run([str(mailroom), "eval", "invoices", str(folder)], capture_output=True, text=True,
+                          timeout=300, check=True, env={**os.environ, "COLUMNS": "200"})
+    assert "invoice_number 0002-invoice.xml: expected R999999, got R267915 (confidence 1.0)" in done.stdout

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import pikepdf
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from extraction.eval import REQUIRED, InvoiceScores, degrade_pdf, truth_invoices
@@ -28,6 +29,7 @@ from mailroom.storage.suppliers import SupplierRecord, upsert_suppliers
 if TYPE_CHECKING:
     from workers.pipeline import PipelineContext
 
+MAX_ERRORS_SHOWN = 30  # wrong values and missed required fields listed under the table
 RASTERISED_PAGES = 4  # pages of a PDF turned into a scan for --rasterise (totals are often on page 2)
 
 NAME = "suppliers"
@@ -101,7 +103,7 @@ def evaluate(
 
 
 def report(scores: InvoiceScores, failures: list[dict[str, str]]) -> dict[str, Any]:
-    """The JSON report: figures, every wrong value, every file not processed."""
+    """The JSON report: figures, every wrong value and missed required field, every file not processed."""
     return {**scores.summary(), "failures": failures, "errors": scores.errors}
 
 
@@ -118,6 +120,13 @@ def _print(summary: dict[str, Any], directory: Path) -> None:
     console.print(table)
     console.print(f"wrong values with confidence ≥ 0.9: {summary['wrong_confident_share']:.2%} of values given")
     console.print(f"invoices with every required field right: {summary['all_required_right']:.1%}")
+    shown = summary["errors"][:MAX_ERRORS_SHOWN]
+    for error in shown:
+        got = "missing" if error["got"] is None else f"{error['got']} (confidence {error['confidence']})"
+        console.print(f"[yellow]{error['field']}[/yellow] " + escape(f"{error['file']}: expected {error['expected']}, "
+                      f"got {got}"), highlight=False)
+    if len(summary["errors"]) > len(shown):
+        console.print(f"… and {len(summary['errors']) - len(shown)} more (--json lists them all)")
     for failure in summary["failures"]:
         console.print(f"[red]not processed[/red] {failure['file']}: {failure['error']}")
 
