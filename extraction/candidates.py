@@ -181,6 +181,8 @@ def labelled_candidates(rows: list[Row], sources: dict[int, str]) -> tuple[list[
         if kind is Kind.PERIOD:
             out.extend(_period(hit, sources))
             continue
+        if _in_running_text(hit):
+            continue
         row_hits = by_row[(hit.row.page, hit.row.index)]
         same_row = _limit(hit.after, hit, row_hits)
         if kind is Kind.AMOUNT and not same_row and _is_table_header(row_hits):
@@ -200,6 +202,16 @@ def labelled_candidates(rows: list[Row], sources: dict[int, str]) -> tuple[list[
                 out.extend(_further_amounts(hit, run, tokens, score, sources))
             break
     return out, hits
+
+
+def _in_running_text(hit: LabelHit) -> bool:
+    """A label's words inside a sentence name no value: "We invoice you as follows:", "bitte geben Sie die
+    Rechnungsnummer an". A word ends right before it, and the word after it is a lower-case word."""
+    before, after = hit.row.tokens[: hit.start], hit.after
+    if not before or not after:
+        return False
+    following = after[0].text
+    return before[-1].text[-1:].isalpha() and following[:1].islower() and following.isalpha()
 
 
 #: A header row with at least this many amount labels is the head of a table of totals ("Nettobetrag

@@ -21,6 +21,20 @@ from rapidfuzz.distance import Levenshtein
 from mailroom.model import Box, Document, union_box
 
 _NOT_LETTER = re.compile(r"[^a-zäöüß]")
+_LETTER_LOOKALIKES = str.maketrans({"1": "i", "0": "o", "|": "i"})
+#: A word with at least this many letters and at most :data:`MAX_LOOKALIKE_DIGITS` look-alike digits is a word.
+MIN_LETTERS_FOR_LOOKALIKES = 3
+MAX_LOOKALIKE_DIGITS = 1
+
+
+def word_key(text: str) -> str:
+    """The letters of a word, lower case; see :attr:`Token.key`."""
+    lower = text.lower()
+    letters = _NOT_LETTER.sub("", lower)
+    if len(letters) >= MIN_LETTERS_FOR_LOOKALIKES and 0 < sum(c in "10|" for c in lower) <= MAX_LOOKALIKE_DIGITS \
+            and not any(c.isdigit() and c not in "10" for c in lower):
+        return _NOT_LETTER.sub("", lower.translate(_LETTER_LOOKALIKES))
+    return letters
 
 
 @dataclass(frozen=True)
@@ -34,8 +48,10 @@ class Token:
 
     @property
     def key(self) -> str:
-        """The word's letters, lower case: what label matching compares."""
-        return _NOT_LETTER.sub("", self.text.lower())
+        """The word's letters, lower case: what label matching compares. In a word of letters, the digits OCR
+        reads for letters count as those letters (``"USt-1dNr.;"`` → ``"ustidnr"``); a word of digits has no
+        key (it is a value, never part of a label)."""
+        return word_key(self.text)
 
     @property
     def centre_y(self) -> float:

@@ -282,3 +282,15 @@ def test_eval_invoices_lists_wrong_and_missed_values_under_its_table(tmp_path: P
     done = subprocess.run([str(mailroom), "eval", "invoices", str(folder)], capture_output=True, text=True,
                           timeout=300, check=True, env={**os.environ, "COLUMNS": "200"})
     assert "invoice_number 0002-invoice.xml: expected R999999, got R267915 (confidence 1.0)" in done.stdout
+
+
+def test_a_label_word_in_a_sentence_is_no_label_and_a_digit_read_for_a_letter_is_forgiven() -> None:
+    document = _page(("Invoice", "No.:", "RE-2026-56091"),
+                     ("Thank", "you", "for", "your", "order.", "We", "invoice", "you", "as", "follows:"),
+                     ("1", "Rasenmahd", "Grünanlage", "49", "m²", "1.00", "49.00"),
+                     ("USt-1dNr.;", "DE458864807"))
+    result = extract_invoice(document)
+    assert result.invoice["invoice_number"]["value"] == "RE-2026-56091"
+    assert result.invoice["invoice_number"]["confidence"] >= 0.8  # no rival "49" from under the sentence
+    vat = result.invoice["seller_vat_id"]  # "USt-1dNr." is the label "USt-IdNr.": more than a pattern alone
+    assert vat["value"] == "DE458864807" and vat["confidence"] >= 0.8
