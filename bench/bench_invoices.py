@@ -50,7 +50,8 @@ def _scan_sample(count: int, work: Path) -> Path:
 def _line(name: str, summary: dict[str, Any], seconds: float) -> str:
     required = "  ".join(f"{f} {summary['fields'].get(f, {}).get('exact', 0):.1%}" for f in REQUIRED)
     return (f"{name:22} {summary['invoices']:4d} invoices  {required}  wrong≥0.9 {summary['wrong_confident_share']:.2%}"
-            f"  all required right {summary['all_required_right']:.1%}  ({seconds:.0f} s)")
+            f"  all required right {summary['all_required_right']:.1%}  to review {summary['to_review']:.1%}"
+            f"  ({seconds:.0f} s)")
 
 
 def main() -> None:

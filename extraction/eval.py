@@ -147,11 +147,13 @@ class InvoiceScores:
     all_required_right: int = 0
     values_given: int = 0
     wrong_confident: int = 0
+    to_review: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, name: str, truth: TruthInvoice, invoice: dict[str, Any], page_text: str | None) -> None:
         """Score one extraction; ``page_text`` is the true text of its pages (None: count every field)."""
         self.invoices += 1
+        self.to_review += bool((invoice.get("validation") or {}).get("needs_review"))
         required_right = True
         for field_name in SCORED:
             got = invoice.get(field_name)
@@ -186,6 +188,7 @@ class InvoiceScores:
         self.all_required_right += other.all_required_right
         self.values_given += other.values_given
         self.wrong_confident += other.wrong_confident
+        self.to_review += other.to_review
         self.errors.extend(other.errors)
         for name, tally in other.fields.items():
             into = self.fields.setdefault(name, FieldTally())
@@ -206,6 +209,7 @@ class InvoiceScores:
             },
             "wrong_confident_share": round(self.wrong_confident / self.values_given, 4) if self.values_given else 0.0,
             "all_required_right": round(self.all_required_right / self.invoices, 4) if self.invoices else 0.0,
+            "to_review": round(self.to_review / self.invoices, 4) if self.invoices else 0.0,
         }
 
 

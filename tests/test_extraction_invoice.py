@@ -236,6 +236,7 @@ def test_eval_invoices_command_reports_per_field_figures(tmp_path: Path) -> None
     assert report["invoices"] == 2
     assert report["fields"]["invoice_number"]["exact"] == 1.0
     assert report["wrong_confident_share"] == 0.0 and report["all_required_right"] == 1.0
+    assert 0.0 <= report["to_review"] <= 1.0
 
 
 def test_degraded_scan_of_a_born_digital_pdf_has_no_text_layer_left(tmp_path: Path) -> None:
@@ -282,6 +283,7 @@ def test_eval_invoices_lists_wrong_and_missed_values_under_its_table(tmp_path: P
     done = subprocess.run([str(mailroom), "eval", "invoices", str(folder)], capture_output=True, text=True,
                           timeout=300, check=True, env={**os.environ, "COLUMNS": "200"})
     assert "invoice_number 0002-invoice.xml: expected R999999, got R267915 (confidence 1.0)" in done.stdout
+    assert "invoices a person would be asked to check (review): 0.0%" in done.stdout  # an e-invoice that adds up
 
 
 def test_a_label_word_in_a_sentence_is_no_label_and_a_digit_read_for_a_letter_is_forgiven() -> None:

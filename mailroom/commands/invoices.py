@@ -120,6 +120,7 @@ def _print(summary: dict[str, Any], directory: Path) -> None:
     console.print(table)
     console.print(f"wrong values with confidence ≥ 0.9: {summary['wrong_confident_share']:.2%} of values given")
     console.print(f"invoices with every required field right: {summary['all_required_right']:.1%}")
+    console.print(f"invoices a person would be asked to check (review): {summary['to_review']:.1%}")
     shown = summary["errors"][:MAX_ERRORS_SHOWN]
     for error in shown:
         got = "missing" if error["got"] is None else f"{error['got']} (confidence {error['confidence']})"
