@@ -407,7 +407,8 @@ def unchecked_candidates(hits: list[LabelHit], sources: dict[int, str], rows: li
             continue
         value = parsers.compact(match.group(0))
         covered = _covering(tokens, starts, *match.span())
-        out.append(_candidate(hit.label.field, FIELD_KINDS[hit.label.field], value, UNCHECKED_SCORE, covered, sources,
+        score = UNCHECKED_SCORE * _ocr_factor(covered)  # of two such readings, the one OCR was surer of
+        out.append(_candidate(hit.label.field, FIELD_KINDS[hit.label.field], value, score, covered, sources,
                               hit.label.text, hit.row))
     return out
 
