@@ -143,3 +143,10 @@ def test_a_thin_underline_broken_at_its_steps_is_no_dashed_rule() -> None:
         page[row, x + n * step : x + n * step + 20] = 30  # the piece
         page[row : row + 2, x + n * step + 20 : x + (n + 1) * step] = 120  # grey where it steps
     assert pp.dashed_rules(pf.scan_grey(page, noise=2.0), DPI) == []
+
+
+def test_a_dashed_rule_from_the_page_edge_is_found_within_the_page() -> None:
+    page = pf.scan_grey(footer_page())[:, pf._px(20, DPI) :].copy()  # cut so that the rule starts at column 0
+    dashes = pp.dashed_rules(page, DPI)
+    assert len(dashes) >= 30 and min(x0 for x0, _, _, _ in dashes) >= 0
+    assert pp.remove_dashed_rules(page, DPI)[1] == len(dashes)
