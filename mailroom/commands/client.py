@@ -15,20 +15,27 @@ err = Console(stderr=True, soft_wrap=True)
 FINAL_STATES = {"routed", "review", "failed", "split"}
 
 
+#: What a station is told of a confidential letter once it is routed: only its named person's key sees it.
+CONFIDENTIAL_ROUTED: dict[str, Any] = {"state": "routed", "confidential": True}
+
+
+def _status(client: Any, document_id: str) -> dict[str, Any]:
+    """The status of a document as the station sees it; a 404 is a confidential letter routed to its person."""
+    response = client.get(f"/api/v1/documents/{document_id}")
+    return CONFIDENTIAL_ROUTED if response.status_code == 404 else dict(response.json())
+
+
 def _letters(client: Any, status: dict[str, Any]) -> list[dict[str, Any]]:
-    """The status of a document, or of each letter when it was a stack (a confidential letter, which stations no
-    longer see once it is routed, counts as routed)."""
+    """The status of a document, or of each letter when it was a stack."""
     letters = status.get("letters") or []
     if status.get("state") != "split" or not letters:
         return [status]
-    out = []
-    for letter_id in letters:
-        response = client.get(f"/api/v1/documents/{letter_id}")
-        out.append({"state": "routed", "confidential": True} if response.status_code == 404 else response.json())
-    return out
+    return [_status(client, letter_id) for letter_id in letters]
 
 
 def _line(name: str, status: dict[str, Any]) -> str:
+    if status is CONFIDENTIAL_ROUTED:
+        return f"[green]✓[/green] {name:40} routed  (confidential: no longer visible to stations)"
     result = status.get("result") or {}
     routing = result.get("routing") or {}
     doc_type = (result.get("document_type") or {}).get("label", "-")
@@ -89,14 +96,7 @@ def register(main: typer.Typer) -> None:
             done: dict[str, dict[str, Any]] = {}
             while pending and time.monotonic() < deadline:
                 for name, doc_id in list(pending.items()):
-                    response = client.get(f"/api/v1/documents/{doc_id}")
-                    if response.status_code == 404:  # a confidential letter: only its named person sees it now
-                        done[name] = {"state": "routed"}
-                        del pending[name]
-                        err.print(f"[green]✓[/green] {name:40} routed  (confidential: no longer visible to stations)",
-                                  highlight=False)
-                        continue
-                    status = response.json()
+                    status = _status(client, doc_id)
                     if status.get("state") not in FINAL_STATES:
                         continue
                     letters = _letters(client, status)
