@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from statistics import median
 
 from rapidfuzz.distance import Levenshtein
@@ -46,7 +47,7 @@ class Token:
     confidence: float
     page: int
 
-    @property
+    @cached_property
     def key(self) -> str:
         """The word's letters, lower case: what label matching compares. In a word of letters, the digits OCR
         reads for letters count as those letters (``"USt-1dNr.;"`` → ``"ustidnr"``); a word of digits has no
