@@ -231,8 +231,9 @@ def parse_bic(text: str) -> str | None:
     return value if valid_bic(value) else None
 
 
-#: Characters OCR confuses in BICs, where letters and digits may both stand.
-_BIC_LOOKALIKES = {frozenset(pair) for pair in ("1I", "0O", "5S", "8B", "2Z", "6G")}
+#: Characters OCR confuses in BICs, where letters and digits may both stand: each to its look-alike.
+_BIC_LOOKALIKE_PAIRS = ("1I", "0O", "5S", "8B", "2Z", "6G")
+_BIC_LOOKALIKE = {p[0]: p[1] for p in _BIC_LOOKALIKE_PAIRS} | {p[1]: p[0] for p in _BIC_LOOKALIKE_PAIRS}
 
 
 def bank_bic(iban: str) -> str | None:
@@ -247,7 +248,7 @@ def bank_bic(iban: str) -> str | None:
 
 
 def repair_bic(bic: str, iban: str | None = None) -> str:
-    """``bic`` with the characters OCR confused (:data:`_BIC_LOOKALIKES`) put right, checked against the banks'
+    """``bic`` with the characters OCR confused (:data:`_BIC_LOOKALIKE`) put right, checked against the banks'
     registries schwifty carries; unchanged when nothing there confirms a repair.
 
     1. The bank of the IBAN has the look-alike (``GENODEMIGLS`` with a GLS Bank IBAN → ``GENODEM1GLS``);
@@ -260,7 +261,7 @@ def repair_bic(bic: str, iban: str | None = None) -> str:
     if registered is not None and bic != registered:
         length = min(len(bic), len(registered))  # 8-character BICs name the bank's main office
         pairs = zip(bic[:length], registered[:length], strict=True)
-        if all(a == b or frozenset((a, b)) in _BIC_LOOKALIKES for a, b in pairs):
+        if all(a == b or _BIC_LOOKALIKE.get(a) == b for a, b in pairs):
             return registered[:length] + bic[length:]
     known = _known_bics(bic[4:6])
     if not known or _is_known(bic, known):
@@ -269,12 +270,10 @@ def repair_bic(bic: str, iban: str | None = None) -> str:
     if len(hits) == 1:
         return hits.pop()
     seen = _characters_by_position(bic[4:6])
-    out = list(bic)
-    for i, c in enumerate(bic):
-        partner = next((other for pair in _BIC_LOOKALIKES if c in pair for other in pair if other != c), None)
-        if i < len(seen) and c not in seen[i] and partner is not None and partner in seen[i]:
-            out[i] = partner
-    return "".join(out)
+    return "".join(
+        _BIC_LOOKALIKE[c] if i < len(seen) and c not in seen[i] and _BIC_LOOKALIKE.get(c, "") in seen[i] else c
+        for i, c in enumerate(bic)
+    )
 
 
 def _is_known(bic: str, known: frozenset[str]) -> bool:
@@ -283,8 +282,7 @@ def _is_known(bic: str, known: frozenset[str]) -> bool:
 
 def _lookalike_variants(bic: str) -> set[str]:
     """``bic`` with one or two characters swapped for their look-alikes."""
-    swaps = [(i, other) for i, c in enumerate(bic) for pair in _BIC_LOOKALIKES if c in pair
-             for other in pair if other != c]
+    swaps = [(i, _BIC_LOOKALIKE[c]) for i, c in enumerate(bic) if c in _BIC_LOOKALIKE]
     out: set[str] = set()
     for n, (i, c) in enumerate(swaps):
         one = bic[:i] + c + bic[i + 1 :]
