@@ -169,7 +169,7 @@ def _label_weight(hit: LabelHit) -> float:
 
 def labelled_candidates(rows: list[Row], sources: dict[int, str]) -> tuple[list[Candidate], list[LabelHit]]:
     """Candidates for every labelled field: the value right of each label, else in the rows below it."""
-    hits = find_labels(rows, LABELS)
+    hits = [hit for hit in find_labels(rows, LABELS) if not _in_running_text(hit)]
     by_row: dict[tuple[int, int], list[LabelHit]] = {}
     for hit in hits:
         by_row.setdefault((hit.row.page, hit.row.index), []).append(hit)
@@ -180,8 +180,6 @@ def labelled_candidates(rows: list[Row], sources: dict[int, str]) -> tuple[list[
             continue
         if kind is Kind.PERIOD:
             out.extend(_period(hit, sources))
-            continue
-        if _in_running_text(hit):
             continue
         row_hits = by_row[(hit.row.page, hit.row.index)]
         same_row = _limit(hit.after, hit, row_hits)
@@ -206,9 +204,10 @@ def labelled_candidates(rows: list[Row], sources: dict[int, str]) -> tuple[list[
 
 def _in_running_text(hit: LabelHit) -> bool:
     """A label's words inside a sentence name no value: "We invoice you as follows:", "bitte geben Sie die
-    Rechnungsnummer an". A word ends right before it, and the word after it is a lower-case word."""
+    Rechnungsnummer an". A word ends right before it, and the word after it is a lower-case word. A period's label
+    is the exception: "für den Leistungszeitraum vom 01.06. bis 30.06." names one."""
     before, after = hit.row.tokens[: hit.start], hit.after
-    if not before or not after:
+    if not before or not after or FIELD_KINDS.get(hit.label.field) is Kind.PERIOD:
         return False
     following = after[0].text
     return before[-1].text[-1:].isalpha() and following[:1].islower() and following.isalpha()
