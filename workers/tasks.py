@@ -294,7 +294,8 @@ def _touch(ctx: PipelineContext, document_id: str, states: Collection[DocumentSt
     if attempts > budget:
         error = AttemptsExhausted(
             f"{attempts - 1} task starts without finishing, the budget is {budget} ("
-            f"MAILROOM_MAX_ATTEMPTS_PER_STEP per page and stage); last attempted: {step}",
+            f"MAILROOM_MAX_ATTEMPTS_PER_STEP per page and stage); last attempted: {step}. The worker log tells why "
+            "its process died; `mailroom process FILE` runs the document again once that is fixed",
             attempts=attempts - 1,
         )
         log.error("giving up: %s", error.message)
