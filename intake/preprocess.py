@@ -69,8 +69,10 @@ OrientationOracle = Callable[[Image], int | None]
 
 _COARSE_ANGLES = np.arange(-MAX_SKEW_DEGREES, MAX_SKEW_DEGREES + 0.01, 0.5)
 _FINE_OFFSETS = np.arange(-0.5, 0.51, 0.1)
-_INK_THRESHOLD = np.ceil(np.arange(256) * 0.6).astype(np.uint8)
-"""Per paper grey level, the lowest grey that is no longer ink (ink: grey < 0.6 × paper, i.e. 40 % darker)."""
+INK_SHARE = 0.6
+"""Ink is darker than this share of the paper's brightness (40 % darker)."""
+_INK_THRESHOLD = np.ceil(np.arange(256) * INK_SHARE).astype(np.uint8)
+"""Per paper grey level, the lowest grey that is no longer ink."""
 
 
 @dataclass(frozen=True)
@@ -347,7 +349,7 @@ def dashed_rules(image: Image, dpi: int) -> list[tuple[int, int, int, int]]:
     """
     paper = _percentile(np.ascontiguousarray(image[::8, ::8]), 0.9)
     step = _column_step(dpi)  # every row (a dash may be one pixel thin), every step-th column: ~100 dpi across
-    _, ink = cv2.threshold(np.ascontiguousarray(image[:, ::step]), 0.6 * paper, 255, cv2.THRESH_BINARY_INV)
+    _, ink = cv2.threshold(np.ascontiguousarray(image[:, ::step]), INK_SHARE * paper, 255, cv2.THRESH_BINARY_INV)
     length = max(2, round(DASH_MIN_IN * dpi / step))
     strokes = cv2.erode(ink, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
     contours, _ = cv2.findContours(strokes, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
@@ -395,14 +397,15 @@ def _dashes_of_row(row: np.ndarray, dpi: int, image: Image, paper: float) -> lis
 
 
 def _gaps_are_paper(run: np.ndarray, image: Image, paper: float) -> bool:
-    """Between most dashes there is a column of clean paper (not the grey of a broken solid line)."""
+    """Between most dashes there is a column of clean paper (not the grey of a broken solid line). The run's
+    dashes are apart (:func:`_dashes_of_row` joins only strokes with a gap between them)."""
     top = max(0, int(run[:, 1].min()) - 2)
     bottom = int((run[:, 1] + run[:, 3]).max()) + 2
     clean = [
         image[top:bottom, int(a[0] + a[2]) : int(b[0])].min(axis=0).max() >= DASH_GAP_PAPER * paper
-        for a, b in itertools.pairwise(run) if b[0] > a[0] + a[2]
+        for a, b in itertools.pairwise(run)
     ]
-    return bool(clean) and sum(clean) >= 0.75 * len(clean)
+    return sum(clean) >= 0.75 * len(clean)
 
 
 def _text_near(run: np.ndarray, dpi: int, image: Image, paper: float) -> bool:
@@ -413,7 +416,7 @@ def _text_near(run: np.ndarray, dpi: int, image: Image, paper: float) -> bool:
     above = image[max(0, top - near) : max(0, top - 2), left:right]
     below = image[bottom + 2 : bottom + near, left:right]
     for band in (above, below):
-        if band.size and np.count_nonzero(band < 0.6 * paper) >= DASH_TEXT_INK * band.size:
+        if band.size and np.count_nonzero(band < INK_SHARE * paper) >= DASH_TEXT_INK * band.size:
             return True
     return False
 
