@@ -8,8 +8,11 @@ COPY intake ./intake
 COPY classifiers ./classifiers
 COPY extraction ./extraction
 COPY rules ./rules
+COPY routing ./routing
+COPY webhooks ./webhooks
 COPY workers ./workers
 COPY api ./api
+COPY cli ./cli
 COPY sample_docs ./sample_docs
 RUN python -m venv /opt/mailroom \
  && /opt/mailroom/bin/pip install ".[service,ml,postgres,samples]"

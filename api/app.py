@@ -26,7 +26,7 @@ from api.routes.rules import router as rules_router
 from api.routes.webhooks import router as webhooks_router
 from mailroom import __version__
 from mailroom.settings import Settings
-from workers.delivery import install_kick
+from webhooks.delivery import install_kick
 from workers.dispatch import Dispatcher
 from workers.pipeline import PipelineContext
 

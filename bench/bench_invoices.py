@@ -26,8 +26,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from cli.commands.invoices import evaluate, report  # noqa: E402
 from extraction.eval import REQUIRED, InvoiceScores, truth_invoices  # noqa: E402
-from mailroom.commands.invoices import evaluate, report  # noqa: E402
 from mailroom.settings import Settings  # noqa: E402
 from sample_docs.generate import generate_set  # noqa: E402
 from workers.pipeline import PipelineContext  # noqa: E402

@@ -31,7 +31,7 @@ from intake.checks import inspect_file  # noqa: E402
 from intake.pages import iter_pages  # noqa: E402
 from mailroom.evaluation import NO_ERRORS, TextErrors, load_truth, text_errors, truth_page_texts  # noqa: E402
 from mailroom.settings import Settings  # noqa: E402
-from workers.training import ensure_default_models  # noqa: E402
+from routing.training import ensure_default_models  # noqa: E402
 
 SCAN_FORMATS = {"pdf_scan", "tiff", "png", "jpeg"}
 
@@ -90,13 +90,13 @@ def main() -> None:
                     page.image.path.unlink()
         before = children_cpu()
         # the one-off cost a long-running worker pays once: imports, and loading the models and rules
-        warm_up = ("import mailroom.cli; from mailroom.settings import Settings; from workers.routing import Router; "
+        warm_up = ("import cli.main; from mailroom.settings import Settings; from routing.router import Router; "
                    "Router.create(Settings())")
         subprocess.run([sys.executable, "-c", warm_up], env=env, check=True, cwd=ROOT)
         startup_cpu = children_cpu() - before
         before = children_cpu()
         proc = subprocess.run(
-            [sys.executable, "-m", "mailroom.cli", "eval", "ocr", str(docs), "--json",
+            [sys.executable, "-m", "cli", "eval", "ocr", str(docs), "--json",
              "--data-dir", str(work / "data")],
             capture_output=True, env=env, check=True, cwd=ROOT,
         )

@@ -9,7 +9,7 @@ document-type macro-F1 >= 0.95; predicting one document < 20 ms) and calibration
 3. runs the real pipeline and the decision on every letter, with the rule pack and without rules (the models
    alone), and prints the report of ``mailroom eval routing`` for both and, for the models alone, the lowest
    postbox threshold at which at least 99 % of the automatic decisions are right (the calibration behind
-   ``rules.hybrid.DEFAULT_POSTBOX_THRESHOLD``).
+   ``routing.decision.DEFAULT_POSTBOX_THRESHOLD``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from mailroom.commands.recognition import CURVE_THRESHOLDS, Router, evaluate_routing, routing_report
+from cli.commands.recognition import CURVE_THRESHOLDS, Router, evaluate_routing, routing_report
 from mailroom.settings import Settings
 from rules import compile_ruleset
 from rules.language import RuleSet

@@ -34,10 +34,10 @@ from servicekit import (
 )
 
 from mailroom.settings import Settings
+from routing.training import ensure_default_models
 from workers.celery_app import create_celery
 from workers.dispatch import CeleryDispatcher
 from workers.pipeline import PipelineContext, expand_inputs, receive
-from workers.training import ensure_default_models
 
 
 def generate(out: Path, count: int, seed: int) -> list[Path]:

@@ -38,14 +38,14 @@ from servicekit import Process, RedisServer, service_env, wait_for
 from sqlalchemy.orm import Session, sessionmaker
 from webhook_receiver import WebhookReceiver
 
-from mailroom.commands.service import LIGHT_WORKER_CONCURRENCY
+from cli.commands.service import LIGHT_WORKER_CONCURRENCY
 from mailroom.settings import Settings
 from mailroom.storage import repository
 from mailroom.storage.db import make_engine, migrate, session_factory, session_scope
-from workers import subscriptions
+from webhooks import subscriptions
+from webhooks.delivery import DeliveryConfig, deliver_due, install_kick
+from webhooks.subscriptions import TargetRules
 from workers.celery_app import DEFAULT_QUEUE, create_celery
-from workers.delivery import DeliveryConfig, deliver_due, install_kick
-from workers.subscriptions import TargetRules
 
 
 def route_one(sessions: sessionmaker[Session], postbox: str = "kaemmerei") -> str:

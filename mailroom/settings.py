@@ -67,7 +67,7 @@ class Settings(BaseSettings):
         default=24.0, gt=0, description="How often the beat retrains the recognition models from the corrections"
     )
 
-    # retention (workers.retention): documents are deleted this long after their postbox item was acknowledged
+    # retention (mailroom.retention): documents are deleted this long after their postbox item was acknowledged
     # (done), or placed when nobody acknowledged it; a postbox's own ``retention_days`` in the directory wins
     retention_days: float = Field(
         default=365.0, ge=0, description="Days a document is kept after it was done (else routed); 0 = forever"
@@ -76,7 +76,7 @@ class Settings(BaseSettings):
         default=24.0, gt=0, description="How often the beat deletes the documents past their retention period"
     )
 
-    # webhooks (workers.delivery): where events go, how they are retried, which targets are allowed
+    # webhooks (webhooks.delivery): where events go, how they are retried, which targets are allowed
     public_url: str | None = Field(
         default=None, description="Base URL of the API as the DMS reaches it (e.g. https://mailroom.rathaus.example);"
         " makes the links in webhook events absolute; none = root-relative links"

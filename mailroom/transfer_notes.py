@@ -60,7 +60,7 @@ def record_intake(
 
 
 def record_note(session: Session, row: DocumentRow, note: Mapping[str, Any]) -> None:
-    """Write the transfer note of a file whose pages have been read (see :mod:`workers.transfer_notes`)."""
+    """Write the transfer note of a file whose pages have been read (see :mod:`intake.transfer_note`)."""
     audit.record(session, actor=PIPELINE_ACTOR, action=NOTE_ACTION, object_type="document", object_id=row.id,
                  details=dict(note))
 

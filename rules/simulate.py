@@ -148,7 +148,7 @@ def _compiled(ruleset: RuleSet | CompiledRuleSet) -> CompiledRuleSet:
 
 Finalise = Callable[[StoredDocument, Decision], Outcome]
 """Turns the rules' decision for a stored document into the final outcome. The default, :func:`outcome_of`, is the
-rules alone; the service passes the whole decision (rules, then recipient and models: ``workers.routing``), so
+rules alone; the service passes the whole decision (rules, then recipient and models: ``routing.router``), so
 that a document no rule decides shows where the models would send it, as the pipeline would."""
 
 

@@ -19,7 +19,8 @@ _ROOT = Path(__file__).resolve().parent.parent
 def _code_version() -> str:
     """A hash of the code that trains and reads the models: a changed feature set never meets a stale model."""
     digest = hashlib.sha256()
-    for path in sorted([*(_ROOT / "classifiers").glob("*.py"), _ROOT / "workers" / "training.py"]):
+    trainer = [_ROOT / "routing" / "training.py", _ROOT / "routing" / "recognition.py"]
+    for path in sorted([*(_ROOT / "classifiers").glob("*.py"), *trainer]):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 

@@ -101,7 +101,7 @@ class Process:
 
     def start(self) -> Process:
         with open(self.log, "ab") as out:
-            self.popen = subprocess.Popen([sys.executable, "-m", "mailroom.cli", *self.args], env=self.env,
+            self.popen = subprocess.Popen([sys.executable, "-m", "cli", *self.args], env=self.env,
                                           stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=REPO)
         return self
 
@@ -220,7 +220,7 @@ class Database:
 
 
 def station_key(env: dict[str, str], name: str = "poststelle-1") -> str:
-    done = subprocess.run([sys.executable, "-m", "mailroom.cli", "keys", "create", "--role", "station",
+    done = subprocess.run([sys.executable, "-m", "cli", "keys", "create", "--role", "station",
                            "--name", name], env=env, capture_output=True, text=True, check=True, cwd=REPO)
     return done.stdout.strip()
 

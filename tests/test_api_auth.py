@@ -15,7 +15,7 @@ from sqlalchemy import select
 from test_api_support import ApiServer, make_settings, serve, upload, wait_settled
 from typer.testing import CliRunner
 
-from mailroom.cli import app as cli
+from cli.main import app as cli
 from mailroom.storage import keys, repository
 from mailroom.storage.db import session_scope
 from mailroom.storage.models import DocumentRow

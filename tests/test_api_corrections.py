@@ -16,9 +16,9 @@ from classifiers.directory import DEFAULT_PATH
 from mailroom.storage import repository
 from mailroom.storage.db import session_scope
 from mailroom.storage.labels import labels_of, training_labels
+from routing.training import split_labels
 from workers import tasks
 from workers.celery_app import RETRAIN_MODELS, create_celery
-from workers.training import split_labels
 
 # born-digital samples (text layer: no OCR, fast)
 DECIDED = "0027-enquiry.pdf"

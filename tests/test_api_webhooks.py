@@ -1,7 +1,7 @@
 """``/api/v1/webhooks`` through the real HTTP API, and a document from upload to a real webhook receiver.
 
 The API runs with the in-process pipeline (``InlineDispatcher``, which has no Celery to kick): the test calls
-:func:`workers.delivery.deliver_due` the way the delivery task does.
+:func:`webhooks.delivery.deliver_due` the way the delivery task does.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from webhook_receiver import WebhookReceiver
 
 from mailroom.storage.db import session_scope
 from mailroom.storage.models import AuditLogRow
-from workers.delivery import DeliveryConfig, deliver_due
+from webhooks.delivery import DeliveryConfig, deliver_due
 
 PUBLIC_URL = "https://mailroom.rathaus.example"
 

@@ -22,8 +22,8 @@ from test_api_support import SAMPLES, make_settings, serve, upload, wait_settled
 from typer.testing import CliRunner
 
 from classifiers.directory import DEFAULT_PATH as DEFAULT_DIRECTORY
+from cli.main import app as cli
 from mailroom import audit
-from mailroom.cli import app as cli
 from mailroom.settings import Settings
 from mailroom.storage import repository
 from mailroom.storage.db import make_engine, migrate, session_scope
@@ -59,7 +59,7 @@ def _record_many(engine: Engine, n: int) -> None:
 
 def _cli(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAILROOM_")}
-    return subprocess.run([sys.executable, "-m", "mailroom.cli", "audit", *args, "--data-dir", str(data_dir)],
+    return subprocess.run([sys.executable, "-m", "cli", "audit", *args, "--data-dir", str(data_dir)],
                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
 
 

@@ -1,4 +1,4 @@
-"""Webhook delivery from the outbox (``workers.delivery``): real SQLite, a real HTTP receiver on 127.0.0.1.
+"""Webhook delivery from the outbox (``webhooks.delivery``): real SQLite, a real HTTP receiver on 127.0.0.1.
 
 Documents are routed (and re-routed) through ``repository.transition`` with a stored result, which writes the
 outbox events exactly as the pipeline does; :func:`deliver_due` is called the way the Celery task calls it.
@@ -27,8 +27,8 @@ from mailroom.storage import repository
 from mailroom.storage.db import make_engine, migrate, session_factory, session_scope
 from mailroom.storage.models import AuditLogRow, OutboxEventRow
 from mailroom.storage.subscriptions import DeliveryState, WebhookAttemptRow, WebhookDeliveryRow
-from workers import delivery, subscriptions
-from workers.delivery import (
+from webhooks import delivery, subscriptions
+from webhooks.delivery import (
     DeliveryConfig,
     DeliveryNotReplayable,
     claim_due,
@@ -39,8 +39,8 @@ from workers.delivery import (
     replay,
     replay_subscription,
 )
-from workers.subscriptions import TargetRules
-from workers.webhooks import RetryPolicy, deliver_once
+from webhooks.sender import RetryPolicy, deliver_once
+from webhooks.subscriptions import TargetRules
 
 LOCAL = TargetRules(allow_hosts=("127.0.0.1",))
 CONFIG = DeliveryConfig(

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from mailroom.cli import app
-from mailroom.commands.recognition import RoutingCase, routing_report
+from cli.commands.recognition import RoutingCase, routing_report
+from cli.main import app
 from mailroom.settings import Settings
+from routing.training import ensure_default_models
 from sample_docs.generate import generate_set
-from workers.training import ensure_default_models
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from cli.commands.invoices import einvoice_bytes
 from extraction.invoice import extract_invoice
-from mailroom.commands.invoices import einvoice_bytes
 from mailroom.model import Document, Page, TextSource
 from mailroom.settings import Settings
 from workers.pipeline import PipelineContext, process_path

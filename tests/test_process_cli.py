@@ -21,7 +21,7 @@ SCHEMA = json.loads((Path(__file__).parent / "contract" / "result_v1.schema.json
 def run_process(args: list[str], data_dir: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "MAILROOM_DATA_DIR": str(data_dir)}
     return subprocess.run(
-        [sys.executable, "-m", "mailroom.cli", "process", *args],
+        [sys.executable, "-m", "cli", "process", *args],
         capture_output=True, text=True, env=env, cwd=ROOT, timeout=600,
     )
 

@@ -19,6 +19,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from test_api_support import SAMPLES, make_settings, serve, upload, wait_settled
 
 from mailroom import audit
+from mailroom.retention import (
+    RETENTION_ACTOR,
+    DocumentInProcessing,
+    RetentionPolicy,
+    apply_retention,
+    delete_document,
+    expired_documents,
+)
 from mailroom.settings import Settings
 from mailroom.storage import postboxes, repository
 from mailroom.storage.blobs import BlobStore
@@ -28,14 +36,6 @@ from mailroom.storage.models import ArtifactKind, AuditLogRow, DocumentRow, Outb
 from mailroom.storage.postboxes import ItemState, PostboxItemRow
 from workers import tasks
 from workers.celery_app import APPLY_RETENTION, create_celery
-from workers.retention import (
-    RETENTION_ACTOR,
-    DocumentInProcessing,
-    RetentionPolicy,
-    apply_retention,
-    delete_document,
-    expired_documents,
-)
 
 ROOT = Path(__file__).resolve().parent.parent
 DAY = timedelta(days=1)
@@ -265,7 +265,7 @@ def test_cli_deletes_on_request_and_runs_the_retention(store: Store) -> None:
     env["MAILROOM_RETENTION_DAYS"] = "0.00001"  # < 1 s
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "mailroom.cli", "documents", *args, "--data-dir",
+        return subprocess.run([sys.executable, "-m", "cli", "documents", *args, "--data-dir",
                                str(store.settings.data_dir)], cwd=ROOT, env=env, capture_output=True, text=True,
                               timeout=120)
 
@@ -342,7 +342,7 @@ def test_scheduled_retention_deletes_through_the_service(tmp_path: Path) -> None
 
 def test_the_installed_directory_sets_periods_per_postbox(tmp_path: Path) -> None:
     from classifiers.directory import DEFAULT_PATH, InvalidDirectory, parse_yaml
-    from workers.retention import current_policy
+    from mailroom.retention import current_policy
 
     settings = make_settings(tmp_path, retention_days=90)
     assert current_policy(settings) == RetentionPolicy(default_days=90, per_postbox={})

@@ -28,7 +28,7 @@ def test_a_directory_imported_by_another_process_is_used_with_the_next_document(
     changed = tmp_path / "directory.yaml"
     changed.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     env = {**os.environ, "MAILROOM_DATA_DIR": str(tmp_path / "data")}
-    subprocess.run([sys.executable, "-m", "mailroom.cli", "directory", "import", str(changed)],
+    subprocess.run([sys.executable, "-m", "cli", "directory", "import", str(changed)],
                    env=env, cwd=ROOT, check=True, capture_output=True, timeout=120)
 
     after = ctx.router

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from mailroom.cli import app
+from cli.main import app
 from mailroom.settings import Settings
 from rules import check_ruleset, load_ruleset
 from rules.pack import export_pack, import_pack

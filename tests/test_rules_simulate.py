@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from mailroom.cli import app
+from cli.main import app
 from mailroom.settings import Settings
 from rules import RuleSet, load_ruleset
 from rules.language import PackHeader
@@ -107,8 +107,8 @@ def test_simulate_command(stored: tuple[PipelineContext, dict[str, str]], tmp_pa
 def test_simulation_of_the_whole_decision_predicts_what_the_pipeline_does(tmp_path: Path) -> None:
     """Simulated with the whole decision (rules, then recipient and models), a candidate's outcome for each stored
     document is exactly what the pipeline decides once that candidate is active."""
+    from routing.router import hybrid_outcome
     from rules.store import activate, create_draft
-    from workers.routing import hybrid_outcome
 
     ctx = PipelineContext.create(Settings().model_copy(update={"data_dir": tmp_path / "data"}))
     for name in SAMPLES:

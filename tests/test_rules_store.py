@@ -157,7 +157,7 @@ def test_activation_from_another_process_via_the_command_line(tmp_path: Path) ->
         assert cache.get(session).version == 1
     candidate = tmp_path / "candidate.yaml"
     candidate.write_text(rules_text("tiefbau"), encoding="utf-8")
-    cli = [sys.executable, "-m", "mailroom.cli", "rules"]
+    cli = [sys.executable, "-m", "cli", "rules"]
     env = {**os.environ, "MAILROOM_DATA_DIR": str(data)}
     run = subprocess.run([*cli, "import", str(candidate), "--activate", "--actor", "erin"],
                          env=env, capture_output=True, text=True, timeout=120, check=False)

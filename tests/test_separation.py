@@ -14,9 +14,9 @@ import cv2
 import pikepdf
 import pytest
 
+from cli.commands.stations import separator_sheets
 from intake.separation import LetterStart, split_letters
 from intake.separator import is_separator_sheet
-from mailroom.commands.stations import separator_sheets
 from mailroom.model import Block, Line, Page, PageQuality, TextSource, Word
 from mailroom.result import Result
 from mailroom.settings import Settings

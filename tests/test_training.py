@@ -11,15 +11,15 @@ import pytest
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from cli.main import app
 from mailroom import audit
-from mailroom.cli import app
 from mailroom.model import Block, Document, Line, Page, TextSource, Word
 from mailroom.settings import Settings
 from mailroom.storage import repository
 from mailroom.storage.db import make_engine, migrate, session_scope
 from mailroom.storage.labels import InvalidCorrection, labels_of, record_correction, training_labels
-from workers.routing import Router, route_document
-from workers.training import ensure_default_models, registries, retrain
+from routing.router import Router, route_document
+from routing.training import ensure_default_models, registries, retrain
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -17,8 +17,8 @@ from sqlalchemy import select
 from test_api_support import SAMPLES, ApiServer, make_settings, serve, upload, wait_settled
 from typer.testing import CliRunner
 
+from cli.main import app as cli
 from mailroom import audit
-from mailroom.cli import app as cli
 from mailroom.storage.db import session_scope
 from mailroom.storage.models import AuditLogRow
 

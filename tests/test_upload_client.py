@@ -9,7 +9,7 @@ import pytest
 from test_api_support import SAMPLES, make_settings, serve
 from typer.testing import CliRunner
 
-from mailroom.cli import app
+from cli.main import app
 
 
 @pytest.mark.parametrize("name", ["0012-stack.pdf"])

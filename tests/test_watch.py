@@ -65,7 +65,7 @@ def wait_for(condition: object, timeout: float = 60.0) -> None:
 def start_watcher(inbox: Path, data_dir: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "MAILROOM_DATA_DIR": str(data_dir)}
     return subprocess.Popen(
-        [sys.executable, "-m", "mailroom.cli", "watch", str(inbox), "--station", STATION, "--poll", "0.2"],
+        [sys.executable, "-m", "cli", "watch", str(inbox), "--station", STATION, "--poll", "0.2"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 

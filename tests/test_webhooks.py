@@ -1,4 +1,4 @@
-"""Webhook delivery (``workers.webhooks``) against a real HTTP receiver on 127.0.0.1.
+"""Webhook delivery (``webhooks.sender``) against a real HTTP receiver on 127.0.0.1.
 
 The receiver is a ``ThreadingHTTPServer`` scripted to fail the first attempts (connection refused because it
 starts listening late, 500, 429 with Retry-After, a response slower than the client's timeout) and then accept.
@@ -26,7 +26,7 @@ import pytest
 from mailroom.errors import InputError, error_codes
 from mailroom.storage.models import new_id
 from mailroom.storage.outbox import EVENT_TYPES, iso_time
-from workers.webhooks import (
+from webhooks.sender import (
     Attempt,
     Outcome,
     RetryPolicy,

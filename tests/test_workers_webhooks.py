@@ -25,7 +25,7 @@ WEBHOOK_ENV = {
 
 
 def admin_key(env: dict[str, str]) -> str:
-    done = subprocess.run([sys.executable, "-m", "mailroom.cli", "keys", "create", "--role", "admin",
+    done = subprocess.run([sys.executable, "-m", "cli", "keys", "create", "--role", "admin",
                            "--name", "it-admin"], env=env, capture_output=True, text=True, check=True, cwd=REPO)
     return done.stdout.strip()
 

@@ -1,7 +1,7 @@
 """A real webhook receiver for the delivery tests (no tests here): a ``ThreadingHTTPServer`` on 127.0.0.1.
 
 It behaves as ``docs/dms-integration.md`` tells a DMS to: it verifies the signature over the raw body with the
-documented algorithm (implemented here independently of ``workers.webhooks``), deduplicates by event id (a
+documented algorithm (implemented here independently of ``webhooks.sender``), deduplicates by event id (a
 redelivered id is acknowledged with 200 and not processed again) and records what it processed, in order.
 
 Faults are scripted per request: ``script`` is consumed one step per request (then ``always``, default 200):

@@ -84,7 +84,7 @@ class MailroomCelery(Celery):
             from workers.pipeline import PipelineContext
 
             self._context = PipelineContext.create(self.settings)
-            from workers.delivery import install_kick
+            from webhooks.delivery import install_kick
 
             install_kick(self._context.sessions, self.kick_delivery)  # a change that wrote an event: deliver it
         return self._context

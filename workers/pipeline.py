@@ -47,7 +47,7 @@ from mailroom.storage.db import make_engine, migrate, session_factory
 from mailroom.storage.models import ArtifactKind, DocumentRow
 
 if TYPE_CHECKING:
-    from workers.routing import Router
+    from routing.router import Router
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +71,11 @@ class PipelineContext:
         versions — so that ``PUT /directory``, ``mailroom directory import``, ``mailroom train`` and rollbacks
         take effect in every worker with its next document, without a restart (rules reload on their own).
         """
-        from workers.routing import router_inputs
+        from routing.router import router_inputs
 
         inputs = router_inputs(self.settings)
         if self._router is None or inputs != self._router_inputs:
-            from workers.routing import Router
+            from routing.router import Router
 
             self._router = Router.create(self.settings)
             self._router_inputs = router_inputs(self.settings)
@@ -369,7 +369,7 @@ def assemble(document_id: str, info: FileInfo, ctx: PipelineContext) -> Document
         doc_row.searchable_pdf_sha = searchable_sha
         repository.save_result(session, doc_row, None, document.model_dump_json())
         if doc_row.parent_id is None:  # the scanned file itself (letters of a stack are parts of its note)
-            from workers.transfer_notes import build_note
+            from intake.transfer_note import build_note
 
             quality = summarise_quality(document, ctx.settings)
             transfer_notes.record_note(session, doc_row, build_note(doc_row, info, document, quality))
@@ -490,8 +490,8 @@ def finish(document_id: str, info: FileInfo, document: Document, ctx: PipelineCo
     its validation blocks (checksums, arithmetic, duplicate, a supplier's unknown IBAN) goes to review.
     """
     from extraction.store import extract_stored  # the decision stages load models and rules: only when used
+    from routing.router import recognise_document, route_document
     from rules.facts import IntakeFacts, InvoiceFacts, SupplierFacts
-    from workers.routing import recognise_document, route_document
 
     router = ctx.router
     xml = einvoice_xml(info, ctx) if document_id_is_file(document, info) else None

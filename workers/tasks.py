@@ -11,11 +11,11 @@
               └ finish_letter default  finish the letter (a child document in ``received``)
     sweep                     default  beat: re-enqueue documents stuck in a non-final state (workers.sweeper)
     retrain_models            default  beat (daily): retrain the recognition models from the corrections,
-                                       promote each only if not worse (workers.training.retrain)
+                                       promote each only if not worse (routing.training.retrain)
     deliver_webhooks          default  beat (every few seconds) and kicked after each change that wrote an
-                                       outbox event: send webhooks (workers.delivery.deliver_due)
+                                       outbox event: send webhooks (webhooks.delivery.deliver_due)
     apply_retention           default  beat (daily): delete the documents past their postbox's retention
-                                       period, leaving audit tombstones (workers.retention)
+                                       period, leaving audit tombstones (mailroom.retention)
 
 Fan-in without chords: the database is the source of truth. A page is done when its ``page_json`` artifact
 exists; ``received``/``separated`` → ``ocr`` is a conditional update, so two page tasks finishing together cannot
@@ -167,7 +167,7 @@ def deliver_webhooks(self: Task) -> dict[str, Any]:
     go first). Not ``acks_late``: a run lost with its worker is redone by the next beat, and a delivery it had
     leased is due again when the lease expires.
     """
-    from workers.delivery import DeliveryConfig, deliver_due
+    from webhooks.delivery import DeliveryConfig, deliver_due
 
     app = _app(self)
     with log_context(task_id=self.request.id):
@@ -185,7 +185,7 @@ def deliver_webhooks(self: Task) -> dict[str, Any]:
 def apply_retention(self: Task) -> dict[str, Any]:
     """Beat: delete the documents past their retention period (a batch per run; the next run goes on), each with
     its audit tombstone. Not ``acks_late``: a run lost with its worker is redone by the next beat."""
-    from workers.retention import run_retention
+    from mailroom.retention import run_retention
 
     app = _app(self)
     with log_context(task_id=self.request.id):
@@ -206,10 +206,10 @@ def retrain_models(self: Task, count: int | None = None, seed: int | None = None
     """Beat: retrain both recognition models on generated letters plus the corrections (labels); each is promoted
     only if it is at least as good as the current one on held-back data. Returns (and logs) the report.
 
-    ``count``/``seed``: generated letters to train on (default: ``workers.training.DEFAULT_COUNT``/``_SEED``).
+    ``count``/``seed``: generated letters to train on (default: ``routing.training.DEFAULT_COUNT``/``_SEED``).
     Not ``acks_late``: a retraining lost with its worker is simply done by the next scheduled run.
     """
-    from workers.training import DEFAULT_COUNT, DEFAULT_SEED, retrain  # scikit-learn: only when training
+    from routing.training import DEFAULT_COUNT, DEFAULT_SEED, retrain  # scikit-learn: only when training
 
     app = _app(self)
     with log_context(task_id=self.request.id), app.pipeline_context().session() as session:

@@ -31,7 +31,7 @@ from mailroom.storage.db import session_scope
 from mailroom.storage.keys import Role
 from mailroom.storage.labels import LabelKind, record_correction
 from mailroom.storage.models import DocumentRow, DocumentState
-from workers.routing import installed_directory_file
+from routing.router import installed_directory_file
 
 router = APIRouter(prefix=f"{API_PREFIX}/documents", tags=["review"])
 

@@ -3,7 +3,7 @@
 The document leaves the database and the blob store at once, whatever its postboxes and retention period; a
 scanned stack goes with all its letters, the last letter of a stack takes the stack with it. An audit tombstone
 per document stays (``document.deleted``: SHA-256, filename, postboxes, ``reason: request``, the requester's
-``note``, who). The work is :func:`workers.retention.delete_document`; the reason travels in the body, never in
+``note``, who). The work is :func:`mailroom.retention.delete_document`; the reason travels in the body, never in
 the URL (access logs).
 """
 
@@ -18,8 +18,8 @@ from api.auth import Principal
 from api.deps import ServicesDep, require
 from api.errors import error_responses
 from api.schemas import API_PREFIX
+from mailroom.retention import delete_document
 from mailroom.storage.keys import Role
-from workers.retention import delete_document
 
 router = APIRouter(prefix=f"{API_PREFIX}/documents", tags=["retention"])
 

@@ -23,7 +23,7 @@ from api.schemas import API_PREFIX, DepartmentInfo, DirectoryView, PersonInfo, P
 from classifiers.directory import Directory
 from mailroom.errors import FileTooLarge, UnsupportedFileType
 from mailroom.storage.keys import Role
-from workers.routing import install_directory, installed_directory_file
+from routing.router import install_directory, installed_directory_file
 
 router = APIRouter(prefix=f"{API_PREFIX}/directory", tags=["directory"])
 

@@ -31,12 +31,12 @@ from api.schemas import API_PREFIX, document_url
 from classifiers.directory import Directory
 from mailroom import audit
 from mailroom.errors import MailroomError
+from mailroom.retention import RetentionPolicy
 from mailroom.storage import outbox, postboxes, repository
 from mailroom.storage.db import session_scope
 from mailroom.storage.keys import Role
 from mailroom.storage.models import DocumentRow, DocumentState
 from mailroom.storage.postboxes import Cursor, ItemState, PostboxItemRow
-from workers.retention import RetentionPolicy
 
 router = APIRouter(prefix=f"{API_PREFIX}/postboxes", tags=["postboxes"])
 copy_router = APIRouter(prefix=f"{API_PREFIX}/documents", tags=["postboxes"])

@@ -253,7 +253,7 @@ def simulate_rules_version(
 ) -> SimulationResult:
     start, end = _bound("since", since), _bound("until", until)
     _installed(services)
-    from workers.routing import hybrid_outcome  # the whole decision, as the pipeline makes it
+    from routing.router import hybrid_outcome  # the whole decision, as the pipeline makes it
 
     finalise = hybrid_outcome(services.pipeline.router)
     with session_scope(services.pipeline.sessions, readonly=True) as session:

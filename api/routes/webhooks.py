@@ -1,6 +1,6 @@
 """``/api/v1/webhooks``: webhook subscriptions, their delivery log and replay (admin keys only).
 
-Subscriptions and deliveries live in ``workers.subscriptions`` / ``workers.delivery``; these routes validate,
+Subscriptions and deliveries live in ``webhooks.subscriptions`` / ``webhooks.delivery``; these routes validate,
 call them in one transaction each and shape the answer. The secret is returned once, by ``POST`` (and by
 ``rotate-secret``), never again. A replay kicks the delivery at once (when the dispatcher can).
 """
@@ -29,9 +29,9 @@ from mailroom.storage.subscriptions import (
     WebhookDeliveryRow,
     WebhookSubscriptionRow,
 )
-from workers import subscriptions
-from workers.delivery import replay, replay_subscription, state_counts
-from workers.subscriptions import TargetRules
+from webhooks import subscriptions
+from webhooks.delivery import replay, replay_subscription, state_counts
+from webhooks.subscriptions import TargetRules
 
 router = APIRouter(prefix=f"{API_PREFIX}/webhooks", tags=["webhooks"])
 

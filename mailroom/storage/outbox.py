@@ -2,7 +2,7 @@
 
 :func:`mailroom.storage.repository.transition` calls :func:`announce` when a document reaches a state the outside
 world is told about, so an event exists exactly when its change was committed: none for a change that was rolled
-back, none lost for one that happened. Delivery (``workers.delivery``) later fans each event out to the webhook
+back, none lost for one that happened. Delivery (``webhooks.delivery``) later fans each event out to the webhook
 subscriptions that want it and sends the same bytes on every attempt.
 
 The event (``payload_json``) is the contract's body: ``{"id", "type", "occurred_at", "document": <result>,

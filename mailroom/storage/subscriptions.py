@@ -10,7 +10,7 @@
 * ``webhook_attempts``: every attempt with its HTTP status, latency and error.
 
 The functions that fan events out, lease, record attempts and replay live with the delivery
-(``workers.delivery``); this module is the tables.
+(``webhooks.delivery``); this module is the tables.
 """
 
 from __future__ import annotations

@@ -122,7 +122,7 @@ class RetentionPolicy:
 
 def current_policy(settings: Settings) -> RetentionPolicy:
     """The policy of the installed organisation directory (else the default one) and ``settings``."""
-    from workers.routing import installed_directory_file
+    from routing.router import installed_directory_file
 
     installed = installed_directory_file(settings)
     return RetentionPolicy.create(settings, load_directory(installed) if installed else default_directory())

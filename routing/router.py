@@ -17,16 +17,16 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from classifiers.directory import Directory, InvalidDirectory, default_directory, load_directory
-from classifiers.recognition import Recognition, RoutingModels, facts_for_rules, load_type_routes, recognise
 from mailroom.model import Document
 from mailroom.settings import Settings
+from routing.decision import RoutingDecision, RoutingPolicy, Thresholds, decide, load_thresholds
+from routing.recognition import Recognition, RoutingModels, facts_for_rules, load_type_routes, recognise
+from routing.training import ensure_default_models, registries
 from rules import CompiledRuleSet, compile_ruleset, evaluate, load_ruleset
 from rules.decision import Decision
 from rules.facts import IntakeFacts, InvoiceFacts, SupplierFacts
-from rules.hybrid import RoutingDecision, RoutingPolicy, Thresholds, decide, load_thresholds
 from rules.simulate import Outcome, StoredDocument
 from rules.store import ActiveRuleSetCache, default_pack_text
-from workers.training import ensure_default_models, registries
 
 
 @dataclass

@@ -24,7 +24,7 @@ transaction that wrote an outbox event, see :func:`install_kick`) calls it.
   least once.
 * **Attempts** (:func:`record_attempt`): every attempt is logged in ``webhook_attempts``; 2xx: ``delivered``;
   network errors, timeouts, 429 (``Retry-After`` honoured) and 5xx: retried with exponential backoff and full
-  jitter (:class:`workers.webhooks.RetryPolicy`); other answers, a refused target (SSRF guard at every attempt),
+  jitter (:class:`webhooks.sender.RetryPolicy`); other answers, a refused target (SSRF guard at every attempt),
   the attempts used up or the retry window over: ``dead``. Delivered, dead-lettered and replayed deliveries are
   recorded in the audit trail.
 * **Replay** (:func:`replay`): a dead or delivered delivery becomes ``pending`` again with its attempts reset; the
@@ -59,7 +59,7 @@ from mailroom.storage.subscriptions import (
     WebhookDeliveryRow,
     WebhookSubscriptionRow,
 )
-from workers.webhooks import Attempt, Outcome, RetryPolicy, deliver_once, event_body
+from webhooks.sender import Attempt, Outcome, RetryPolicy, deliver_once, event_body
 
 log = logging.getLogger(__name__)
 

@@ -1,13 +1,13 @@
 """Recognise one document: zones, recipient, document type, the postbox its content suggests, references.
 
-    models = RoutingModels(document_type=..., postbox=...)      # from workers.training.load_models
+    models = RoutingModels(document_type=..., postbox=...)      # from routing.training.load_models
     recognition = recognise(document, directory=default_directory(), models=models)
     facts = facts_for_rules(recognition)                         # what rules may test (rules.Facts)
 
 Two models are used, both :class:`classifiers.doctype.TypeModel` (TF-IDF + calibrated linear SVM): the
 document-type model, and the *postbox* model, the same model class trained on the postbox of each letter. The
 postbox model only speaks for letters whose type does not fix the postbox and whose address field does not
-name a department (see :mod:`rules.hybrid`). The type → postbox routes of the town are read from the
+name a department (see :mod:`routing.decision`). The type → postbox routes of the town are read from the
 ``document_types`` section of the directory YAML (:func:`load_type_routes`).
 """
 

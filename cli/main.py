@@ -15,8 +15,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cli.commands import register_all
 from mailroom import __version__
-from mailroom.commands import register_all
 from mailroom.errors import MailroomError
 from mailroom.evaluation import NO_ERRORS, TextErrors, load_truth, text_errors, truth_page_texts
 from mailroom.logs import configure_logging

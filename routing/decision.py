@@ -51,7 +51,7 @@ from rules.decision import Decision
 
 if TYPE_CHECKING:  # recognition results are passed in; rules never imports classifiers at run time
     from classifiers.directory import Directory
-    from classifiers.recognition import Recognition, TypeRoute
+    from routing.recognition import Recognition, TypeRoute
 
 DEFAULT_POSTBOX_THRESHOLD = 0.9
 DEFAULT_TYPE_THRESHOLD = 0.5

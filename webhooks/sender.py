@@ -1,7 +1,7 @@
 """Webhook delivery (``mailroom.event/v1``): signing, event bodies, retry policy, one delivery attempt, SSRF guard.
 
 A library of pure functions plus one sender (:func:`deliver_once`); the events themselves are written by the
-outbox (:mod:`mailroom.storage.outbox`), and :mod:`workers.delivery` fans them out to the subscriptions and
+outbox (:mod:`mailroom.storage.outbox`), and :mod:`webhooks.delivery` fans them out to the subscriptions and
 loops over the attempts. The contract (``DESIGN.md``):
 
 * ``POST`` of a JSON body ``{"id", "type", "occurred_at", "document": <mailroom.result/v1>, "links": {...}}``;

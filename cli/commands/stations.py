@@ -57,7 +57,7 @@ def watch(
     writing. done/NAME.json is the receipt (document id, SHA-256); failed/NAME.reason.txt says why a file was
     refused. Stop with Ctrl-C or SIGTERM; a restart at any moment loses nothing and duplicates nothing.
     """
-    from mailroom.cli import _settings
+    from cli.main import _settings
     from mailroom.errors import MailroomError
     from workers.dispatch import InlineDispatcher
     from workers.pipeline import PipelineContext

@@ -135,7 +135,7 @@ class WorkerProcesses:
 
     def __init__(self, settings: Settings, arguments: list[list[str]]) -> None:
         self.env = {**os.environ, "MAILROOM_DATA_DIR": str(settings.data_dir)}
-        self.commands = [[sys.executable, "-m", "mailroom.cli", "worker", *args] for args in arguments]
+        self.commands = [[sys.executable, "-m", "cli", "worker", *args] for args in arguments]
         self.processes: list[subprocess.Popen[bytes]] = []
         self._stopping = threading.Event()
         self._watcher = threading.Thread(target=self._watch, name="mailroom-workers", daemon=True)

@@ -240,9 +240,9 @@ def simulate(
     as_json: AsJson = False,
 ) -> None:
     """Show every stored document whose postbox or type the candidate would change (no OCR), with totals."""
+    from routing.router import Router, hybrid_outcome
     from rules import load_ruleset
     from rules.simulate import simulate_against_active
-    from workers.routing import Router, hybrid_outcome
 
     text = _read(path)
     finalise = hybrid_outcome(Router.create(_settings(data_dir)))  # the whole decision, as the pipeline makes it
@@ -271,8 +271,8 @@ def eval_routing(
     as_json: AsJson = False,
 ) -> None:
     """Run the pipeline on labelled mail: how much do the rules route, and with which precision?"""
+    from routing.evaluation import evaluate_rules_on
     from rules import load_ruleset
-    from workers.routing_eval import evaluate_rules_on
 
     try:
         ruleset = load_ruleset(_read(rules_file)) if rules_file is not None else None

@@ -1,7 +1,7 @@
 """Webhook subscriptions: create, list, change, delete, rotate the secret; validation and audit entries.
 
 Used by the admin API (``api/routes/webhooks.py``) and the CLI (``mailroom webhooks``). A subscription's URL is
-checked against the SSRF guard (:func:`workers.webhooks.check_target`) when it is created or changed, and again
+checked against the SSRF guard (:func:`webhooks.sender.check_target`) when it is created or changed, and again
 before every attempt. The secret is generated here, returned once by :func:`create` / :func:`rotate_secret`, and
 never shown again (nor logged, nor written to the audit trail).
 """
@@ -24,7 +24,7 @@ from mailroom.errors import InputError, MailroomError
 from mailroom.storage.models import utcnow
 from mailroom.storage.outbox import EVENT_TYPES
 from mailroom.storage.subscriptions import WebhookSubscriptionRow
-from workers.webhooks import WebhookTargetRefused, check_target
+from webhooks.sender import WebhookTargetRefused, check_target
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
 

@@ -26,12 +26,12 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from classifiers.doctype import train
-from classifiers.recognition import RoutingModels
 from classifiers.registry import ModelRegistry, Promotion
 from classifiers.samples import LabelledSample, Sample, sample_from_document
 from mailroom.model import Document
 from mailroom.settings import Settings
 from mailroom.storage.labels import TrainingLabel, training_labels
+from routing.recognition import RoutingModels
 from sample_docs.generate import generate_set
 
 DEFAULT_COUNT = 1500

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
-from mailroom.commands.keys import cli_actor
+from cli.commands.keys import cli_actor
 from mailroom.errors import MailroomError
 from mailroom.settings import Settings
 from mailroom.storage.db import make_engine, migrate, session_scope
@@ -60,8 +60,8 @@ def _emit(rows: list[dict[str, Any]], columns: list[str], as_json: bool) -> None
 @app.command("list")
 def list_subscriptions(as_json: AsJson = False, data_dir: DataDir = None) -> None:
     """List the subscriptions (never their secrets) with their deliveries per state."""
-    from workers import subscriptions
-    from workers.delivery import state_counts
+    from webhooks import subscriptions
+    from webhooks.delivery import state_counts
 
     engine = make_engine(_settings(data_dir))
     try:
@@ -125,8 +125,8 @@ def replay(
     data_dir: DataDir = None,
 ) -> None:
     """Make dead (or delivered) deliveries pending again: the same event id and body are sent again."""
-    from workers.delivery import replay as replay_one
-    from workers.delivery import replay_subscription
+    from webhooks.delivery import replay as replay_one
+    from webhooks.delivery import replay_subscription
 
     if (delivery is None) == (subscription is None):
         raise typer.BadParameter("give a delivery id or --subscription, not both", param_hint="DELIVERY")

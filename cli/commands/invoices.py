@@ -134,7 +134,7 @@ def _print(summary: dict[str, Any], directory: Path) -> None:
 
 def register(main_app: typer.Typer) -> None:
     """Add ``eval invoices`` to the ``eval`` group."""
-    from mailroom.cli import eval_app
+    from cli.main import eval_app
 
     @eval_app.command("invoices")
     def eval_invoices(

@@ -2,7 +2,7 @@
 
 Both work on the data directory's database and blob store directly (no running service needed) and leave an
 audit tombstone per deleted document (``document.deleted``), as the scheduled retention and
-``DELETE /api/v1/documents/{id}`` do (:mod:`workers.retention`).
+``DELETE /api/v1/documents/{id}`` do (:mod:`mailroom.retention`).
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def delete(
 
     Exit status 1 when the document does not exist or is still being processed.
     """
-    from workers.retention import delete_document
+    from mailroom.retention import delete_document
 
     if not reason.strip():
         raise typer.BadParameter("a deletion needs a reason", param_hint="--reason")
@@ -93,7 +93,7 @@ def retention(
     The period is the postbox's retention_days in the organisation directory, else MAILROOM_RETENTION_DAYS,
     counted from when the document was acknowledged (else placed) in its postbox.
     """
-    from workers.retention import run_retention
+    from mailroom.retention import run_retention
 
     settings = _settings(data_dir)
     engine = make_engine(settings)

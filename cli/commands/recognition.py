@@ -26,7 +26,7 @@ from mailroom.settings import Settings
 if TYPE_CHECKING:
     from classifiers.registry import ModelRegistry
     from mailroom.model import Document
-    from workers.routing import Router
+    from routing.router import Router
 
 
 CURVE_THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99)
@@ -93,7 +93,7 @@ def cases_for_file(path: Path, document: Document, e_invoice: bool, router: Rout
     """Decide each letter of a processed labelled file (a stack has several) and compare with its truth."""
     from mailroom.evaluation import load_truth
     from mailroom.model import Document
-    from workers.routing import route_document
+    from routing.router import route_document
     truth = load_truth(path)
     assert truth is not None
     cases = []
@@ -178,7 +178,7 @@ def _print_report(report: dict[str, Any], errors: list[dict[str, str]]) -> None:
 
 
 def _settings(data_dir: Path | None) -> Settings:
-    from mailroom.cli import _settings as cli_settings
+    from cli.main import _settings as cli_settings
 
     return cli_settings(data_dir)
 
@@ -188,7 +188,7 @@ Kind = Annotated[str, typer.Option("--kind", help="doctype or postbox")]
 
 
 def _registry(settings: Settings, kind: str) -> ModelRegistry:
-    from workers.training import registries
+    from routing.training import registries
 
     by_kind = {r.kind: r for r in registries(settings)}
     if kind not in by_kind:
@@ -199,7 +199,7 @@ def _registry(settings: Settings, kind: str) -> ModelRegistry:
 @models_app.command("list")
 def models_list(data_dir: DataDir = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Every stored model version with its metrics; the current one is marked."""
-    from workers.training import registries
+    from routing.training import registries
 
     settings = _settings(data_dir)
     listing = []
@@ -245,10 +245,10 @@ def directory_import(
     audit trail as ``directory.replaced``, like ``PUT /api/v1/directory``)."""
     import hashlib
 
+    from cli.commands.keys import cli_actor
     from mailroom import audit
-    from mailroom.commands.keys import cli_actor
     from mailroom.storage.db import make_engine, migrate, session_scope
-    from workers.routing import install_directory, installed_directory_file
+    from routing.router import install_directory, installed_directory_file
 
     suffix = file.suffix.lower()
     if suffix not in (".csv", ".yaml", ".yml"):
@@ -274,7 +274,7 @@ def directory_import(
 
 
 def register(main_app: typer.Typer) -> None:
-    from mailroom.cli import eval_app
+    from cli.main import eval_app
 
     main_app.add_typer(models_app, name="models")
     main_app.add_typer(directory_app, name="directory")
@@ -287,7 +287,7 @@ def register(main_app: typer.Typer) -> None:
     ) -> None:
         """Retrain both models on generated mail + stored corrections; promote each only if not worse."""
         from mailroom.storage.db import make_engine, migrate, session_scope
-        from workers.training import retrain
+        from routing.training import retrain
 
         settings = _settings(data_dir)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -312,7 +312,7 @@ def register(main_app: typer.Typer) -> None:
         data_dir: DataDir = None,
     ) -> None:
         """Type accuracy and macro-F1, postbox accuracy, confusion matrix and the automation curve."""
-        from workers.routing import Router
+        from routing.router import Router
 
         settings = _settings(data_dir)
         router = Router.create(settings, rules_file=rules_file, thresholds_file=thresholds_file)

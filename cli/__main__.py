@@ -1,0 +1,5 @@
+"""``python -m cli``: the ``mailroom`` command."""
+
+from cli.main import app
+
+app()
