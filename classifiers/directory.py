@@ -13,6 +13,12 @@ patterns either as ``aktenzeichen: {regex: ...}`` or as a list ``aktenzeichen_pa
 ``former_names`` (e.g. a maiden name), ``former_department(s)`` and ``deputy``/``deputies``. Other keys
 (generator hints) are ignored.
 
+The *responsibilities catalogue* (``docs/directory.md``) is part of each department: ``product_area`` (its KGSt
+product area, for people), ``unit_names`` (what the unit is about: "Finanzen", "Sicherheit und Ordnung", found in
+the address with any unit word such as Amt für / Fachbereich / Team), ``numbers`` ("FB 3", "Fachbereich 3"; the
+``amt`` number is always known) and ``tasks``: ``{task: name, words: [...], postbox: optional}``, the department's
+products in the words citizens and companies use. A task's postbox must belong to its department.
+
 CSV: one row per entry with a ``kind`` column (``department``, ``person`` or ``postbox``) and the field
 names above as columns; list values are separated by ``|``.
 """
@@ -56,6 +62,20 @@ class Postbox:
 
 
 @dataclass(frozen=True)
+class Task:
+    """One product of a department (KGSt product plan) in the words people write about it."""
+
+    name: str
+    words: tuple[str, ...] = ()
+    postbox: str | None = None  # a postbox of the department; None: its main postbox
+
+    @property
+    def all_words(self) -> tuple[str, ...]:
+        """The task's name counts as one of its words."""
+        return (self.name, *self.words) if self.name not in self.words else self.words
+
+
+@dataclass(frozen=True)
 class Department:
     id: str
     name: str
@@ -65,6 +85,10 @@ class Department:
     postboxes: tuple[str, ...] = ()
     leitweg_ids: tuple[str, ...] = ()
     aktenzeichen_patterns: tuple[str, ...] = ()
+    product_area: str = ""
+    unit_names: tuple[str, ...] = ()
+    numbers: tuple[str, ...] = ()
+    tasks: tuple[Task, ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -166,6 +190,32 @@ def _list(raw: Mapping[str, Any], *keys: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _tasks(raw: Mapping[str, Any]) -> tuple[Task, ...]:
+    value = raw.get("tasks")
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):  # CSV: "Hundesteuer|Grundsteuer": tasks named by their one word
+        return tuple(Task(name=v.strip()) for v in value.split(LIST_SEPARATOR) if v.strip())
+    if not isinstance(value, list):
+        raise InvalidDirectory(f"department {_text(raw, 'id')!r}: 'tasks' must be a list", field="tasks")
+    out = []
+    for i, item in enumerate(value, 1):
+        if isinstance(item, str):
+            out.append(Task(name=item.strip()))
+            continue
+        if not isinstance(item, Mapping):
+            raise InvalidDirectory(
+                f"department {_text(raw, 'id')!r}: task #{i} must be a name or a mapping", field="tasks"
+            )
+        unknown = sorted(set(item) - {"task", "words", "postbox"})
+        if unknown:
+            raise InvalidDirectory(
+                f"department {_text(raw, 'id')!r}: task #{i} has unknown keys {', '.join(unknown)}", field="tasks"
+            )
+        out.append(Task(name=_text(item, "task"), words=_list(item, "words"), postbox=_text(item, "postbox") or None))
+    return tuple(out)
+
+
 def _department(raw: Mapping[str, Any]) -> Department:
     patterns = list(_list(raw, "aktenzeichen_patterns"))
     akz = raw.get("aktenzeichen")
@@ -182,6 +232,10 @@ def _department(raw: Mapping[str, Any]) -> Department:
         postboxes=_list(raw, "postboxes"),
         leitweg_ids=_list(raw, "leitweg_ids", "leitweg_id"),
         aktenzeichen_patterns=tuple(patterns),
+        product_area=_text(raw, "product_area"),
+        unit_names=_list(raw, "unit_names"),
+        numbers=_list(raw, "numbers"),
+        tasks=_tasks(raw),
     )
 
 
@@ -232,6 +286,34 @@ def _unique(kind: str, ids: list[str], problems: list[str]) -> None:
         seen.add(entry_id)
 
 
+_NUMBER = re.compile(r"^\s*[A-Za-zÄÖÜäöüß.\- ]+?\s*\d{1,3}(?:\.\d{1,3})*\s*$")
+
+
+def _catalogue_problems(dep: Department, box_ids: set[str], box_department: Mapping[str, str]) -> list[str]:
+    """What is wrong with a department's responsibilities catalogue (tasks, numbers, unit names)."""
+    problems = []
+    seen: set[str] = set()
+    for i, task in enumerate(dep.tasks, 1):
+        where = f"department {dep.id!r}, task {task.name or f'#{i}'!r}"
+        if not task.name:
+            problems.append(f"{where}: missing task name")
+        elif task.name in seen:
+            problems.append(f"{where}: listed twice")
+        seen.add(task.name)
+        if task.postbox is not None:
+            if task.postbox not in box_ids:
+                problems.append(f"{where}: unknown postbox {task.postbox!r}")
+            elif box_department.get(task.postbox) != dep.id:
+                problems.append(f"{where}: postbox {task.postbox!r} belongs to another department")
+        if not any(len(w) >= 3 for w in task.all_words):
+            problems.append(f"{where}: no word of at least 3 letters")
+    for number in dep.numbers:
+        if not _NUMBER.match(number):
+            problems.append(f"department {dep.id!r}: number {number!r} is not a unit word and a number ('FB 3')")
+    problems += [f"department {dep.id!r}: empty unit name" for n in dep.unit_names if not n.strip()]
+    return problems
+
+
 def build_directory(
     name: str,
     departments: list[Department],
@@ -256,6 +338,7 @@ def build_directory(
         problems += [
             f"department {dep.id!r}: unknown postbox {b!r}" for b in dep.postboxes if b not in box_ids
         ]
+        problems += _catalogue_problems(dep, box_ids, {b.id: b.department for b in postboxes})
         for pattern in dep.aktenzeichen_patterns:
             try:
                 re.compile(pattern)

@@ -1,0 +1,364 @@
+"""The responsibilities catalogue at work: which department a letter's words and its address lines point to.
+
+    catalogue = catalogue_for(directory)
+    catalogue.content_evidence(text, subject)   # [PostboxEvidence(postbox, department, score, hits)], best first
+    catalogue.address_hits(line)                # [UnitHit(department, kind, score, matched)]: "Team Personalservice"
+
+**Content.** Every word of every task (``Hundesteuer``, ``Schlagloch``, ``Hund anmelden``) becomes a *signature*:
+the set of word stems it is made of after compound splitting (:mod:`classifiers.german`), so that
+``Hundesteuer`` = {hund, steu} is found in ``Hundesteuerabmeldung``, ``Hundesteuer-Bescheid`` and in ``Steuer
+für meinen Hund`` (parts at most :data:`WINDOW` words apart), in any inflection. A signature that several
+departments list counts for each with ``1 / their number``; a signature of several parts counts more than one
+of a single part (it is more specific), and a match that a longer signature of another department contains is
+dropped (``Abfallgebühr`` is the Steueramt's, not the Umweltamt's ``Abfall``). Words in the subject line count
+:data:`SUBJECT_WEIGHT` times. The address field, street names with house numbers and postcodes are not read.
+
+**Address lines.** A line names a unit when it carries a unit word (Amt, Fachbereich, Fachdienst, Sachgebiet,
+Abteilung, Team, Referat, Dezernat, Stabsstelle, Bereich, Dienststelle ...; ``FB``, ``FD``, ``SG``, ``Abt.``)
+or a compound on ``-amt`` / ``-stelle`` / ``-behörde``, and what remains are words of one department's names,
+aliases, former names or unit names (``Abteilung Finanzen und Controlling`` → Kämmerei; ``Fachdienst
+Öffentliche Sicherheit und Ordnung`` → Ordnungsamt; OCR-misread words within an edit or two). Unit numbers:
+``Amt 66``, ``Amt 66.2``, ``FB 3`` or ``Fachbereich 3`` when a department lists it under ``numbers``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz
+
+from classifiers.directory import Directory
+from classifiers.german import Vocabulary, fold, stem, words
+
+WINDOW = 4  # the parts of a signature may lie this many words apart ("Steuer für meinen Hund")
+SUBJECT_WEIGHT = 2.0
+MULTI_PART_WEIGHT = 1.5  # a signature of two or more parts is more specific than one of a single part
+NAME_WEIGHT = 1.0  # a department's own name in the text ("an das Steueramt")
+MIN_FUZZY = 88.0  # rapidfuzz ratio for an OCR-misread word of an address line (words of 5+ letters)
+
+# unit words of German municipal administrations (folded), with their abbreviations
+UNIT_WORDS = {
+    "amt": "Amt", "fachbereich": "Fachbereich", "fb": "Fachbereich", "fachdienst": "Fachdienst",
+    "fd": "Fachdienst", "sachgebiet": "Sachgebiet", "sg": "Sachgebiet", "abteilung": "Abteilung",
+    "abt": "Abteilung", "team": "Team", "referat": "Referat", "ref": "Referat", "dezernat": "Dezernat",
+    "dez": "Dezernat", "stabsstelle": "Stabsstelle", "bereich": "Bereich", "geschaftsbereich": "Bereich",
+    "dienststelle": "Dienststelle", "fachgebiet": "Fachgebiet", "fachstelle": "Fachstelle", "stelle": "Stelle",
+    "sachbereich": "Sachbereich", "service": "Service", "servicestelle": "Servicestelle", "buro": "Büro",
+    "zentrum": "Zentrum", "fachamt": "Amt", "verwaltung": "Verwaltung", "behorde": "Behörde",
+    "produktbereich": "Bereich", "gruppe": "Gruppe", "arbeitsgruppe": "Gruppe", "sachgebietsleitung": "Sachgebiet",
+}
+_UNIT_SUFFIXES = ("amt", "amts", "stelle", "behorde", "abteilung", "buro", "verwaltung", "kasse", "service")
+_STOP = {
+    "fur", "und", "der", "die", "das", "des", "den", "dem", "u", "sowie", "im", "in", "zu", "zur", "zum", "an",
+    "am", "von", "vom", "mit", "stadt", "stadtverwaltung", "gemeinde", "gemeindeverwaltung", "kreisstadt",
+    "verwaltung", "angelegenheiten", "herrn", "herr", "frau", "z", "hd", "zhd", "attn", "oder", "bzw", "et",
+}
+_NUMBERED = re.compile(
+    r"\b(amt|fachbereich|fb|fachdienst|fd|sachgebiet|sg|abteilung|abt|team|referat|ref|dezernat|dez|bereich)"
+    r"\.?\s*(\d{1,3}(?:\.\d{1,3})*)\b",
+    re.IGNORECASE,
+)
+_STREET = re.compile(
+    r"\b[\wäöüÄÖÜß.\-]*(?:straße|strasse|str\.|weg|platz|allee|gasse|ring|damm|ufer|chaussee)\s*\d+\s*[a-z]?\b",
+    re.IGNORECASE,
+)
+_POSTCODE_CITY = re.compile(r"\b\d{5}\s+[\wäöüÄÖÜß\-]+")
+
+# parts that German municipal compounds are built from: known even when no catalogue word stands alone
+_COMPONENT_TEXT = (
+    "Hund Steuer Grund Gewerbe Straße Weg Geh Rad Bau Antrag Genehmigung Bescheid Meldung Anmeldung Abmeldung "
+    "Ummeldung Geburt Ehe Sterbe Urkunde Kind Kita Schule Schüler Wohnung Geld Miete Sozial Hilfe Jugend Familie "
+    "Baum Fällung Park Verkehr Lärm Müll Abfall Wasser Kanal Abwasser Licht Beleuchtung Winter Dienst Gebühr "
+    "Beitrag Mahnung Rechnung Vollstreckung Konto Kasse Personal Ausbildung Vergabe Angebot Ausschreibung Plan "
+    "Bebauung Fläche Nutzung Sonder Erlaubnis Platz Halle Sport Markt Ausweis Reise Pass Melde Register Auskunft "
+    "Feuer Wehr Schutz Natur Klima Umwelt Grün Spiel Betreuung Pflege Unterhalt Vorschuss Sorge Recht Zahlung "
+    "Gaststätte Fund Sache Zeugnis Führung Wahl Brief Zweit Wohnsitz Ordnung Sicherheit Finanz Haushalt Bürger "
+    "Einwohner Stand Amt Stelle Behörde Vertrag Schaden Fahrbahn Lampe Laterne Schnee Glätte Reinigung Anschluss "
+    "Entwässerung Regen Gebäude Dach Garten Hof Gericht Klage Versicherung Zuschuss Teilhabe Senior Pflicht "
+    "Gestattung Zeit Sperr Veranstaltung Kultur Bücher Musik Haus Nummer Eigentum Pacht Kauf Verkauf Tier "
+    "Taube Ratte Tonne Sack Sperrmüll Graffiti Firma Zuzug Umzug"
+)
+COMPONENTS = _COMPONENT_TEXT.split()
+
+
+@dataclass(frozen=True)
+class TaskHit:
+    """One task word found in the letter."""
+
+    word: str  # the catalogue word ("Hundesteuer")
+    found: str  # what the letter says ("Hundesteuerabmeldung")
+    task: str
+    weight: float
+
+
+@dataclass
+class PostboxEvidence:
+    """What the letter's words say for one postbox (of one department)."""
+
+    postbox: str
+    department: str
+    score: float = 0.0
+    hits: list[TaskHit] = field(default_factory=list)
+
+    def reason(self, limit: int = 4) -> str:
+        shown = sorted(self.hits, key=lambda h: -h.weight)[:limit]
+        words_found = ", ".join(f"'{h.found}' ({h.task})" for h in shown)
+        return f"catalogue: {words_found} → {self.department} ({self.score:.1f})"
+
+
+@dataclass(frozen=True)
+class UnitHit:
+    """An address line that names a unit of a department, and how well (0..100)."""
+
+    department: str
+    kind: str  # unit_name | unit_number
+    score: float
+    text: str
+    matched: str
+
+
+@dataclass(frozen=True)
+class _Signature:
+    parts: tuple[str, ...]  # sorted, distinct
+    word: str
+    department: str
+    postbox: str
+    task: str
+
+
+class Catalogue:
+    """The responsibilities of a directory, prepared for matching (see the module doc)."""
+
+    def __init__(self, directory: Directory) -> None:
+        self.directory = directory
+        everything: list[str] = list(COMPONENTS)
+        for dep in directory.departments.values():
+            for task in dep.tasks:
+                everything += [w for phrase in task.all_words for w in words(phrase)]
+            for name in (*dep.names, *dep.unit_names):
+                everything += words(name)
+        self.vocabulary = Vocabulary(_atomic({stem(w) for w in everything if len(w) >= 3}))
+        self._signatures: dict[tuple[str, ...], list[_Signature]] = defaultdict(list)
+        for dep in directory.departments.values():
+            main = dep.main_postbox
+            for task in dep.tasks:
+                postbox = task.postbox or main
+                if postbox is None:
+                    continue
+                for phrase in task.all_words:
+                    parts = self.signature(phrase)
+                    if parts and not any(s.department == dep.id for s in self._signatures[parts]):
+                        self._signatures[parts].append(_Signature(parts, phrase, dep.id, postbox, task.name))
+            if main is not None:
+                for name in (dep.name, *dep.aliases, *dep.former_names):
+                    parts = self.signature(name)
+                    if len(parts) >= 1 and not any(s.department == dep.id for s in self._signatures[parts]):
+                        self._signatures[parts].append(_Signature(parts, name, dep.id, main, dep.name))
+        self._by_part: dict[str, list[tuple[str, ...]]] = defaultdict(list)
+        for parts in self._signatures:
+            for part in parts:
+                self._by_part[part].append(parts)
+        # address: the name parts of every department (names, aliases, former names, unit names)
+        self._name_parts: dict[str, set[str]] = {}
+        self._name_specificity: dict[str, float] = {}
+        holders: dict[str, set[str]] = defaultdict(set)
+        for dep in directory.departments.values():
+            name_parts = {p for name in (*dep.names, *dep.unit_names) for p in self._content_parts(name)}
+            self._name_parts[dep.id] = name_parts
+            for p in name_parts:
+                holders[p].add(dep.id)
+        self._name_specificity = {p: 1.0 / len(deps) for p, deps in holders.items()}
+        self._numbers: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for dep in directory.departments.values():
+            for number in dep.numbers:
+                found = _NUMBERED.search(number)
+                if found:
+                    self._numbers[(UNIT_WORDS[found.group(1).lower()], found.group(2))].add(dep.id)
+
+    # --- signatures -----------------------------------------------------------------------------------
+
+    def signature(self, phrase: str) -> tuple[str, ...]:
+        """The distinct stems a catalogue word or phrase is made of (sorted); unknown words count whole."""
+        parts: set[str] = set()
+        for word in words(phrase):
+            if fold(word) in _STOP:
+                continue
+            found = self.vocabulary.parts(word)
+            parts.update(found if found else ((stem(word),) if len(word) >= 3 else ()))
+        return tuple(sorted(parts))
+
+    def _content_parts(self, name: str) -> list[str]:
+        out: list[str] = []
+        for word in words(name):
+            folded = fold(word)
+            if folded in _STOP or folded in UNIT_WORDS:
+                continue
+            parts = self.vocabulary.parts(word) or ((stem(word),) if len(word) >= 3 else ())
+            out += [p for p in parts if p not in UNIT_WORDS]
+        return out
+
+    # --- content --------------------------------------------------------------------------------------
+
+    def content_evidence(self, text: str, subject: str = "", address: str = "") -> list[PostboxEvidence]:
+        """Postboxes the letter's words point to, best first (see the module doc)."""
+        body = _readable(text, address)
+        found: dict[tuple[str, ...], tuple[float, str]] = {}  # signature -> (weight factor, word found)
+        for source, factor in ((body, 1.0), (_readable(subject, ""), SUBJECT_WEIGHT)):
+            for parts, word in self._matches(source):
+                if parts not in found or found[parts][0] < factor:
+                    found[parts] = (factor, word)
+        # a signature contained in a longer matched one of another department does not count
+        kept = {
+            parts: value
+            for parts, value in found.items()
+            if not any(
+                len(other) > len(parts) and set(parts) <= set(other)
+                and {s.department for s in self._signatures[other]} - {s.department for s in self._signatures[parts]}
+                for other in found
+            )
+        }
+        evidence: dict[str, PostboxEvidence] = {}
+        for parts, (factor, word) in kept.items():
+            holders = self._signatures[parts]
+            departments = {s.department for s in holders}
+            weight = factor * (MULTI_PART_WEIGHT if len(parts) > 1 else 1.0) / len(departments)
+            for sig in holders:
+                entry = evidence.setdefault(sig.postbox, PostboxEvidence(sig.postbox, sig.department))
+                entry.score += weight
+                entry.hits.append(TaskHit(sig.word, word, sig.task, weight))
+        return sorted(evidence.values(), key=lambda e: -e.score)
+
+    def _matches(self, text: str) -> Iterable[tuple[tuple[str, ...], str]]:
+        """(signature, the letter's word) for every signature whose parts occur within the window."""
+        tokens = words(text)
+        positions: dict[str, list[int]] = defaultdict(list)
+        for i, token in enumerate(tokens):
+            if len(token) < 3:
+                continue
+            for part in self.vocabulary.parts(token) or (stem(token),):
+                positions[part].append(i)
+        seen: set[tuple[str, ...]] = set()
+        for part in positions:
+            for parts in self._by_part.get(part, ()):
+                if parts in seen or any(p not in positions for p in parts):
+                    continue
+                seen.add(parts)
+                anchor = _within_window(parts, positions)
+                if anchor is not None:
+                    yield parts, tokens[anchor]
+
+    # --- address lines --------------------------------------------------------------------------------
+
+    def address_hits(self, line: str) -> list[UnitHit]:
+        """Departments a line of the address field names by unit name or unit number (see the module doc)."""
+        hits: list[UnitHit] = []
+        for found in _NUMBERED.finditer(line):
+            kind, number = UNIT_WORDS[found.group(1).lower()], found.group(2)
+            for dep_id in self._departments_numbered(kind, number):
+                hits.append(UnitHit(dep_id, "unit_number", 100.0, found.group(0), f"{kind} {number}"))
+        tokens = [fold(w) for w in words(_NUMBERED.sub(" ", line))]
+        if not tokens:
+            return hits
+        unit_word = any(self._is_unit_word(t) for t in tokens)
+        content = [t for t in tokens if t not in _STOP and not self._is_unit_word(t)]
+        if not content or not (unit_word or any(t.endswith(_UNIT_SUFFIXES) for t in content)):
+            return hits
+        line_parts: list[str] = []
+        for token in content:
+            parts = [p for p in self.vocabulary.parts(token) if p not in UNIT_WORDS and p != "amt"]
+            if not parts and len(token) >= 5:
+                fuzzy = self._fuzzy_part(token)
+                parts = [fuzzy] if fuzzy else []
+            if not parts:
+                parts = [stem(token)]
+            line_parts += parts
+        if not line_parts:
+            return hits
+        scored = []
+        for dep_id, names in self._name_parts.items():
+            explained = [p for p in line_parts if p in names]
+            if not explained:
+                continue
+            coverage = len(explained) / len(line_parts)
+            specific = max(self._name_specificity.get(p, 0.0) for p in explained)
+            scored.append((coverage * (0.85 + 0.15 * specific), dep_id, explained))
+        if scored:
+            scored.sort(key=lambda s: -s[0])
+            best = scored[0][0]
+            for score, dep_id, explained in scored:
+                if score >= best - 1e-9 and score >= 0.99 * 0.85:
+                    hits.append(UnitHit(dep_id, "unit_name", round(100 * score, 1), line.strip(),
+                                        " ".join(explained)))
+        return hits
+
+    def _is_unit_word(self, token: str) -> bool:
+        if token in UNIT_WORDS:
+            return True
+        return len(token) >= 7 and any(fuzz.ratio(token, u) >= MIN_FUZZY for u in UNIT_WORDS if len(u) >= 7)
+
+    def _departments_numbered(self, kind: str, number: str) -> set[str]:
+        listed = self._numbers.get((kind, number), set())
+        if listed:
+            return listed
+        head = number.split(".")[0]
+        if kind in ("Amt", "Fachdienst", "Sachgebiet", "Abteilung", "Referat", "Team") and len(head) == 2:
+            return {d.id for d in self.directory.departments.values() if d.amt == head}
+        return set()
+
+    def _fuzzy_part(self, token: str) -> str | None:
+        """A name part an OCR-misread token stands for (one or two wrong letters in a word of 5+ letters)."""
+        best, best_score = None, MIN_FUZZY
+        for part in self._name_specificity:
+            if abs(len(part) - len(token)) > 3:
+                continue
+            score = fuzz.ratio(stem(token), part)
+            if score >= best_score:
+                best, best_score = part, score
+        return best
+
+
+def _atomic(stems: set[str]) -> set[str]:
+    """Stems that are not themselves a compound of other known stems (so that compounds split finely)."""
+    vocabulary = Vocabulary(stems)
+    out = set()
+    for s in stems:
+        parts = vocabulary.covering(s, exclude=s)
+        if not parts or len(parts) < 2:
+            out.add(s)
+    return out
+
+
+def _within_window(parts: Sequence[str], positions: dict[str, list[int]]) -> int | None:
+    """A position of the first part with every other part at most WINDOW words away, else None."""
+    if len(parts) == 1:
+        return positions[parts[0]][0]
+    for anchor in positions[parts[0]]:
+        if all(any(abs(i - anchor) <= WINDOW for i in positions[p]) for p in parts[1:]):
+            return anchor
+    return None
+
+
+def _readable(text: str, address: str) -> str:
+    """The text without the address field's lines, street addresses and postcode + town."""
+    skip = {line.strip() for line in address.splitlines() if line.strip()}
+    kept = [line for line in text.splitlines() if line.strip() not in skip]
+    joined = "\n".join(kept)
+    return _POSTCODE_CITY.sub(" ", _STREET.sub(" ", joined))
+
+
+_PREPARED: dict[int, tuple[Directory, Catalogue]] = {}
+
+
+def catalogue_for(directory: Directory) -> Catalogue:
+    """The prepared catalogue of a directory (built once per directory object)."""
+    held = _PREPARED.get(id(directory))
+    if held is not None and held[0] is directory:
+        return held[1]
+    if len(_PREPARED) >= 8:
+        _PREPARED.pop(next(iter(_PREPARED)))
+    catalogue = Catalogue(directory)
+    _PREPARED[id(directory)] = (directory, catalogue)
+    return catalogue
