@@ -22,9 +22,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from api.auth import Principal, can_see
-from api.errors import DocumentNotFound, Forbidden, Unauthorized
 from api.metrics import ServiceMetrics
 from mailroom import audit
+from mailroom.errors import DocumentNotFound, Forbidden, Unauthorized
 from mailroom.settings import Settings
 from mailroom.storage import keys, repository
 from mailroom.storage.db import session_scope

@@ -18,57 +18,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from mailroom.errors import InputError, MailroomError
+from mailroom.errors import HttpError, MailroomError, MethodNotAllowed, RouteNotFound, Unauthorized, ValidationFailed
 
 log = logging.getLogger(__name__)
-
-
-class Unauthorized(MailroomError):
-    """No API key, or one that is malformed, unknown or revoked."""
-
-    code = "unauthorized"
-    http_status = 401
-
-
-class Forbidden(MailroomError):
-    """The key is valid but its role may not do this."""
-
-    code = "forbidden"
-    http_status = 403
-
-
-class DocumentNotFound(MailroomError):
-    """No such document, or one outside the caller's scope (the answer is the same: nothing leaks)."""
-
-    code = "document_not_found"
-    http_status = 404
-
-
-class PageNotFound(MailroomError):
-    code = "page_not_found"
-    http_status = 404
-
-
-class NotReady(MailroomError):
-    """What was asked for is produced by a stage that has not run yet: poll the status and come back."""
-
-    code = "not_ready"
-    permanent = False
-    http_status = 409
-
-
-class NotAvailable(MailroomError):
-    """The document is processed and this representation does not exist for it (e.g. no pages in XML)."""
-
-    code = "not_available"
-    http_status = 404
-
-
-class ValidationFailed(InputError):
-    """A request that does not have the shape the API expects."""
-
-    code = "validation_error"
-    http_status = 422
 
 
 def error_response(error: MailroomError) -> JSONResponse:
@@ -101,12 +53,12 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(ValidationFailed(f"{field}: {first.get('msg', 'invalid')}", field=field, errors=problems))
 
 
-_HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
+_HTTP_ERRORS: dict[int, type[MailroomError]] = {404: RouteNotFound, 405: MethodNotAllowed}
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    body = {"code": _HTTP_CODES.get(exc.status_code, "http_error"), "message": str(exc.detail)}
+    body = {"code": _HTTP_ERRORS.get(exc.status_code, HttpError).code, "message": str(exc.detail)}
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from api.errors import NotAvailable, PageNotFound
 from intake.poppler import rasterise_page
 from intake.types import FileKind
+from mailroom.errors import NotAvailable, PageNotFound
 from mailroom.storage.models import DocumentRow
 from workers.pipeline import PipelineContext
 

@@ -33,9 +33,8 @@ from starlette.requests import ClientDisconnect, Request
 
 from api.auth import Principal
 from api.deps import Services
-from api.errors import ValidationFailed
 from api.schemas import UploadAccepted, document_url
-from mailroom.errors import FileTooLarge, InputError, MailroomError
+from mailroom.errors import FileTooLarge, MailroomError, UploadIncomplete, ValidationFailed
 from mailroom.logs import log_context
 from mailroom.storage import repository
 from mailroom.storage.db import session_scope
@@ -49,13 +48,6 @@ FILE_FIELD = "file"
 MULTIPART_OVERHEAD = 64 * 1024
 _UNSAFE_CHARS = re.compile(r"[\x00-\x1f\x7f/\\:]")
 MAX_FILENAME_CHARS = 200
-
-
-class UploadIncomplete(InputError):
-    """The client stopped sending before the body was complete."""
-
-    code = "upload_incomplete"
-    http_status = 400
 
 
 @dataclass(frozen=True)

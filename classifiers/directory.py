@@ -35,16 +35,10 @@ from typing import Any
 
 import yaml
 
-from mailroom.errors import InputError
+from mailroom.errors import InvalidDirectory
 
 DEFAULT_PATH = Path(__file__).with_name("data") / "musterstadt.yaml"
 LIST_SEPARATOR = "|"
-
-
-class InvalidDirectory(InputError):
-    """The organisation directory is inconsistent or malformed; ``details["problems"]`` lists every issue."""
-
-    code = "invalid_directory"
 
 
 @dataclass(frozen=True)

@@ -29,17 +29,9 @@ import sklearn
 
 from classifiers.doctype import FEATURES_VERSION, Metrics, TypeModel, evaluate
 from classifiers.samples import LabelledSample
-from mailroom.errors import ConfigurationError
+from mailroom.errors import ModelIncompatible, ModelNotFound
 
 KIND = "doctype"
-
-
-class ModelNotFound(ConfigurationError):
-    code = "model_not_found"
-
-
-class ModelIncompatible(ConfigurationError):
-    code = "model_incompatible"
 
 
 def library_versions() -> dict[str, str]:

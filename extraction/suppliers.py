@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from extraction import parsers
+from mailroom.errors import SupplierCsvError
 
 
 @dataclass(frozen=True)
@@ -85,10 +86,6 @@ _HEADERS: dict[str, tuple[str, ...]] = {
     "vat_id": ("vat_id", "ust_idnr", "ustidnr", "ust-idnr", "ust-id", "vat"),
     "tax_number": ("tax_number", "steuernummer", "stnr"),
 }
-
-
-class SupplierCsvError(ValueError):
-    """A supplier CSV that cannot be imported; the message names the line and the problem."""
 
 
 def read_suppliers_csv(text: str) -> list[Supplier]:

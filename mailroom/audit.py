@@ -36,7 +36,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mailroom.errors import MailroomError, StorageUnavailable
+from mailroom.errors import SecretInAuditDetails, StorageUnavailable
 from mailroom.storage.models import AUDIT_GENESIS_HASH, AuditLogRow, utcnow
 
 __all__ = [
@@ -68,13 +68,6 @@ SECRET_KEY_PARTS: tuple[str, ...] = (
 )
 # Values that are secrets whatever their key: a mailroom API token, an HTTP bearer/basic credential.
 _SECRET_VALUE_RE = re.compile(r"\bmr_[0-9a-f]{16}_[0-9a-f]{16,}|^\s*(bearer|basic)\s+\S", re.IGNORECASE)
-
-
-class SecretInAuditDetails(MailroomError, ValueError):
-    """An audit entry's details hold something that looks like a secret; secrets never enter the audit log."""
-
-    code = "secret_in_audit_details"
-    http_status = 422  # the details come from a request (a reason, a note): refused, never stored
 
 
 # --- hashing --------------------------------------------------------------------------------------------

@@ -4,11 +4,15 @@ Every error carries a stable machine-readable ``code`` (never reworded once rele
 whether it is *permanent* (bad input: retrying cannot help) or *transient* (retry later), the HTTP status
 the API answers with, and optionally the offending ``field``. Stages raise these; the CLI, the API and the
 workers translate them into exit codes, JSON errors and retry decisions in one place each.
+
+This module is the one catalogue: every error class of mailroom is defined here, in sections by area, and every
+``code`` is unique and listed in the README's error table (``tests/test_errors_catalogue.py`` checks both).
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from typing import Any, ClassVar, Protocol
 
 
 class MailroomError(Exception):
@@ -153,6 +157,319 @@ class ToolFailed(TransientError):
 class StorageUnavailable(TransientError):
     code = "storage_unavailable"
     http_status = 503
+
+
+# --- state of a document, stored blobs ------------------------------------------------------------------
+
+
+class InvalidTransition(MailroomError):
+    """The requested state change is not allowed from the document's current state."""
+
+    code = "invalid_transition"
+    http_status = 409
+
+
+class StateConflict(InvalidTransition):
+    """Another worker changed the document's state first (the caller's copy was stale)."""
+
+    code = "state_conflict"
+    permanent = False
+
+
+class BlobNotFound(MailroomError):
+    """No blob with this SHA-256 is stored (deleted by retention, or never stored)."""
+
+    code = "blob_not_found"
+    http_status = 404
+
+
+class BlobCorrupt(MailroomError):
+    """A stored blob no longer matches its SHA-256 (disk or operator damage): never served silently."""
+
+    code = "blob_corrupt"
+    http_status = 500
+
+
+class DocumentInProcessing(MailroomError):
+    """The document (or a letter of the stack) is still in the pipeline: it cannot be deleted yet."""
+
+    code = "document_in_processing"
+    http_status = 409
+
+
+# --- API: access and lookup -----------------------------------------------------------------------------
+
+
+class Unauthorized(MailroomError):
+    """No API key, or one that is malformed, unknown or revoked."""
+
+    code = "unauthorized"
+    http_status = 401
+
+
+class Forbidden(MailroomError):
+    """The key is valid but its role may not do this."""
+
+    code = "forbidden"
+    http_status = 403
+
+
+class InvalidKeySpec(InputError):
+    """A key cannot be created as asked (unknown role, missing or superfluous scope, bad or taken name)."""
+
+    code = "invalid_key"
+    http_status = 422
+
+
+class DocumentNotFound(MailroomError):
+    """No such document, or one outside the caller's scope (the answer is the same: nothing leaks)."""
+
+    code = "document_not_found"
+    http_status = 404
+
+
+class PageNotFound(MailroomError):
+    code = "page_not_found"
+    http_status = 404
+
+
+class NotReady(MailroomError):
+    """What was asked for is produced by a stage that has not run yet: poll the status and come back."""
+
+    code = "not_ready"
+    permanent = False
+    http_status = 409
+
+
+class NotAvailable(MailroomError):
+    """The document is processed and this representation does not exist for it (e.g. no pages in XML)."""
+
+    code = "not_available"
+    http_status = 404
+
+
+class ValidationFailed(InputError):
+    """A request that does not have the shape the API expects."""
+
+    code = "validation_error"
+    http_status = 422
+
+
+class UploadIncomplete(InputError):
+    """The client stopped sending before the body was complete."""
+
+    code = "upload_incomplete"
+    http_status = 400
+
+
+class RouteNotFound(MailroomError):
+    """The web framework knows no such URL (a typo in the path, an API version that does not exist)."""
+
+    code = "not_found"
+    http_status = 404
+
+
+class MethodNotAllowed(MailroomError):
+    """The URL exists, but not with this HTTP method."""
+
+    code = "method_not_allowed"
+    http_status = 405
+
+
+class HttpError(MailroomError):
+    """Any other error answer of the web framework itself; the answer carries the framework's status."""
+
+    code = "http_error"
+    http_status = 400
+
+
+# --- postboxes, corrections, review ---------------------------------------------------------------------
+
+
+class PostboxNotFound(MailroomError):
+    """No such postbox, or one outside the caller's scope (the answer is the same)."""
+
+    code = "postbox_not_found"
+    http_status = 404
+
+
+class UnknownPostbox(InputError):
+    """A postbox the organisation directory does not have (a re-route's target, a webhook's postbox filter)."""
+
+    code = "unknown_postbox"
+    http_status = 422
+
+
+class SamePostbox(InputError):
+    """A re-route to the postbox the document is already in."""
+
+    code = "same_postbox"
+    http_status = 422
+
+
+class NotRouted(MailroomError):
+    """Only a routed document lies in postboxes: one in the pipeline or in review cannot be sent on."""
+
+    code = "not_routed"
+    http_status = 409
+
+
+class AlreadyClaimed(MailroomError):
+    """Another key holds the item (``details``: ``claimed_by``, ``claimed_at``)."""
+
+    code = "already_claimed"
+    http_status = 409
+
+
+class AlreadyDone(MailroomError):
+    """The item was acknowledged already: it can no longer be claimed or released."""
+
+    code = "already_done"
+    http_status = 409
+
+
+class AlreadyInPostbox(MailroomError):
+    """A copy was sent to a postbox that already holds the document."""
+
+    code = "already_in_postbox"
+    http_status = 409
+
+
+class InvalidCursor(InputError):
+    """A ``cursor`` that no listing of this API handed out."""
+
+    code = "invalid_cursor"
+    http_status = 422
+
+
+class InvalidCorrection(InputError):
+    """A correction that cannot be stored (unknown document or kind, value of the wrong shape)."""
+
+    code = "invalid_correction"
+    http_status = 422
+
+
+# --- recognition: models, organisation directory, rules -------------------------------------------------
+
+
+class ModelNotFound(ConfigurationError):
+    code = "model_not_found"
+
+
+class ModelIncompatible(ConfigurationError):
+    code = "model_incompatible"
+
+
+class InvalidThresholds(ConfigurationError):
+    code = "invalid_thresholds"
+
+
+class InvalidDirectory(InputError):
+    """The organisation directory is inconsistent or malformed; ``details["problems"]`` lists every issue."""
+
+    code = "invalid_directory"
+
+
+class Problem(Protocol):
+    """One finding of a validation (e.g. ``rules.validate.RuleProblem``)."""
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+class InvalidRuleSet(InputError):
+    """The rule set cannot be used; ``problems`` lists everything found, not only the first."""
+
+    code = "invalid_rules"
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        super().__init__(
+            f"{len(problems)} problem(s): " + "; ".join(map(str, problems[:5])),
+            problems=[p.to_dict() for p in problems],
+        )
+        self.problems = problems
+
+
+class RuleSetNotFound(InputError):
+    """No such rule set or version."""
+
+    code = "ruleset_not_found"
+    http_status = 404
+
+
+class RuleSetConflict(InputError):
+    """The change does not fit the state of the rule set (e.g. editing a version that is not a draft)."""
+
+    code = "ruleset_conflict"
+    http_status = 409
+
+
+# --- invoices -------------------------------------------------------------------------------------------
+
+
+class SupplierCsvError(InputError):
+    """A supplier CSV that cannot be imported; the message names the line and the problem."""
+
+    code = "invalid_supplier_csv"
+
+
+# --- webhooks -------------------------------------------------------------------------------------------
+
+
+class UnknownEventType(InputError):
+    """An event type that ``mailroom.event/v1`` does not have."""
+
+    code = "unknown_event_type"
+    http_status = 422
+
+
+class SubscriptionNotFound(MailroomError):
+    code = "webhook_not_found"
+    http_status = 404
+
+
+class WebhookTargetRefused(InputError):
+    """The webhook URL is not an allowed target (scheme, host or resolved address): server-side request forgery."""
+
+    code = "webhook_target_refused"
+    http_status = 422
+
+
+class DeliveryNotFound(MailroomError):
+    code = "delivery_not_found"
+    http_status = 404
+
+
+class DeliveryNotReplayable(MailroomError):
+    """Only a dead or delivered delivery can be replayed (a pending one is being retried already)."""
+
+    code = "delivery_pending"
+    http_status = 409
+
+
+# --- watched folder -------------------------------------------------------------------------------------
+
+
+class FolderBusy(ConfigurationError):
+    """Another watcher already watches this folder."""
+
+    code = "folder_busy"
+    http_status = 409
+
+
+class FileChanged(InputError):
+    """The file changed while it was being received: it was not complete after all; it is taken again later."""
+
+    code = "file_changed"
+
+
+# --- audit trail ----------------------------------------------------------------------------------------
+
+
+class SecretInAuditDetails(MailroomError, ValueError):
+    """An audit entry's details hold something that looks like a secret; secrets never enter the audit log."""
+
+    code = "secret_in_audit_details"
+    http_status = 422  # the details come from a request (a reason, a note): refused, never stored
 
 
 def error_codes() -> dict[str, type[MailroomError]]:

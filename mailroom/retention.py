@@ -45,7 +45,7 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from classifiers.directory import Directory, default_directory, load_directory
 from mailroom import audit
-from mailroom.errors import MailroomError
+from mailroom.errors import DocumentInProcessing, DocumentNotFound
 from mailroom.settings import Settings
 from mailroom.storage.blobs import BlobStore
 from mailroom.storage.db import session_scope
@@ -63,18 +63,6 @@ RETENTION_ACTOR = "system:retention"
 DELETED = "document.deleted"
 #: Documents deleted per run of :func:`apply_retention` at most (the next run goes on).
 DEFAULT_BATCH = 500
-
-
-class DocumentInProcessing(MailroomError):
-    """The document (or a letter of the stack) is still in the pipeline: it cannot be deleted yet."""
-
-    code = "document_in_processing"
-    http_status = 409
-
-
-class NoSuchDocument(MailroomError):
-    code = "document_not_found"
-    http_status = 404
 
 
 # --- the policy -----------------------------------------------------------------------------------------
@@ -164,12 +152,12 @@ def delete_document(
 
     ``reason`` is ``"retention"`` or ``"request"``; ``note`` the requester's words. ``only_if`` is checked on the
     document inside the deleting transaction (``None`` returned when it says no: retention re-checks the expiry
-    against a clerk acting at the same moment). Raises :class:`NoSuchDocument` and :class:`DocumentInProcessing`.
+    against a clerk acting at the same moment). Raises :class:`DocumentNotFound` and :class:`DocumentInProcessing`.
     """
     with session_scope(sessions) as session:
         doc = session.scalars(select(DocumentRow).where(DocumentRow.id == document_id).with_for_update()).one_or_none()
         if doc is None:
-            raise NoSuchDocument(f"no document {document_id}")
+            raise DocumentNotFound(f"no document {document_id}")
         if only_if is not None and not only_if(session, doc):
             return None
         deletion = Deletion()
@@ -368,7 +356,7 @@ def apply_retention(
                 sessions, blobs, document_id, who=RETENTION_ACTOR, reason="retention",
                 only_if=lambda session, doc: _expired(session, policy, doc, now),
             )
-        except (NoSuchDocument, DocumentInProcessing) as exc:
+        except (DocumentNotFound, DocumentInProcessing) as exc:
             log.info("retention skipped %s: %s", document_id, exc)
             report.skipped.append(document_id)
             continue

@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from mailroom.errors import ConfigurationError
+from mailroom.errors import InvalidThresholds
 from mailroom.result import Alternative, DocumentType, Recipient, Routing
 from rules.decision import Decision
 
@@ -57,10 +57,6 @@ DEFAULT_POSTBOX_THRESHOLD = 0.9
 DEFAULT_TYPE_THRESHOLD = 0.5
 MIN_MASS = 1e-4  # type probabilities below this are not spread over postboxes
 RECIPIENT_SOURCES = {"address": "address_field", "aktenzeichen": "aktenzeichen", "leitweg_id": "leitweg_id"}
-
-
-class InvalidThresholds(ConfigurationError):
-    code = "invalid_thresholds"
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from classifiers.directory import Directory, InvalidDirectory, default_directory, load_directory
+from classifiers.directory import Directory, default_directory, load_directory
+from mailroom.errors import InvalidDirectory
 from mailroom.model import Document
 from mailroom.settings import Settings
 from routing.decision import RoutingDecision, RoutingPolicy, Thresholds, decide, load_thresholds

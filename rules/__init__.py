@@ -8,12 +8,13 @@
 The language is documented in ``docs/rules.md``. This package imports only the core of mailroom.
 """
 
+from mailroom.errors import InvalidRuleSet
 from rules.compiled import CompiledRuleSet, compile_ruleset
 from rules.decision import Decision
 from rules.evaluate import evaluate
 from rules.facts import Facts, IntakeFacts, InvoiceFacts, RecipientFacts, ScoredLabel, SupplierFacts
 from rules.language import RuleSet
-from rules.validate import InvalidRuleSet, RuleProblem, check_ruleset, load_ruleset
+from rules.validate import RuleProblem, check_ruleset, load_ruleset
 from rules.zones import Din5008Zones, PageZones, Zones
 
 __all__ = [

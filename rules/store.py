@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mailroom.errors import InputError
+from mailroom.errors import RuleSetConflict, RuleSetNotFound
 from mailroom.storage.models import utcnow
 from mailroom.storage.rulesets import RuleSetChangeRow, RuleSetRow, RuleSetVersionRow, VersionStatus
 from rules.compiled import CompiledRuleSet, compile_ruleset
@@ -38,20 +38,6 @@ DEFAULT_PACK = PACKS_DIR / "musterstadt.yaml"
 SYSTEM_ACTOR = "system"
 
 _VERSION_LINE = re.compile(r"^version:[^\n]*$", re.MULTILINE)
-
-
-class RuleSetNotFound(InputError):
-    """No such rule set or version."""
-
-    code = "ruleset_not_found"
-    http_status = 404
-
-
-class RuleSetConflict(InputError):
-    """The change does not fit the state of the rule set (e.g. editing a version that is not a draft)."""
-
-    code = "ruleset_conflict"
-    http_status = 409
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from mailroom.errors import InputError
+from mailroom.errors import InvalidRuleSet
 from rules.language import CONDITION_KINDS, Rule, RuleSet
 
 _CUSTOM = {
@@ -45,19 +45,6 @@ class RuleProblem:
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "rule": self.rule_id, "field": self.path, "message": self.message}
-
-
-class InvalidRuleSet(InputError):
-    """The rule set cannot be used; ``problems`` lists everything found, not only the first."""
-
-    code = "invalid_rules"
-
-    def __init__(self, problems: list[RuleProblem]) -> None:
-        super().__init__(
-            f"{len(problems)} problem(s): " + "; ".join(map(str, problems[:5])),
-            problems=[p.to_dict() for p in problems],
-        )
-        self.problems = problems
 
 
 def load_ruleset(text: str) -> RuleSet:

@@ -16,6 +16,7 @@ from test_api_support import ApiServer, make_settings, serve, upload, wait_settl
 from typer.testing import CliRunner
 
 from cli.main import app as cli
+from mailroom.errors import InvalidKeySpec
 from mailroom.storage import keys, repository
 from mailroom.storage.db import session_scope
 from mailroom.storage.models import DocumentRow
@@ -150,14 +151,14 @@ def test_secrets_never_reach_the_logs(server: ApiServer, caplog: pytest.LogCaptu
 )
 def test_invalid_key_specs_are_refused(server: ApiServer, role: str, scope: dict[str, object], field: str) -> None:
     name = str(scope.pop("name", f"spec-{role}-{field}"))
-    with session_scope(server.ctx.sessions) as session, pytest.raises(keys.InvalidKeySpec) as caught:
+    with session_scope(server.ctx.sessions) as session, pytest.raises(InvalidKeySpec) as caught:
         keys.create_key(session, name=name, role=role, **scope)  # type: ignore[arg-type]
     assert caught.value.field == field
 
 
 def test_one_active_key_per_name(server: ApiServer) -> None:
     server.key("station", "twice")
-    with pytest.raises(keys.InvalidKeySpec):
+    with pytest.raises(InvalidKeySpec):
         server.key("station", "twice")
     with session_scope(server.ctx.sessions) as session:
         keys.revoke_key(session, "twice")
@@ -168,7 +169,7 @@ def test_person_is_settable_for_clerk_and_dms_keys_only(server: ApiServer, tmp_p
     with session_scope(server.ctx.sessions) as session:
         row = keys.create_key(session, name="schmitz-1", role="clerk", postboxes=["kaemmerei"], person="schmitz").row
         assert row.person == "schmitz"
-        with pytest.raises(keys.InvalidKeySpec) as caught:
+        with pytest.raises(InvalidKeySpec) as caught:
             keys.create_key(session, name="station-person", role="station", person="schmitz")
         assert caught.value.field == "person"
     created = CliRunner().invoke(cli, ["keys", "create", "--role", "dms", "--name", "dms-meier", "--postbox",

@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 from classifiers.directory import DEFAULT_PATH as DEFAULT_DIRECTORY
 from cli.main import app as cli
 from mailroom import audit
+from mailroom.errors import SecretInAuditDetails
 from mailroom.settings import Settings
 from mailroom.storage import repository
 from mailroom.storage.db import make_engine, migrate, session_scope
@@ -190,7 +191,7 @@ def test_deleted_first_entry_detected(data_dir: Path, engine: Engine) -> None:
     ],
 )
 def test_record_refuses_secrets(engine: Engine, details: dict[str, object]) -> None:
-    with pytest.raises(audit.SecretInAuditDetails), session_scope(engine) as session:
+    with pytest.raises(SecretInAuditDetails), session_scope(engine) as session:
         audit.record(session, actor="admin", action="key.created", object_type="api_key", object_id="k1",
                      details=details)
     with session_scope(engine, readonly=True) as session:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from classifiers.directory import InvalidDirectory, default_directory, load_directory, parse_yaml
+from classifiers.directory import default_directory, load_directory, parse_yaml
+from mailroom.errors import InvalidDirectory
 
 MINIMAL = """
 town: {name: Stadt Beispiel}

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from classifiers.doctype import TypeModel, evaluate, identifier_tokens, train
-from classifiers.registry import ModelIncompatible, ModelNotFound, ModelRegistry
+from classifiers.registry import ModelRegistry
 from classifiers.samples import LabelledSample, Sample, noisy, samples_from_truth
+from mailroom.errors import ModelIncompatible, ModelNotFound
 from sample_docs.generate import generate_set
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from webhook_receiver import WebhookReceiver
 
 from mailroom import audit
+from mailroom.errors import DeliveryNotReplayable
 from mailroom.settings import Settings
 from mailroom.storage import repository
 from mailroom.storage.db import make_engine, migrate, session_factory, session_scope
@@ -30,7 +31,6 @@ from mailroom.storage.subscriptions import DeliveryState, WebhookAttemptRow, Web
 from webhooks import delivery, subscriptions
 from webhooks.delivery import (
     DeliveryConfig,
-    DeliveryNotReplayable,
     claim_due,
     deliver_due,
     fan_out,

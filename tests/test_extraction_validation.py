@@ -12,8 +12,9 @@ from sqlalchemy import Engine
 
 from extraction.invoice import extract_invoice
 from extraction.store import StoredFingerprints, extract_stored, supplier_directory
-from extraction.suppliers import Supplier, SupplierCsvError, SupplierDirectory, read_suppliers_csv
+from extraction.suppliers import Supplier, SupplierDirectory, read_suppliers_csv
 from extraction.validation import InvoiceFingerprint, check_fields, check_line_items, status_of
+from mailroom.errors import SupplierCsvError
 from mailroom.model import Document
 from mailroom.settings import Settings
 from mailroom.storage import suppliers as tables

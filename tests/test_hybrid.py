@@ -10,8 +10,9 @@ from classifiers.directory import default_directory
 from classifiers.doctype import TypePrediction
 from classifiers.recipient import match_recipient
 from classifiers.samples import Sample
+from mailroom.errors import InvalidThresholds
 from mailroom.model import Document
-from routing.decision import InvalidThresholds, RoutingPolicy, Thresholds, decide, parse_thresholds
+from routing.decision import RoutingPolicy, Thresholds, decide, parse_thresholds
 from routing.recognition import Recognition, Reference, facts_for_rules, load_type_routes
 from rules import compile_ruleset, evaluate, load_ruleset
 from rules.decision import Decision

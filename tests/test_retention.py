@@ -19,14 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from test_api_support import SAMPLES, make_settings, serve, upload, wait_settled
 
 from mailroom import audit
-from mailroom.retention import (
-    RETENTION_ACTOR,
-    DocumentInProcessing,
-    RetentionPolicy,
-    apply_retention,
-    delete_document,
-    expired_documents,
-)
+from mailroom.errors import DocumentInProcessing
+from mailroom.retention import RETENTION_ACTOR, RetentionPolicy, apply_retention, delete_document, expired_documents
 from mailroom.settings import Settings
 from mailroom.storage import postboxes, repository
 from mailroom.storage.blobs import BlobStore
@@ -341,7 +335,8 @@ def test_scheduled_retention_deletes_through_the_service(tmp_path: Path) -> None
 
 
 def test_the_installed_directory_sets_periods_per_postbox(tmp_path: Path) -> None:
-    from classifiers.directory import DEFAULT_PATH, InvalidDirectory, parse_yaml
+    from classifiers.directory import DEFAULT_PATH, parse_yaml
+    from mailroom.errors import InvalidDirectory
     from mailroom.retention import current_policy
 
     settings = make_settings(tmp_path, retention_days=90)

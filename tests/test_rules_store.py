@@ -11,13 +11,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy.exc import IntegrityError
 
+from mailroom.errors import RuleSetConflict, RuleSetNotFound
 from mailroom.settings import Settings
 from mailroom.storage.rulesets import RuleSetVersionRow
 from rules import InvalidRuleSet
 from rules.store import (
     ActiveRuleSetCache,
-    RuleSetConflict,
-    RuleSetNotFound,
     activate,
     create_draft,
     discard_draft,

@@ -22,11 +22,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, func, inspect, select, text
 
-from mailroom.errors import StorageUnavailable
+from mailroom.errors import BlobCorrupt, BlobNotFound, StorageUnavailable
 from mailroom.result import Result, Source
 from mailroom.settings import Settings
 from mailroom.storage import repository as repo
-from mailroom.storage.blobs import BLOB_MODE, BlobCorrupt, BlobNotFound, BlobStore
+from mailroom.storage.blobs import BLOB_MODE, BlobStore
 from mailroom.storage.db import head_revision, make_engine, migrate, schema_revision, session_scope
 from mailroom.storage.models import (
     ArtifactKind,

@@ -13,11 +13,12 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from mailroom import audit
+from mailroom.errors import InvalidCorrection
 from mailroom.model import Block, Document, Line, Page, TextSource, Word
 from mailroom.settings import Settings
 from mailroom.storage import repository
 from mailroom.storage.db import make_engine, migrate, session_scope
-from mailroom.storage.labels import InvalidCorrection, labels_of, record_correction, training_labels
+from mailroom.storage.labels import labels_of, record_correction, training_labels
 from routing.router import Router, route_document
 from routing.training import ensure_default_models, registries, retrain
 

@@ -17,10 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from mailroom.errors import FolderBusy
 from mailroom.settings import Settings
 from workers.dispatch import InlineDispatcher
 from workers.pipeline import PipelineContext, receive
-from workers.watch import FolderBusy, StationFolder, files_open_for_writing, free_name, is_temporary_name
+from workers.watch import StationFolder, files_open_for_writing, free_name, is_temporary_name
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = ROOT / "sample_docs" / "committed"

@@ -23,14 +23,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from mailroom.errors import InputError, error_codes
+from mailroom.errors import InputError, WebhookTargetRefused, error_codes
 from mailroom.storage.models import new_id
 from mailroom.storage.outbox import EVENT_TYPES, iso_time
 from webhooks.sender import (
     Attempt,
     Outcome,
     RetryPolicy,
-    WebhookTargetRefused,
     check_target,
     classify,
     deliver_once,

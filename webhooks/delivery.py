@@ -48,7 +48,7 @@ from sqlalchemy import CursorResult, event, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from mailroom import audit
-from mailroom.errors import MailroomError
+from mailroom.errors import DeliveryNotFound, DeliveryNotReplayable
 from mailroom.settings import Settings
 from mailroom.storage.db import session_scope
 from mailroom.storage.models import OutboxEventRow, utcnow
@@ -69,18 +69,6 @@ LEASE_MARGIN_SECONDS = 30.0
 """A lease lasts the request timeout plus this: long enough to record the attempt, short after a crash."""
 FAN_OUT_BATCH = 200
 ERROR_CHARS = 500
-
-
-class DeliveryNotFound(MailroomError):
-    code = "delivery_not_found"
-    http_status = 404
-
-
-class DeliveryNotReplayable(MailroomError):
-    """Only a dead or delivered delivery can be replayed (a pending one is being retried already)."""
-
-    code = "delivery_pending"
-    http_status = 409
 
 
 @dataclass(frozen=True)

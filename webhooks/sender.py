@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from mailroom.errors import InputError
+from mailroom.errors import WebhookTargetRefused
 
 SIGNATURE_HEADER = "Mailroom-Signature"
 EVENT_ID_HEADER = "Mailroom-Event-Id"
@@ -44,13 +44,6 @@ USER_AGENT = "mailroom-webhooks/1"
 METADATA_ADDRESSES = frozenset(
     ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200")
 )
-
-
-class WebhookTargetRefused(InputError):
-    """The webhook URL is not an allowed target (scheme, host or resolved address): server-side request forgery."""
-
-    code = "webhook_target_refused"
-    http_status = 422
 
 
 # --- signing ---------------------------------------------------------------------------------------------

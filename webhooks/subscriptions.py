@@ -20,32 +20,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailroom import audit
-from mailroom.errors import InputError, MailroomError
+from mailroom.errors import (
+    SubscriptionNotFound,
+    UnknownEventType,
+    UnknownPostbox,
+    WebhookTargetRefused,
+)
 from mailroom.storage.models import utcnow
 from mailroom.storage.outbox import EVENT_TYPES
 from mailroom.storage.subscriptions import WebhookSubscriptionRow
-from webhooks.sender import WebhookTargetRefused, check_target
+from webhooks.sender import check_target
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
-
-
-class UnknownEventType(InputError):
-    """An event type that ``mailroom.event/v1`` does not have."""
-
-    code = "unknown_event_type"
-    http_status = 422
-
-
-class UnknownSubscriptionPostbox(InputError):
-    """A postbox filter names a postbox the organisation directory does not have."""
-
-    code = "unknown_postbox"
-    http_status = 422
-
-
-class SubscriptionNotFound(MailroomError):
-    code = "webhook_not_found"
-    http_status = 404
 
 
 @dataclass(frozen=True)
@@ -94,7 +80,7 @@ def check_postboxes(postboxes: Sequence[str], known: Collection[str] | None) -> 
     if known is not None:
         unknown = [p for p in wanted if p not in known]
         if unknown:
-            raise UnknownSubscriptionPostbox(f"no postbox {unknown} in the organisation directory",
+            raise UnknownPostbox(f"no postbox {unknown} in the organisation directory",
                                              field="postboxes")
     return wanted
 

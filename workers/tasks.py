@@ -41,7 +41,12 @@ from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.orm import Session
 
 from intake.types import FileInfo, FileKind
-from mailroom.errors import AttemptsExhausted, MailroomError, ToolTimeout
+from mailroom.errors import (
+    AttemptsExhausted,
+    InvalidTransition,
+    MailroomError,
+    ToolTimeout,
+)
 from mailroom.logs import log_context
 from mailroom.storage import repository
 from mailroom.storage.models import ArtifactKind, DocumentState
@@ -257,7 +262,7 @@ def _handle(
     error: MailroomError,
     cause: BaseException,
 ) -> None:
-    if isinstance(error, repository.InvalidTransition) and not _in_states(ctx, document_id, states):
+    if isinstance(error, InvalidTransition) and not _in_states(ctx, document_id, states):
         log.info("another task moved the document on first: %s", error)
         return
     retries = int(task.request.retries or 0)
@@ -332,7 +337,7 @@ def _claim_pages_read(ctx: PipelineContext, document_id: str, info: FileInfo, ta
     """True for the one caller that finds every page read and moves the document to ``ocr``.
 
     The count and the conditional state change are one transaction: concurrent callers that both count every
-    page get one winner; the loser's :class:`~mailroom.storage.repository.StateConflict` is handled by
+    page get one winner; the loser's :class:`~mailroom.errors.StateConflict` is handled by
     :func:`_guarded` (the document has moved on).
     """
     with ctx.session() as session:

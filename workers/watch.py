@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from mailroom.errors import ConfigurationError, InputError, MailroomError
+from mailroom.errors import FileChanged, FolderBusy, InputError, MailroomError
 from mailroom.storage import repository
 from mailroom.storage.models import DocumentState
 from workers.dispatch import Dispatcher
@@ -45,19 +45,6 @@ DONE_DIR = "done"
 FAILED_DIR = "failed"
 LOCK_NAME = ".mailroom-watch.lock"
 TEMP_SUFFIXES = (".tmp", ".temp", ".part", ".partial", ".crdownload")
-
-
-class FolderBusy(ConfigurationError):
-    """Another watcher already watches this folder."""
-
-    code = "folder_busy"
-    http_status = 409
-
-
-class FileChanged(InputError):
-    """The file changed while it was being received: it was not complete after all; it is taken again later."""
-
-    code = "file_changed"
 
 
 @dataclass(frozen=True)

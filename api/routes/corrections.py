@@ -20,11 +20,11 @@ from fastapi import APIRouter, Depends
 
 from api.auth import Principal
 from api.deps import ServicesDep, VisibleDocument, require
-from api.errors import DocumentNotFound, error_responses
+from api.errors import error_responses
 from api.schemas import API_PREFIX, DecisionRequest, DocumentStatus, RerouteRequest
 from classifiers.directory import Directory, default_directory, load_directory
 from mailroom import audit
-from mailroom.errors import InputError
+from mailroom.errors import DocumentNotFound, InvalidTransition, SamePostbox, UnknownPostbox
 from mailroom.settings import Settings
 from mailroom.storage import repository
 from mailroom.storage.db import session_scope
@@ -37,20 +37,6 @@ router = APIRouter(prefix=f"{API_PREFIX}/documents", tags=["review"])
 
 ReviewerPrincipal = Annotated[Principal, Depends(require(Role.REVIEWER, Role.ADMIN))]
 ReroutePrincipal = Annotated[Principal, Depends(require(Role.CLERK, Role.DMS, Role.REVIEWER, Role.ADMIN))]
-
-
-class UnknownPostbox(InputError):
-    """The postbox is not in the organisation directory."""
-
-    code = "unknown_postbox"
-    http_status = 422
-
-
-class SamePostbox(InputError):
-    """A re-route to the postbox the document is already in."""
-
-    code = "same_postbox"
-    http_status = 422
 
 
 def current_directory(settings: Settings) -> Directory:
@@ -94,7 +80,7 @@ def _apply(
         if row is None:
             raise DocumentNotFound(f"no document {document.id}")
         if row.state != expected.value:
-            raise repository.InvalidTransition(
+            raise InvalidTransition(
                 f"document {row.id} is {row.state}, not {expected.value}", document_id=row.id,
                 from_state=row.state, to_state=DocumentState.ROUTED.value,
             )

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import Principal, visible_documents
 from api.deps import AnyPrincipal, ReadSession, ServicesDep, StationPrincipal, read_document, record_audit, require
-from api.errors import DocumentNotFound, NotAvailable, NotReady, error_responses
+from api.errors import error_responses
 from api.pages import DEFAULT_VIEW_DPI, MAX_VIEW_DPI, MIN_VIEW_DPI, render_page_png
 from api.schemas import (
     API_PREFIX,
@@ -27,6 +27,7 @@ from api.schemas import (
     UploadAccepted,
 )
 from api.upload import FILE_FIELD, accept_upload
+from mailroom.errors import DocumentNotFound, NotAvailable, NotReady
 from mailroom.storage import repository
 from mailroom.storage.keys import Role
 from mailroom.storage.models import DocumentRow, DocumentState

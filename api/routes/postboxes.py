@@ -25,12 +25,12 @@ from sqlalchemy.orm import Session
 
 from api.auth import Principal, can_see
 from api.deps import ReadSession, ServicesDep, require
-from api.errors import DocumentNotFound, error_responses
+from api.errors import error_responses
 from api.routes.corrections import check_known_postbox, current_directory
 from api.schemas import API_PREFIX, document_url
 from classifiers.directory import Directory
 from mailroom import audit
-from mailroom.errors import MailroomError
+from mailroom.errors import AlreadyInPostbox, DocumentNotFound, NotRouted, PostboxNotFound
 from mailroom.retention import RetentionPolicy
 from mailroom.storage import outbox, postboxes, repository
 from mailroom.storage.db import session_scope
@@ -48,20 +48,6 @@ _NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 PostboxId = Annotated[str, Path(description="The postbox id", max_length=128, pattern=_NAME_PATTERN)]
 DocumentId = Annotated[str, Path(description="The document id (32 hex digits)", max_length=64)]
 MAX_PAGE = 500
-
-
-class PostboxNotFound(MailroomError):
-    """No such postbox, or one outside the caller's scope (the answer is the same)."""
-
-    code = "postbox_not_found"
-    http_status = 404
-
-
-class NotRouted(MailroomError):
-    """Only a routed document lies in postboxes: one in the pipeline or in review cannot be sent on."""
-
-    code = "not_routed"
-    http_status = 409
 
 
 # --- bodies ---------------------------------------------------------------------------------------------
@@ -355,7 +341,7 @@ def copy_document(
         held_in = sorted(postboxes.postboxes_of(session, document_id))
         item = postboxes.add_copy(session, document_id, body.postbox, placed_by=principal.actor, note=body.reason)
         if item is None:
-            raise postboxes.AlreadyInPostbox(f"postbox {body.postbox} holds document {document_id} already",
+            raise AlreadyInPostbox(f"postbox {body.postbox} holds document {document_id} already",
                                              field="postbox")
         _announce_copy(session, doc, body.postbox)
         _audit(session, principal, "document.copied", item, reason=body.reason, from_postboxes=held_in)

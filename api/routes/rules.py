@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import Principal
 from api.deps import Services, ServicesDep, require
-from api.errors import ValidationFailed, error_responses
+from api.errors import error_responses
 from api.schemas import (
     API_PREFIX,
     RuleChange,
@@ -33,7 +33,7 @@ from api.schemas import (
     SimulationResult,
     rules_url,
 )
-from mailroom.errors import FileTooLarge
+from mailroom.errors import FileTooLarge, ValidationFailed
 from mailroom.storage.db import session_scope
 from mailroom.storage.keys import Role
 from mailroom.storage.rulesets import RuleSetChangeRow, RuleSetRow, RuleSetVersionRow

@@ -17,9 +17,9 @@ from rich.table import Table
 
 from extraction.eval import REQUIRED, InvoiceScores, degrade_pdf, truth_invoices
 from extraction.invoice import extract_invoice
-from extraction.suppliers import SupplierCsvError, read_suppliers_csv
+from extraction.suppliers import read_suppliers_csv
 from intake.einvoice import find_embedded_invoice_xml
-from mailroom.errors import MailroomError
+from mailroom.errors import MailroomError, SupplierCsvError
 from mailroom.evaluation import load_truth
 from mailroom.model import Document
 from mailroom.settings import Settings

@@ -24,26 +24,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, BinaryIO
 
-from mailroom.errors import MailroomError, StorageUnavailable
+from mailroom.errors import BlobCorrupt, BlobNotFound, StorageUnavailable
 
 CHUNK_SIZE = 1024 * 1024
 BLOB_MODE = 0o444
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 _TEMP_DIR = ".tmp"
-
-
-class BlobNotFound(MailroomError):
-    """No blob with this SHA-256 is stored (deleted by retention, or never stored)."""
-
-    code = "blob_not_found"
-    http_status = 404
-
-
-class BlobCorrupt(MailroomError):
-    """A stored blob no longer matches its SHA-256 (disk or operator damage): never served silently."""
-
-    code = "blob_corrupt"
-    http_status = 500
 
 
 def _check_sha(sha256: str) -> str:

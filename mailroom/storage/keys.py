@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from mailroom import audit
-from mailroom.errors import InputError
+from mailroom.errors import InvalidKeySpec
 from mailroom.storage.models import Base, utcnow
 
 KEY_PREFIX = "mr"
@@ -52,13 +52,6 @@ class Role(StrEnum):
 
 #: Roles whose keys are scoped to postboxes.
 POSTBOX_ROLES = frozenset({Role.CLERK, Role.DMS})
-
-
-class InvalidKeySpec(InputError):
-    """A key cannot be created as asked (unknown role, missing or superfluous scope, bad or taken name)."""
-
-    code = "invalid_key"
-    http_status = 422
 
 
 class ApiKeyRow(Base):

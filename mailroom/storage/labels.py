@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from mailroom.errors import InputError
+from mailroom.errors import InvalidCorrection
 from mailroom.storage.models import Base, DocumentContentRow, DocumentRow, utcnow
 
 
@@ -27,13 +27,6 @@ class LabelKind(StrEnum):
     REROUTE = "reroute"  # value: the postbox the document belongs in
     TYPE = "type"  # value: the document type
     FIELDS = "fields"  # value: {field name: corrected value}
-
-
-class InvalidCorrection(InputError):
-    """A correction that cannot be stored (unknown document or kind, value of the wrong shape)."""
-
-    code = "invalid_correction"
-    http_status = 422
 
 
 class LabelRow(Base):

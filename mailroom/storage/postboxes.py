@@ -46,7 +46,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from mailroom.errors import InputError, MailroomError
+from mailroom.errors import AlreadyClaimed, AlreadyDone, InvalidCursor
 from mailroom.storage.models import Base, DocumentRow, utcnow
 
 
@@ -147,34 +147,6 @@ def clear(session: Session, document_id: str) -> None:
 
 
 # --- errors -------------------------------------------------------------------------------------------------
-
-
-class AlreadyClaimed(MailroomError):
-    """Another key holds the item (``details``: ``claimed_by``, ``claimed_at``)."""
-
-    code = "already_claimed"
-    http_status = 409
-
-
-class AlreadyDone(MailroomError):
-    """The item was acknowledged already: it can no longer be claimed or released."""
-
-    code = "already_done"
-    http_status = 409
-
-
-class AlreadyInPostbox(MailroomError):
-    """A copy was sent to a postbox that already holds the document."""
-
-    code = "already_in_postbox"
-    http_status = 409
-
-
-class InvalidCursor(InputError):
-    """A ``cursor`` that no listing of this API handed out."""
-
-    code = "invalid_cursor"
-    http_status = 422
 
 
 # --- reading --------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
-from mailroom.errors import MailroomError
+from mailroom.errors import InvalidTransition, StateConflict
 from mailroom.storage import outbox, postboxes
 from mailroom.storage.models import (
     ArtifactKind,
@@ -56,20 +56,6 @@ ACTIVE_STATES: frozenset[DocumentState] = frozenset({S.RECEIVED, S.SEPARATED, S.
 SETTLED_STATES: frozenset[DocumentState] = frozenset({S.ROUTED, S.REVIEW, S.FAILED, S.SPLIT})
 
 JsonText = str | Mapping[str, Any] | BaseModel
-
-
-class InvalidTransition(MailroomError):
-    """The requested state change is not allowed from the document's current state."""
-
-    code = "invalid_transition"
-    http_status = 409
-
-
-class StateConflict(InvalidTransition):
-    """Another worker changed the document's state first (the caller's copy was stale)."""
-
-    code = "state_conflict"
-    permanent = False
 
 
 def can_transition(from_state: str, to_state: str) -> bool:
