@@ -22,6 +22,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
+from mailroom.storage import mail as mail_storage
 from mailroom.storage.blobs import BlobStore
 from mailroom.storage.db import session_scope
 from mailroom.storage.models import ArtifactKind, DocumentRow, DocumentState, PageArtifactRow
@@ -64,6 +65,7 @@ class _DatabaseCollector(Collector):
                 select(func.count()).select_from(PageArtifactRow)
                 .where(PageArtifactRow.kind == ArtifactKind.PAGE_JSON.value)
             )
+            mailboxes = list(mail_storage.statuses(session).values())
         documents = GaugeMetricFamily("mailroom_documents", "Documents by state", labels=["state"])
         for state in DocumentState:
             documents.add_metric([state.value], by_state.get(state.value, 0))
@@ -73,6 +75,7 @@ class _DatabaseCollector(Collector):
             failures.add_metric([code or "unknown"], count)
         yield failures
         yield CounterMetricFamily("mailroom_pages_processed", "Pages read (OCR, text layer or blank)", value=pages or 0)
+        yield from _mailbox_metrics(mailboxes)
         if isinstance(self.dispatcher, ReportsQueueDepths):
             depths = GaugeMetricFamily("mailroom_queue_depth", "Tasks waiting per queue", labels=["queue"])
             try:
@@ -82,6 +85,21 @@ class _DatabaseCollector(Collector):
                 log.warning("queue depths unavailable: %s", exc)
                 return
             yield depths
+
+
+def _mailbox_metrics(rows: list[mail_storage.MailboxStatusRow]) -> Iterable[Metric]:
+    """The e-mail intake: per mailbox the last successful poll, failures in a row, messages filed and refused."""
+    success = GaugeMetricFamily("mailroom_mailbox_last_success_timestamp_seconds",
+                                "Unix time of the mailbox's last successful poll", labels=["mailbox"])
+    failing = GaugeMetricFamily("mailroom_mailbox_consecutive_failures", "Failed polls in a row", labels=["mailbox"])
+    filed = CounterMetricFamily("mailroom_mailbox_messages_filed", "Messages made into documents", labels=["mailbox"])
+    refused = CounterMetricFamily("mailroom_mailbox_messages_refused", "Messages refused", labels=["mailbox"])
+    for row in rows:
+        success.add_metric([row.mailbox], row.last_success_at.timestamp() if row.last_success_at else 0.0)
+        failing.add_metric([row.mailbox], row.consecutive_failures or 0)
+        filed.add_metric([row.mailbox], row.messages_filed or 0)
+        refused.add_metric([row.mailbox], row.messages_refused or 0)
+    yield from (success, failing, filed, refused)
 
 
 class ServiceMetrics:

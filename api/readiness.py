@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from api.schemas import MailboxHealth
 from intake.poppler import check_poppler
 from intake.tesseract import TesseractEngine
 from mailroom.settings import Settings
-from mailroom.storage.db import head_revision, schema_revision
+from mailroom.storage import mail as mail_storage
+from mailroom.storage.db import head_revision, schema_revision, session_scope
 from workers.pipeline import PipelineContext
 
 
@@ -90,3 +92,20 @@ def check_readiness(settings: Settings, ctx: PipelineContext, dispatcher: object
     if isinstance(dispatcher, ReportsReadiness):
         results.append(_run("broker", lambda: _broker(dispatcher)))
     return results
+
+
+def mailbox_health(ctx: PipelineContext) -> dict[str, MailboxHealth]:
+    """Each mailbox's last poll (informative: the API takes uploads whatever a mailbox does)."""
+    try:
+        with session_scope(ctx.sessions, readonly=True) as session:
+            rows = mail_storage.statuses(session)
+    except Exception:  # the database check reports an unreachable database
+        return {}
+    return {
+        name: MailboxHealth(
+            ok=not row.consecutive_failures, last_success_at=row.last_success_at,
+            consecutive_failures=row.consecutive_failures or 0,
+            error=f"{row.last_error_code}: {row.last_error_message}" if row.consecutive_failures else None,
+        )
+        for name, row in rows.items()
+    }

@@ -109,9 +109,20 @@ class CheckInfo(BaseModel):
     detail: str
 
 
+class MailboxHealth(BaseModel):
+    ok: bool = Field(description="The last poll succeeded")
+    last_success_at: datetime | None = None
+    consecutive_failures: int = 0
+    error: str | None = Field(None, description="code: message of the last failed poll")
+
+
 class Readiness(BaseModel):
     status: str = Field(description="ready or not_ready")
     checks: dict[str, CheckInfo]
+    mailboxes: dict[str, MailboxHealth] = Field(
+        default_factory=dict,
+        description="E-mail intake, informative: a mailbox that cannot be read does not make the API unready",
+    )
 
 
 class Liveness(BaseModel):

@@ -16,7 +16,6 @@ document.
 from __future__ import annotations
 
 import logging
-import re
 import shutil
 import tempfile
 import time
@@ -34,6 +33,7 @@ from starlette.requests import ClientDisconnect, Request
 from api.auth import Principal
 from api.deps import Services
 from api.schemas import UploadAccepted, document_url
+from intake.filenames import safe_filename
 from mailroom.errors import FileTooLarge, MailroomError, UploadIncomplete, ValidationFailed
 from mailroom.logs import log_context
 from mailroom.storage import repository
@@ -46,26 +46,12 @@ log = logging.getLogger(__name__)
 FILE_FIELD = "file"
 #: Bytes of a multipart body beyond the file itself (boundaries, part headers, small form fields).
 MULTIPART_OVERHEAD = 64 * 1024
-_UNSAFE_CHARS = re.compile(r"[\x00-\x1f\x7f/\\:]")
-MAX_FILENAME_CHARS = 200
 
 
 @dataclass(frozen=True)
 class StreamedFile:
     path: Path
     size: int
-
-
-def safe_filename(raw: str) -> str:
-    """The last path component of a client's file name, without control characters, at most 200 characters."""
-    name = _UNSAFE_CHARS.sub("_", raw.replace("\\", "/").rsplit("/", 1)[-1]).strip().lstrip(".")
-    if not name:
-        return "upload"
-    if len(name) > MAX_FILENAME_CHARS:
-        stem, dot, suffix = name.rpartition(".")
-        keep = suffix[:16] if dot else ""
-        name = (stem if dot else name)[: MAX_FILENAME_CHARS - len(keep) - 1] + (f".{keep}" if keep else "")
-    return name
 
 
 class _FormReceiver:

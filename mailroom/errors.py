@@ -472,6 +472,49 @@ class SecretInAuditDetails(MailroomError, ValueError):
     http_status = 422  # the details come from a request (a reason, a note): refused, never stored
 
 
+# --- mail intake (intake.email_message, workers.mail) -----------------------------------------------------
+
+
+class MalformedMessage(InputError):
+    """An e-mail whose MIME structure or headers cannot be read reliably (it goes to the refused folder)."""
+
+    code = "malformed_message"
+
+
+class MessageTooLarge(InputError):
+    code = "message_too_large"
+    http_status = 413
+
+
+class TooManyAttachments(InputError):
+    code = "too_many_attachments"
+
+
+class HostileArchive(InputError):
+    """A ZIP attachment that would unpack to too much, too many files, nested archives or encrypted members."""
+
+    code = "hostile_archive"
+
+
+class SenderRefused(InputError):
+    """The sender is on the mailbox's deny list, or not on its allow list."""
+
+    code = "sender_refused"
+    http_status = 403
+
+
+class MailboxesConfigError(ConfigurationError):
+    """The mailbox configuration file is missing, unreadable or invalid."""
+
+    code = "mailboxes_config_invalid"
+
+
+class MailboxUnavailable(TransientError):
+    """The IMAP server cannot be reached, refused the login, or broke the connection: tried again later."""
+
+    code = "mailbox_unavailable"
+
+
 def error_codes() -> dict[str, type[MailroomError]]:
     """All stable codes, for documentation and tests."""
     seen: dict[str, type[MailroomError]] = {}

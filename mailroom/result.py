@@ -47,10 +47,23 @@ class _Part(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+class MailSource(_Part):
+    """The e-mail a document came with (channel ``mail``)."""
+
+    mailbox: str
+    message_id: str
+    sender: str = Field(description="The sender's address")
+    subject: str
+    sent_at: datetime | None = None
+    role: str = Field(description="'cover' (the mail's text) or 'attachment'")
+    documents: list[str] = Field(description="Every document of the message, the cover first")
+
+
 class Source(_Part):
-    channel: str = Field(description="upload, watch_folder, cli, ...")
+    channel: str = Field(description="upload, watch_folder, cli, mail, ...")
     station: str | None = None
     received_at: datetime
+    mail: MailSource | None = Field(default=None, description="For channel 'mail': the message it came with")
 
 
 class QualityWarning(_Part):

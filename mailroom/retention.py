@@ -47,6 +47,7 @@ from classifiers.directory import Directory, default_directory, load_directory
 from mailroom import audit
 from mailroom.errors import DocumentInProcessing, DocumentNotFound
 from mailroom.settings import Settings
+from mailroom.storage import mail as mail_storage
 from mailroom.storage.blobs import BlobStore
 from mailroom.storage.db import session_scope
 from mailroom.storage.models import DocumentRow, DocumentState, PageArtifactRow, utcnow
@@ -255,10 +256,11 @@ class RetentionReport:
     deleted: list[DeletedDocument] = field(default_factory=list)
     blobs_removed: int = 0
     skipped: list[str] = field(default_factory=list)
+    mail_records_forgotten: int = 0
 
     def summary(self) -> dict[str, Any]:
         return {"expired": len(self.expired), "deleted": len(self.deleted), "blobs_removed": self.blobs_removed,
-                "skipped": len(self.skipped)}
+                "skipped": len(self.skipped), "mail_records_forgotten": self.mail_records_forgotten}
 
 
 def expired_documents(
@@ -366,6 +368,10 @@ def apply_retention(
         report.deleted += deletion.documents
         report.blobs_removed += len(deletion.blobs_removed)
         gone |= {d.document_id for d in deletion.documents}
+    with session_scope(sessions) as session:  # the e-mails whose documents are gone: sender and subject too
+        report.mail_records_forgotten = mail_storage.forget(
+            session, refused_before=now - timedelta(days=policy.default_days)
+        )
     if report.expired:
         log.info("retention: %s", report.summary())
     return report

@@ -104,6 +104,17 @@ class Settings(BaseSettings):
         default=20.0, gt=0, description="A delivery task sends for at most this long, then hands over to the next"
     )
 
+    # e-mail intake (workers.mail, docs/mail.md): the mailboxes, and the limits of one message
+    mailboxes_file: Path | None = Field(
+        default=None, description="YAML file of the mailboxes to read (docs/mail.md); none = no e-mail intake"
+    )
+    mail_max_message_bytes: int = Field(
+        default=50 * 1024 * 1024, gt=0, description="Largest e-mail taken (bigger ones go to the refused folder)"
+    )
+    mail_max_attachments: int = Field(
+        default=20, ge=1, description="Most documents one e-mail may carry (ZIP members count one by one)"
+    )
+
     # logs
     log_level: str = Field(default="INFO")
     log_format: str = Field(default="console", description="'console' or 'json'")

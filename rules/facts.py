@@ -45,6 +45,8 @@ class IntakeFacts(_Fact):
     station: str | None = None
     channel: str | None = None
     page_count: int | None = None
+    sender: str | None = Field(None, description="E-mail intake: the sender's address (lower case)")
+    sender_domain: str | None = Field(None, description="E-mail intake: the domain of the sender's address")
 
 
 class Facts(_Fact):

@@ -32,7 +32,7 @@ ZoneName = Literal[
     "any_page",
 ]
 
-IntakeFactName = Literal["station", "channel", "page_count"]
+IntakeFactName = Literal["station", "channel", "page_count", "sender", "sender_domain"]
 DocumentPriority = Literal["low", "normal", "high", "urgent"]
 Similarity = Annotated[float, Field(ge=0.5, le=1.0)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]

@@ -101,5 +101,11 @@ def facts_from_result(result_json: str | Mapping[str, Any] | None, document: Doc
             station=_text(source.get("station")),
             channel=_text(source.get("channel")),
             page_count=_page_count(result, document),
+            sender=_text(_mapping(source.get("mail")).get("sender")),
+            sender_domain=_sender_domain(_text(_mapping(source.get("mail")).get("sender"))),
         ),
     )
+
+
+def _sender_domain(sender: str | None) -> str | None:
+    return sender.rpartition("@")[2] if sender and "@" in sender else None

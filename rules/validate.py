@@ -154,7 +154,7 @@ def _classify(err: Any, loc: list[Any]) -> tuple[str, str]:
     if kind == "literal_error" and last == "intake":
         return (
             "unknown_intake_fact",
-            f"unknown intake fact {err.get('input')!r}; use station, channel, page_count",
+            f"unknown intake fact {err.get('input')!r}; use station, channel, page_count, sender, sender_domain",
         )
     if kind == "string_pattern_mismatch" and last == "id":
         return "bad_id", "an id uses lowercase letters, digits, '-', '_' and '.' (at most 80)"

@@ -148,7 +148,7 @@ def test_migrate_creates_schema_and_twice_is_a_noop(settings: Settings) -> None:
     migrate(settings)
     engine = make_engine(settings)
     try:
-        assert schema_revision(engine) == head_revision() == "0009"
+        assert schema_revision(engine) == head_revision() is not None
         tables = set(inspect(engine).get_table_names())
         assert {
             "documents",

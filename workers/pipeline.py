@@ -39,8 +39,9 @@ from mailroom import audit, transfer_notes
 from mailroom.errors import MailroomError, ToolFailed
 from mailroom.logs import log_context
 from mailroom.model import Block, Document, Page, PageQuality, TextSource
-from mailroom.result import Quality, QualityWarning, Result, Source
+from mailroom.result import MailSource, Quality, QualityWarning, Result, Source
 from mailroom.settings import Settings
+from mailroom.storage import mail as mail_storage
 from mailroom.storage import repository
 from mailroom.storage.blobs import BlobStore
 from mailroom.storage.db import make_engine, migrate, session_factory
@@ -441,6 +442,19 @@ def build_result(row: DocumentRow, info: FileInfo, document: Document, settings:
     return result
 
 
+def mail_source(session: Session, row: DocumentRow) -> MailSource | None:
+    """The e-mail a document (or the stack it was separated from) came with."""
+    origin = mail_storage.origin_of(session, row.id)
+    if origin is None and row.parent_id is not None:
+        origin = mail_storage.origin_of(session, row.parent_id)
+    if origin is None:
+        return None
+    return MailSource(
+        mailbox=origin.mailbox, message_id=origin.message_id, sender=origin.sender, subject=origin.subject,
+        sent_at=origin.sent_at, role=origin.role, documents=origin.documents,
+    )
+
+
 def _row(session: Session, document_id: str) -> DocumentRow:
     row = repository.get_document(session, document_id)
     if row is None:  # pragma: no cover - the row was created by receive() in this process
@@ -500,7 +514,12 @@ def finish(document_id: str, info: FileInfo, document: Document, ctx: PipelineCo
         if row.state in ("received", "separated") and any(p.text_source is TextSource.OCR for p in document.pages):
             repository.transition(session, row, "ocr")
         result = build_result(row, info, document, ctx.settings)
-        intake = IntakeFacts(station=row.station, channel=row.source_channel, page_count=len(document.pages))
+        result.source.mail = mail_source(session, row)
+        sender = result.source.mail.sender if result.source.mail else None
+        intake = IntakeFacts(
+            station=row.station, channel=row.source_channel, page_count=len(document.pages), sender=sender,
+            sender_domain=sender.rpartition("@")[2] if sender else None,
+        )
         e_invoice = xml is not None
         recognition = recognise_document(document, router, e_invoice=e_invoice)
         decision = route_document(

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.deps import ServicesDep
-from api.readiness import check_readiness
+from api.readiness import check_readiness, mailbox_health
 from api.schemas import CheckInfo, Liveness, Readiness
 
 router = APIRouter(tags=["operations"])
@@ -28,7 +28,8 @@ def readyz(services: ServicesDep) -> JSONResponse:
     body = Readiness(
         status="ready" if ready else "not_ready",
         checks={r.name: CheckInfo(ok=r.ok, detail=r.detail) for r in results},
-    ).model_dump()
+        mailboxes=mailbox_health(services.pipeline),
+    ).model_dump(mode="json")
     if not ready:
         failing = ", ".join(r.name for r in results if not r.ok)
         body |= {"code": "not_ready", "message": f"not ready: {failing}"}

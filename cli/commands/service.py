@@ -112,10 +112,13 @@ def serve(
     workers: WorkerProcesses | None = None
     if not settings.broker_url:
         cores = concurrency or os.cpu_count() or 1
-        workers = WorkerProcesses(settings, [
-            ["--queues", OCR_QUEUE, "--concurrency", str(cores)],
-            ["--queues", DEFAULT_QUEUE, "--concurrency", str(LIGHT_WORKER_CONCURRENCY), "--beat"],
-        ])
+        children = [
+            ["worker", "--queues", OCR_QUEUE, "--concurrency", str(cores)],
+            ["worker", "--queues", DEFAULT_QUEUE, "--concurrency", str(LIGHT_WORKER_CONCURRENCY), "--beat"],
+        ]
+        if settings.mailboxes_file is not None:  # the e-mail intake (docs/mail.md) runs with the workers
+            children.append(["mail", "run"])
+        workers = WorkerProcesses(settings, children)
         workers.start()
     # uvicorn stops on SIGTERM, restores this handler and raises the signal again: leave through ``finally``
     signal.signal(signal.SIGTERM, _exit_on_signal)
@@ -131,11 +134,14 @@ def _exit_on_signal(signum: int, _frame: FrameType | None) -> None:
 
 
 class WorkerProcesses:
-    """``mailroom worker`` child processes of ``serve``: restarted when they die, stopped with it."""
+    """Child processes of ``serve`` (``mailroom worker ...``, ``mailroom mail run``): restarted when they die,
+    stopped with it."""
 
     def __init__(self, settings: Settings, arguments: list[list[str]]) -> None:
         self.env = {**os.environ, "MAILROOM_DATA_DIR": str(settings.data_dir)}
-        self.commands = [[sys.executable, "-m", "cli", "worker", *args] for args in arguments]
+        if settings.mailboxes_file is not None:
+            self.env["MAILROOM_MAILBOXES_FILE"] = str(settings.mailboxes_file)
+        self.commands = [[sys.executable, "-m", "cli", *args] for args in arguments]
         self.processes: list[subprocess.Popen[bytes]] = []
         self._stopping = threading.Event()
         self._watcher = threading.Thread(target=self._watch, name="mailroom-workers", daemon=True)
@@ -147,7 +153,7 @@ class WorkerProcesses:
     def _spawn(self, command: list[str]) -> subprocess.Popen[bytes]:
         # own session: a Ctrl-C in the terminal reaches serve only, which stops each worker with one SIGTERM
         process = subprocess.Popen(command, env=self.env, start_new_session=True, preexec_fn=_die_with_parent)
-        log.info("started worker %d: %s", process.pid, " ".join(command[3:]))
+        log.info("started %d: mailroom %s", process.pid, " ".join(command[3:]))
         return process
 
     def _watch(self) -> None:

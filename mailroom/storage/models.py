@@ -306,6 +306,7 @@ class AuditLogRow(Base):
 
 import mailroom.storage.keys  # noqa: E402  (api_keys table)
 import mailroom.storage.labels  # noqa: E402  (labels table)
+import mailroom.storage.mail  # noqa: E402  (mail_messages, mail_message_documents, mailbox_status)
 import mailroom.storage.postboxes  # noqa: E402  (postbox_items table)
 import mailroom.storage.rulesets  # noqa: E402  (rulesets, ruleset_versions, ruleset_changes tables)
 import mailroom.storage.subscriptions  # noqa: E402  (webhook subscriptions, deliveries, attempts)
