@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng tesseract-ocr-osd poppler-utils redis-server postgresql
+APT_PACKAGES=(tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng tesseract-ocr-osd poppler-utils redis-server postgresql dovecot-imapd
               fonts-dejavu-core fonts-liberation python3-venv)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
