@@ -1,9 +1,9 @@
 """Suite-wide setup.
 
-The recognition models are trained once per test run into one shared folder (``MAILROOM_MODELS_DIR``, inherited
-by every subprocess the tests start): training on generated mail takes about a minute, and every test that routes
-a document with a fresh data directory would otherwise train its own. Parallel test workers wait for each other
-on the models folder's lock, so the first one trains and the others load.
+The recognition models are trained once, before the first test starts (:func:`pytest_sessionstart`), into one
+shared folder (``MAILROOM_MODELS_DIR``, inherited by every subprocess the tests start): training on generated mail
+takes one to three minutes, and every test that routes a document with a fresh data directory would otherwise train
+its own, or the first one would wait for the training within its own time limit.
 """
 
 from __future__ import annotations
@@ -27,3 +27,14 @@ def _code_version() -> str:
 
 _shared = Path(tempfile.gettempdir()) / f"mailroom-test-models-{_code_version()}"
 os.environ.setdefault("MAILROOM_MODELS_DIR", str(_shared))
+
+
+def pytest_sessionstart(session: object) -> None:
+    """Train the shared models before the first test starts (once per code version; a second run loads them), so
+    that no test's wait for a letter includes minutes of training. Under xdist only the controller trains."""
+    if hasattr(getattr(session, "config", None), "workerinput"):
+        return
+    from mailroom.settings import Settings
+    from routing.training import ensure_default_models
+
+    ensure_default_models(Settings(models_dir=Path(os.environ["MAILROOM_MODELS_DIR"])))

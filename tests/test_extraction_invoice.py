@@ -15,6 +15,7 @@ import pytest
 
 from cli.commands.invoices import einvoice_bytes
 from extraction.invoice import extract_invoice
+from extraction.validation import REVIEW_CONFIDENCE
 from mailroom.model import Document, Page, TextSource
 from mailroom.settings import Settings
 from workers.pipeline import PipelineContext, process_path
@@ -51,8 +52,21 @@ def test_fields_of_a_paper_and_a_pdf_invoice(read: dict[str, Document], name: st
         assert invoice[field]["value"] == truth[field], field
         assert invoice[field]["source"] == source
     assert invoice["validation"]["status"] == "valid", invoice["validation"]
+    # What a clerk notices is whether a field is sent to review, not the confidence's third decimal (Tesseract's
+    # word confidences move with the library versions: 'DE36' of this scan read 26 on one machine, 90 on another).
+    # The margin: an IBAN that passes its check digits, totals that add up and a clearly labelled number clear the
+    # review threshold whatever OCR's word confidences; plain dates of a scan may not, so they are not asserted.
+    reasons = " ".join(invoice["validation"]["review_reasons"])
     for field in ("invoice_number", "iban", "total_gross"):
-        assert invoice[field]["confidence"] >= 0.9
+        assert invoice[field]["confidence"] >= REVIEW_CONFIDENCE and field not in reasons, field
+
+
+def test_an_iban_whose_check_digits_pass_is_trusted_however_unsure_ocr_was() -> None:
+    document = _page(("Rechnungsnummer", "A-4711"), ("IBAN:", "DE36", "1237", "0024", "8621", "7879", "63"),
+                     unsure={"DE36": 26})  # what Tesseract gave 'DE36' of 0006-invoice.tif on one machine
+    iban = extract_invoice(document).invoice["iban"]
+    assert iban["value"] == "DE36123700248621787963"
+    assert iban["confidence"] >= 0.9  # check digits that pass vouch for it (mod 97: one misread in a hundred)
 
 
 def test_evidence_box_points_at_the_printed_value(read: dict[str, Document]) -> None:
@@ -86,14 +100,14 @@ def test_the_e_invoice_xml_wins_over_the_printed_page(read: dict[str, Document])
         assert invoice[field] == {**invoice[field], "value": truth[field], "source": "e-invoice"}
 
 
-def _page(*rows: tuple[str, ...]) -> Document:
+def _page(*rows: tuple[str, ...], unsure: dict[str, float] | None = None) -> Document:
     from mailroom.model import Block, Line, Word
 
     lines = []
     for n, words in enumerate(rows):
         y = 100 + 40 * n
-        line_words = [Word(text=w, box=(100 + 180 * i, y, 260 + 180 * i, y + 30), confidence=96) for i, w in
-                      enumerate(words)]
+        line_words = [Word(text=w, box=(100 + 180 * i, y, 260 + 180 * i, y + 30),
+                           confidence=(unsure or {}).get(w, 96)) for i, w in enumerate(words)]
         lines.append(Line(words=line_words, box=(100, y, 1900, y + 30)))
     page = Page(number=1, width=2480, height=3508, dpi=300, text_source=TextSource.OCR, blocks=[Block(lines=lines)])
     return Document(pages=[page])
