@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from extraction import parsers
-from extraction.labels import FIELD_KINDS, LABELS, PAYMENT_TERM_ANCHORS, Kind
+from extraction.labels import FIELD_KINDS, LABELS, PAYMENT_TERM_ANCHORS, Kind, language_tables
 from extraction.layout import LabelHit, Row, Token, find_labels, tokens_below, tokens_beside
 from extraction.leitweg import validate_leitweg_id
 from mailroom.model import Box, Document, TextSource, union_box
@@ -24,7 +24,8 @@ from mailroom.model import Box, Document, TextSource, union_box
 POSITION_WEIGHT = (1.0, 0.85, 0.7)
 #: Labels that are single common words get less trust than specific ones.
 GENERIC_LABELS = frozenset(
-    {"datum", "date", "total", "netto", "brutto", "ust", "vat", "mwst", "tva", "facture", "avoir"}
+    {"datum", "date", "total", "netto", "brutto", "ust", "vat", "mwst", "tva", "facture", "avoir", "totaal", "totale",
+     "btw", "iva", "fecha", "data", "net", "tax", "due", "nif", "cif", "imposta", "subtotal", "zwischensumme"}
 )
 GENERIC_WEIGHT = 0.85
 #: Score of a value found by its pattern alone (IBAN, VAT id, Leitweg-ID with valid check digits).
@@ -453,6 +454,33 @@ def payment_term_candidates(rows: list[Row], sources: dict[int, str]) -> list[Ca
         out.append(_candidate("due_date", Kind.DATE, value.isoformat(), score, covered, sources, hit.label.text,
                               hit.row))
     return out
+
+
+#: Score of a due date computed from payment terms in days ("zahlbar innerhalb 14 Tagen" → issue date + 14): the
+#: terms are clear, but the reading depends on the issue date too.
+NET_DAYS_SCORE = 0.8
+#: How far (characters) after a payment term in days a cash-discount word makes it the discount's term.
+DISCOUNT_REACH = 30
+
+
+def net_days(rows: list[Row]) -> tuple[int, Row] | None:
+    """The payment term in days (the longest one, that is, not a cash discount's) and the row it is printed on."""
+    found: list[tuple[int, Row]] = []
+    for position, row in enumerate(rows):
+        nxt = rows[position + 1].text if position + 1 < len(rows) and rows[position + 1].page == row.page else ""
+        text = f"{row.text} {nxt}"
+        for table in language_tables().values():
+            for pattern in table.net_days:
+                for match in pattern.finditer(text):
+                    if match.start() > len(row.text):
+                        continue  # found on the next row: counted there
+                    tail = text[match.end() : match.end() + DISCOUNT_REACH].lower()
+                    if any(word.lower() in tail for t in language_tables().values() for word in t.discount_words):
+                        continue
+                    days = int(match.group(1))
+                    if 0 < days <= 180:
+                        found.append((days, row))
+    return max(found, key=lambda f: f[0]) if found else None
 
 
 #: Headings of the buyer's block in a two-party layout ("Käufer/Leistungsempfänger:") and of the seller's.

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
@@ -30,12 +31,16 @@ from extraction import parsers
 
 #: The fields the issue's accuracy bar is about.
 REQUIRED = ("invoice_number", "issue_date", "total_gross", "iban", "seller_vat_id")
-SCORED = (*REQUIRED, "due_date", "total_net", "total_vat", "amount_due", "bic", "customer_number",
+SCORED = (*REQUIRED, "seller_name", "due_date", "total_net", "total_vat", "amount_due", "bic", "customer_number",
           "order_reference", "buyer_reference", "service_date", "seller_tax_number")
 CONFIDENT = 0.9
+#: Fields that may be computed rather than read (a due date from payment terms in days, the amount due from the
+#: gross total): judged whenever a value is given, printed or not.
+DERIVED = frozenset({"due_date", "amount_due"})
 
 _CORPUS_KEYS = {
     "invoice_number": "BT-1_invoice_number",
+    "seller_name": "BT-27_seller_name",
     "issue_date": "BT-2_issue_date",
     "due_date": "BT-9_due_date",
     "buyer_reference": "BT-10_buyer_reference",
@@ -93,6 +98,8 @@ def normalise(name: str, value: Any) -> str:
         return parsers.compact(text)
     if name == "seller_tax_number":
         return "".join(c for c in text if c.isalnum())
+    if name == "seller_name":  # case, spacing and typographic quotes are layout, not reading
+        return " ".join(text.replace("’", "'").replace("“", '"').replace("”", '"').casefold().split()).strip(" .,")
     return text
 
 
@@ -105,6 +112,8 @@ def printed_forms(name: str, value: str) -> list[str]:
             f"{d.day:02d}.{d.month:02d}.{d.year % 100:02d}", f"{d.day}. {_MONTHS_DE[d.month - 1]} {d.year}",
             f"{d.day} {_MONTHS_EN[d.month - 1]} {d.year}", f"{_MONTHS_EN[d.month - 1]} {d.day}, {d.year}", value,
         ]
+    if name == "seller_name":
+        return [" ".join(value.split())]
     if name.startswith("total_") or name == "amount_due":
         amount = Decimal(value)
         english = f"{abs(amount):,.2f}"
@@ -116,7 +125,31 @@ def printed_forms(name: str, value: str) -> list[str]:
 def is_printed(name: str, value: str, page_text: str) -> bool:
     """Whether ``value`` of field ``name`` appears in the true text of the pages."""
     compacted = parsers.compact(page_text)
+    if name == "seller_name":
+        return normalise(name, value) in normalise(name, page_text)
     return any(form in page_text or parsers.compact(form) in compacted for form in printed_forms(name, value))
+
+
+def source_of(name: str) -> str:
+    """The source of a file for the per-source figures: the folders of its path up to the producer
+    (``ferd-corpus/ZUGFeRDv2/correct/intarsys/...`` → ``ferd-corpus/ZUGFeRDv2/correct/intarsys``), at most four."""
+    parts = Path(name).parts[:-1]
+    return "/".join(parts[:4]) or "."
+
+
+def split_of(case: str | None) -> str:
+    """``dev`` or ``test`` for a business case of the shared e-invoice corpus: a third of the cases (by the SHA-256
+    of the case name) is the frozen test split, decided before any tuning in issue 15 and never tuned on."""
+    return "test" if int(hashlib.sha256((case or "").encode()).hexdigest(), 16) % 3 == 0 else "dev"
+
+
+def file_split(document_path: Path) -> str | None:
+    """The split of a file of the shared corpus (None for files without a corpus truth file)."""
+    truth_path = document_path.with_name(document_path.name + ".truth.json")
+    if not truth_path.exists():
+        return None
+    truth = json.loads(truth_path.read_text(encoding="utf-8"))
+    return split_of(truth.get("case")) if "BT-1_invoice_number" in truth else None
 
 
 @dataclass
@@ -148,12 +181,16 @@ class InvoiceScores:
     values_given: int = 0
     wrong_confident: int = 0
     to_review: int = 0
+    automatic_all_right: int = 0
+    automatic_wrong: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
+    by_source: dict[str, list[int]] = field(default_factory=dict)
 
     def add(self, name: str, truth: TruthInvoice, invoice: dict[str, Any], page_text: str | None) -> None:
         """Score one extraction; ``page_text`` is the true text of its pages (None: count every field)."""
         self.invoices += 1
-        self.to_review += bool((invoice.get("validation") or {}).get("needs_review"))
+        review = bool((invoice.get("validation") or {}).get("needs_review"))
+        self.to_review += review
         required_right = True
         for field_name in SCORED:
             got = invoice.get(field_name)
@@ -162,7 +199,9 @@ class InvoiceScores:
             if got is not None:
                 self.values_given += 1
                 tally.extracted += 1
-            if expected is None or (page_text is not None and not is_printed(field_name, expected, page_text)):
+            derived_given = field_name in DERIVED and got is not None
+            if expected is None or (page_text is not None and not derived_given
+                                    and not is_printed(field_name, expected, page_text)):
                 continue  # nothing to read there: a value the truth lacks is not judged
             if got is None:
                 tally.missing += 1
@@ -181,6 +220,11 @@ class InvoiceScores:
                 self.errors.append({"file": name, "field": field_name, "expected": expected, "got": got["value"],
                                     "confidence": got.get("confidence")})
         self.all_required_right += required_right
+        self.automatic_all_right += required_right and not review
+        self.automatic_wrong += not required_right and not review
+        counts = self.by_source.setdefault(source_of(name), [0, 0])
+        counts[0] += 1
+        counts[1] += required_right
 
     def merge(self, other: InvoiceScores) -> None:
         """Add the counts of ``other`` (another data set) to these."""
@@ -189,7 +233,13 @@ class InvoiceScores:
         self.values_given += other.values_given
         self.wrong_confident += other.wrong_confident
         self.to_review += other.to_review
+        self.automatic_all_right += other.automatic_all_right
+        self.automatic_wrong += other.automatic_wrong
         self.errors.extend(other.errors)
+        for source, (count, right) in other.by_source.items():
+            mine = self.by_source.setdefault(source, [0, 0])
+            mine[0] += count
+            mine[1] += right
         for name, tally in other.fields.items():
             into = self.fields.setdefault(name, FieldTally())
             into.right += tally.right
@@ -210,6 +260,10 @@ class InvoiceScores:
             "wrong_confident_share": round(self.wrong_confident / self.values_given, 4) if self.values_given else 0.0,
             "all_required_right": round(self.all_required_right / self.invoices, 4) if self.invoices else 0.0,
             "to_review": round(self.to_review / self.invoices, 4) if self.invoices else 0.0,
+            "no_review_all_right": round(self.automatic_all_right / self.invoices, 4) if self.invoices else 0.0,
+            "no_review_but_wrong": self.automatic_wrong,
+            "sources": {source: {"invoices": n, "all_required_right": round(right / n, 4)}
+                        for source, (n, right) in sorted(self.by_source.items())},
         }
 
 

@@ -19,15 +19,19 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
+
+from rapidfuzz import fuzz
 
 from extraction import parsers, validation
 from extraction.candidates import (
+    NET_DAYS_SCORE,
     Candidate,
     in_buyer_blocks,
     labelled_candidates,
     letter_date_candidates,
+    net_days,
     pattern_candidates,
     payment_term_candidates,
     text_source_of,
@@ -37,9 +41,11 @@ from extraction.candidates import (
 from extraction.choose import FieldValue, Totals, choose_one, choose_totals
 from extraction.einvoice_xml import read_einvoice, to_result_fields
 from extraction.labels import PREPAID_LABELS
-from extraction.layout import find_labels, page_rows
+from extraction.language import date_order_of
+from extraction.layout import Row, find_labels, page_rows
 from extraction.learning import SupplierLayout, apply_layout
 from extraction.line_items import read_line_items
+from extraction.seller import choose_seller_name, name_candidates
 from extraction.suppliers import SupplierDirectory, SupplierMatch
 from extraction.validation import FingerprintIndex, InvoiceFingerprint
 from mailroom.errors import MailroomError
@@ -124,10 +130,7 @@ def extract_invoice(
             "name": match.supplier.name,
             "matched_by": list(match.matched_by),
         }
-        if "seller_name" not in invoice:
-            invoice["seller_name"] = FieldValue(
-                match.supplier.name, 0.95 if match.matched_by else 0.8, None, None, "master_data"
-            ).to_dict()
+        invoice["seller_name"] = _seller_name_by_master_data(invoice.get("seller_name"), match)
     reasons = validation.review_reasons(checks, invoice)
     invoice["validation"] = {
         "status": validation.status_of(checks, values),
@@ -137,6 +140,23 @@ def extract_invoice(
     }
     invoice["line_items"] = line_items
     return InvoiceExtraction(invoice, bool(reasons), reasons, match, key, fp, warnings)
+
+
+#: A printed seller name this similar to the master data's name of the recognised supplier is that supplier's.
+SAME_NAME_SIMILARITY = 0.85
+
+
+def _seller_name_by_master_data(printed: dict[str, Any] | None, match: SupplierMatch) -> dict[str, Any]:
+    """The seller's name of a supplier recognised by VAT id / tax number / IBAN: the printed name when it is the
+    master data's (then surer), else the master data's name."""
+    known = match.supplier.name
+    sure = 0.95 if match.matched_by else 0.8
+    if printed is not None and printed.get("source") != "e-invoice":
+        if fuzz.ratio(printed["value"].casefold(), known.casefold()) / 100 >= SAME_NAME_SIMILARITY:
+            return {**printed, "confidence": max(printed["confidence"], sure)}
+    elif printed is not None:
+        return printed
+    return FieldValue(known, sure, None, None, "master_data").to_dict()
 
 
 def supplier_key(match: SupplierMatch | None, values: Mapping[str, Any]) -> str | None:
@@ -151,6 +171,13 @@ def _text_fields(
     document: Document, directory: SupplierDirectory, layouts: Mapping[str, SupplierLayout]
 ) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
     """Fields and line items from the words of the document (OCR or text layer)."""
+    with parsers.date_order(date_order_of(document.text)):
+        return _read_text_fields(document, directory, layouts)
+
+
+def _read_text_fields(
+    document: Document, directory: SupplierDirectory, layouts: Mapping[str, SupplierLayout]
+) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
     rows = page_rows(document)
     sources = text_source_of(document)
     labelled, hits = labelled_candidates(rows, sources)
@@ -172,6 +199,11 @@ def _text_fields(
     if layout is not None:
         learned = apply_layout(document, layout, sources)
         chosen = _merge(generic, _choose(learned), learned_fields={c.field for c in learned})
+    _due_from_terms(chosen, rows, sources)
+    heights = {page.number: page.height for page in document.pages}
+    name = choose_seller_name(name_candidates(rows, heights), sources.get(1, "ocr"))
+    if name is not None and "seller_name" not in chosen:
+        chosen["seller_name"] = name
     if bic := chosen.get("bic"):
         iban = chosen.get("iban")
         chosen["bic"] = replace(bic, value=parsers.repair_bic(bic.value, iban.value if iban else None))
@@ -182,6 +214,21 @@ def _text_fields(
     fields = {name: value.to_dict() for name, value in chosen.items()}
     fields.update(_document_kind(document))
     return fields, read_line_items(rows, hits)
+
+
+def _due_from_terms(chosen: dict[str, FieldValue], rows: list[Row], sources: dict[int, str]) -> None:
+    """A due date from payment terms in days ("zahlbar innerhalb 14 Tagen" → issue date + 14) when none is printed
+    as a date; its confidence is the issue date's at most."""
+    issue = chosen.get("issue_date")
+    if "due_date" in chosen or issue is None:
+        return
+    terms = net_days(rows)
+    if terms is None:
+        return
+    days, row = terms
+    due = date.fromisoformat(issue.value) + timedelta(days=days)
+    chosen["due_date"] = FieldValue(due.isoformat(), min(issue.confidence, NET_DAYS_SCORE), row.page, row.box,
+                                    sources.get(row.page, "ocr"))
 
 
 def _choose(candidates: list[Candidate]) -> dict[str, FieldValue]:

@@ -1,5 +1,9 @@
-"""The label anchors of invoice fields, German and English (and the common French ones of Factur-X invoices), and
-the kind of value each field holds.
+"""The label anchors of invoice fields in German, English, French, Dutch, Italian and Spanish, and the kind of
+value each field holds.
+
+The labels are data, one table per language: ``extraction/data/labels/<language>.yaml`` (labels per field, the
+labels of amounts and identifiers that are none of the fields, payment-term words, month names, payment terms in
+days, and common words that tell the page's language). Add a language by adding its file to :data:`LANGUAGES`.
 
 A label is written as it appears on invoices; matching ignores everything but its letters (see
 :mod:`extraction.layout`), so ``"Rechnungs-Nr."`` also matches ``"Rechnungs Nr:"`` and ``"RechnungsNr."``.
@@ -7,7 +11,14 @@ A label is written as it appears on invoices; matching ignores everything but it
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
 
 from extraction.layout import Label
 
@@ -45,77 +56,70 @@ FIELD_KINDS: dict[str, Kind] = {
     "amount_due": Kind.AMOUNT,
 }
 
-_LABEL_TEXTS: dict[str, tuple[str, ...]] = {
-    "invoice_number": (
-        "Rechnungsnummer", "Rechnungs-Nr.", "Rechnung Nr.", "Rechnungsnr.", "Re.-Nr.", "Beleg-Nr.", "Belegnummer",
-        "Gutschriftsnummer", "Gutschrift-Nr.", "Gutschrift Nr.", "Invoice No.", "Invoice number", "Invoice #",
-        "Credit note No.", "Rechnung-Nr.", "Facture", "Facture N°", "N° de facture", "Numéro de facture",
-        "Avoir", "Avoir N°",
-    ),
-    "issue_date": (
-        "Rechnungsdatum", "Datum", "Belegdatum", "Gutschriftsdatum", "Invoice date", "Date", "Ausstellungsdatum",
-        "Rechnungsdatum/Lieferdatum", "Date de facture", "Date de l'avoir",
-    ),
-    "due_date": ("Fälligkeitsdatum", "Fällig am", "Zahlbar bis", "Zahlungsziel", "Due date", "Payment due",
-                 "Date d'échéance"),
-    "service_date": ("Leistungsdatum", "Lieferdatum", "Tag der Leistung", "Delivery date", "Liefertermin"),
-    "service_period": ("Leistungszeitraum", "Abrechnungszeitraum", "Service period", "Lieferzeitraum"),
-    "customer_number": (
-        "Kundennummer", "Kunden-Nr.", "Ihre Kundennr.", "Kundennr.", "Kd.-Nr.", "Customer ID", "Customer No.",
-        "Customer number",
-    ),
-    "order_reference": (
-        "Bestellnummer", "Bestell-Nr.", "Ihre Bestellung", "Auftragsnummer", "Auftrags-Nr.", "PO number",
-        "Order No.", "Order number", "Ihre Bestellnummer",
-    ),
-    "buyer_reference": (
-        "Leitweg-ID", "Ihre Leitweg-ID", "Leitweg-ID des Auftraggebers", "Käuferreferenz (Leitweg-ID)",
-        "Käuferreferenz", "Buyer reference",
-    ),
-    "iban": ("IBAN", "Verkäufer-IBAN", "Zahlungsempfänger-IBAN", "IBAN des Verkäufers", "IBAN des Zahlungsempfängers"),
-    "bic": ("BIC", "SWIFT", "BIC/SWIFT", "SWIFT-BIC", "BIC-Code"),
-    "seller_vat_id": (
-        "USt-IdNr.", "USt-ID", "USt.-Id.-Nr.", "Umsatzsteuer-ID", "UStIdNr", "VAT ID", "VAT No.", "USt.-Identnr.",
-        "USt-Ident-Nr.", "Umsatzsteuer-Identifikationsnummer", "USt-IdNr. des Verkäufers", "TVA", "N° TVA",
-        "TVA intracommunautaire", "N° TVA intracommunautaire",
-    ),
-    "seller_tax_number": ("Steuernummer", "Steuer-Nr.", "St.-Nr.", "StNr.", "Tax number"),
-    "total_net": (
-        "Nettobetrag", "Summe netto", "Zwischensumme netto", "Gesamt netto", "Netto", "Warenwert netto",
-        "Nettosumme", "Summe Netto", "Net total", "Net amount", "Subtotal", "Total net", "Gesamtbetrag netto",
-        "Rechnungsbetrag netto", "Summe Positionen", "Rechnungssumme netto", "Gesamtsumme netto",
-        "Summe der Nettobeträge", "Nettowert", "Rechnungssumme ohne USt.", "Summe ohne USt.", "Betrag ohne USt.",
-        "Gesamtbetrag ohne USt.", "Summe ohne MwSt.", "Total without VAT", "Total excl. VAT", "Positionssumme",
-        "Summe der Positionen", "Total HT", "Montant HT",
-    ),
-    "total_vat": (
-        "MwSt.", "zzgl. USt", "zzgl. MwSt.", "Umsatzsteuer", "USt", "Mehrwertsteuer", "zzgl. Umsatzsteuer",
-        "VAT", "Summe USt", "Summe MwSt.", "enthaltene MwSt.", "Steuerbetrag", "Total VAT",
-        "Umsatzsteuerbetrag", "USt.-Betrag", "MwSt.-Betrag", "Gesamtsumme USt", "Total taxes", "Total TVA",
-        "Montant TVA",
-    ),
-    "total_gross": (
-        "Bruttobetrag", "Gesamtbetrag", "Gesamtbetrag brutto", "Rechnungsbetrag", "Endbetrag", "Gesamtsumme",
-        "Summe brutto", "Gesamt brutto", "Brutto", "Rechnungssumme", "Gutschriftsbetrag", "Total due",
-        "Total amount", "Invoice total", "Total", "Rechnungsbetrag brutto", "Bruttosumme", "Rechnungssumme brutto",
-        "Gesamtsumme brutto", "Gesamtbetrag inkl. USt", "Rechnungsendbetrag", "Total TTC", "Montant TTC",
-    ),
-    "amount_due": ("Zahlbetrag", "Zu zahlen", "Zu zahlender Betrag", "Amount due", "Offener Betrag",
-                   "Fälliger Betrag", "Zahlungsbetrag", "Restbetrag", "Net à payer", "Solde à payer"),
-}
+LANGUAGES: tuple[str, ...] = ("de", "en", "fr", "nl", "it", "es")
+_DATA = Path(__file__).resolve().parent / "data" / "labels"
 
-#: Labels of amounts that are none of the fields but begin like one ("Gesamtbetrag der Zuschläge 0,00" is not the
-#: gross total): matching takes the longest label at a position, so these keep the shorter ones from matching there.
-_OTHER_AMOUNT_LABELS: tuple[str, ...] = (
-    "Gesamtbetrag der Zuschläge", "Gesamtbetrag der Abschläge", "Summe der Zuschläge", "Summe der Abschläge",
-    "Summe Zuschläge", "Summe Abschläge", "Erhaltene Anzahlungen", "Gesamtbetrag der Nachlässe",
-    "Gesamtbetrag der Rabatte", "Total allowances", "Total charges", "Sum of allowances", "Sum of charges",
-)
-#: Identifiers of the buyer that begin like the seller's ("N° TVA client FR19...", "USt-IdNr. des Käufers").
-_BUYER_ID_LABELS: tuple[str, ...] = (
-    "N° TVA client", "TVA client", "USt-IdNr. des Käufers", "USt-IdNr. Käufer", "Käufer-USt-IdNr.",
-    "Ihre USt-IdNr.", "Buyer VAT ID", "Customer VAT ID", "Käufer-IBAN", "IBAN des Käufers",
-)
+
+@dataclass(frozen=True)
+class LanguageTable:
+    """One language's labels and words, as written in ``extraction/data/labels/<language>.yaml``."""
+
+    language: str
+    words: frozenset[str]
+    fields: dict[str, tuple[str, ...]]
+    other_amount: tuple[str, ...]
+    buyer_identifier: tuple[str, ...]
+    payment_terms: tuple[str, ...]
+    prepaid: tuple[str, ...]
+    net_days: tuple[re.Pattern[str], ...]
+    discount_words: tuple[str, ...]
+    months: dict[str, int]
+
+
+def _strings(data: dict[str, Any], key: str) -> tuple[str, ...]:
+    return tuple(str(text) for text in data.get(key) or ())
+
+
+@cache
+def language_tables() -> dict[str, LanguageTable]:
+    """Every language's table, read once. A field missing from :data:`FIELD_KINDS` is a mistake in the data."""
+    tables = {}
+    for language in LANGUAGES:
+        data = yaml.safe_load((_DATA / f"{language}.yaml").read_text(encoding="utf-8"))
+        fields = {name: _strings(data["fields"], name) for name in data["fields"]}
+        unknown = set(fields) - set(FIELD_KINDS)
+        if unknown:
+            raise ValueError(f"labels/{language}.yaml names unknown fields {sorted(unknown)}")
+        tables[language] = LanguageTable(
+            language=language, words=frozenset(w.lower() for w in _strings(data, "words")), fields=fields,
+            other_amount=_strings(data, "other_amount"), buyer_identifier=_strings(data, "buyer_identifier"),
+            payment_terms=_strings(data, "payment_terms"), prepaid=_strings(data, "prepaid"),
+            net_days=tuple(re.compile(p, re.IGNORECASE) for p in _strings(data, "net_days")),
+            discount_words=_strings(data, "discount_words"),
+            months={str(k).lower(): int(v) for k, v in (data.get("months") or {}).items()},
+        )
+    return tables
+
+
+def _all(attribute: str) -> list[str]:
+    """The texts of one list of every language, each once, in language order."""
+    seen: dict[str, None] = {}
+    for table in language_tables().values():
+        seen.update(dict.fromkeys(getattr(table, attribute)))
+    return list(seen)
+
+
+def _field_texts() -> dict[str, list[str]]:
+    out: dict[str, dict[str, None]] = {}
+    for table in language_tables().values():
+        for name, texts in table.fields.items():
+            out.setdefault(name, {}).update(dict.fromkeys(texts))
+    return {name: list(texts) for name, texts in out.items()}
+
+
+_LABEL_TEXTS = _field_texts()
+_OTHER_AMOUNT_LABELS = _all("other_amount")
+_BUYER_ID_LABELS = _all("buyer_identifier")
 
 LABELS: list[Label] = [
     *(Label(field, text) for field, texts in _LABEL_TEXTS.items() for text in texts),
@@ -124,13 +128,9 @@ LABELS: list[Label] = [
 ]
 
 #: Words that open the sentence of the payment terms ("Zahlbar bis ...", "Bitte überweisen Sie ... bis zum").
-PAYMENT_TERM_ANCHORS: list[Label] = [
-    Label("payment_terms", text)
-    for text in ("Zahlbar", "Zahlungsziel", "Bitte überweisen", "Payment due", "Zahlungsbedingungen", "fällig am")
-]
+PAYMENT_TERM_ANCHORS: list[Label] = [Label("payment_terms", text) for text in _all("payment_terms")]
 
 #: Words telling that a prepayment is deducted, so that the amount due is not the gross total.
-PREPAID_LABELS: list[Label] = [
-    Label("prepaid", text) for text in ("Anzahlung", "bereits bezahlt", "Vorauszahlung", "Abschlagszahlung",
-                                        "Prepaid", "abzüglich")
-]
+PREPAID_LABELS: list[Label] = [Label("prepaid", text) for text in _all("prepaid")]
+#: Month names and abbreviations of every language (lower case) → month number.
+MONTH_NAMES: dict[str, int] = {name: n for table in language_tables().values() for name, n in table.months.items()}

@@ -4,12 +4,16 @@ Each parser takes the text of a few words (as OCR or a text layer gives it) and 
 the result contract uses, or ``None`` when the text is no such value or is ambiguous: amounts as
 :class:`~decimal.Decimal` (formatted by :func:`amount_text` as ``"1234.56"``), dates as :class:`datetime.date`,
 IBANs/BICs/VAT ids compact and upper case. Parsers never guess: ``"1.234"`` is not an amount (thousands
-or three decimals?), ``"03/04/2026"`` is not a date (day or month first?).
+or three decimals?), ``"03/04/2026"`` is not a date unless the writer's order of day and month is known
+(:func:`date_order`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -22,18 +26,12 @@ from stdnum import iban as stdnum_iban
 from stdnum.eu import vat as stdnum_vat
 from stdnum.exceptions import ValidationError
 
+from extraction.labels import MONTH_NAMES
+
 _CENT = Decimal("0.01")
 
-MONTHS: dict[str, int] = {
-    **{name: n for n, name in enumerate(
-        ["januar", "februar", "märz", "april", "mai", "juni", "juli", "august", "september", "oktober",
-         "november", "dezember"], 1)},
-    **{name: n for n, name in enumerate(
-        ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-         "november", "december"], 1)},
-    "jan": 1, "feb": 2, "mär": 3, "mrz": 3, "maerz": 3, "marz": 3, "mar": 3, "apr": 4, "jun": 6, "jul": 7,
-    "aug": 8, "sep": 9, "sept": 9, "okt": 10, "oct": 10, "nov": 11, "dez": 12, "dec": 12, "jänner": 1,
-}
+#: Month names and abbreviations of every language of the label tables (``extraction/data/labels``).
+MONTHS: dict[str, int] = {**MONTH_NAMES, "marz": 3, "maerz": 3}
 
 _CURRENCY = re.compile(r"(?i)\b(?:EUR|EURO)\b|€")
 # German "1.234,56", "1234,56", "1 234,56"; English "1,234.56", "1234.56"; an optional sign either side.
@@ -42,8 +40,32 @@ _EN_AMOUNT = re.compile(r"(?:(?P<sign>[-−])\s?)?(?P<int>\d{1,3}(?:[,\s']\d{3})
 
 _NUMERIC_DATE = re.compile(r"(?P<d>\d{1,2})\s?\.\s?(?P<m>\d{1,2})\s?\.\s?(?P<y>\d{4}|\d{2})")
 _ISO_DATE = re.compile(r"(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})")
-_DAY_MONTH_NAME = re.compile(r"(?P<d>\d{1,2})\.?\s*(?P<name>[A-Za-zÄÖÜäöüé]{3,10})\.?,?\s*(?P<y>\d{4})")
-_MONTH_NAME_DAY = re.compile(r"(?P<name>[A-Za-z]{3,10})\.?\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<y>\d{4})")
+# "12. November 2026", "1er mars 2026", "12 de marzo de 2026", "12-Mar-2026", "12 nov. 26" (a two-digit year only
+# after a separator, so that "12 Mai 26" inside a sentence is no date).
+_DAY_MONTH_NAME = re.compile(
+    r"(?P<d>\d{1,2})(?:er|º|°|st|nd|rd|th)?\.?[\s\-/]*(?:de\s+)?(?P<name>[^\W\d_]{3,10})\.?,?[\s\-/]*(?:de\s+)?"
+    r"(?P<y>\d{4}|(?<=[\-/])\d{2})"
+)
+_MONTH_NAME_DAY = re.compile(r"(?P<name>[^\W\d_]{3,10})\.?\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<y>\d{4})")
+# "03/04/2026", "03-04-2026", "3/4/26": day or month first depends on the writer (:func:`date_order`).
+_SLASHED_DATE = re.compile(r"(?P<a>\d{1,2})(?P<sep>[/\-])(?P<b>\d{1,2})(?P=sep)(?P<y>\d{4}|\d{2})")
+_YEAR_FIRST_SLASHED = re.compile(r"(?P<y>\d{4})/(?P<m>\d{1,2})/(?P<d>\d{1,2})")
+
+#: How a slashed date of the document being read is written: ``"DMY"`` (Europe), ``"MDY"`` (the USA) or None
+#: (unknown: a slashed date is then read only when its first or second number is above 12).
+DateOrder = str | None
+_DATE_ORDER: ContextVar[DateOrder] = ContextVar("date_order", default=None)
+
+
+@contextmanager
+def date_order(order: DateOrder) -> Iterator[None]:
+    """Read slashed dates in ``order`` inside the ``with`` block (extraction sets it per document from the seller's
+    country and the page language, see :func:`extraction.language.date_order_of`)."""
+    token = _DATE_ORDER.set(order)
+    try:
+        yield
+    finally:
+        _DATE_ORDER.reset(token)
 
 _IBAN_SHAPE = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}")
 _BIC_SHAPE = re.compile(r"[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}(?:[A-Z0-9]{3})?")
@@ -115,18 +137,33 @@ def _make_date(year: int, month: int, day: int) -> date | None:
 
 
 def month_number(name: str) -> int | None:
-    """1..12 for a German or English month name or its usual abbreviation."""
+    """1..12 for a month name or its usual abbreviation in any language of the label tables."""
     return MONTHS.get(name.lower().rstrip("."))
+
+
+def _slashed(a: int, b: int, year: int) -> date | None:
+    """A slashed date: the order of the document's writer, else the only order that makes a date."""
+    order = _DATE_ORDER.get()
+    if order == "MDY" or (order is None and b > 12 >= a):
+        return _make_date(year, a, b)
+    if order == "DMY" or (order is None and a > 12 >= b):
+        return _make_date(year, b, a)
+    return None
 
 
 def parse_date(text: str) -> date | None:
     """A calendar day: ``"12.11.2026"``, ``"12.11.26"``, ``"12. November 2026"``, ``"12 November 2026"``,
-    ``"November 12, 2026"``, ``"2026-11-12"``. The whole text must be the date (a trailing ``:``/``,`` is
-    allowed); slashed dates are refused as ambiguous."""
+    ``"1er mars 2026"``, ``"12 de marzo de 2026"``, ``"November 12, 2026"``, ``"2026-11-12"``, ``"2026/11/12"``,
+    and slashed or dashed dates (``"03/04/2026"``) in the order :func:`date_order` set (refused as ambiguous
+    without one, unless a number above 12 decides). The whole text must be the date (a trailing ``:``/``,`` is
+    allowed); month names of every language of the label tables."""
     core = text.strip().rstrip(":,;").strip()
-    match = _NUMERIC_DATE.fullmatch(core) or _ISO_DATE.fullmatch(core)
+    match = _NUMERIC_DATE.fullmatch(core) or _ISO_DATE.fullmatch(core) or _YEAR_FIRST_SLASHED.fullmatch(core)
     if match:
         return _make_date(_year(match["y"]), int(match["m"]), int(match["d"]))
+    match = _SLASHED_DATE.fullmatch(core)
+    if match:
+        return _slashed(int(match["a"]), int(match["b"]), _year(match["y"]))
     for pattern in (_DAY_MONTH_NAME, _MONTH_NAME_DAY):
         match = pattern.fullmatch(core)
         if match:
@@ -138,7 +175,7 @@ def parse_date(text: str) -> date | None:
 def find_dates(text: str) -> list[tuple[date, int, int]]:
     """Every date in a longer text with its character span."""
     found: list[tuple[date, int, int]] = []
-    for pattern in (_NUMERIC_DATE, _ISO_DATE, _DAY_MONTH_NAME, _MONTH_NAME_DAY):
+    for pattern in (_NUMERIC_DATE, _ISO_DATE, _YEAR_FIRST_SLASHED, _SLASHED_DATE, _DAY_MONTH_NAME, _MONTH_NAME_DAY):
         for match in pattern.finditer(text):
             start, end = match.span()
             if (start and text[start - 1].isalnum()) or (end < len(text) and text[end].isdigit()):
