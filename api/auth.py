@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, exists, false, select, true
 from sqlalchemy.orm import Session
 
+from mailroom.confidentiality import Marking, may_open
 from mailroom.storage.keys import ApiKeyRow, Role
 from mailroom.storage.labels import LabelRow
 from mailroom.storage.models import DocumentRow, DocumentState
@@ -80,13 +81,6 @@ def routed_postbox(row: DocumentRow) -> str | None:
     return postbox if isinstance(postbox, str) else None
 
 
-def confidential_person(row: DocumentRow) -> tuple[bool, str | None]:
-    """Whether the document is confidential, and the named person it is for (``None``: nobody named)."""
-    routing = _routing(row)
-    person = routing.get("person")
-    return routing.get("confidential") is True, person if isinstance(person, str) and person else None
-
-
 def scope_clause(principal: Principal) -> ColumnElement[bool]:
     """The SQL condition on :class:`DocumentRow` for the documents in ``principal``'s scope (before the
     confidentiality check of :func:`may_see_confidential`, which needs the result JSON)."""
@@ -107,13 +101,11 @@ def scope_clause(principal: Principal) -> ColumnElement[bool]:
 
 
 def may_see_confidential(principal: Principal, row: DocumentRow) -> bool:
-    """The confidentiality check on top of :func:`scope_clause` (True for documents that are not confidential)."""
-    confidential, person = confidential_person(row)
-    if not confidential or principal.role is Role.ADMIN:
-        return True
-    if principal.role not in (Role.CLERK, Role.DMS):
-        return False
-    return person is None or principal.person == person
+    """The confidentiality check on top of :func:`scope_clause` (True for documents that are not confidential):
+    :func:`mailroom.confidentiality.may_open`, the rule every channel applies; a clerk/dms key within its scope
+    holds the document's postbox."""
+    return may_open(Marking.of(_routing(row)), admin=principal.role is Role.ADMIN,
+                    holder=principal.role in (Role.CLERK, Role.DMS), person=principal.person)
 
 
 def can_see(principal: Principal, row: DocumentRow, session: Session) -> bool:

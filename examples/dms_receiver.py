@@ -8,7 +8,19 @@ Standard library plus httpx; it does not import mailroom (a DMS vendor does not 
 For every ``document.routed`` / ``document.rerouted`` event it downloads the searchable PDF (the event's
 ``links.searchable_pdf``; ``links.original`` for XML e-invoices) with a ``dms`` key and stores it with the event as
 ``<out>/<document_id>.pdf`` and ``.json``; a document re-routed away from the key's postboxes (``404``) is
-withdrawn. An event older (``occurred_at``) than the last one processed for its document, e.g. a replayed one,
+withdrawn. Two cases are *not* a withdrawal:
+
+* an event with ``"withheld": "confidential"``: a confidential letter ("persönlich") arrived for the person
+  ``document.routing.person`` in postbox ``document.routing.postbox``, and this subscription is not bound to that
+  person. There is nothing to download; it is logged (``confidential letter ... not for this receiver``) and
+  acknowledged, and whoever receives that person's mail gets the full event (a copy filed earlier, before the
+  letter was re-routed away, is removed);
+* a ``404`` on a confidential letter whose full event this receiver did get: the subscription is bound to the
+  person but the key is not (``mailroom keys create --role dms ... --person ID``). That is a configuration error:
+  it is logged as an error and answered ``503``, so that mailroom retries and, in the end, dead-letters the event
+  (visible in the delivery log) instead of losing the letter.
+
+An event older (``occurred_at``) than the last one processed for its document, e.g. a replayed one,
 is acknowledged and ignored. It answers
 
 * ``401`` when the signature does not verify (mailroom gives up: a wrong secret is not fixed by retrying);
@@ -60,6 +72,10 @@ def verify_signature(secret: bytes, body: bytes, header: str, *, tolerance_s: fl
         return False
     expected = hmac.new(secret, f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
     return any(hmac.compare_digest(expected.encode(), s.encode("ascii", "replace")) for s in signatures)
+
+
+class NotForThisKey(Exception):
+    """The event carried a confidential letter's content, but the API key may not read it: a configuration error."""
 
 
 class SeenEvents:
@@ -118,6 +134,9 @@ class Receiver:
                 except httpx.HTTPError as exc:
                     log.warning("event %s: download failed (%s); mailroom will retry", event_id, exc)
                     return 503, "try again later"
+                except NotForThisKey as exc:
+                    log.error("event %s: %s", event_id, exc)
+                    return 503, "the API key may not read this confidential letter"
             self.seen.add(event_id, str(event["type"]), document_id, occurred_at)
         return 200, "ok"
 
@@ -125,9 +144,21 @@ class Receiver:
         document = event["document"]
         document_id = document["document_id"]
         log.info("event %s %s document %s", event["id"], event["type"], document_id)
+        routing = document.get("routing") or {}
+        if event.get("withheld") == "confidential":
+            # not a withdrawal: a letter this receiver may not see exists; someone else files it
+            log.warning("event %s: confidential letter for person %s in postbox %s, not for this receiver",
+                        event["id"], routing.get("person") or "(not named)", routing.get("postbox") or "(review)")
+            for leftover in self.out.glob(f"{document_id}.*"):  # filed before, re-routed away from us since
+                leftover.unlink()
+            return
         if event["type"] not in ("document.routed", "document.rerouted"):
             return  # review_required and failed: nothing to file yet
         stored = self.download(document_id, event.get("links") or {})
+        if stored is None and routing.get("confidential") is True:
+            raise NotForThisKey(f"confidential letter {document_id} for person {routing.get('person')}: the "
+                                "subscription may receive it but MAILROOM_API_KEY may not read it; bind the key "
+                                "to the same person")
         if stored is None:  # re-routed away from our postboxes: the key no longer sees it; withdraw it
             for leftover in self.out.glob(f"{document_id}.*"):
                 leftover.unlink()

@@ -422,6 +422,14 @@ class UnknownEventType(InputError):
     http_status = 422
 
 
+class UnknownSubscriptionPerson(InputError):
+    """The person a webhook subscription is bound to is not in the organisation directory, or the subscription has
+    no postbox filter (a confidential letter's content goes only to holders of its postbox)."""
+
+    code = "unknown_person"
+    http_status = 422
+
+
 class SubscriptionNotFound(MailroomError):
     code = "webhook_not_found"
     http_status = 404

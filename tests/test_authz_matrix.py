@@ -22,11 +22,15 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.routing import iter_route_contexts
+from sqlalchemy import select
 from test_api_support import SAMPLES, ApiServer, make_settings, serve, upload, wait_settled
+from webhook_receiver import WebhookReceiver
 
 from api.app import create_app
 from mailroom.storage import keys, repository
 from mailroom.storage.db import session_scope
+from mailroom.storage.models import OutboxEventRow
+from webhooks.delivery import DeliveryConfig, deliver_due
 from workers.dispatch import InlineDispatcher
 
 P_A = "buergerbuero"
@@ -227,7 +231,7 @@ def _settle(server: ApiServer, document_id: str, doc: Doc) -> None:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with serve(make_settings(tmp_path_factory.mktemp("authz"))) as server:
+    with serve(make_settings(tmp_path_factory.mktemp("authz"), webhook_allow_hosts="127.0.0.1")) as server:
         tokens = {}
         for name, (role, scope) in KEYS.items():
             tokens[name] = server.key(role, name, **scope)
@@ -387,3 +391,69 @@ def test_document_reads_by_an_outsider_leave_no_trace_of_content(world: World) -
             response = client.get(f"/api/v1/documents/{world.ids['A']}{suffix}")
             assert response.status_code in (403, 404), suffix
             assert "enquiry" not in response.text and "authz" not in response.text
+
+
+# --- webhooks: the same rule as the API ---------------------------------------------------------------------------
+
+#: Webhook subscriptions, as the matrix's keys: name -> (postbox filter, person).
+SUBSCRIPTIONS: dict[str, tuple[list[str], str | None]] = {
+    "dms-all": ([], None),  # no postbox filter: holds no postbox, like no key does
+    "dms-a": ([P_A], None),
+    "dms-a-schmitz": ([P_A], PERSON),
+    "dms-b": ([P_B], None),
+}
+#: Which subscription is sent the content of which document's latest event, written down (as VISIBLE for keys):
+#: "conf" only to the subscription of its postbox bound to its person; the others that want it get a stub.
+CONTENT: dict[str, set[str]] = {
+    "dms-all": {"A", "B", "copy", "review"},
+    "dms-a": {"A", "copy"},
+    "dms-a-schmitz": {"A", "copy", "conf"},
+    "dms-b": {"B", "copy"},
+}
+STUB: dict[str, set[str]] = {"dms-all": {"conf"}, "dms-a": {"conf"}, "dms-a-schmitz": set(), "dms-b": set()}
+
+
+def test_webhook_payloads_follow_the_same_scope_as_the_api(world: World) -> None:
+    """Every event the matrix's documents produced, delivered to subscriptions shaped like the matrix's keys: the
+    latest event of each document reaches a subscription in full exactly when the written-down table says so,
+    as a stub (no content) for a confidential letter it may not open, and not at all outside its postboxes; and a
+    dms key shaped like each subscription sees through the API exactly what the subscription was sent in full."""
+    receivers: dict[str, WebhookReceiver] = {}
+    try:
+        with world.client("admin") as admin:
+            for name, (postboxes, person) in SUBSCRIPTIONS.items():
+                receiver = receivers[name] = WebhookReceiver()
+                created = admin.post("/api/v1/webhooks", json={"name": name, "url": receiver.url,
+                                                               "postboxes": postboxes, "person": person})
+                assert created.status_code == 201, created.text
+                assert created.json()["person"] == person
+                receiver.secret = created.json()["secret"]
+        deliver_due(world.server.ctx.sessions, DeliveryConfig.from_settings(world.server.settings))
+        with session_scope(world.server.ctx.sessions, readonly=True) as session:
+            last_event = {label: session.scalars(
+                select(OutboxEventRow.id).where(OutboxEventRow.document_id == document_id)
+                .order_by(OutboxEventRow.created_at.desc(), OutboxEventRow.id.desc()).limit(1)).one()
+                for label, document_id in world.ids.items()}
+        for name, receiver in receivers.items():
+            got = {p.event_id: p.event for p in receiver.processed}
+            latest = {label: got[event_id] for label, event_id in last_event.items() if event_id in got}
+            full = {label for label, event in latest.items() if "withheld" not in event}
+            stubs = {label for label, event in latest.items() if event.get("withheld") == "confidential"}
+            assert full == CONTENT[name], name
+            assert stubs == STUB[name], name
+            for label in stubs:
+                body = json.dumps(latest[label], ensure_ascii=False)
+                assert "job" not in body.lower() and "authz" not in body and "links" not in latest[label]
+                routing = latest[label]["document"]["routing"]
+                assert routing == {"postbox": P_A, "person": PERSON, "status": "routed", "confidential": True}
+            # the same answer from the API for a dms key with the subscription's postboxes and person
+            postboxes, person = SUBSCRIPTIONS[name]
+            if postboxes:
+                token = world.server.key("dms", f"matrix-{name}", postboxes=postboxes, person=person)
+                with world.server.client(token) as dms:
+                    readable = {label for label in full | stubs
+                                if dms.get(f"/api/v1/documents/{world.ids[label]}").status_code == 200}
+                assert readable == full, name
+    finally:
+        for receiver in receivers.values():
+            receiver.stop()

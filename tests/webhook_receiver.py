@@ -56,6 +56,12 @@ class Processed:
     occurred_at: str
     event: dict[str, Any]
 
+    @property
+    def withheld(self) -> bool:
+        """A stub about a confidential letter this subscription may not open ("not for your key"), as opposed to
+        an event with content (whose document may later answer 404 because it was re-routed away: "withdrawn")."""
+        return self.event.get("withheld") == "confidential"
+
 
 class WebhookReceiver:
     def __init__(

@@ -14,6 +14,10 @@ transaction that wrote an outbox event, see :func:`install_kick`) calls it.
   backstop). The canonical body (links made absolute with ``MAILROOM_PUBLIC_URL``) is computed then and stored as
   the event's ``payload_json``: every attempt and every replay sends exactly those bytes. A subscription created
   later does not receive earlier events.
+* **Confidential letters** (:mod:`mailroom.confidentiality`): a subscription that may not open the document
+  (not filtered on a postbox the letter lies in, or not bound to its named person) gets the delivery marked
+  ``withheld``: it is sent a stub (:func:`withheld_body`: a confidential letter arrived for person X in postbox
+  Y) instead of the event, so that the receiver knows the letter exists without seeing its content.
 * **Order per (subscription, document)**: only the oldest ``pending`` delivery of a document for a subscription
   is due; later events of that document wait until it is delivered or dead. A dead delivery does not block the
   document's later events (they proceed), and replaying it sends it again after them: receivers compare
@@ -47,7 +51,8 @@ import httpx
 from sqlalchemy import CursorResult, event, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from mailroom import audit
+from mailroom import audit, confidentiality
+from mailroom.confidentiality import WITHHELD_CONFIDENTIAL, Marking, withheld_document
 from mailroom.errors import DeliveryNotFound, DeliveryNotReplayable
 from mailroom.settings import Settings
 from mailroom.storage.db import session_scope
@@ -59,7 +64,7 @@ from mailroom.storage.subscriptions import (
     WebhookDeliveryRow,
     WebhookSubscriptionRow,
 )
-from webhooks.sender import Attempt, Outcome, RetryPolicy, deliver_once, event_body
+from webhooks.sender import Attempt, Outcome, RetryPolicy, canonical_json, deliver_once, event_body
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +137,27 @@ def wants(subscription: WebhookSubscriptionRow, event_type: str, postboxes: set[
     return (not types or event_type in types) and (not boxes or bool(postboxes & set(boxes)))
 
 
+def may_open(subscription: WebhookSubscriptionRow, payload: dict[str, Any]) -> bool:
+    """Whether the subscription may receive the content of the event's document
+    (:func:`mailroom.confidentiality.may_open`): a confidential letter's content only goes to a subscription
+    filtered on a postbox the letter lies in and bound to its named person (any person when nobody is named)."""
+    marking = Marking.of_result(payload.get("document"))
+    holder = bool(set(subscription.postboxes) & marking.postboxes)
+    return confidentiality.may_open(marking, admin=False, holder=holder, person=subscription.person)
+
+
+def withheld_body(body: bytes) -> bytes:
+    """The stub sent instead of an event about a confidential letter the subscription may not open: the same
+    ``id``, ``type`` and ``occurred_at``, ``withheld: "confidential"``, the document's id and where it lies for whom
+    (:func:`mailroom.confidentiality.withheld_document`), no content and no links. Derived from the stored event
+    bytes, so every attempt and replay sends the same bytes."""
+    event = json.loads(body)
+    stub = {key: event[key] for key in ("id", "type", "occurred_at") if key in event}
+    stub["withheld"] = WITHHELD_CONFIDENTIAL
+    stub["document"] = withheld_document(event.get("document") or {})
+    return canonical_json(stub)
+
+
 def fan_out(session: Session, *, public_url: str | None = None, limit: int = FAN_OUT_BATCH) -> int:
     """Turn up to ``limit`` undispatched outbox events (oldest first) into deliveries; returns how many."""
     events = session.scalars(
@@ -163,6 +189,7 @@ def fan_out(session: Session, *, public_url: str | None = None, limit: int = FAN
                 session.add(WebhookDeliveryRow(
                     event_id=row.id, subscription_id=subscription.id, document_id=row.document_id,
                     state=DeliveryState.PENDING.value, created_at=now, next_attempt_at=now,
+                    withheld=not may_open(subscription, payload),
                 ))
                 created += 1
         session.flush()  # delivery ids follow the order of the events
@@ -234,10 +261,11 @@ def claim_due(session: Session, *, limit: int, lease_s: float, now: datetime | N
         subscription = session.get(WebhookSubscriptionRow, row.subscription_id)
         outbox_event = session.get(OutboxEventRow, row.event_id)
         assert subscription is not None and outbox_event is not None
+        body = outbox_event.payload_json.encode("utf-8")
         claims.append(Claim(
             delivery_id=row.id, event_id=row.event_id, subscription_id=row.subscription_id,
             document_id=row.document_id, url=subscription.url, secret=subscription.secret,
-            body=outbox_event.payload_json.encode("utf-8"), attempts=row.attempts,
+            body=withheld_body(body) if row.withheld else body, attempts=row.attempts,
             first_attempt_at=row.first_attempt_at, lease=lease,
         ))
     return claims

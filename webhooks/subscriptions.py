@@ -24,6 +24,7 @@ from mailroom.errors import (
     SubscriptionNotFound,
     UnknownEventType,
     UnknownPostbox,
+    UnknownSubscriptionPerson,
     WebhookTargetRefused,
 )
 from mailroom.storage.models import utcnow
@@ -85,9 +86,24 @@ def check_postboxes(postboxes: Sequence[str], known: Collection[str] | None) -> 
     return wanted
 
 
+def check_person(person: str | None, postboxes: Sequence[str], known: Collection[str] | None) -> str | None:
+    """The person a subscription is bound to (None: nobody): it must be in ``known`` (the directory), if given,
+    and the subscription must have a postbox filter (content of a confidential letter goes only to a holder of
+    its postbox, :mod:`mailroom.confidentiality`)."""
+    person = (person or "").strip() or None
+    if person is None:
+        return None
+    if known is not None and person not in known:
+        raise UnknownSubscriptionPerson(f"no person {person!r} in the organisation directory", field="person")
+    if not postboxes:
+        raise UnknownSubscriptionPerson("a subscription bound to a person needs a postbox filter: confidential "
+                                        "letters go only to the holders of their postbox", field="person")
+    return person
+
+
 def _summary(row: WebhookSubscriptionRow) -> dict[str, Any]:
     return {"name": row.name, "url": redacted_url(row.url), "event_types": row.event_types,
-            "postboxes": row.postboxes, "active": row.active}
+            "postboxes": row.postboxes, "person": row.person, "active": row.active}
 
 
 def get(session: Session, subscription_id: str) -> WebhookSubscriptionRow:
@@ -108,15 +124,18 @@ def create(
     url: str,
     event_types: Sequence[str] = (),
     postboxes: Sequence[str] = (),
+    person: str | None = None,
     actor: str,
     rules: TargetRules,
     known_postboxes: Collection[str] | None = None,
+    known_persons: Collection[str] | None = None,
 ) -> tuple[WebhookSubscriptionRow, str]:
     """A new active subscription and its secret (shown to the caller once)."""
+    boxes = check_postboxes(postboxes, known_postboxes)
     row = WebhookSubscriptionRow(
         name=name.strip(), url=check_url(url, rules), secret=new_secret(),
         event_types_json=json.dumps(check_event_types(event_types)),
-        postboxes_json=json.dumps(check_postboxes(postboxes, known_postboxes)),
+        postboxes_json=json.dumps(boxes), person=check_person(person, boxes, known_persons),
         active=True, created_by=actor, created_at=utcnow(),
     )
     session.add(row)
@@ -133,13 +152,16 @@ def update(
     actor: str,
     rules: TargetRules,
     known_postboxes: Collection[str] | None = None,
+    known_persons: Collection[str] | None = None,
     name: str | None = None,
     url: str | None = None,
     event_types: Sequence[str] | None = None,
     postboxes: Sequence[str] | None = None,
+    person: str | None = None,
     active: bool | None = None,
 ) -> WebhookSubscriptionRow:
-    """Change what is given; a deactivated subscription gets no new deliveries and its pending ones wait."""
+    """Change what is given (``person=""`` unbinds the subscription from its person); a deactivated subscription
+    gets no new deliveries and its pending ones wait. Deliveries fanned out before keep what they were given."""
     row = get(session, subscription_id)
     before = _summary(row)
     if name is not None:
@@ -150,6 +172,10 @@ def update(
         row.event_types_json = json.dumps(check_event_types(event_types))
     if postboxes is not None:
         row.postboxes_json = json.dumps(check_postboxes(postboxes, known_postboxes))
+    if person is not None:
+        row.person = check_person(person, row.postboxes, known_persons)
+    elif row.person is not None and not row.postboxes:
+        raise UnknownSubscriptionPerson("a subscription bound to a person needs a postbox filter", field="postboxes")
     if active is not None and active != row.active:
         row.active = active
         row.disabled_at = None if active else utcnow()

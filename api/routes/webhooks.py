@@ -40,6 +40,9 @@ SubscriptionId = Annotated[str, Path(description="The subscription id", max_leng
 
 EVENT_TYPES_HELP = f"Event types to send (empty: all): {', '.join(EVENT_TYPES)}"
 POSTBOXES_HELP = "Postboxes of the organisation directory whose documents are announced (empty: all)"
+PERSON_HELP = ("Directory person id the receiver works for: only then are confidential letters for this person in "
+               "the subscription's postboxes sent with their content; everyone else gets a stub without content "
+               "(`withheld: confidential`). Needs a postbox filter.")
 
 
 class WebhookCreate(BaseModel):
@@ -47,6 +50,7 @@ class WebhookCreate(BaseModel):
     url: str = Field(min_length=1, max_length=2048, description="https URL (http only to an allowed host)")
     event_types: list[str] = Field(default_factory=list, description=EVENT_TYPES_HELP)
     postboxes: list[str] = Field(default_factory=list, description=POSTBOXES_HELP)
+    person: str | None = Field(default=None, max_length=128, description=PERSON_HELP)
 
 
 class WebhookPatch(BaseModel):
@@ -54,6 +58,7 @@ class WebhookPatch(BaseModel):
     url: str | None = Field(default=None, min_length=1, max_length=2048)
     event_types: list[str] | None = Field(default=None, description=EVENT_TYPES_HELP)
     postboxes: list[str] | None = Field(default=None, description=POSTBOXES_HELP)
+    person: str | None = Field(default=None, max_length=128, description=PERSON_HELP + ' "" unbinds it.')
     active: bool | None = Field(default=None, description="false: no new deliveries; pending ones wait")
 
 
@@ -63,6 +68,7 @@ class WebhookView(BaseModel):
     url: str
     event_types: list[str]
     postboxes: list[str]
+    person: str | None = Field(description="the person whose confidential letters it receives with content")
     active: bool
     created_by: str
     created_at: datetime
@@ -73,7 +79,8 @@ class WebhookView(BaseModel):
     def of(cls, row: WebhookSubscriptionRow, counts: dict[str, int] | None = None) -> WebhookView:
         return cls(
             id=row.id, name=row.name, url=row.url, event_types=row.event_types, postboxes=row.postboxes,
-            active=row.active, created_by=row.created_by, created_at=row.created_at, disabled_at=row.disabled_at,
+            person=row.person, active=row.active, created_by=row.created_by, created_at=row.created_at,
+            disabled_at=row.disabled_at,
             deliveries={state.value: (counts or {}).get(state.value, 0) for state in DeliveryState},
         )
 
@@ -100,6 +107,7 @@ class DeliveryView(BaseModel):
     event_type: str
     document_id: str | None
     state: str
+    withheld: bool = Field(description="a confidential letter this subscription may not open: a stub was sent")
     attempts: int
     created_at: datetime
     first_attempt_at: datetime | None
@@ -127,6 +135,10 @@ def _known_postboxes(services: ServicesDep) -> set[str]:
     return set(current_directory(services.settings).postboxes)
 
 
+def _known_persons(services: ServicesDep) -> set[str]:
+    return set(current_directory(services.settings).persons)
+
+
 def _actor(principal: Principal) -> str:
     return f"{principal.role.value}:{principal.name}"
 
@@ -140,14 +152,16 @@ def _kick(services: ServicesDep) -> None:
 @router.post(
     "", status_code=201, summary="Subscribe a URL to events (admin); the secret is returned once",
     description="422 `webhook_target_refused` for a URL the SSRF guard refuses (not https, a private, loopback, "
-    "link-local or metadata address, credentials in the URL), `unknown_event_type`, `unknown_postbox`.",
+    "link-local or metadata address, credentials in the URL), `unknown_event_type`, `unknown_postbox`, "
+    "`unknown_person` (a person not in the directory, or a person without a postbox filter).",
     responses=error_responses(401, 403, 422),
 )
 def create_webhook(body: WebhookCreate, principal: AdminPrincipal, services: ServicesDep) -> WebhookCreated:
     with session_scope(services.pipeline.sessions) as session:
         row, secret = subscriptions.create(
             session, name=body.name, url=body.url, event_types=body.event_types, postboxes=body.postboxes,
-            actor=_actor(principal), rules=_rules(services), known_postboxes=_known_postboxes(services),
+            person=body.person, actor=_actor(principal), rules=_rules(services),
+            known_postboxes=_known_postboxes(services), known_persons=_known_persons(services),
         )
         return WebhookCreated(**WebhookView.of(row).model_dump(), secret=secret)
 
@@ -177,8 +191,9 @@ def patch_webhook(
         row = subscriptions.update(
             session, subscription_id, actor=_actor(principal), rules=_rules(services),
             known_postboxes=_known_postboxes(services) if body.postboxes is not None else None,
+            known_persons=_known_persons(services) if body.person else None,
             name=body.name, url=body.url, event_types=body.event_types, postboxes=body.postboxes,
-            active=body.active,
+            person=body.person, active=body.active,
         )
         view = WebhookView.of(row, state_counts(session, [row.id]).get(row.id))
     if body.active:
@@ -248,8 +263,8 @@ def list_deliveries(
 
 def _delivery_view(row: WebhookDeliveryRow, event_type: str, attempts: list[AttemptView]) -> DeliveryView:
     values: dict[str, Any] = {name: getattr(row, name) for name in (
-        "id", "event_id", "document_id", "state", "attempts", "created_at", "first_attempt_at", "next_attempt_at",
-        "finished_at", "last_status", "last_error")}
+        "id", "event_id", "document_id", "state", "withheld", "attempts", "created_at", "first_attempt_at",
+        "next_attempt_at", "finished_at", "last_status", "last_error")}
     return DeliveryView(**values, event_type=event_type, attempt_log=attempts)
 
 

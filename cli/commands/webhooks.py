@@ -71,11 +71,13 @@ def list_subscriptions(as_json: AsJson = False, data_dir: DataDir = None) -> Non
             counts = state_counts(session, [s.id for s in found])
             rows = [{"id": s.id, "name": s.name, "url": s.url, "active": s.active,
                      "event_types": ",".join(s.event_types) or "all", "postboxes": ",".join(s.postboxes) or "all",
+                     "person": s.person,
                      **{state.value: counts.get(s.id, {}).get(state.value, 0) for state in DeliveryState}}
                     for s in found]
     finally:
         engine.dispose()
-    _emit(rows, ["id", "name", "url", "active", "event_types", "postboxes", "pending", "delivered", "dead"], as_json)
+    _emit(rows, ["id", "name", "url", "active", "event_types", "postboxes", "person", "pending", "delivered", "dead"],
+          as_json)
 
 
 @app.command()

@@ -3,6 +3,9 @@
 * ``webhook_subscriptions``: a URL that wants some event types (empty: all) about documents of some postboxes
   (empty: all), with the secret that signs every request. The secret must be stored readable (it is the HMAC
   key); it is shown once at creation and never logged or returned again.
+  A subscription may be bound to a directory ``person``: only then does it receive the content of confidential
+  letters for that person (in its postboxes); every other subscription gets a stub without content
+  (``withheld``, :mod:`mailroom.confidentiality`).
 * ``webhook_deliveries``: one event to one subscription: ``pending`` (with ``next_attempt_at``), ``delivered``
   or ``dead`` (dead letter, after the retry window or an answer that retrying cannot change). A delivery is
   leased (``leased_until``) by the worker that sends it, so two workers never send it at once. Replaying a dead
@@ -29,6 +32,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -51,6 +55,9 @@ class WebhookSubscriptionRow(Base):
     secret: Mapped[str] = mapped_column(String(128), doc="HMAC key of the signature; never logged or shown again")
     event_types_json: Mapped[str] = mapped_column(Text, default="[]", doc="JSON list; empty = every type")
     postboxes_json: Mapped[str] = mapped_column(Text, default="[]", doc="JSON list; empty = every postbox")
+    person: Mapped[str | None] = mapped_column(
+        String(128), doc="directory person id: receives the content of confidential letters for this person in its "
+        "postboxes (``mailroom.confidentiality``); others get a stub without content")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -73,6 +80,9 @@ class WebhookDeliveryRow(Base):
     subscription_id: Mapped[str] = mapped_column(ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"))
     document_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), doc="for the order per document")
     state: Mapped[str] = mapped_column(String(16), default=DeliveryState.PENDING.value)
+    withheld: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false(),
+        doc="a confidential letter the subscription may not open: the stub of the event is sent, not the event")
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     first_attempt_at: Mapped[datetime | None] = mapped_column()
