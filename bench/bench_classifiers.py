@@ -21,17 +21,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from classifiers.directory import default_directory
 from classifiers.doctype import TypeModel, train
 from classifiers.layout import find_zones
 from classifiers.recipient import match_recipient
 from classifiers.samples import sample_from_document, samples_from_truth
 from intake.checks import inspect_file
 from intake.pages import iter_pages
+from mailroom.directory import default_directory
 from mailroom.model import Document
 from mailroom.settings import Settings
 from sample_docs.generate import generate_set
-from workers.pipeline import PipelineContext, process_path
+from workers.inprocess import process_path
+from workers.pipeline import PipelineContext
 
 COMMITTED = Path(__file__).resolve().parent.parent / "sample_docs" / "committed"
 

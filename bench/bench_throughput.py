@@ -37,7 +37,8 @@ from mailroom.settings import Settings
 from routing.training import ensure_default_models
 from workers.celery_app import create_celery
 from workers.dispatch import CeleryDispatcher
-from workers.pipeline import PipelineContext, expand_inputs, receive
+from workers.inprocess import expand_inputs
+from workers.pipeline import PipelineContext, receive
 
 
 def generate(out: Path, count: int, seed: int) -> list[Path]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
-from classifiers.directory import Directory, Person
+from mailroom.directory import Directory, Person
 from mailroom.result import Recipient
 
 MIN_NAME_SCORE = 85.0  # rapidfuzz ratio (0..100) for a department name or surname to count

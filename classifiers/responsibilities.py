@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
 
-from classifiers.directory import Directory
 from classifiers.german import Vocabulary, fold, stem, words
+from mailroom.directory import Directory
 
 WINDOW = 4  # the parts of a signature may lie this many words apart ("Steuer für meinen Hund")
 SUBJECT_WEIGHT = 2.0

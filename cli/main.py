@@ -16,11 +16,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from cli.commands import register_all
+from cli.common import DataDirOption, cli_settings, err, eval_app, set_verbose
 from mailroom import __version__
 from mailroom.errors import MailroomError
 from mailroom.evaluation import NO_ERRORS, TextErrors, load_truth, text_errors, truth_page_texts
-from mailroom.logs import configure_logging
-from mailroom.settings import Settings
 
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
@@ -31,39 +30,14 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_show_locals=False,  # never print local variables (keys, secrets) in a traceback
 )
-eval_app = typer.Typer(help="Measure accuracy against labelled mail (ground truth from sample_docs).",
-                       no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
-
-err = Console(stderr=True, soft_wrap=True)
-
-
-_verbose = False
 
 
 @app.callback()
 def _main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what every stage does (stderr)")] = False,
 ) -> None:
-    global _verbose
-    _verbose = verbose
-
-
-def _settings(data_dir: Path | None) -> Settings:
-    settings = Settings()
-    if data_dir is not None:
-        settings = settings.model_copy(update={"data_dir": data_dir})
-    # the command line is quiet unless asked: warnings only, or MAILROOM_LOG_LEVEL if set explicitly
-    level = "DEBUG" if _verbose else (settings.log_level if "MAILROOM_LOG_LEVEL" in os.environ else "WARNING")
-    configure_logging(level, settings.log_format)
-    return settings
-
-
-DataDirOption = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help="Data directory (database, blobs); default: $MAILROOM_DATA_DIR or "
-                 "~/.local/share/mailroom"),
-]
+    set_verbose(verbose)
 
 
 @app.command()
@@ -78,7 +52,7 @@ def doctor(data_dir: DataDirOption = None) -> None:
     from intake.poppler import check_poppler
     from intake.tesseract import TesseractEngine
 
-    settings = _settings(data_dir)
+    settings = cli_settings(data_dir)
     ok = True
     checks: list[tuple[str, str]] = []
     try:
@@ -137,9 +111,10 @@ def process(
     (routing to review counts as processed), 1 when at least one input was refused (a message per input says
     why, with its stable error code), 2 for usage errors.
     """
-    from workers.pipeline import PipelineContext, expand_inputs, process_path
+    from workers.inprocess import expand_inputs, process_path
+    from workers.pipeline import PipelineContext
 
-    settings = _settings(data_dir)
+    settings = cli_settings(data_dir)
     missing = [p for p in paths if not p.exists()]
     for p in missing:
         err.print(f"[red]✗ {p}[/red]  file_not_found: no such file or folder")
@@ -180,7 +155,8 @@ def eval_ocr(
     data_dir: DataDirOption = None,
 ) -> None:
     """Character and word error rates of the text mailroom reads, per document and in total."""
-    from workers.pipeline import PipelineContext, expand_inputs, process_path
+    from workers.inprocess import expand_inputs, process_path
+    from workers.pipeline import PipelineContext
 
     files = [p for p in expand_inputs([directory]) if load_truth(p) is not None]
     if not files:
@@ -190,7 +166,7 @@ def eval_ocr(
     if data_dir is None:
         scratch_dir = Path(tempfile.mkdtemp(prefix="mailroom-eval-"))
         data_dir = scratch_dir
-    settings = _settings(data_dir)
+    settings = cli_settings(data_dir)
     ctx = PipelineContext.create(settings)
     rows: list[dict[str, Any]] = []
     totals: dict[str, TextErrors] = {}

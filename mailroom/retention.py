@@ -43,8 +43,8 @@ from typing import Any
 from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from classifiers.directory import Directory, default_directory, load_directory
 from mailroom import audit
+from mailroom.directory import Directory, current_directory
 from mailroom.errors import DocumentInProcessing, DocumentNotFound
 from mailroom.settings import Settings
 from mailroom.storage import mail as mail_storage
@@ -111,10 +111,7 @@ class RetentionPolicy:
 
 def current_policy(settings: Settings) -> RetentionPolicy:
     """The policy of the installed organisation directory (else the default one) and ``settings``."""
-    from routing.router import installed_directory_file
-
-    installed = installed_directory_file(settings)
-    return RetentionPolicy.create(settings, load_directory(installed) if installed else default_directory())
+    return RetentionPolicy.create(settings, current_directory(settings))
 
 
 # --- deleting -------------------------------------------------------------------------------------------

@@ -50,7 +50,7 @@ from mailroom.result import Alternative, DocumentType, Recipient, Routing
 from rules.decision import Decision
 
 if TYPE_CHECKING:  # recognition results are passed in; rules never imports classifiers at run time
-    from classifiers.directory import Directory
+    from mailroom.directory import Directory
     from routing.recognition import Recognition, TypeRoute
 
 DEFAULT_POSTBOX_THRESHOLD = 0.9

@@ -1,28 +1,26 @@
 """How much labelled mail do the rules route, and how much of it to the right postbox?
 
-:func:`evaluate_rules_on` runs the whole pipeline (``workers.pipeline.process_path``) on a folder of
-``sample_docs`` mail with ``*.truth.json`` files, evaluates a rule set (the default pack unless given) on each
-document with the facts from its result, and compares the postbox with the truth. *Coverage* is the share
-of documents the rules route (the rest goes to review, for the model); *precision* the share of routed
-documents that reached the right postbox. Stacks with several letters are skipped until separation splits
-them into documents.
-
-This evaluation is the one place in ``rules`` that runs the pipeline; it is imported by the command line
-only, never by the engine.
+:func:`evaluate_rules_on` takes labelled ``sample_docs`` mail (files with ``*.truth.json`` beside them) and a
+function that runs the pipeline on one file (the command line passes ``workers.inprocess.process_path``: the
+pipeline is a floor above routing), evaluates a rule set (the default pack unless given) on each document with
+the facts from its result, and compares the postbox with the truth. *Coverage* is the share of documents the
+rules route (the rest goes to review, for the model); *precision* the share of routed documents that reached
+the right postbox. Stacks with several letters are skipped until separation splits them into documents.
 """
 
 from __future__ import annotations
 
 import importlib
-import shutil
-import tempfile
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+from mailroom.errors import MailroomError
 from mailroom.evaluation import load_truth
-from mailroom.settings import Settings
+from mailroom.model import Document
+from mailroom.result import Result
 from rules.compiled import CompiledRuleSet, compile_ruleset
 from rules.evaluate import DEFAULT_ZONES, evaluate
 from rules.language import RuleSet
@@ -120,48 +118,47 @@ def _letter_count(truth: dict[str, Any]) -> int:
     return len(letters) if isinstance(letters, list) else 1
 
 
+class Processed(Protocol):
+    """What running the pipeline on one file gave (``workers.inprocess.Outcome``)."""
+
+    @property
+    def result(self) -> Result | None: ...
+
+    @property
+    def document(self) -> Document | None: ...
+
+    @property
+    def error(self) -> MailroomError | None: ...
+
+
 def evaluate_rules_on(
-    directory: Path,
+    inputs: Iterable[Path],
+    process: Callable[[Path], Processed],
     *,
     ruleset: RuleSet | CompiledRuleSet | None = None,
-    data_dir: Path | None = None,
-    settings: Settings | None = None,
 ) -> RoutingReport:
-    """Run the pipeline on every labelled document of ``directory`` and measure the rules' routing.
-
-    ``data_dir`` keeps the processed documents (a second run reads pages from it instead of running OCR);
-    without it a temporary data directory is used and removed.
-    """
-    from workers.pipeline import PipelineContext, expand_inputs, process_path
-
+    """Run the pipeline (``process``) on every labelled file of ``inputs`` and measure the rules' routing."""
     chosen = ruleset if ruleset is not None else load_ruleset(default_pack_text())
     compiled = chosen if isinstance(chosen, CompiledRuleSet) else compile_ruleset(chosen)
     zones, zones_name = layout_zones()
     report = RoutingReport(ruleset_version=compiled.version, zones=zones_name)
-    scratch = None if data_dir is not None else Path(tempfile.mkdtemp(prefix="mailroom-routing-"))
-    base = settings or Settings()
-    ctx = PipelineContext.create(base.model_copy(update={"data_dir": data_dir or scratch}))
-    try:
-        for path in expand_inputs([directory]):
-            truth = load_truth(path)
-            if truth is None:
-                continue
-            if _letter_count(truth) > 1:
-                report.skipped[path.name] = "stack of several letters"
-                continue
-            outcome = process_path(path, ctx, channel="eval")
-            if outcome.result is None or outcome.document is None:
-                report.skipped[path.name] = outcome.error.code if outcome.error else "not processed"
-                continue
-            facts = facts_from_result(outcome.result.to_dict(), outcome.document)
-            decision = evaluate(compiled, outcome.document, facts, zones)
-            report.documents.append(
-                RoutedDocument(
-                    path.name, truth.get("postbox"), truth.get("document_type"), decision.status,
-                    decision.postbox, decision.decided_by,
-                )
+    for path in inputs:
+        truth = load_truth(path)
+        if truth is None:
+            continue
+        if _letter_count(truth) > 1:
+            report.skipped[path.name] = "stack of several letters"
+            continue
+        outcome = process(path)
+        if outcome.result is None or outcome.document is None:
+            report.skipped[path.name] = outcome.error.code if outcome.error else "not processed"
+            continue
+        facts = facts_from_result(outcome.result.to_dict(), outcome.document)
+        decision = evaluate(compiled, outcome.document, facts, zones)
+        report.documents.append(
+            RoutedDocument(
+                path.name, truth.get("postbox"), truth.get("document_type"), decision.status,
+                decision.postbox, decision.decided_by,
             )
-    finally:
-        if scratch is not None:
-            shutil.rmtree(scratch, ignore_errors=True)
+        )
     return report

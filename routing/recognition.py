@@ -20,11 +20,11 @@ from pathlib import Path
 
 import yaml
 
-from classifiers.directory import DEFAULT_PATH, Directory
 from classifiers.doctype import TypeModel, TypePrediction
 from classifiers.layout import LetterZones, find_zones
 from classifiers.recipient import RecipientMatch, match_recipient, normalise
 from classifiers.samples import Sample
+from mailroom.directory import DEFAULT_PATH, Directory
 from mailroom.errors import InvalidDirectory
 from mailroom.model import Document
 from rules.facts import Facts, IntakeFacts, InvoiceFacts, RecipientFacts, ScoredLabel, SupplierFacts

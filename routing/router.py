@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from classifiers.directory import Directory, default_directory, load_directory
+from mailroom.directory import Directory, default_directory, installed_directory_file, load_directory
 from mailroom.errors import InvalidDirectory
 from mailroom.model import Document
 from mailroom.settings import Settings
@@ -78,11 +78,6 @@ def router_inputs(settings: Settings) -> tuple[object, ...]:
         types.current_version(),
         postboxes.current_version(),
     )
-
-
-def installed_directory_file(settings: Settings) -> Path | None:
-    """The directory installed with ``mailroom directory import`` (``<data_dir>/directory.yaml|csv``)."""
-    return next((p for p in (settings.data_dir / f"directory.{s}" for s in ("yaml", "csv")) if p.exists()), None)
 
 
 def recognise_document(document: Document, router: Router, *, e_invoice: bool = False) -> Recognition:

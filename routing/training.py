@@ -32,7 +32,6 @@ from mailroom.model import Document
 from mailroom.settings import Settings
 from mailroom.storage.labels import TrainingLabel, training_labels
 from routing.recognition import RoutingModels
-from sample_docs.generate import generate_set
 
 DEFAULT_COUNT = 1500
 DEFAULT_SEED = 5001
@@ -67,7 +66,14 @@ def rows_from_truth(truth_files: Iterable[Path]) -> list[RoutingRow]:
 
 
 def generated_rows(count: int, seed: int) -> list[RoutingRow]:
-    """Rows of ``count`` freshly generated born-digital documents."""
+    """Rows of ``count`` freshly generated born-digital documents.
+
+    The generator is ``sample_docs``' declared interface for training
+    (:func:`sample_docs.generate.generate_set`), imported here at run time only: nothing else of the service
+    imports ``sample_docs`` (the import contract in ``pyproject.toml`` checks it).
+    """
+    from sample_docs.generate import generate_set
+
     with tempfile.TemporaryDirectory(prefix="mailroom-train-") as tmp:
         generate_set(Path(tmp), count, seed, "digital")
         return rows_from_truth(sorted(Path(tmp).glob("*.truth.json")))

@@ -34,12 +34,12 @@ from typing import Any
 
 import numpy as np
 
+from intake.separator_sheet import separator_pdf, separator_text
 from sample_docs import scan
 from sample_docs.content import DOCUMENT_TYPES, make_invoice_letter, make_letter
 from sample_docs.einvoice import XRECHNUNG, build_cii, build_ubl, embed_factur_x
 from sample_docs.letter import Letter
 from sample_docs.render import Rendered, render_letter
-from sample_docs.separator import separator_pdf, separator_text
 from sample_docs.town import Town, load_town
 
 SCHEMA = "mailroom.truth/v1"

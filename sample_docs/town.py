@@ -17,7 +17,7 @@ import yaml
 
 from sample_docs.checksums import leitweg_id_ok
 
-DEFAULT_PATH = Path(__file__).resolve().parent.parent / "classifiers" / "data" / "musterstadt.yaml"
+DEFAULT_PATH = Path(__file__).resolve().parent.parent / "mailroom" / "data" / "musterstadt.yaml"
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from test_api_support import SAMPLES, ApiServer, make_settings, serve, upload, wait_settled
 
-from classifiers.directory import DEFAULT_PATH
+from mailroom.directory import DEFAULT_PATH
 from mailroom.storage import repository
 from mailroom.storage.db import session_scope
 from mailroom.storage.labels import labels_of, training_labels

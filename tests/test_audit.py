@@ -21,9 +21,9 @@ from sqlalchemy import Engine, func, select
 from test_api_support import SAMPLES, make_settings, serve, upload, wait_settled
 from typer.testing import CliRunner
 
-from classifiers.directory import DEFAULT_PATH as DEFAULT_DIRECTORY
 from cli.main import app as cli
 from mailroom import audit
+from mailroom.directory import DEFAULT_PATH as DEFAULT_DIRECTORY
 from mailroom.errors import SecretInAuditDetails
 from mailroom.settings import Settings
 from mailroom.storage import repository

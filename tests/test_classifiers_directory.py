@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from classifiers.directory import default_directory, load_directory, parse_yaml
+from mailroom.directory import default_directory, load_directory, parse_yaml
 from mailroom.errors import InvalidDirectory
 
 MINIMAL = """

@@ -12,14 +12,15 @@ from pathlib import Path
 import pytest
 from rapidfuzz import fuzz
 
-from classifiers.directory import default_directory
 from classifiers.layout import find_zones
 from classifiers.recipient import match_recipient
 from intake.checks import inspect_file
 from intake.pages import iter_pages
+from mailroom.directory import default_directory
 from mailroom.model import Document, Page, Word
 from mailroom.settings import Settings
-from workers.pipeline import PipelineContext, process_path
+from workers.inprocess import process_path
+from workers.pipeline import PipelineContext
 
 COMMITTED = Path(__file__).resolve().parent.parent / "sample_docs" / "committed"
 # form A skewed 3.2°, form A TIFF -2.5°, form B JPEG 4.1°, form B PNG with a confidential person

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from classifiers.directory import default_directory
 from classifiers.recipient import match_recipient, normalise
+from mailroom.directory import default_directory
 
 D = default_directory()
 HEAD, STREET, CITY = "Stadtverwaltung Musterstadt", "Rathausplatz 1", "12345 Musterstadt"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from classifiers.directory import InvalidDirectory, default_directory, parse_yaml
 from classifiers.german import Vocabulary, stem
 from classifiers.responsibilities import catalogue_for
+from mailroom.directory import InvalidDirectory, default_directory, parse_yaml
 
 
 def test_stems_meet_across_inflections_and_umlauts() -> None:

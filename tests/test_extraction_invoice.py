@@ -18,7 +18,8 @@ from extraction.invoice import extract_invoice
 from extraction.validation import REVIEW_CONFIDENCE
 from mailroom.model import Document, Page, TextSource
 from mailroom.settings import Settings
-from workers.pipeline import PipelineContext, process_path
+from workers.inprocess import process_path
+from workers.pipeline import PipelineContext
 
 COMMITTED = Path(__file__).resolve().parents[1] / "sample_docs" / "committed"
 FIELDS = ("invoice_number", "issue_date", "due_date", "iban", "bic", "seller_vat_id", "seller_tax_number",

@@ -26,7 +26,8 @@ from extraction.suppliers import Supplier, SupplierDirectory
 from mailroom.model import Document
 from mailroom.settings import Settings
 from mailroom.storage.db import make_engine, migrate, session_scope
-from workers.pipeline import PipelineContext, process_path
+from workers.inprocess import process_path
+from workers.pipeline import PipelineContext
 
 SUPPLIER = Supplier("70009", "Kanzlei Obermeyer Partner", ("DE89370400440532013000",), "DE458864807")
 LEARNED_FIELDS = ("invoice_number", "issue_date", "total_net", "total_vat", "total_gross")

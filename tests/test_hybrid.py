@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from classifiers.directory import default_directory
 from classifiers.doctype import TypePrediction
 from classifiers.recipient import match_recipient
 from classifiers.samples import Sample
+from mailroom.directory import default_directory
 from mailroom.errors import InvalidThresholds
 from mailroom.model import Document
 from routing.decision import RoutingPolicy, Thresholds, decide, parse_thresholds

@@ -22,8 +22,9 @@ from sqlalchemy import select
 
 from mailroom import audit
 from mailroom.settings import Settings
+from mailroom.storage import schema
 from mailroom.storage.db import make_engine, migrate, schema_revision, session_scope
-from mailroom.storage.models import AuditLogRow, Base
+from mailroom.storage.models import AuditLogRow
 
 
 def _pg_bin(tool: str) -> str:
@@ -72,7 +73,7 @@ def test_migrations_build_the_schema_of_the_models_on_postgresql(postgres_url: s
         assert schema_revision(engine) is not None
         with engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"compare_type": True})
-            assert compare_metadata(context, Base.metadata) == []
+            assert compare_metadata(context, schema.metadata) == []
     finally:
         engine.dispose()
 

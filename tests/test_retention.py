@@ -335,7 +335,7 @@ def test_scheduled_retention_deletes_through_the_service(tmp_path: Path) -> None
 
 
 def test_the_installed_directory_sets_periods_per_postbox(tmp_path: Path) -> None:
-    from classifiers.directory import DEFAULT_PATH, parse_yaml
+    from mailroom.directory import DEFAULT_PATH, parse_yaml
     from mailroom.errors import InvalidDirectory
     from mailroom.retention import current_policy
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from classifiers.directory import DEFAULT_PATH
+from mailroom.directory import DEFAULT_PATH
 from mailroom.settings import Settings
 from workers.pipeline import PipelineContext
 

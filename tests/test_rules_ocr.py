@@ -17,7 +17,8 @@ from mailroom.settings import Settings
 from rules import RuleSet, compile_ruleset, evaluate, load_ruleset
 from rules.result_facts import facts_from_result
 from rules.store import default_pack_text
-from workers.pipeline import PipelineContext, process_path
+from workers.inprocess import process_path
+from workers.pipeline import PipelineContext
 
 COMMITTED = Path(__file__).resolve().parent.parent / "sample_docs" / "committed"
 SCANS = ["0004-objection.pdf", "0007-application_building_permit.jpg", "0013-objection.tif"]

@@ -16,7 +16,8 @@ from rules.language import PackHeader
 from rules.pack import dump_pack
 from rules.simulate import simulate, stored_documents
 from rules.store import default_pack_text
-from workers.pipeline import PipelineContext, process_path
+from workers.inprocess import process_path
+from workers.pipeline import PipelineContext
 
 COMMITTED = Path(__file__).resolve().parent.parent / "sample_docs" / "committed"
 # born-digital and e-invoice samples: stored in well under a second each, no OCR

@@ -15,11 +15,11 @@ import pikepdf
 import pytest
 from PIL import Image
 
+from intake.separator import SEPARATOR_PAYLOAD
 from sample_docs import scan
 from sample_docs.checksums import german_vat_id_ok, iban_checksum_ok, leitweg_id_ok
 from sample_docs.content import DOCUMENT_TYPES
 from sample_docs.generate import DEMO_PLAN, Spec, generate_document, generate_set
-from sample_docs.separator import SEPARATOR_PAYLOAD
 from sample_docs.town import load_town
 
 SEED = 77

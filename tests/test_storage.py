@@ -26,11 +26,11 @@ from mailroom.errors import BlobCorrupt, BlobNotFound, StorageUnavailable
 from mailroom.result import Result, Source
 from mailroom.settings import Settings
 from mailroom.storage import repository as repo
+from mailroom.storage import schema
 from mailroom.storage.blobs import BLOB_MODE, BlobStore
 from mailroom.storage.db import head_revision, make_engine, migrate, schema_revision, session_scope
 from mailroom.storage.models import (
     ArtifactKind,
-    Base,
     DocumentEventRow,
     DocumentRow,
     DocumentState,
@@ -180,7 +180,7 @@ def test_models_and_migrations_agree(engine: Engine) -> None:
         context = MigrationContext.configure(
             conn, opts={"compare_type": True, "compare_server_default": True}
         )
-        diff = compare_metadata(context, Base.metadata)
+        diff = compare_metadata(context, schema.metadata)
     assert diff == []
 
 

@@ -49,7 +49,7 @@ class InlineDispatcher:
         future.add_done_callback(self._done)
 
     def _run(self, document_id: str, again: bool) -> None:
-        from workers.pipeline import run_document
+        from workers.inprocess import run_document
 
         try:
             run_document(document_id, self.ctx, again=again)

@@ -11,14 +11,13 @@ OCR or text layer, searchable PDF) → result (quality summary, ``mailroom.resul
 from __future__ import annotations
 
 import logging
-import resource
 import shutil
 import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -462,26 +461,6 @@ def _row(session: Session, document_id: str) -> DocumentRow:
     return row
 
 
-# --- the whole pipeline in-process -----------------------------------------------------------------------
-
-
-@dataclass
-class Outcome:
-    """One processed input: a result, or the error that stopped it."""
-
-    path: Path
-    results: list[Result] = field(default_factory=list)  # one per letter (a stack holds several)
-    document: Document | None = None  # the whole file as read
-    error: MailroomError | None = None
-    seconds: float = 0.0
-    ocr_cpu_seconds: float = 0.0
-
-    @property
-    def result(self) -> Result | None:
-        """The result of the first (for a single letter: the only) letter, None if the file was refused."""
-        return self.results[0] if self.results else None
-
-
 INVOICE_TYPES = frozenset({"invoice", "credit_note"})
 
 
@@ -619,66 +598,3 @@ def stored_file(document_id: str, ctx: PipelineContext) -> FileInfo:
     if original_sha is None:
         raise ToolFailed(f"document {document_id} has no stored original")
     return inspect_file(ctx.blobs.path(original_sha), ctx.settings)
-
-
-def run_document(document_id: str, ctx: PipelineContext, *, again: bool = False) -> tuple[list[Result], Document]:
-    """Every stage after receive, in this process, for a document whose original is stored.
-
-    Returns the results of its letters (one, or one per letter of a stack) and the document tree of the whole
-    file. Raises :class:`MailroomError`; permanent errors have marked the document ``failed``.
-    """
-    from workers.separation import separate, stored_document  # separation builds on this module
-
-    with log_context(document_id=document_id):
-        try:
-            start(document_id, ctx, again=again)
-            info = stored_file(document_id, ctx)
-            read_pages(document_id, info, ctx)
-            document = assemble(document_id, info, ctx)
-            letters = separate(document_id, ctx, document)
-            if letters == [document_id]:
-                results = [finish(document_id, info, document, ctx)]
-            else:
-                results = [finish(letter, info, stored_document(letter, ctx), ctx) for letter in letters]
-        except MailroomError as exc:
-            log.warning("failed: %s", exc)
-            if exc.permanent:
-                fail(document_id, exc, ctx)
-            raise
-    return results, document
-
-
-def process_path(path: Path, ctx: PipelineContext, *, channel: str = "cli", station: str | None = None) -> Outcome:
-    """Receive one file and run every stage in this process. Never raises for bad input: the outcome says."""
-    started = time.perf_counter()
-    cpu_before = _children_cpu()
-    try:
-        received = receive(path, ctx, channel=channel, station=station)
-        results, document = run_document(received.document_id, ctx, again=not received.created)
-    except MailroomError as exc:
-        return Outcome(path=path, error=exc, seconds=time.perf_counter() - started)
-    return Outcome(
-        path=path, results=results, document=document, seconds=time.perf_counter() - started,
-        ocr_cpu_seconds=_children_cpu() - cpu_before,
-    )
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-SUPPORTED_SUFFIXES = {".pdf", ".tif", ".tiff", ".png", ".jpg", ".jpeg", ".xml"}
-
-
-def expand_inputs(paths: list[Path]) -> list[Path]:
-    """Files as given; folders walked recursively for supported suffixes (sorted, truth files skipped)."""
-    out: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            out.extend(
-                sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
-            )
-        else:
-            out.append(path)
-    return out

@@ -22,36 +22,19 @@ from api.auth import Principal
 from api.deps import ServicesDep, VisibleDocument, require
 from api.errors import error_responses
 from api.schemas import API_PREFIX, DecisionRequest, DocumentStatus, RerouteRequest
-from classifiers.directory import Directory, default_directory, load_directory
 from mailroom import audit
-from mailroom.errors import DocumentNotFound, InvalidTransition, SamePostbox, UnknownPostbox
-from mailroom.settings import Settings
+from mailroom.directory import check_known_postbox
+from mailroom.errors import DocumentNotFound, InvalidTransition, SamePostbox
 from mailroom.storage import repository
 from mailroom.storage.db import session_scope
 from mailroom.storage.keys import Role
 from mailroom.storage.labels import LabelKind, record_correction
 from mailroom.storage.models import DocumentRow, DocumentState
-from routing.router import installed_directory_file
 
 router = APIRouter(prefix=f"{API_PREFIX}/documents", tags=["review"])
 
 ReviewerPrincipal = Annotated[Principal, Depends(require(Role.REVIEWER, Role.ADMIN))]
 ReroutePrincipal = Annotated[Principal, Depends(require(Role.CLERK, Role.DMS, Role.REVIEWER, Role.ADMIN))]
-
-
-def current_directory(settings: Settings) -> Directory:
-    """The installed organisation directory (``PUT /api/v1/directory``), else the default one; read per call, so
-    that a newly installed directory counts at once."""
-    installed = installed_directory_file(settings)
-    return load_directory(installed) if installed else default_directory()
-
-
-def check_known_postbox(settings: Settings, postbox: str) -> None:
-    """422 `unknown_postbox` unless the installed organisation directory has ``postbox``."""
-    directory = current_directory(settings)
-    if postbox not in directory.postboxes:
-        raise UnknownPostbox(f"no postbox {postbox!r} in the organisation directory {directory.name!r}",
-                             field="postbox")
 
 
 def _routing_with_history(result: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:

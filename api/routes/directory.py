@@ -18,12 +18,11 @@ from starlette.concurrency import run_in_threadpool
 from api.auth import Principal
 from api.deps import AnyPrincipal, ServicesDep, record_audit, require
 from api.errors import error_responses
-from api.routes.corrections import current_directory
 from api.schemas import API_PREFIX, DepartmentInfo, DirectoryView, PersonInfo, PostboxInfo
-from classifiers.directory import Directory
+from mailroom.directory import Directory, current_directory, installed_directory_file
 from mailroom.errors import FileTooLarge, UnsupportedFileType
 from mailroom.storage.keys import Role
-from routing.router import install_directory, installed_directory_file
+from routing.router import install_directory
 
 router = APIRouter(prefix=f"{API_PREFIX}/directory", tags=["directory"])
 

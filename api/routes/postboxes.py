@@ -26,10 +26,9 @@ from sqlalchemy.orm import Session
 from api.auth import Principal, can_see
 from api.deps import ReadSession, ServicesDep, require
 from api.errors import error_responses
-from api.routes.corrections import check_known_postbox, current_directory
 from api.schemas import API_PREFIX, document_url
-from classifiers.directory import Directory
 from mailroom import audit
+from mailroom.directory import Directory, check_known_postbox, current_directory
 from mailroom.errors import AlreadyInPostbox, DocumentNotFound, NotRouted, PostboxNotFound
 from mailroom.retention import RetentionPolicy
 from mailroom.storage import outbox, postboxes, repository

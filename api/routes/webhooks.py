@@ -17,8 +17,8 @@ from sqlalchemy import select
 from api.auth import Principal
 from api.deps import ReadSession, ServicesDep, require
 from api.errors import error_responses
-from api.routes.corrections import current_directory
 from api.schemas import API_PREFIX
+from mailroom.directory import current_directory
 from mailroom.storage.db import session_scope
 from mailroom.storage.keys import Role
 from mailroom.storage.models import OutboxEventRow

@@ -18,9 +18,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from cli.common import cli_settings
 from mailroom import audit, transfer_notes
 from mailroom.errors import MailroomError
-from mailroom.settings import Settings
 from mailroom.storage.db import make_engine, migrate, session_scope
 
 NAME = "audit"
@@ -32,11 +32,6 @@ err = Console(stderr=True, soft_wrap=True)
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="Data directory (database); default: $MAILROOM_DATA_DIR")
 ]
-
-
-def _settings(data_dir: Path | None) -> Settings:
-    settings = Settings()
-    return settings.model_copy(update={"data_dir": data_dir}) if data_dir is not None else settings
 
 
 def _parse_since(value: str) -> datetime:
@@ -54,7 +49,7 @@ def _parse_since(value: str) -> datetime:
 @app.command()
 def verify(data_dir: DataDir = None) -> None:
     """Check every entry's hash and link; exit 1 naming the first broken entry."""
-    engine = make_engine(_settings(data_dir))
+    engine = make_engine(cli_settings(data_dir))
     try:
         migrate(engine)
         with session_scope(engine, readonly=True) as session:
@@ -81,7 +76,7 @@ def export(
 ) -> None:
     """Print the entries in chain order (tab-separated, or JSON Lines with --json)."""
     since_at = _parse_since(since) if since is not None else None
-    engine = make_engine(_settings(data_dir))
+    engine = make_engine(cli_settings(data_dir))
     try:
         migrate(engine)
         with session_scope(engine, readonly=True) as session:
@@ -120,7 +115,7 @@ def transfer_notes_command(
     Notes outlive their documents (they are kept in the audit trail). Exit 1 when --document has no note.
     """
     since_at = _parse_since(since) if since is not None else None
-    engine = make_engine(_settings(data_dir))
+    engine = make_engine(cli_settings(data_dir))
     try:
         migrate(engine)
         with session_scope(engine, readonly=True) as session:

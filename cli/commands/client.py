@@ -65,7 +65,7 @@ def register(main: typer.Typer) -> None:
         """
         import httpx
 
-        from workers.pipeline import expand_inputs
+        from workers.inprocess import expand_inputs
 
         key = token or os.environ.get("MAILROOM_TOKEN")
         if not key:

@@ -16,8 +16,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from cli.common import cli_settings
 from mailroom.errors import MailroomError
-from mailroom.settings import Settings
 from mailroom.storage.blobs import BlobStore
 from mailroom.storage.db import make_engine, migrate, session_factory
 
@@ -28,11 +28,6 @@ err = Console(stderr=True, soft_wrap=True)
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory (default: $MAILROOM_DATA_DIR)")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON")]
-
-
-def _settings(data_dir: Path | None) -> Settings:
-    settings = Settings()
-    return settings.model_copy(update={"data_dir": data_dir}) if data_dir is not None else settings
 
 
 def _login() -> str:
@@ -60,7 +55,7 @@ def delete(
 
     if not reason.strip():
         raise typer.BadParameter("a deletion needs a reason", param_hint="--reason")
-    settings = _settings(data_dir)
+    settings = cli_settings(data_dir)
     engine = make_engine(settings)
     try:
         migrate(engine)
@@ -95,7 +90,7 @@ def retention(
     """
     from mailroom.retention import run_retention
 
-    settings = _settings(data_dir)
+    settings = cli_settings(data_dir)
     engine = make_engine(settings)
     try:
         migrate(engine)

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from cli.common import eval_app
 from extraction.eval import REQUIRED, InvoiceScores, degrade_pdf, file_split, truth_invoices
 from extraction.invoice import extract_invoice
 from extraction.suppliers import read_suppliers_csv
@@ -76,7 +77,7 @@ def evaluate(
     were not processed. ``cache`` (a folder outside the repository) keeps each rasterised file's OCR result
     keyed by the PDF's bytes, seed and page count, so that a second run re-reads only the extraction.
     """
-    from workers.pipeline import expand_inputs, process_path
+    from workers.inprocess import expand_inputs, process_path
 
     files = [p for p in expand_inputs([directory]) if truth_invoices(p)]
     if split is not None:
@@ -158,8 +159,6 @@ def _print(summary: dict[str, Any], directory: Path) -> None:
 
 def register(main_app: typer.Typer) -> None:
     """Add ``eval invoices`` to the ``eval`` group."""
-    from cli.main import eval_app
-
     @eval_app.command("invoices")
     def eval_invoices(
         directory: Annotated[Path, typer.Argument(help="Folder of documents with *.truth.json")],

@@ -15,8 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cli.common import cli_settings
 from mailroom.errors import MailroomError
-from mailroom.settings import Settings
 from mailroom.storage import keys
 from mailroom.storage.db import make_engine, migrate, session_scope
 
@@ -27,11 +27,6 @@ err = Console(stderr=True, soft_wrap=True)
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="Data directory (database); default: $MAILROOM_DATA_DIR")
 ]
-
-
-def _settings(data_dir: Path | None) -> Settings:
-    settings = Settings()
-    return settings.model_copy(update={"data_dir": data_dir}) if data_dir is not None else settings
 
 
 def cli_actor() -> str:
@@ -60,7 +55,7 @@ def create(
     data_dir: DataDir = None,
 ) -> None:
     """Create a key and print its token once (stdout); store only its hash."""
-    engine = make_engine(_settings(data_dir))
+    engine = make_engine(cli_settings(data_dir))
     try:
         migrate(engine)
         with session_scope(engine) as session:
@@ -87,7 +82,7 @@ def list_keys(
     data_dir: DataDir = None,
 ) -> None:
     """List keys (never their secrets)."""
-    engine = make_engine(_settings(data_dir))
+    engine = make_engine(cli_settings(data_dir))
     try:
         migrate(engine)
         with session_scope(engine, readonly=True) as session:
@@ -121,7 +116,7 @@ def revoke(
     data_dir: DataDir = None,
 ) -> None:
     """Revoke the active key of this name: it answers 401 from now on."""
-    engine = make_engine(_settings(data_dir))
+    engine = make_engine(cli_settings(data_dir))
     try:
         migrate(engine)
         with session_scope(engine) as session:

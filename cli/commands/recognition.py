@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cli.common import cli_settings, eval_app
 from mailroom.settings import Settings
 
 if TYPE_CHECKING:
@@ -131,7 +132,8 @@ def evaluate_routing(
     """Run the pipeline on every labelled file of ``directory`` (documents stored in ``settings``' data
     directory) and decide each letter."""
     from mailroom.evaluation import load_truth
-    from workers.pipeline import PipelineContext, expand_inputs, process_path
+    from workers.inprocess import expand_inputs, process_path
+    from workers.pipeline import PipelineContext
 
     ctx = PipelineContext.create(settings)
     cases: list[RoutingCase] = []
@@ -177,12 +179,6 @@ def _print_report(report: dict[str, Any], errors: list[dict[str, str]]) -> None:
 # --- commands ----------------------------------------------------------------------------------------------
 
 
-def _settings(data_dir: Path | None) -> Settings:
-    from cli.main import _settings as cli_settings
-
-    return cli_settings(data_dir)
-
-
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory (default: $MAILROOM_DATA_DIR)")]
 Kind = Annotated[str, typer.Option("--kind", help="doctype or postbox")]
 
@@ -201,7 +197,7 @@ def models_list(data_dir: DataDir = None, as_json: Annotated[bool, typer.Option(
     """Every stored model version with its metrics; the current one is marked."""
     from routing.training import registries
 
-    settings = _settings(data_dir)
+    settings = cli_settings(data_dir)
     listing = []
     for registry in registries(settings):
         current = registry.current_version()
@@ -232,7 +228,7 @@ def models_list(data_dir: DataDir = None, as_json: Annotated[bool, typer.Option(
 @models_app.command("rollback")
 def models_rollback(kind: Kind = "doctype", data_dir: DataDir = None) -> None:
     """Make the previously current version of a model current again."""
-    version = _registry(_settings(data_dir), kind).rollback()
+    version = _registry(cli_settings(data_dir), kind).rollback()
     err.print(f"{kind} model: version {version} is current again")
 
 
@@ -247,14 +243,15 @@ def directory_import(
 
     from cli.commands.keys import cli_actor
     from mailroom import audit
+    from mailroom.directory import installed_directory_file
     from mailroom.storage.db import make_engine, migrate, session_scope
-    from routing.router import install_directory, installed_directory_file
+    from routing.router import install_directory
 
     suffix = file.suffix.lower()
     if suffix not in (".csv", ".yaml", ".yml"):
         raise typer.BadParameter("a directory is a .yaml or .csv file", param_hint="FILE")
     body = file.read_bytes()
-    settings = _settings(data_dir)
+    settings = cli_settings(data_dir)
     directory = install_directory(settings, body, ".csv" if suffix == ".csv" else ".yaml")
     target = installed_directory_file(settings)
     engine = make_engine(settings)
@@ -274,8 +271,6 @@ def directory_import(
 
 
 def register(main_app: typer.Typer) -> None:
-    from cli.main import eval_app
-
     main_app.add_typer(models_app, name="models")
     main_app.add_typer(directory_app, name="directory")
 
@@ -289,7 +284,7 @@ def register(main_app: typer.Typer) -> None:
         from mailroom.storage.db import make_engine, migrate, session_scope
         from routing.training import retrain
 
-        settings = _settings(data_dir)
+        settings = cli_settings(data_dir)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = make_engine(settings)
         migrate(engine)
@@ -314,7 +309,7 @@ def register(main_app: typer.Typer) -> None:
         """Type accuracy and macro-F1, postbox accuracy, confusion matrix and the automation curve."""
         from routing.router import Router
 
-        settings = _settings(data_dir)
+        settings = cli_settings(data_dir)
         router = Router.create(settings, rules_file=rules_file, thresholds_file=thresholds_file)
         scratch = Path(tempfile.mkdtemp(prefix="mailroom-eval-"))  # the evaluated documents are not kept
         try:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import getpass
 import json
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -19,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from cli.common import cli_settings
 from mailroom.errors import MailroomError
 from mailroom.settings import Settings
 from mailroom.storage.db import make_engine, migrate, session_scope
@@ -35,15 +38,10 @@ Actor = Annotated[str | None, typer.Option("--actor", help="Who makes the change
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON")]
 
 
-def _settings(data_dir: Path | None) -> Settings:
-    settings = Settings()
-    return settings.model_copy(update={"data_dir": data_dir}) if data_dir is not None else settings
-
-
 @contextmanager
 def _session(data_dir: Path | None) -> Iterator[Session]:
     """A committed unit of work on the data directory's database; mailroom errors end the command (exit 1)."""
-    settings = _settings(data_dir)
+    settings = cli_settings(data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings)
     try:
@@ -245,7 +243,7 @@ def simulate(
     from rules.simulate import simulate_against_active
 
     text = _read(path)
-    finalise = hybrid_outcome(Router.create(_settings(data_dir)))  # the whole decision, as the pipeline makes it
+    finalise = hybrid_outcome(Router.create(cli_settings(data_dir)))  # the whole decision, as the pipeline makes it
     with _session(data_dir) as session:
         candidate = load_ruleset(text)
         report = simulate_against_active(session, candidate, name=name, last=last, since=_date(since),
@@ -273,12 +271,20 @@ def eval_routing(
     """Run the pipeline on labelled mail: how much do the rules route, and with which precision?"""
     from routing.evaluation import evaluate_rules_on
     from rules import load_ruleset
+    from workers.inprocess import expand_inputs, process_path
+    from workers.pipeline import PipelineContext
 
+    scratch = None if data_dir is not None else Path(tempfile.mkdtemp(prefix="mailroom-routing-"))
     try:
         ruleset = load_ruleset(_read(rules_file)) if rules_file is not None else None
-        report = evaluate_rules_on(directory, ruleset=ruleset, data_dir=data_dir)
+        ctx = PipelineContext.create(Settings().model_copy(update={"data_dir": data_dir or scratch}))
+        report = evaluate_rules_on(expand_inputs([directory]), lambda path: process_path(path, ctx, channel="eval"),
+                                   ruleset=ruleset)
     except MailroomError as exc:
         _fail(exc)
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
     if as_json:
         typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
         return

@@ -14,12 +14,14 @@ import pikepdf
 import typer
 from rich.console import Console
 
+from cli.common import cli_settings
+
 err = Console(stderr=True, soft_wrap=True)
 
 
 def separator_sheets(copies: int) -> bytes:
     """A PDF with ``copies`` separator sheets (Trennblätter): QR code and the word "Trennblatt" on each page."""
-    from sample_docs.separator import separator_pdf
+    from intake.separator_sheet import separator_pdf  # reportlab: only when printing sheets
 
     with pikepdf.open(io.BytesIO(separator_pdf())) as pdf:
         sheet = pdf.pages[0]
@@ -57,13 +59,12 @@ def watch(
     writing. done/NAME.json is the receipt (document id, SHA-256); failed/NAME.reason.txt says why a file was
     refused. Stop with Ctrl-C or SIGTERM; a restart at any moment loses nothing and duplicates nothing.
     """
-    from cli.main import _settings
     from mailroom.errors import MailroomError
     from workers.dispatch import InlineDispatcher
     from workers.pipeline import PipelineContext
     from workers.watch import StationFolder
 
-    ctx = PipelineContext.create(_settings(data_dir))
+    ctx = PipelineContext.create(cli_settings(data_dir))
     dispatcher = InlineDispatcher(ctx)
     folder = StationFolder(directory, station, ctx, dispatcher)
     try:

@@ -18,8 +18,8 @@ from rich.table import Table
 from sqlalchemy import select
 
 from cli.commands.keys import cli_actor
+from cli.common import cli_settings
 from mailroom.errors import MailroomError
-from mailroom.settings import Settings
 from mailroom.storage.db import make_engine, migrate, session_scope
 from mailroom.storage.models import OutboxEventRow
 from mailroom.storage.subscriptions import DeliveryState, WebhookAttemptRow, WebhookDeliveryRow
@@ -33,11 +33,6 @@ DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="Data directory (database); default: $MAILROOM_DATA_DIR")
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="One JSON object per line")]
-
-
-def _settings(data_dir: Path | None) -> Settings:
-    settings = Settings()
-    return settings.model_copy(update={"data_dir": data_dir}) if data_dir is not None else settings
 
 
 def _time(value: Any) -> str | None:
@@ -63,7 +58,7 @@ def list_subscriptions(as_json: AsJson = False, data_dir: DataDir = None) -> Non
     from webhooks import subscriptions
     from webhooks.delivery import state_counts
 
-    engine = make_engine(_settings(data_dir))
+    engine = make_engine(cli_settings(data_dir))
     try:
         migrate(engine)
         with session_scope(engine, readonly=True) as session:
@@ -89,7 +84,7 @@ def deliveries(
     data_dir: DataDir = None,
 ) -> None:
     """The delivery log of a subscription: each event with its attempts (status, latency, error)."""
-    engine = make_engine(_settings(data_dir))
+    engine = make_engine(cli_settings(data_dir))
     try:
         migrate(engine)
         with session_scope(engine, readonly=True) as session:
@@ -132,7 +127,7 @@ def replay(
 
     if (delivery is None) == (subscription is None):
         raise typer.BadParameter("give a delivery id or --subscription, not both", param_hint="DELIVERY")
-    engine = make_engine(_settings(data_dir))
+    engine = make_engine(cli_settings(data_dir))
     try:
         migrate(engine)
         with session_scope(engine) as session:

@@ -18,13 +18,13 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import Connection
 
-from mailroom.storage.models import Base
+from mailroom.storage.schema import metadata
 
 #: ``pg_advisory_xact_lock`` key of schema migrations ("mailroom" in ASCII).
 PG_MIGRATION_LOCK_KEY = 0x6D61696C726F6F6D
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def _run_on(connection: Connection) -> None:

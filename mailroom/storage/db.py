@@ -44,6 +44,9 @@ from mailroom.settings import Settings
 
 log = logging.getLogger(__name__)
 
+#: The Alembic scripts shipped inside the package (``mailroom/migrations``; its ``env.py`` imports this module).
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
 #: Execution option read by the SQLite ``begin`` hook: ``"IMMEDIATE"`` (default) or ``"DEFERRED"``.
 SQLITE_BEGIN_OPTION = "mailroom_sqlite_begin"
 _BEGIN_MODES = frozenset({"DEFERRED", "IMMEDIATE", "EXCLUSIVE"})
@@ -273,10 +276,8 @@ def alembic_config(connection: Connection | None = None) -> Any:
     """
     from alembic.config import Config
 
-    import mailroom.migrations
-
     config = Config()
-    config.set_main_option("script_location", str(Path(mailroom.migrations.__file__).parent))
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("path_separator", "os")
     if connection is not None:
         config.attributes["connection"] = connection

@@ -14,6 +14,10 @@
 Timestamps are timezone-aware UTC in Python; SQLite stores them as naive UTC text (see :class:`UtcDateTime`).
 Ids are 32-character lower-case hex strings that sort by creation time (UUIDv7 layout, :func:`new_id`).
 Constraint names follow :data:`NAMING_CONVENTION` so that later (batch) migrations can address them.
+
+The tables of other concerns (API keys, labels, postbox items, rule sets, webhooks, suppliers) live in their own
+modules beside this one and build on its :class:`Base`; :mod:`mailroom.storage.schema` imports them all, for
+whatever needs the whole schema (migrations, schema comparison).
 """
 
 from __future__ import annotations
@@ -302,12 +306,3 @@ class AuditLogRow(Base):
     hash: Mapped[str] = mapped_column(String(SHA256_LENGTH), unique=True)
 
     __table_args__ = (Index("ix_audit_log_object_type_object_id", "object_type", "object_id"),)
-
-
-import mailroom.storage.keys  # noqa: E402  (api_keys table)
-import mailroom.storage.labels  # noqa: E402  (labels table)
-import mailroom.storage.mail  # noqa: E402  (mail_messages, mail_message_documents, mailbox_status)
-import mailroom.storage.postboxes  # noqa: E402  (postbox_items table)
-import mailroom.storage.rulesets  # noqa: E402  (rulesets, ruleset_versions, ruleset_changes tables)
-import mailroom.storage.subscriptions  # noqa: E402  (webhook subscriptions, deliveries, attempts)
-import mailroom.storage.suppliers  # noqa: E402, F401  (suppliers, layouts, fingerprints)

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event, text
 from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
+from mailroom import audit
 from mailroom.storage.models import Base, utcnow
 
 
@@ -109,8 +110,6 @@ def _audit_rule_changes(session: Session) -> None:
     """Write one audit entry per rule-set change, in the transaction that made it, just before it commits."""
     if session.in_nested_transaction() or not session.info.get(_PENDING):
         return
-    from mailroom import audit  # the audit module imports the models, which import this module
-
     changes: list[RuleSetChangeRow] = session.info.pop(_PENDING)
     for change in changes:
         details: dict[str, Any] = {"ruleset_id": change.ruleset_id, "version": change.version}

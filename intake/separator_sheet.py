@@ -1,7 +1,9 @@
-"""Separator sheet (Trennblatt) placed between letters of a scanned stack.
+"""The separator sheet (Trennblatt) to print and put between the letters of a scanned stack.
 
 The sheet carries a large QR code whose payload is ``SEPARATOR_PAYLOAD`` and the word "Trennblatt". Intake
-recognises the code and starts a new document after the sheet; the sheet itself belongs to no letter.
+recognises the code (:mod:`intake.separator`) and starts a new document after the sheet; the sheet itself belongs
+to no letter. Printed by ``mailroom separator-sheet``; the generated sample stacks use it too. Needs reportlab and
+segno (the ``samples`` extra), imported only where a sheet is drawn.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from reportlab.pdfgen import canvas
 
 from intake.separator import SEPARATOR_PAYLOAD
 
-__all__ = ["SEPARATOR_PAYLOAD", "separator_pdf", "separator_text"]
+__all__ = ["separator_pdf", "separator_text"]
 SEPARATOR_LINES = ("Trennblatt", "Dokumententrennung – bitte mit der Schrift nach oben einlegen")
 
 

@@ -21,6 +21,9 @@ products in the words citizens and companies use. A task's postbox must belong t
 
 CSV: one row per entry with a ``kind`` column (``department``, ``person`` or ``postbox``) and the field
 names above as columns; list values are separated by ``|``.
+
+The directory in force is :func:`current_directory`: the one installed with ``mailroom directory import`` or
+``PUT /api/v1/directory`` (:func:`installed_directory_file`), else the default one.
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ from typing import Any
 
 import yaml
 
-from mailroom.errors import InvalidDirectory
+from mailroom.errors import InvalidDirectory, UnknownPostbox
+from mailroom.settings import Settings
 
 DEFAULT_PATH = Path(__file__).with_name("data") / "musterstadt.yaml"
 LIST_SEPARATOR = "|"
@@ -425,3 +429,23 @@ def load_directory(path: Path) -> Directory:
 def default_directory() -> Directory:
     """Stadt Musterstadt's directory, shipped with the package (matches the sample mail)."""
     return load_directory(DEFAULT_PATH)
+
+
+def installed_directory_file(settings: Settings) -> Path | None:
+    """The directory installed with ``mailroom directory import`` (``<data_dir>/directory.yaml|csv``)."""
+    return next((p for p in (settings.data_dir / f"directory.{s}" for s in ("yaml", "csv")) if p.exists()), None)
+
+
+def current_directory(settings: Settings) -> Directory:
+    """The installed organisation directory, else the default one; read per call, so that a newly installed
+    directory counts at once."""
+    installed = installed_directory_file(settings)
+    return load_directory(installed) if installed else default_directory()
+
+
+def check_known_postbox(settings: Settings, postbox: str) -> None:
+    """:class:`UnknownPostbox` (422 ``unknown_postbox``) unless the current organisation directory has ``postbox``."""
+    directory = current_directory(settings)
+    if postbox not in directory.postboxes:
+        raise UnknownPostbox(f"no postbox {postbox!r} in the organisation directory {directory.name!r}",
+                             field="postbox")
