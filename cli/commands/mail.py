@@ -39,10 +39,10 @@ def _fail(exc: MailroomError) -> typer.Exit:
 
 
 def _mailboxes(file: Path | None, data_dir: Path | None) -> tuple[Any, tuple[Any, ...]]:
-    from cli.main import _settings
+    from cli.common import cli_settings
     from workers.mailboxes import load_mailboxes
 
-    settings = _settings(data_dir)
+    settings = cli_settings(data_dir)
     path = file or settings.mailboxes_file
     if path is None:
         raise MailboxesConfigError("no mailbox file: set MAILROOM_MAILBOXES_FILE or give --file")
@@ -176,11 +176,11 @@ def status(as_json: AsJson = False, data_dir: DataDir = None) -> None:
     """Each mailbox's last poll, its errors, and the messages it refused lately (with the reason)."""
     from sqlalchemy import select
 
-    from cli.main import _settings
+    from cli.common import cli_settings
     from mailroom.storage import mail as mail_storage
     from mailroom.storage.db import make_engine, migrate, session_scope
 
-    settings = _settings(data_dir)
+    settings = cli_settings(data_dir)
     engine = make_engine(settings)
     migrate(engine)
     with session_scope(engine) as session:
