@@ -24,6 +24,7 @@ from api.routes.postboxes import copy_router as postbox_copy_router
 from api.routes.postboxes import router as postboxes_router
 from api.routes.rules import router as rules_router
 from api.routes.webhooks import router as webhooks_router
+from api.ui import install as install_ui
 from mailroom import __version__
 from mailroom.settings import Settings
 from webhooks.delivery import install_kick
@@ -91,4 +92,5 @@ def create_app(settings: Settings, *, dispatcher: Dispatcher, pipeline: Pipeline
     app.include_router(postbox_copy_router)
     app.include_router(deletion_router)
     app.include_router(webhooks_router)
+    install_ui(app)
     return app

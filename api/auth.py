@@ -126,8 +126,10 @@ def visible_documents(
     postbox: str | None = None,
     limit: int = 100,
     offset: int = 0,
+    oldest_first: bool = False,
 ) -> list[DocumentRow]:
-    """A page of the documents ``principal`` may see, newest first, filtered in SQL.
+    """A page of the documents ``principal`` may see, newest first (``oldest_first``: the review queue's order,
+    by when they entered their state), filtered in SQL.
 
     Confidential letters the caller may not see are skipped before ``offset`` is counted, so pages neither leak
     nor come up short.
@@ -141,7 +143,10 @@ def visible_documents(
         query = query.where(
             exists().where(PostboxItemRow.document_id == DocumentRow.id, PostboxItemRow.postbox == postbox)
         )
-    query = query.order_by(DocumentRow.received_at.desc(), DocumentRow.id.desc())
+    if oldest_first:
+        query = query.order_by(DocumentRow.state_changed_at, DocumentRow.id)
+    else:
+        query = query.order_by(DocumentRow.received_at.desc(), DocumentRow.id.desc())
     if principal.role is Role.ADMIN:
         return list(session.scalars(query.offset(offset).limit(limit)))
     page: list[DocumentRow] = []

@@ -40,6 +40,16 @@ def render_page_png(ctx: PipelineContext, row: DocumentRow, number: int, dpi: in
     return _image_page(original, page_in_file, dpi)
 
 
+def render_reading_png(ctx: PipelineContext, row: DocumentRow, number: int, dpi: int) -> bytes:
+    """PNG bytes of page ``number`` as it was read: from the searchable PDF (the deskewed, cropped page image
+    the words' boxes refer to) when there is one, else from the original."""
+    if row.searchable_pdf_sha is None:
+        return render_page_png(ctx, row, number, dpi)
+    if number < 1 or (row.pages is not None and number > row.pages):
+        raise PageNotFound(f"document {row.id} has {row.pages} page(s), not page {number}", field="n")
+    return _pdf_page(ctx, ctx.blobs.path(row.searchable_pdf_sha), number, dpi)
+
+
 def _pdf_page(ctx: PipelineContext, original: Path, page: int, dpi: int) -> bytes:
     ctx.settings.work_dir.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="view-", dir=ctx.settings.work_dir))

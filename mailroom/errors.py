@@ -221,6 +221,13 @@ class InvalidKeySpec(InputError):
     http_status = 422
 
 
+class InvalidUserSpec(InputError):
+    """A user account of the web UI cannot be created or changed as asked (role, scope, name taken, weak password)."""
+
+    code = "invalid_user"
+    http_status = 422
+
+
 class DocumentNotFound(MailroomError):
     """No such document, or one outside the caller's scope (the answer is the same: nothing leaks)."""
 
@@ -339,6 +346,14 @@ class InvalidCursor(InputError):
     """A ``cursor`` that no listing of this API handed out."""
 
     code = "invalid_cursor"
+    http_status = 422
+
+
+class InvalidFields(InputError):
+    """Corrected invoice fields that do not parse or fail their checks (IBAN, VAT id, dates, totals);
+    ``details.problems`` lists the codes per field."""
+
+    code = "invalid_fields"
     http_status = 422
 
 

@@ -33,6 +33,23 @@ $MR keys revoke demo-admin > /dev/null 2>&1 || true
 STATION_TOKEN=$($MR keys create --role station --name demo-station --station poststelle-1)
 ADMIN_TOKEN=$($MR keys create --role admin --name demo-admin)
 
+# sign-ins for the web UI: a reviewer and an admin with fresh random passwords, written to a file only the
+# owner can read and handed to `mailroom users` through that file (never on a command line)
+SIGNINS="$MAILROOM_DATA_DIR/demo-signins.txt"
+umask 077
+: > "$SIGNINS"
+for who in demo-pruefer:reviewer demo-admin:admin; do
+  name=${who%%:*}; role=${who##*:}
+  password=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(12))')
+  printf '%s\n' "$password" > "$SIGNINS.tmp"
+  if ! $MR users create "$name" --role "$role" --password-file "$SIGNINS.tmp" > /dev/null 2>&1; then
+    $MR users password "$name" --password-file "$SIGNINS.tmp" > /dev/null
+  fi
+  printf '%-13s %-9s password %s\n' "$name" "$role" "$password" >> "$SIGNINS"
+done
+rm -f "$SIGNINS.tmp"
+umask 022
+
 echo "uploading sample_docs/committed as station poststelle-1 (the first document also trains the" \
      "recognition models on a fresh data directory: about a minute, once)" >&2
 $MR upload sample_docs/committed --url "$URL" --token "$STATION_TOKEN" --timeout 1800 || true
@@ -40,6 +57,8 @@ $MR upload sample_docs/committed --url "$URL" --token "$STATION_TOKEN" --timeout
 cat >&2 <<EOF
 
 Where to look (admin key: $ADMIN_TOKEN):
+  web UI            $URL/ui/   sign in as (also in $SIGNINS):
+$(sed 's/^/                      /' "$SIGNINS")
   API docs          $URL/docs
   all documents     curl -H "Authorization: Bearer $ADMIN_TOKEN" "$URL/api/v1/documents"
   the postboxes     curl -H "Authorization: Bearer $ADMIN_TOKEN" "$URL/api/v1/postboxes"

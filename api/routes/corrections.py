@@ -13,92 +13,23 @@ the caller saw, so two reviewers deciding the same document at once cannot both 
 
 from __future__ import annotations
 
-import json
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
 from api.auth import Principal
 from api.deps import ServicesDep, VisibleDocument, require
 from api.errors import error_responses
+from api.review import apply_decision
 from api.schemas import API_PREFIX, DecisionRequest, DocumentStatus, RerouteRequest
-from mailroom import audit
 from mailroom.directory import check_known_postbox
-from mailroom.errors import DocumentNotFound, InvalidTransition, SamePostbox
-from mailroom.storage import repository
-from mailroom.storage.db import session_scope
 from mailroom.storage.keys import Role
-from mailroom.storage.labels import LabelKind, record_correction
-from mailroom.storage.models import DocumentRow, DocumentState
+from mailroom.storage.models import DocumentState
 
 router = APIRouter(prefix=f"{API_PREFIX}/documents", tags=["review"])
 
 ReviewerPrincipal = Annotated[Principal, Depends(require(Role.REVIEWER, Role.ADMIN))]
 ReroutePrincipal = Annotated[Principal, Depends(require(Role.CLERK, Role.DMS, Role.REVIEWER, Role.ADMIN))]
-
-
-def _routing_with_history(result: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The current routing (without its history) and the history with the current routing appended."""
-    previous = dict(result.get("routing") or {})
-    history = list(previous.pop("history", None) or [])
-    if previous:
-        history.append(previous)
-    return previous, history
-
-
-def _apply(
-    services: ServicesDep,
-    document: DocumentRow,
-    *,
-    expected: DocumentState,
-    postbox: str,
-    decided_by: str,
-    who: str,
-    reason: str | None,
-    document_type: str | None = None,
-) -> DocumentStatus:
-    """Move the document to ``postbox`` (state ``routed``), rewrite its result, store the labels: one transaction."""
-    with session_scope(services.pipeline.sessions) as session:
-        row = repository.get_document(session, document.id)
-        if row is None:
-            raise DocumentNotFound(f"no document {document.id}")
-        if row.state != expected.value:
-            raise InvalidTransition(
-                f"document {row.id} is {row.state}, not {expected.value}", document_id=row.id,
-                from_state=row.state, to_state=DocumentState.ROUTED.value,
-            )
-        result: dict[str, Any] = json.loads(row.result_json) if row.result_json else {}
-        previous, history = _routing_with_history(result)
-        if expected is DocumentState.ROUTED and previous.get("postbox") == postbox:
-            raise SamePostbox(f"document {row.id} is already in postbox {postbox!r}", field="postbox")
-        routing: dict[str, Any] = {
-            "postbox": postbox, "status": "routed", "confidence": 1.0, "decided_by": decided_by,
-            "trace": [], "alternatives": [], "history": history,
-        }
-        if reason:
-            routing["reason"] = reason
-        for kept in ("confidential", "person"):  # a personal letter stays personal wherever it is sent
-            if previous.get(kept):
-                routing[kept] = previous[kept]
-        result["routing"] = routing
-        if document_type:
-            result["document_type"] = {"label": document_type, "confidence": 1.0, "decided_by": decided_by}
-            record_correction(session, row.id, kind=LabelKind.TYPE.value, value=document_type, who=who)
-        record_correction(session, row.id, kind=LabelKind.REROUTE.value, value=postbox, who=who)
-        repository.save_result(session, row, result)
-        event_reason = f"{'re-routed' if expected is DocumentState.ROUTED else 'routed'} to {postbox} by {decided_by}"
-        repository.transition(session, row, DocumentState.ROUTED,
-                              reason=f"{event_reason}: {reason}" if reason else event_reason)
-        audit.record(
-            session, actor=decided_by, object_type="document", object_id=row.id,
-            action="document.review_decided" if expected is DocumentState.REVIEW else "document.rerouted",
-            details={"from_state": expected.value, "from_postbox": previous.get("postbox"), "postbox": postbox,
-                     "previous_decided_by": previous.get("decided_by"), "reason": reason,
-                     "document_type": document_type},
-        )
-        session.flush()
-        session.refresh(row)
-        return DocumentStatus.from_row(row)
 
 
 @router.post(
@@ -114,10 +45,10 @@ def decide_review(
     body: DecisionRequest, principal: ReviewerPrincipal, document: VisibleDocument, services: ServicesDep
 ) -> DocumentStatus:
     check_known_postbox(services.settings, body.postbox)
-    return _apply(
-        services, document, expected=DocumentState.REVIEW, postbox=body.postbox,
+    return DocumentStatus.from_row(apply_decision(
+        services.pipeline.sessions, document.id, expected=DocumentState.REVIEW, postbox=body.postbox,
         decided_by=f"reviewer:{principal.name}", who=principal.name, reason=None, document_type=body.document_type,
-    )
+    ))
 
 
 @router.post(
@@ -134,7 +65,7 @@ def reroute_document(
     body: RerouteRequest, principal: ReroutePrincipal, document: VisibleDocument, services: ServicesDep
 ) -> DocumentStatus:
     check_known_postbox(services.settings, body.postbox)
-    return _apply(
-        services, document, expected=DocumentState.ROUTED, postbox=body.postbox,
+    return DocumentStatus.from_row(apply_decision(
+        services.pipeline.sessions, document.id, expected=DocumentState.ROUTED, postbox=body.postbox,
         decided_by=f"{principal.role.value}:{principal.name}", who=principal.name, reason=body.reason,
-    )
+    ))

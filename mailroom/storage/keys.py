@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from mailroom import audit
-from mailroom.errors import InvalidKeySpec
+from mailroom.errors import InputError, InvalidKeySpec
 from mailroom.storage.models import Base, utcnow
 
 KEY_PREFIX = "mr"
@@ -98,6 +98,44 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("ascii")).hexdigest()
 
 
+def check_scope(
+    *,
+    name: str,
+    role: Role | str,
+    postboxes: list[str] | None,
+    station: str | None,
+    person: str | None,
+    error: type[InputError] = InvalidKeySpec,
+    what: str = "key",
+) -> tuple[Role, list[str], str | None]:
+    """The role, sorted postboxes and station of a key or user account (``what``), checked: station accounts are
+    scoped to a station (default: the name), clerk and dms accounts to at least one postbox and may name a
+    ``person``; other roles take no scope. Raises ``error`` with the field at fault."""
+    try:
+        role = Role(role)
+    except ValueError:
+        raise error(
+            f"unknown role {role!r}; one of {', '.join(r.value for r in Role)}", field="role"
+        ) from None
+    if not _NAME_RE.match(name):
+        raise error(f"a {what} name is 1-128 letters, digits, '.', '_' or '-'", field="name")
+    boxes = sorted(set(postboxes or []))
+    if role in POSTBOX_ROLES and not boxes:
+        raise error(f"a {role.value} {what} needs at least one postbox", field="postbox")
+    if role not in POSTBOX_ROLES and boxes:
+        raise error(f"a {role.value} {what} is not scoped to postboxes", field="postbox")
+    if role is Role.STATION:
+        station = station or name
+    elif station is not None:
+        raise error(f"only station {what}s have a station", field="station")
+    if person is not None:
+        if role not in POSTBOX_ROLES:
+            raise error(f"a {role.value} {what} has no person (only clerk and dms {what}s)", field="person")
+        if not _NAME_RE.match(person):
+            raise error("a person is a directory person id: letters, digits, '.', '_' or '-'", field="person")
+    return role, boxes, station
+
+
 def create_key(
     session: Session,
     *,
@@ -111,29 +149,7 @@ def create_key(
     """Create a key. Station keys are scoped to ``station`` (default: the key's name); clerk and dms keys need
     at least one postbox and may name a ``person`` (confidential letters); other roles take no scope.
     ``actor`` (who creates it) goes to the audit entry."""
-    try:
-        role = Role(role)
-    except ValueError:
-        raise InvalidKeySpec(
-            f"unknown role {role!r}; one of {', '.join(r.value for r in Role)}", field="role"
-        ) from None
-    if not _NAME_RE.match(name):
-        raise InvalidKeySpec("a key name is 1-128 letters, digits, '.', '_' or '-'", field="name")
-    boxes = sorted(set(postboxes or []))
-    if role in POSTBOX_ROLES and not boxes:
-        raise InvalidKeySpec(f"a {role.value} key needs at least one postbox", field="postbox")
-    if role not in POSTBOX_ROLES and boxes:
-        raise InvalidKeySpec(f"a {role.value} key is not scoped to postboxes", field="postbox")
-    if role is Role.STATION:
-        station = station or name
-    elif station is not None:
-        raise InvalidKeySpec("only station keys have a station", field="station")
-    if person is not None:
-        if role not in POSTBOX_ROLES:
-            raise InvalidKeySpec(f"a {role.value} key has no person (only clerk and dms keys)", field="person")
-        if not _NAME_RE.match(person):
-            raise InvalidKeySpec("a person is a directory person id: letters, digits, '.', '_' or '-'",
-                                 field="person")
+    role, boxes, station = check_scope(name=name, role=role, postboxes=postboxes, station=station, person=person)
     key_id = secrets.token_hex(KEY_ID_BYTES)
     secret = secrets.token_hex(SECRET_BYTES)
     row = ApiKeyRow(

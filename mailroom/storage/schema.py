@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
-from mailroom.storage import keys, labels, mail, models, postboxes, rulesets, subscriptions, suppliers
+from mailroom.storage import keys, labels, mail, models, postboxes, rulesets, subscriptions, suppliers, users
 
 #: The tables of :mod:`~mailroom.storage.models` (documents, pages, events, outbox, audit log) and of
 #: :mod:`~mailroom.storage.keys`, :mod:`~mailroom.storage.labels`, :mod:`~mailroom.storage.mail`,
 #: :mod:`~mailroom.storage.postboxes`, :mod:`~mailroom.storage.rulesets`, :mod:`~mailroom.storage.subscriptions`,
-#: :mod:`~mailroom.storage.suppliers`.
+#: :mod:`~mailroom.storage.suppliers`, :mod:`~mailroom.storage.users`.
 metadata: MetaData = models.Base.metadata
 
-__all__ = ["keys", "labels", "mail", "metadata", "models", "postboxes", "rulesets", "subscriptions", "suppliers"]
+__all__ = ["keys", "labels", "mail", "metadata", "models", "postboxes", "rulesets", "subscriptions", "suppliers", "users"]

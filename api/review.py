@@ -1,0 +1,171 @@
+"""Review decisions, re-routes and invoice field corrections: the service functions that the REST API's routes
+(:mod:`api.routes.corrections`) and the web UI's validation station (:mod:`api.ui.review`) both call.
+
+:func:`apply_decision` moves a document to a postbox (from ``review``: a decision; from ``routed``: a re-route),
+rewrites its result, stores the corrections as labels (postbox, type, invoice fields) and, for corrected invoice
+fields, teaches the supplier's layout memory (:func:`extraction.store.learn_from_confirmation`): all in one
+transaction, conditional on the state the caller saw, so that two reviewers deciding the same document at once
+cannot both win (409).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from extraction import validation
+from extraction.review import TypedFields, check_typed
+from extraction.store import learn_from_confirmation
+from mailroom import audit
+from mailroom.errors import DocumentNotFound, InvalidFields, InvalidTransition, SamePostbox
+from mailroom.model import Document
+from mailroom.storage import repository
+from mailroom.storage.db import session_scope
+from mailroom.storage.labels import LabelKind, record_correction
+from mailroom.storage.models import DocumentRow, DocumentState
+
+log = logging.getLogger(__name__)
+
+#: Checks that :func:`extraction.validation.check_fields` makes (re-run after a correction); other checks of an
+#: invoice (supplier's IBAN, duplicate) are kept as they were.
+_FIELD_CHECKS = frozenset({
+    "iban_checksum", "bic_format", "bic_matches_iban_country", "vat_id_check_digits", "leitweg_id",
+    "dates_plausible", "due_date_not_before_issue_date", "service_period_in_order", "net_plus_vat_equals_gross",
+})
+
+
+def _routing_with_history(result: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The current routing (without its history) and the history with the current routing appended."""
+    previous = dict(result.get("routing") or {})
+    history = list(previous.pop("history", None) or [])
+    if previous:
+        history.append(previous)
+    return previous, history
+
+
+def apply_decision(
+    sessions: sessionmaker[Session],
+    document_id: str,
+    *,
+    expected: DocumentState,
+    postbox: str,
+    decided_by: str,
+    who: str,
+    reason: str | None,
+    document_type: str | None = None,
+    fields: Mapping[str, str] | None = None,
+    today: date | None = None,
+) -> DocumentRow:
+    """Move the document to ``postbox`` (state ``routed``), rewrite its result, store the labels and, with
+    ``fields`` (what the reviewer typed, by field name; an empty value removes a field), correct the invoice
+    fields and learn the supplier's layout from them: one transaction. Returns the updated row."""
+    checked = check_typed(fields, today=today or date.today()) if fields else None
+    if checked is not None and not checked.ok:
+        raise InvalidFields(_problems_text(checked), field=next(iter(checked.problems)), problems=checked.problems)
+    with session_scope(sessions) as session:
+        row = repository.get_document(session, document_id)
+        if row is None:
+            raise DocumentNotFound(f"no document {document_id}")
+        if row.state != expected.value:
+            raise InvalidTransition(
+                f"document {row.id} is {row.state}, not {expected.value}", document_id=row.id,
+                from_state=row.state, to_state=DocumentState.ROUTED.value,
+            )
+        result: dict[str, Any] = json.loads(row.result_json) if row.result_json else {}
+        previous, history = _routing_with_history(result)
+        if expected is DocumentState.ROUTED and previous.get("postbox") == postbox:
+            raise SamePostbox(f"document {row.id} is already in postbox {postbox!r}", field="postbox")
+        routing: dict[str, Any] = {
+            "postbox": postbox, "status": "routed", "confidence": 1.0, "decided_by": decided_by,
+            "trace": [], "alternatives": [], "history": history,
+        }
+        if reason:
+            routing["reason"] = reason
+        for kept in ("confidential", "person"):  # a personal letter stays personal wherever it is sent
+            if previous.get(kept):
+                routing[kept] = previous[kept]
+        result["routing"] = routing
+        if document_type:
+            result["document_type"] = {"label": document_type, "confidence": 1.0, "decided_by": decided_by}
+            record_correction(session, row.id, kind=LabelKind.TYPE.value, value=document_type, who=who)
+        corrected: dict[str, str | None] = {}
+        if checked is not None and fields:
+            corrected = _correct_fields(session, row, result, fields, checked, who)
+        record_correction(session, row.id, kind=LabelKind.REROUTE.value, value=postbox, who=who)
+        repository.save_result(session, row, result)
+        event_reason = f"{'re-routed' if expected is DocumentState.ROUTED else 'routed'} to {postbox} by {decided_by}"
+        repository.transition(session, row, DocumentState.ROUTED,
+                              reason=f"{event_reason}: {reason}" if reason else event_reason)
+        audit.record(
+            session, actor=decided_by, object_type="document", object_id=row.id,
+            action="document.review_decided" if expected is DocumentState.REVIEW else "document.rerouted",
+            details={"from_state": expected.value, "from_postbox": previous.get("postbox"), "postbox": postbox,
+                     "previous_decided_by": previous.get("decided_by"), "reason": reason,
+                     "document_type": document_type, "corrected_fields": sorted(corrected)},
+        )
+        session.flush()
+        session.refresh(row)
+        return row
+
+
+def _problems_text(checked: TypedFields) -> str:
+    return "; ".join(f"{name}: {', '.join(codes)}" for name, codes in checked.problems.items())
+
+
+def _correct_fields(
+    session: Session, row: DocumentRow, result: dict[str, Any], typed: Mapping[str, str], checked: TypedFields,
+    who: str,
+) -> dict[str, str | None]:
+    """Write the reviewer's values into ``result["invoice"]`` (source ``reviewer``, confidence 1, the box kept),
+    re-run the field checks, store a ``fields`` label and learn the supplier's layout. Returns what changed
+    (``None``: removed)."""
+    invoice: dict[str, Any] = dict(result.get("invoice") or {})
+    changed: dict[str, str | None] = {}
+    for name, text in typed.items():
+        old = invoice.get(name) if isinstance(invoice.get(name), dict) else None
+        if not text.strip():
+            if old is not None:
+                invoice.pop(name)
+                changed[name] = None
+            continue
+        value = checked.values.get(name)
+        if value is None:
+            continue
+        if old is None or old.get("value") != value:
+            changed[name] = value
+        invoice[name] = {**(old or {}), "value": value, "confidence": 1.0, "source": "reviewer"}
+    values = {n: f["value"] for n, f in invoice.items() if isinstance(f, dict) and "value" in f}
+    kept = (invoice.get("validation") or {}).get("checks") or []
+    old_checks = [c for c in kept if c.get("check") not in _FIELD_CHECKS]
+    checks = [validation.Check(c["check"], bool(c["ok"]), c.get("reason")) for c in old_checks]
+    checks += validation.check_fields(values, today=date.today())
+    invoice["validation"] = {
+        **(invoice.get("validation") or {}),
+        "status": validation.status_of(checks, values),
+        "checks": [c.to_dict() for c in checks],
+        "confirmed_by": who,
+    }
+    result["invoice"] = invoice
+    record_correction(session, row.id, kind=LabelKind.FIELDS.value, value=dict(checked.values), who=who)
+    _learn_layout(session, row, invoice, checked.values)
+    return changed
+
+
+def _learn_layout(session: Session, row: DocumentRow, invoice: Mapping[str, Any], confirmed: Mapping[str, str]) -> None:
+    """Teach the supplier's layout memory where the confirmed values stand on the page (OCR and text-layer
+    invoices; an e-invoice's values come from its XML)."""
+    supplier = invoice.get("supplier") or {}
+    key = supplier.get("creditor_number") or confirmed.get("seller_vat_id") or confirmed.get("iban")
+    if not key or all((invoice.get(n) or {}).get("source") == "e-invoice" for n in confirmed if n in invoice):
+        return
+    content = repository.get_content_json(session, row.id)
+    if content is None:
+        return
+    document = Document.model_validate_json(content)
+    layout = learn_from_confirmation(session, document, confirmed, str(key), document_id=row.id)
+    log.info("learned %d field positions of supplier %s from document %s", len(layout.fields), key, row.id)

@@ -1,0 +1,222 @@
+"""The validation station: the review queue (oldest first, with reason and age) and the document view.
+
+The document view shows the pages with coloured boxes (address field, invoice fields), the reasons, the
+postbox (top alternatives first, all postboxes searchable by typing), the document type and the invoice fields,
+checked as they are typed (htmx posts the form to ``.../check``, the messages come back out of band).
+Confirming calls :func:`api.review.apply_decision` (the REST API's decision, with the corrected fields: labels,
+layout memory) and opens the next document of the queue.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from api.auth import visible_documents
+from api.deps import ReadSession, Services, ServicesDep, record_audit
+from api.review import apply_decision
+from api.ui.documents import failed_fields, field_state, page_views, result_of, stored_document, visible_row
+from api.ui.texts import DOCUMENT_TYPES
+from api.ui.web import UI_PREFIX, UiContext, changing_as, redirect, render, signed_in_as
+from extraction.labels import FIELD_KINDS, Kind
+from extraction.review import EDITABLE_FIELDS, MAX_TYPED_LENGTH, check_typed
+from mailroom.directory import check_known_postbox, current_directory
+from mailroom.errors import InvalidFields, UnknownPostbox
+from mailroom.storage.keys import Role
+from mailroom.storage.models import DocumentRow, DocumentState
+
+router = APIRouter(prefix=UI_PREFIX, include_in_schema=False)
+
+#: Who works the validation station.
+REVIEW_ROLES = (Role.REVIEWER, Role.ADMIN)
+Reviewer = Annotated[UiContext, Depends(signed_in_as(*REVIEW_ROLES))]
+ReviewerChanging = Annotated[UiContext, Depends(changing_as(*REVIEW_ROLES))]
+#: The longest queue one page shows.
+QUEUE_PAGE = 200
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """One line of the queue."""
+
+    id: str
+    filename: str
+    received_at: datetime
+    waiting_since: datetime
+    station: str | None
+    document_type: str | None
+    reasons: list[str]
+
+
+def queue_entry(row: DocumentRow) -> QueueEntry:
+    result: dict[str, Any] = json.loads(row.result_json) if row.result_json else {}
+    routing = result.get("routing") or {}
+    reasons = [str(r) for r in routing.get("review_reasons") or []]
+    doc_type = (result.get("document_type") or {}).get("label")
+    return QueueEntry(id=row.id, filename=row.filename, received_at=row.received_at,
+                      waiting_since=row.state_changed_at, station=row.station,
+                      document_type=doc_type if isinstance(doc_type, str) else None, reasons=reasons)
+
+
+def review_queue(session: ReadSession, ui: UiContext, *, limit: int = QUEUE_PAGE) -> list[QueueEntry]:
+    """The queue the user may see (scope of :mod:`api.auth`), oldest first."""
+    rows = visible_documents(session, ui.principal, state=DocumentState.REVIEW.value, limit=limit,
+                             oldest_first=True)
+    return [queue_entry(row) for row in rows]
+
+
+@router.get("/review")
+def queue_page(request: Request, ui: Reviewer, session: ReadSession) -> HTMLResponse:
+    return render(request, "review_queue.html", ui=ui, entries=review_queue(session, ui))
+
+
+# --- the document view ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FieldView:
+    """One invoice field of the form: its value as shown, state and problems (codes)."""
+
+    name: str
+    value: str
+    state: str
+    confidence: int | None
+    problems: list[str]
+
+
+def _field_views(invoice: dict[str, Any], typed: dict[str, str] | None = None,
+                 problems: dict[str, list[str]] | None = None) -> list[FieldView]:
+    failed = failed_fields(invoice)
+    views = []
+    for name in EDITABLE_FIELDS:
+        stored = invoice.get(name) if isinstance(invoice.get(name), dict) else None
+        shown = typed[name] if typed is not None and name in typed else _display(name, stored)
+        field_problems = (problems or {}).get(name, []) if typed is not None else failed.get(name, [])
+        state = "bad" if field_problems else field_state(name, stored, {}) if stored else "ok"
+        confidence = round(float(stored["confidence"]) * 100) if stored and "confidence" in stored else None
+        views.append(FieldView(name, shown, state, confidence, field_problems))
+    return views
+
+
+def _display(name: str, stored: dict[str, Any] | None) -> str:
+    """A stored value as a German reviewer reads it (dates DD.MM.YYYY, amounts 1.234,56)."""
+    if stored is None or stored.get("value") is None:
+        return ""
+    value = str(stored["value"])
+    kind = FIELD_KINDS.get(name)
+    if kind is Kind.DATE:
+        try:
+            return date.fromisoformat(value).strftime("%d.%m.%Y")
+        except ValueError:
+            return value
+    if kind is Kind.AMOUNT:
+        try:
+            amount = Decimal(value)
+        except ArithmeticError:
+            return value
+        return f"{amount:,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+    return value
+
+
+def _typed(form: Any) -> dict[str, str]:
+    return {name: str(form.get(f"f_{name}", ""))[:MAX_TYPED_LENGTH] for name in EDITABLE_FIELDS
+            if form.get(f"f_{name}") is not None}
+
+
+def _is_invoice(result: dict[str, Any]) -> bool:
+    label = (result.get("document_type") or {}).get("label")
+    return bool(result.get("invoice")) or label in ("invoice", "credit_note")
+
+
+def _document_page(
+    request: Request, ui: UiContext, services: Services, session: Session, row: DocumentRow, *,
+    typed: dict[str, str] | None = None, problems: dict[str, list[str]] | None = None,
+    chosen_postbox: str | None = None, chosen_type: str | None = None, message: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    result = result_of(row)
+    routing = result.get("routing") or {}
+    directory = current_directory(services.settings)
+    alternatives = [a for a in routing.get("alternatives") or [] if a.get("postbox") in directory.postboxes]
+    suggested = [str(a["postbox"]) for a in alternatives]
+    if routing.get("postbox") in directory.postboxes and routing["postbox"] not in suggested:
+        suggested.insert(0, str(routing["postbox"]))
+    confidences = {str(a["postbox"]): round(float(a.get("confidence") or 0) * 100) for a in alternatives}
+    doc_type = (result.get("document_type") or {}).get("label")
+    types = list(DOCUMENT_TYPES)
+    if isinstance(doc_type, str) and doc_type not in types:
+        types.append(doc_type)
+    invoice = result.get("invoice") or {}
+    return render(
+        request, "review_document.html", ui=ui, status_code=status_code, row=row, result=result,
+        pages=page_views(stored_document(session, row), result), reasons=routing.get("review_reasons") or [],
+        suggested=suggested, confidences=confidences,
+        postboxes=sorted(directory.postboxes.values(), key=lambda p: p.name.casefold()),
+        chosen_postbox=chosen_postbox or (suggested[0] if suggested else ""),
+        types=types, chosen_type=chosen_type or doc_type or "",
+        is_invoice=_is_invoice(result), fields=_field_views(invoice, typed, problems), message=message,
+        in_review=row.state == DocumentState.REVIEW.value,
+    )
+
+
+@router.get("/review/{document_id}")
+def document_page(
+    request: Request, ui: Reviewer, services: ServicesDep, session: ReadSession,
+    document_id: Annotated[str, Path(max_length=64)],
+) -> HTMLResponse:
+    row = visible_row(session, ui.principal, document_id)
+    record_audit(services, actor=ui.principal.actor, action="document.read", object_type="document",
+                 object_id=row.id, details={"what": "review", "user": ui.principal.key_id})
+    return _document_page(request, ui, services, session, row)
+
+
+@router.post("/review/{document_id}/check")
+async def check_fields(
+    request: Request, ui: ReviewerChanging, session: ReadSession,
+    document_id: Annotated[str, Path(max_length=64)],
+) -> HTMLResponse:
+    """The immediate validation: the field messages, swapped out of band into the form (htmx)."""
+    visible_row(session, ui.principal, document_id)
+    typed = _typed(await request.form())
+    checked = check_typed(typed, today=date.today())
+    views = [FieldView(name, typed.get(name, ""), "bad" if checked.problems.get(name) else "ok", None,
+                       checked.problems.get(name, [])) for name in EDITABLE_FIELDS if name in typed]
+    return render(request, "review_messages.html", ui=ui, fields=views)
+
+
+@router.post("/review/{document_id}/confirm")
+async def confirm(
+    request: Request, ui: ReviewerChanging, services: ServicesDep, session: ReadSession,
+    document_id: Annotated[str, Path(max_length=64)],
+) -> Response:
+    """Route the document as decided, with the corrected fields; then the next document of the queue."""
+    row = visible_row(session, ui.principal, document_id)
+    form = await request.form()
+    postbox = str(form.get("postbox", "")).strip()
+    doc_type = str(form.get("document_type", "")).strip() or None
+    typed = _typed(form) if _is_invoice(result_of(row)) or doc_type in ("invoice", "credit_note") else {}
+    try:
+        check_known_postbox(services.settings, postbox)
+        await run_in_threadpool(
+            apply_decision, services.pipeline.sessions, row.id, expected=DocumentState.REVIEW, postbox=postbox,
+            decided_by=ui.principal.actor, who=ui.principal.name, reason=None, document_type=doc_type,
+            fields=typed or None,
+        )
+    except InvalidFields as exc:
+        problems = exc.details.get("problems") or {}
+        return _document_page(request, ui, services, session, row, typed=typed, problems=problems,
+                              chosen_postbox=postbox, chosen_type=doc_type, message="doc.invalid", status_code=422)
+    except UnknownPostbox:
+        return _document_page(request, ui, services, session, row, typed=typed, chosen_postbox=postbox,
+                              chosen_type=doc_type, message="problem.unknown_postbox", status_code=422)
+    following = [e for e in review_queue(session, ui, limit=2) if e.id != row.id]
+    target = f"{UI_PREFIX}/review/{following[0].id}" if following else f"{UI_PREFIX}/review"
+    return redirect(f"{target}?done={row.id}", request)

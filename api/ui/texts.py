@@ -1,0 +1,274 @@
+"""Every text of the web UI, German first, English second: the one catalogue.
+
+Templates call ``t("key")`` (and ``t("key", n=3)`` for texts with ``{placeholders}``); the language is the
+user's choice (cookie ``mailroom_lang``), German by default. A key missing from the catalogue is a programming
+error: :func:`text` raises ``KeyError`` (a test renders every page in both languages).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+LANGUAGES: Final = ("de", "en")
+DEFAULT_LANGUAGE: Final = "de"
+
+#: key -> (German, English)
+CATALOGUE: Final[dict[str, tuple[str, str]]] = {
+    # frame
+    "app.name": ("Posteingang", "Mailroom"),
+    "nav.skip": ("Zum Inhalt springen", "Skip to content"),
+    "nav.main": ("Hauptnavigation", "Main navigation"),
+    "nav.review": ("Validierung", "Validation"),
+    "nav.station": ("Scanstation", "Scanning station"),
+    "nav.postboxes": ("Postkörbe", "Postboxes"),
+    "nav.rules": ("Regeln", "Rules"),
+    "nav.directory": ("Verzeichnis", "Directory"),
+    "nav.suppliers": ("Lieferanten", "Suppliers"),
+    "nav.dashboard": ("Übersicht", "Dashboard"),
+    "nav.users": ("Benutzer", "Users"),
+    "nav.signed_in_as": ("Angemeldet als {name} ({role})", "Signed in as {name} ({role})"),
+    "nav.logout": ("Abmelden", "Sign out"),
+    "nav.language": ("Sprache", "Language"),
+    "lang.de": ("Deutsch", "Deutsch"),
+    "lang.en": ("English", "English"),
+    "role.station": ("Scanstation", "station"),
+    "role.clerk": ("Sachbearbeitung", "clerk"),
+    "role.dms": ("DMS", "DMS"),
+    "role.reviewer": ("Validierung", "reviewer"),
+    "role.admin": ("Administration", "admin"),
+    # sign-in
+    "login.title": ("Anmelden", "Sign in"),
+    "login.name": ("Benutzername", "User name"),
+    "login.password": ("Passwort", "Password"),
+    "login.submit": ("Anmelden", "Sign in"),
+    "login.failed": ("Benutzername oder Passwort ist falsch.", "The user name or password is wrong."),
+    "login.locked": (
+        "Zu viele Fehlversuche: das Konto ist für {minutes} Minuten gesperrt.",
+        "Too many failed attempts: the account is locked for {minutes} minutes.",
+    ),
+    "login.expired": (
+        "Die Sitzung ist abgelaufen. Bitte erneut anmelden.", "The session has ended. Please sign in again."
+    ),
+    "login.signed_out": ("Sie sind abgemeldet.", "You are signed out."),
+    "login.csrf": (
+        "Das Formular war veraltet. Bitte erneut versuchen.", "The form was out of date. Please try again."
+    ),
+    # errors
+    "error.title": ("Fehler", "Error"),
+    "error.not_found": ("Nicht gefunden.", "Not found."),
+    "error.forbidden": ("Dafür fehlt Ihnen die Berechtigung.", "You are not allowed to do this."),
+    "error.csrf": (
+        "Die Anfrage wurde abgewiesen (Sicherheitsmerkmal fehlt oder ist veraltet). Bitte die Seite neu laden.",
+        "The request was refused (security token missing or out of date). Please reload the page.",
+    ),
+    "error.back": ("Zurück zur Startseite", "Back to the start page"),
+    # review queue
+    "review.title": ("Validierung: Warteschlange", "Validation: queue"),
+    "review.intro": (
+        "Dokumente, die eine Entscheidung brauchen, die ältesten zuerst.",
+        "Documents that need a decision, oldest first.",
+    ),
+    "review.empty": ("Die Warteschlange ist leer.", "The queue is empty."),
+    "review.count": ("{n} Dokumente warten.", "{n} documents are waiting."),
+    "review.col.document": ("Dokument", "Document"),
+    "review.col.received": ("Eingang", "Received"),
+    "review.col.age": ("Wartet seit", "Waiting for"),
+    "review.col.type": ("Art", "Type"),
+    "review.col.reason": ("Grund", "Reason"),
+    "review.col.station": ("Station", "Station"),
+    "review.open_first": ("Ältestes öffnen", "Open the oldest"),
+    "review.reason.none": ("(kein Grund angegeben)", "(no reason given)"),
+    # document view (validation station)
+    "doc.title": ("Dokument prüfen: {name}", "Check document: {name}"),
+    "doc.pages": ("Seiten", "Pages"),
+    "doc.page": ("Seite {n}", "Page {n}"),
+    "doc.page_image": ("Seite {n} mit markierten Feldern", "Page {n} with the fields marked"),
+    "doc.no_pages": ("Keine Seitenbilder (E-Rechnung als XML).", "No page images (XML e-invoice)."),
+    "doc.reasons": ("Warum zur Prüfung", "Why it needs a check"),
+    "doc.decision": ("Entscheidung", "Decision"),
+    "doc.postbox": ("Postkorb", "Postbox"),
+    "doc.postbox.suggested": ("Vorschläge", "Suggestions"),
+    "doc.postbox.all": ("Alle Postkörbe", "All postboxes"),
+    "doc.postbox.hint": (
+        "Tippen Sie die Anfangsbuchstaben, um einen Postkorb zu suchen.",
+        "Type the first letters to search for a postbox.",
+    ),
+    "doc.type": ("Dokumentart", "Document type"),
+    "doc.fields": ("Rechnungsfelder", "Invoice fields"),
+    "doc.fields.hint": (
+        "Klick auf eine Markierung wählt ihr Feld; ein Feld zeigt seine Markierung. Eingaben werden sofort geprüft.",
+        "Clicking a box selects its field; a field shows its box. Entries are checked at once.",
+    ),
+    "doc.confirm": ("Bestätigen und nächstes öffnen", "Confirm and open the next"),
+    "doc.confirm.key": ("Strg+Eingabe", "Ctrl+Enter"),
+    "doc.confirmed": ("Entschieden: {name} → {postbox}.", "Decided: {name} → {postbox}."),
+    "doc.not_in_review": (
+        "Dieses Dokument wartet nicht mehr auf eine Entscheidung (Zustand: {state}).",
+        "This document no longer waits for a decision (state: {state}).",
+    ),
+    "doc.back_to_queue": ("Zurück zur Warteschlange", "Back to the queue"),
+    "doc.invalid": ("Bitte die markierten Angaben korrigieren.", "Please correct the marked entries."),
+    "doc.state.ok": ("geprüft", "valid"),
+    "doc.state.warn": ("unsicher", "uncertain"),
+    "doc.state.bad": ("ungültig", "invalid"),
+    "doc.legend": (
+        "Farben: grün gültig, gelb unsicher, rot ungültig.", "Colours: green valid, yellow uncertain, red invalid."
+    ),
+    "doc.confidence": ("Sicherheit {value} %", "Confidence {value} %"),
+    "field.address_field": ("Anschriftfeld", "Address field"),
+    "field.seller_name": ("Lieferant", "Supplier"),
+    "field.invoice_number": ("Rechnungsnummer", "Invoice number"),
+    "field.issue_date": ("Rechnungsdatum", "Invoice date"),
+    "field.due_date": ("Fällig am", "Due date"),
+    "field.service_date": ("Leistungsdatum", "Service date"),
+    "field.total_net": ("Netto", "Net total"),
+    "field.total_vat": ("Umsatzsteuer", "VAT"),
+    "field.total_gross": ("Brutto", "Gross total"),
+    "field.amount_due": ("Zahlbetrag", "Amount due"),
+    "field.iban": ("IBAN", "IBAN"),
+    "field.bic": ("BIC", "BIC"),
+    "field.seller_vat_id": ("USt-IdNr.", "VAT id"),
+    "field.seller_tax_number": ("Steuernummer", "Tax number"),
+    "field.customer_number": ("Kundennummer", "Customer number"),
+    "field.order_reference": ("Bestellnummer", "Order reference"),
+    "field.buyer_reference": ("Leitweg-ID / Käuferreferenz", "Leitweg-ID / buyer reference"),
+    "problem.too_long": ("Zu lang.", "Too long."),
+    "problem.unreadable_amount": (
+        "Kein Betrag: bitte mit zwei Nachkommastellen, z. B. 1.234,56.",
+        "Not an amount: please with two decimals, e.g. 1,234.56.",
+    ),
+    "problem.unreadable_date": ("Kein Datum: bitte TT.MM.JJJJ.", "Not a date: please DD.MM.YYYY."),
+    "problem.iban_checksum": ("Die Prüfziffern der IBAN stimmen nicht.", "The IBAN's check digits are wrong."),
+    "problem.bic_format": ("Das ist keine BIC.", "This is not a BIC."),
+    "problem.bic_matches_iban_country": (
+        "BIC und IBAN gehören zu verschiedenen Ländern.", "BIC and IBAN belong to different countries."
+    ),
+    "problem.vat_id_check_digits": ("Die USt-IdNr. ist ungültig.", "The VAT id is invalid."),
+    "problem.leitweg_id": ("Die Leitweg-ID ist ungültig.", "The Leitweg-ID is invalid."),
+    "problem.dates_plausible": ("Das Datum ist unplausibel.", "The date is implausible."),
+    "problem.due_date_not_before_issue_date": (
+        "Fälligkeit liegt vor dem Rechnungsdatum.", "The due date is before the invoice date."
+    ),
+    "problem.net_plus_vat_equals_gross": (
+        "Netto + Umsatzsteuer ergibt nicht Brutto.", "Net + VAT does not give the gross total."
+    ),
+    "problem.duplicate_invoice": ("Rechnung wurde schon einmal eingereicht.", "The invoice was submitted before."),
+    "problem.unknown_postbox": ("Diesen Postkorb gibt es nicht.", "There is no such postbox."),
+    "doctype.invoice": ("Rechnung", "Invoice"),
+    "doctype.credit_note": ("Gutschrift", "Credit note"),
+    "doctype.payment_reminder": ("Mahnung / Zahlungserinnerung", "Payment reminder"),
+    "doctype.offer": ("Angebot", "Offer"),
+    "doctype.order_confirmation": ("Auftragsbestätigung", "Order confirmation"),
+    "doctype.delivery_note": ("Lieferschein", "Delivery note"),
+    "doctype.contract": ("Vertrag", "Contract"),
+    "doctype.application_building_permit": ("Bauantrag", "Building permit application"),
+    "doctype.application_housing_benefit": ("Wohngeldantrag", "Housing benefit application"),
+    "doctype.application_dog_tax": ("Hundesteuer-Anmeldung", "Dog tax registration"),
+    "doctype.application_trade_registration": ("Gewerbeanmeldung", "Trade registration"),
+    "doctype.application_daycare": ("Kita-Antrag", "Daycare application"),
+    "doctype.objection": ("Widerspruch", "Objection"),
+    "doctype.complaint": ("Beschwerde", "Complaint"),
+    "doctype.enquiry": ("Anfrage", "Enquiry"),
+    "doctype.authority_notice": ("Behördenschreiben", "Notice from an authority"),
+    "doctype.job_application": ("Bewerbung", "Job application"),
+    "doctype.invitation": ("Einladung", "Invitation"),
+    # station
+    "station.title": ("Scanstation: heutige Eingänge", "Scanning station: today's uploads"),
+    "station.upload": ("Hochladen", "Upload"),
+    "station.drop": (
+        "Dateien hierher ziehen oder auswählen (PDF, TIFF, PNG, JPEG, XML).",
+        "Drag files here or choose them (PDF, TIFF, PNG, JPEG, XML).",
+    ),
+    "station.choose": ("Dateien auswählen", "Choose files"),
+    "station.progress": ("Hochgeladen: {done} von {total}", "Uploaded: {done} of {total}"),
+    "station.none": ("Heute noch keine Eingänge.", "No uploads today yet."),
+    "station.rescans": ("Bitte neu scannen", "Please scan again"),
+    "station.rescans.none": ("Keine Aufforderungen zum Neuscannen.", "No requests to scan again."),
+    "station.col.file": ("Datei", "File"),
+    "station.col.time": ("Uhrzeit", "Time"),
+    "station.col.pages": ("Seiten", "Pages"),
+    "station.col.state": ("Zustand", "State"),
+    "station.col.where": ("Ziel", "Where to"),
+    "station.col.warnings": ("Hinweise", "Warnings"),
+    "station.admin_note": (
+        "Als Administrator sehen Sie die Eingänge aller Stationen; hochladen kann nur eine Station.",
+        "As an admin you see every station's uploads; only a station uploads.",
+    ),
+    "state.received": ("eingegangen", "received"),
+    "state.separated": ("getrennt", "separated"),
+    "state.ocr": ("gelesen", "read"),
+    "state.recognised": ("erkannt", "recognised"),
+    "state.routed": ("zugestellt", "routed"),
+    "state.review": ("in Prüfung", "in review"),
+    "state.rescan": ("neu scannen", "scan again"),
+    "state.split": ("aufgeteilt", "split"),
+    "state.failed": ("fehlgeschlagen", "failed"),
+    # postboxes (clerks)
+    "postboxes.title": ("Meine Postkörbe", "My postboxes"),
+    "postboxes.none": ("Ihnen ist kein Postkorb zugeordnet.", "No postbox is assigned to you."),
+    "postboxes.col.postbox": ("Postkorb", "Postbox"),
+    "postbox.title": ("Postkorb: {name}", "Postbox: {name}"),
+    "postbox.empty": ("Keine Dokumente in diesem Zustand.", "No documents in this state."),
+    "postbox.states": ("Zustände", "States"),
+    "postbox.col.placed": ("Eingelegt", "Placed"),
+    "postbox.col.kind": ("Art", "Kind"),
+    "postbox.col.claimed_by": ("Bearbeitet von", "Claimed by"),
+    "postbox.rerouted": ("Das Dokument wurde weitergeleitet.", "The document was sent on."),
+    "item.new": ("neu", "new"),
+    "item.claimed": ("in Bearbeitung", "claimed"),
+    "item.done": ("erledigt", "done"),
+    "item.primary": ("zugestellt", "routed here"),
+    "item.copy": ("Kopie", "copy"),
+    "item.copy_from": ("Kopie von {who}: {note}", "Copy from {who}: {note}"),
+    "pdoc.title": ("Dokument: {name}", "Document: {name}"),
+    "pdoc.back": ("Zurück zum Postkorb", "Back to the postbox"),
+    "pdoc.state": ("Im Postkorb: {state}", "In the postbox: {state}"),
+    "pdoc.searchable_pdf": ("Durchsuchbares PDF öffnen", "Open the searchable PDF"),
+    "pdoc.fields": ("Erkannte Rechnungsfelder", "Invoice fields read"),
+    "pdoc.actions": ("Aktionen", "Actions"),
+    "pdoc.claim": ("Übernehmen", "Claim"),
+    "pdoc.release": ("Zurückgeben", "Release"),
+    "pdoc.acknowledge": ("Erledigt", "Done"),
+    "pdoc.forward": ("Weiterleiten oder Kopie senden", "Send on or send a copy"),
+    "pdoc.target": ("An Postkorb", "To postbox"),
+    "pdoc.reason": ("Begründung", "Reason"),
+    "pdoc.reroute": ("Weiterleiten (verschieben)", "Send on (move)"),
+    "pdoc.copy": ("Kopie senden", "Send a copy"),
+    "action.claim": ("Sie bearbeiten das Dokument jetzt.", "You now hold the document."),
+    "action.release": ("Das Dokument liegt wieder im Postkorb.", "The document is back in the postbox."),
+    "action.acknowledge": ("Als erledigt markiert.", "Marked as done."),
+    "action.copy": ("Kopie gesendet.", "Copy sent."),
+    "action.reason_needed": ("Bitte eine Begründung angeben.", "Please give a reason."),
+    "code.already_claimed": ("Jemand anderes bearbeitet das Dokument bereits.", "Someone else holds the document."),
+    "code.already_done": ("Das Dokument ist bereits erledigt.", "The document is done already."),
+    "code.already_in_postbox": ("Der Postkorb hat das Dokument bereits.", "That postbox holds the document already."),
+    "code.unknown_postbox": ("Diesen Postkorb gibt es nicht.", "There is no such postbox."),
+    "code.same_postbox": ("Das Dokument liegt bereits dort.", "The document is there already."),
+    "code.invalid_transition": ("Das Dokument ist nicht (mehr) zugestellt.", "The document is not routed (any more)."),
+    "code.not_routed": ("Das Dokument ist nicht zugestellt.", "The document is not routed."),
+    # ages
+    "age.minutes": ("{n} Min.", "{n} min"),
+    "age.hours": ("{n} Std.", "{n} h"),
+    "age.days": ("{n} Tg.", "{n} d"),
+}
+
+
+#: The document types a reviewer chooses from (those the type model knows), in the catalogue's order.
+DOCUMENT_TYPES: Final = tuple(key.removeprefix("doctype.") for key in CATALOGUE if key.startswith("doctype."))
+
+
+def text(key: str, language: str, **values: object) -> str:
+    """The text of ``key`` in ``language`` (German when the language is unknown), placeholders filled."""
+    german, english = CATALOGUE[key]
+    chosen = english if language == "en" else german
+    return chosen.format(**values) if values else chosen
+
+
+def age(seconds: float, language: str) -> str:
+    """A short age: minutes below two hours, hours below two days, else days."""
+    minutes = max(0, int(seconds // 60))
+    if minutes < 120:
+        return text("age.minutes", language, n=minutes)
+    if minutes < 48 * 60:
+        return text("age.hours", language, n=minutes // 60)
+    return text("age.days", language, n=minutes // (24 * 60))

@@ -1,0 +1,224 @@
+"""The validation station end to end, in a real headless Chromium against a running ``mailroom serve`` with a real
+webhook receiver: a reviewer corrects an invoice's amount and date (checked as typed), routes it, and decides a
+letter to another postbox than suggested; the stored result and the webhook show it; the supplier's next invoice
+is read right (its layout was learned from the confirmation)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
+from reportlab.pdfgen import canvas
+from servicekit import SAMPLES, wait_for
+from uikit import PageCheck, UiServer, chromium, send_to_review, sign_in
+from webhook_receiver import WebhookReceiver
+
+REVIEWER, REVIEWER_PW = "pruefer", "Pruef-Passwort-2026"
+SUPPLIER_CSV = ("creditor_number;name;iban;vat_id\n"
+                "70009;Kanzlei Obermeyer Partner;DE89370400440532013000;DE458864807\n")
+LETTER = "0027-enquiry.pdf"  # suggested: buergerbuero; the reviewer decides standesamt
+LETTER_POSTBOX = "standesamt"
+INVOICE_POSTBOX = "kaemmerei-rechnungseingang"
+
+
+@dataclass(frozen=True)
+class Invoice:
+    number: str
+    issue: str  # ISO
+    net: Decimal
+
+    @property
+    def vat(self) -> Decimal:
+        return (self.net * Decimal("0.19")).quantize(Decimal("0.01"))
+
+    @property
+    def gross(self) -> Decimal:
+        return self.net + self.vat
+
+
+FIRST = Invoice("OB-24-0113", "2026-03-02", Decimal("1250.00"))
+NEXT = Invoice("OB-24-0187", "2026-04-17", Decimal("8431.70"))
+
+
+def de(amount: Decimal) -> str:
+    return f"{amount:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".")
+
+
+def render_invoice(invoice: Invoice, path: Path) -> Path:
+    """The supplier prints its fields under its own words (no generic label matches them): label above value,
+    totals at the left. Born digital (text layer), so that the test spends its time in the browser, not in OCR."""
+    pdf = canvas.Canvas(str(path), pagesize=A4)
+    height = A4[1]
+    y, m, d = invoice.issue.split("-")
+    pdf.setFont("Helvetica-Bold", 16)
+    pdf.drawString(20 * mm, height - 20 * mm, "Kanzlei Obermeyer Partner")
+    pdf.setFont("Helvetica", 11)
+    pdf.drawString(20 * mm, height - 50 * mm, "Stadtverwaltung Musterstadt")
+    pdf.drawString(20 * mm, height - 56 * mm, "Kämmerei, Rechnungseingang")
+    pdf.drawString(20 * mm, height - 62 * mm, "Rathausplatz 1, 12345 Musterstadt")
+    pdf.drawString(130 * mm, height - 50 * mm, "Belegkennung")
+    pdf.drawString(130 * mm, height - 56 * mm, invoice.number)
+    pdf.drawString(130 * mm, height - 66 * mm, "Ausgestellt am")
+    pdf.drawString(130 * mm, height - 72 * mm, f"{d}.{m}.{y}")
+    pdf.drawString(20 * mm, height - 95 * mm, "Rechnung: Honorarnote für anwaltliche Beratung im Vergabeverfahren")
+    for n, (label, value) in enumerate([("Warenwert", invoice.net), ("Steueranteil", invoice.vat),
+                                        ("Endsumme inkl. Steuer", invoice.gross)]):
+        pdf.drawString(20 * mm, height - (120 + 8 * n) * mm, label)
+        pdf.drawRightString(110 * mm, height - (120 + 8 * n) * mm, de(value))
+    pdf.setFont("Helvetica", 9)
+    pdf.drawString(20 * mm, 30 * mm, "Bankverbindung: Commerzbank  IBAN: DE89 3704 0044 0532 0130 00")
+    pdf.drawString(20 * mm, 25 * mm, "USt-IdNr.: DE458864807")
+    pdf.save()
+    return path
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[WebhookReceiver]:
+    with WebhookReceiver() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
+    running = UiServer(tmp_path_factory.mktemp("ui-validation"), MAILROOM_WEBHOOK_ALLOW_HOSTS="127.0.0.1",
+                       MAILROOM_WEBHOOK_POLL_SECONDS="1").start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def setup(server: UiServer, receiver: WebhookReceiver, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    admin = server.key("admin", "it-admin")
+    with server.api(admin) as client:
+        answer = client.post("/webhooks", json={"name": "dms", "url": receiver.url,
+                                                "event_types": ["document.routed"]})
+        assert answer.status_code == 201, answer.text
+        receiver.secret = answer.json()["secret"]
+    csv = tmp_path_factory.mktemp("suppliers") / "creditors.csv"
+    csv.write_text(SUPPLIER_CSV, encoding="utf-8")
+    done = server.cli("suppliers", "import", str(csv))
+    assert done.returncode == 0, done.stderr
+    send_to_review(server, admin, "Stichprobe", {"phrase": "Anfrage Meldebescheinigung"})
+    station = server.key("station", "poststelle-1")
+    pdfs = tmp_path_factory.mktemp("invoices")
+    invoice = server.upload(station, render_invoice(FIRST, pdfs / "obermeyer-0113.pdf"))
+    letter = server.upload(station, SAMPLES / LETTER)
+    for document_id in (invoice, letter):
+        assert server.wait_settled(station, document_id)["state"] == "review"
+    server.user(REVIEWER, "reviewer", REVIEWER_PW)
+    return {"admin": admin, "station": station, "invoice": invoice, "letter": letter, "pdfs": pdfs}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as running:
+        yield running
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(locale="de-DE", viewport={"width": 1400, "height": 1000})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def stored(server: UiServer, token: str, document_id: str) -> dict[str, Any]:
+    with server.api(token) as client:
+        answer = client.get(f"/documents/{document_id}")
+        assert answer.status_code == 200, answer.text
+        return dict(answer.json())
+
+
+def test_reviewer_corrects_an_invoice_and_decides_a_letter(
+    server: UiServer, receiver: WebhookReceiver, setup: dict[str, Any], page: Page, tmp_path: Path
+) -> None:
+    check = PageCheck(tmp_path / "screenshots")
+    invoice_id, letter_id = setup["invoice"], setup["letter"]
+    sign_in(page, server.base, REVIEWER, REVIEWER_PW)
+    page.locator(f'#queue tr[data-document="{invoice_id}"] a').click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("obermeyer-0113.pdf")
+    expect(page.locator("svg.page-svg")).to_have_count(1)
+    expect(page.locator('rect.box[data-field="address_field"]')).to_have_count(1)
+    check(page, "review-invoice")
+
+    # box -> field: clicking the IBAN's box selects its field; field -> box: focusing a field marks its box
+    page.locator('rect.box[data-field="iban"]').click()
+    expect(page.locator("#f-iban")).to_be_focused()
+    page.locator("#f-seller_vat_id").focus()
+    expect(page.locator('rect.box[data-field="seller_vat_id"]')).to_have_class(re.compile(r"\bselected\b"))
+
+    # immediate validation: a wrong gross total and a broken IBAN are flagged as they are typed
+    page.locator("#f-invoice_number").fill(FIRST.number)
+    page.locator("#f-issue_date").fill("31.02.2026")
+    expect(page.locator("#msg-issue_date")).to_have_text(re.compile("Kein Datum"))
+    page.locator("#f-issue_date").fill("02.03.2026")
+    expect(page.locator("#msg-issue_date")).to_have_text("")
+    page.locator("#f-total_net").fill(de(FIRST.net))
+    page.locator("#f-total_vat").fill(de(FIRST.vat))
+    page.locator("#f-total_gross").fill("1.478,50")
+    expect(page.locator("#msg-total_gross")).to_have_text(re.compile("Netto \\+ Umsatzsteuer ergibt nicht Brutto"))
+    expect(page.locator("#f-total_gross")).to_have_attribute("aria-invalid", "true")
+    iban = page.locator("#f-iban").input_value()
+    page.locator("#f-iban").fill(iban[:-1] + ("1" if iban[-1] != "1" else "2"))
+    expect(page.locator("#msg-iban")).to_have_text(re.compile("Prüfziffern"))
+    check(page, "review-invoice-invalid")
+    page.locator("#f-iban").fill(iban)
+    page.locator("#f-total_gross").fill(de(FIRST.gross))
+    expect(page.locator("#msg-total_gross")).to_have_text("")
+    expect(page.locator("#msg-iban")).to_have_text("")
+    page.locator("#postbox").select_option(INVOICE_POSTBOX)
+    page.locator("#document_type").select_option("invoice")
+    page.locator("#f-total_gross").press("Control+Enter")  # one key confirms and opens the next
+
+    expect(page).to_have_url(re.compile(rf"/ui/review/{letter_id}"))
+    result = stored(server, setup["admin"], invoice_id)
+    assert result["state"] == "routed"
+    fields = result["result"]["invoice"]
+    assert fields["total_gross"]["value"] == f"{FIRST.gross:.2f}" and fields["total_gross"]["source"] == "reviewer"
+    assert fields["issue_date"]["value"] == FIRST.issue
+    assert result["result"]["routing"]["postbox"] == INVOICE_POSTBOX
+    assert result["result"]["routing"]["decided_by"] == f"reviewer:{REVIEWER}"
+
+    # the letter: decided to another postbox than the one suggested
+    check(page, "review-letter")
+    suggested = page.locator("#postbox").input_value()
+    assert suggested != LETTER_POSTBOX
+    page.locator("#postbox").select_option(LETTER_POSTBOX)
+    page.get_by_role("button", name="Bestätigen und nächstes öffnen").click()
+    expect(page).to_have_url(re.compile(r"/ui/review(\?|$)"))
+    expect(page.locator("#queue-empty")).to_be_visible()
+    assert stored(server, setup["admin"], letter_id)["result"]["routing"]["postbox"] == LETTER_POSTBOX
+
+    # the webhook tells the DMS: the corrected fields and the postboxes as decided
+    def delivered() -> dict[str, dict[str, Any]] | None:
+        events = {p.document_id: p.event for p in receiver.processed if p.type == "document.routed"}
+        return events if {invoice_id, letter_id} <= set(events) else None
+
+    events = wait_for(delivered, 60, "the webhooks of both decisions")
+    hooked = events[invoice_id]["document"]
+    assert hooked["invoice"]["total_gross"]["value"] == f"{FIRST.gross:.2f}"
+    assert hooked["invoice"]["issue_date"]["value"] == FIRST.issue
+    assert hooked["routing"]["postbox"] == INVOICE_POSTBOX
+    assert events[letter_id]["document"]["routing"]["postbox"] == LETTER_POSTBOX
+    assert all(r.signature_ok for r in receiver.receipts)
+
+    # the supplier's next invoice is read right: its layout was learned from the confirmation
+    following = server.upload(setup["station"], render_invoice(NEXT, setup["pdfs"] / "obermeyer-0187.pdf"))
+    server.wait_settled(setup["station"], following)
+    read = stored(server, setup["admin"], following)["result"]["invoice"]
+    expected = {"invoice_number": NEXT.number, "issue_date": NEXT.issue, "total_net": f"{NEXT.net:.2f}",
+                "total_vat": f"{NEXT.vat:.2f}", "total_gross": f"{NEXT.gross:.2f}"}
+    assert {name: read.get(name, {}).get("value") for name in expected} == expected
+    assert read["validation"]["status"] == "valid"

@@ -1,0 +1,140 @@
+"""Helpers of the web UI's end-to-end tests: a real ``mailroom serve``, user accounts made with ``mailroom users``
+(password on standard input, never on the command line), Debian's Chromium driven by Playwright (no browser
+download), a screenshot of every page and an axe-core check (the axe JavaScript ships inside the
+``axe-playwright-python`` package: no network)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page, sync_playwright
+from servicekit import REPO, SETTLED, Process, free_port, service_env, wait_for, wait_http
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+#: axe findings of these impacts fail a test.
+BLOCKING_IMPACTS = {"serious", "critical"}
+
+
+class UiServer:
+    """``mailroom serve`` on a private port and data directory."""
+
+    def __init__(self, data_dir: Path, **env: str) -> None:
+        self.data_dir = data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.env = service_env(data_dir, **env)
+        self.process = Process(["serve", "--port", str(self.port), "--concurrency", "1"], self.env,
+                               data_dir / "serve.log")
+
+    def start(self) -> UiServer:
+        self.process.start()
+        try:
+            wait_http(self.base, timeout=120)
+        except AssertionError:
+            self.stop()
+            raise AssertionError((self.data_dir / "serve.log").read_text()[-3000:]) from None
+        return self
+
+    def stop(self) -> None:
+        self.process.stop()
+
+    def cli(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "cli", *args], env=self.env, input=stdin, capture_output=True,
+                              text=True, cwd=REPO, timeout=120)
+
+    def user(self, name: str, role: str, password: str, *scope: str) -> None:
+        done = self.cli("users", "create", name, "--role", role, *scope, "--password-file", "-",
+                        stdin=password + "\n")
+        assert done.returncode == 0, done.stderr
+
+    def key(self, role: str, name: str, *scope: str) -> str:
+        done = self.cli("keys", "create", "--role", role, "--name", name, *scope)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    def api(self, token: str) -> httpx.Client:
+        return httpx.Client(base_url=f"{self.base}/api/v1", headers={"Authorization": f"Bearer {token}"},
+                            timeout=60)
+
+    def upload(self, token: str, path: Path) -> str:
+        with self.api(token) as client, open(path, "rb") as handle:
+            answer = client.post("/documents", files={"file": (path.name, handle)})
+        assert answer.status_code in (200, 202), answer.text
+        return str(answer.json()["document_id"])
+
+    def wait_settled(self, token: str, document_id: str, timeout: float = 240) -> dict[str, Any]:
+        with self.api(token) as client:
+            def settled() -> dict[str, Any] | None:
+                body: dict[str, Any] = client.get(f"/documents/{document_id}").json()
+                return body if body.get("state") in SETTLED else None
+
+            found: dict[str, Any] = wait_for(settled, timeout, f"document {document_id} to settle", interval=0.5)
+            return found
+
+
+def send_to_review(server: UiServer, admin_token: str, reason: str, when: dict[str, Any]) -> None:
+    """Configuration, not a fake: the admin adds a top-priority rule that sends matching mail to review."""
+    with server.api(admin_token) as client:
+        pack = client.get("/rules/export")
+        assert pack.status_code == 200, pack.text
+        import yaml
+
+        rules = yaml.safe_load(pack.text)
+        rules["rules"].insert(0, {"id": "test-pruefen", "priority": 1000, "when": when, "then": {"review": reason},
+                                  "stop": True, "confidence": 0.99})
+        answer = client.post("/rules/import", params={"activate": "true"},
+                             content=yaml.safe_dump(rules, allow_unicode=True, sort_keys=False),
+                             headers={"Content-Type": "application/yaml"})
+        assert answer.status_code == 201, answer.text
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium, headless, through Playwright (``executable_path``; nothing downloaded)."""
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def sign_in(page: Page, base: str, name: str, password: str) -> None:
+    page.goto(f"{base}/ui/login")
+    page.get_by_label(re.compile("Benutzername|User name")).fill(name)
+    page.get_by_label(re.compile("Passwort|Password")).fill(password)
+    page.get_by_role("button", name=re.compile("^(Anmelden|Sign in)$")).click()
+    page.wait_for_load_state()
+
+
+class PageCheck:
+    """Screenshots every page it is shown into ``out`` and runs axe-core on it."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        out.mkdir(parents=True, exist_ok=True)
+        self.axe = Axe()
+        self.shots: list[Path] = []
+
+    def __call__(self, page: Page, name: str) -> Path:
+        shot = self.out / f"{len(self.shots):02d}-{name}.png"
+        page.screenshot(path=str(shot), full_page=True)
+        self.shots.append(shot)
+        results = self.axe.run(page)
+        violations = results.response["violations"]
+        blocking = [v for v in violations if v.get("impact") in BLOCKING_IMPACTS]
+        (self.out / f"{shot.stem}.axe.json").write_text(json.dumps(violations, indent=1, ensure_ascii=False))
+        assert not blocking, f"{name}: axe found {[(v['id'], v['impact'], v['help']) for v in blocking]}"
+        return shot
