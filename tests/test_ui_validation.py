@@ -61,9 +61,9 @@ def render_invoice(invoice: Invoice, path: Path) -> Path:
     pdf.setFont("Helvetica-Bold", 16)
     pdf.drawString(20 * mm, height - 20 * mm, "Kanzlei Obermeyer Partner")
     pdf.setFont("Helvetica", 11)
-    pdf.drawString(20 * mm, height - 50 * mm, "Stadtverwaltung Musterstadt")
-    pdf.drawString(20 * mm, height - 56 * mm, "Kämmerei, Rechnungseingang")
-    pdf.drawString(20 * mm, height - 62 * mm, "Rathausplatz 1, 12345 Musterstadt")
+    for n, line in enumerate(["Stadtverwaltung Musterstadt", "Kämmerei - Rechnungseingang", "Rathausplatz 1",
+                              "12345 Musterstadt"]):
+        pdf.drawString(20 * mm, height - (50 + 5 * n) * mm, line)
     pdf.drawString(130 * mm, height - 50 * mm, "Belegkennung")
     pdf.drawString(130 * mm, height - 56 * mm, invoice.number)
     pdf.drawString(130 * mm, height - 66 * mm, "Ausgestellt am")
