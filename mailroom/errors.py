@@ -547,3 +547,38 @@ def error_codes() -> dict[str, type[MailroomError]]:
         seen.setdefault(cls.code, cls)
         stack.extend(cls.__subclasses__())
     return seen
+
+
+# --- web UI: sessions and pages ----------------------------------------------------------------------------
+
+
+class SignInRequired(MailroomError):
+    """No valid session (never signed in, signed out, expired, idle too long): the UI redirects to the sign-in."""
+
+    code = "sign_in_required"
+    http_status = 401
+
+    def __init__(self, message: str = "sign-in required", *, expired: bool = False) -> None:
+        super().__init__(message)
+        self.expired = expired
+
+
+class CsrfRefused(MailroomError):
+    """A changing request of the web UI without the session's CSRF token (or the sign-in form's)."""
+
+    code = "csrf_refused"
+    http_status = 403
+
+
+class UiForbidden(MailroomError):
+    """The signed-in user's role may not open this page of the web UI."""
+
+    code = "ui_forbidden"
+    http_status = 403
+
+
+class UiNotFound(MailroomError):
+    """A page of the web UI about something that does not exist or is outside the user's scope (same answer)."""
+
+    code = "ui_not_found"
+    http_status = 404

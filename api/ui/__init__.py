@@ -12,16 +12,8 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from api.ui import documents, postboxes, review, signin, station
-from api.ui.web import (
-    STATIC_DIR,
-    UI_PREFIX,
-    CsrfRefused,
-    PageForbidden,
-    PageNotFound,
-    SignInRequired,
-    redirect,
-    render,
-)
+from api.ui.web import STATIC_DIR, UI_PREFIX, redirect, render
+from mailroom.errors import CsrfRefused, SignInRequired, UiForbidden, UiNotFound
 
 
 def install(app: FastAPI) -> None:
@@ -47,10 +39,10 @@ def install(app: FastAPI) -> None:
     def _csrf(request: Request, _exc: CsrfRefused) -> Response:
         return render(request, "error.html", ui=None, status_code=403, message="error.csrf")
 
-    @app.exception_handler(PageForbidden)
-    def _forbidden(request: Request, _exc: PageForbidden) -> Response:
+    @app.exception_handler(UiForbidden)
+    def _forbidden(request: Request, _exc: UiForbidden) -> Response:
         return render(request, "error.html", ui=None, status_code=403, message="error.forbidden")
 
-    @app.exception_handler(PageNotFound)
-    def _not_found(request: Request, _exc: PageNotFound) -> Response:
+    @app.exception_handler(UiNotFound)
+    def _not_found(request: Request, _exc: UiNotFound) -> Response:
         return render(request, "error.html", ui=None, status_code=404, message="error.not_found")

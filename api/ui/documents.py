@@ -21,11 +21,10 @@ from api.auth import Principal, can_see
 from api.deps import ReadSession, ServicesDep, record_audit
 from api.pages import render_reading_png
 from api.ui.web import UI_PREFIX, SignedIn
-from api.ui.web import PageNotFound as UiPageNotFound
 from classifiers.layout import find_address_field
 from extraction.review import CHECK_FIELDS, EDITABLE_FIELDS
 from extraction.validation import REVIEW_CONFIDENCE
-from mailroom.errors import NotAvailable, PageNotFound
+from mailroom.errors import NotAvailable, PageNotFound, UiNotFound
 from mailroom.model import MM_PER_INCH, Document
 from mailroom.storage import repository
 from mailroom.storage.models import DocumentRow
@@ -61,7 +60,7 @@ def visible_row(session: Session, principal: Principal, document_id: str) -> Doc
     """The document if the user may see it (scope of :mod:`api.auth`), else the UI's 404 (same for both)."""
     row = repository.get_document(session, document_id) if len(document_id) <= 64 else None
     if row is None or not can_see(principal, row, session):
-        raise UiPageNotFound()
+        raise UiNotFound("no such document")
     return row
 
 
@@ -135,5 +134,5 @@ async def page_image(
     try:
         png = await run_in_threadpool(render_reading_png, services.pipeline, row, number, VIEW_DPI)
     except (NotAvailable, PageNotFound):
-        raise UiPageNotFound() from None
+        raise UiNotFound("no such document") from None
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=600"})

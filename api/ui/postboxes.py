@@ -18,10 +18,10 @@ from api.deps import ReadSession, ServicesDep, record_audit
 from api.review import apply_decision
 from api.routes import postboxes as api
 from api.ui.documents import page_views, result_of, stored_document, visible_row
-from api.ui.web import UI_PREFIX, PageNotFound, UiContext, changing_as, redirect, render, signed_in_as
+from api.ui.web import UI_PREFIX, UiContext, changing_as, redirect, render, signed_in_as
 from extraction.review import EDITABLE_FIELDS
 from mailroom.directory import check_known_postbox, current_directory
-from mailroom.errors import MailroomError
+from mailroom.errors import MailroomError, UiNotFound
 from mailroom.storage.keys import Role
 from mailroom.storage.models import DocumentState
 from mailroom.storage.postboxes import ItemState
@@ -51,7 +51,7 @@ def postbox_page(
         listing = api.list_postbox_documents(postbox, ui.principal, services, session, state=state, limit=200,
                                              cursor=None)
     except api.PostboxNotFound:
-        raise PageNotFound() from None
+        raise UiNotFound("no such document or postbox") from None
     directory = current_directory(services.settings)
     entry = directory.postboxes.get(postbox)
     return render(request, "postbox.html", ui=ui, postbox=postbox, name=entry.name if entry else postbox,
@@ -63,7 +63,7 @@ def _document_page(request: Request, ui: UiContext, services: Any, session: Any,
     try:
         item = api.get_postbox_document(postbox, document_id, ui.principal, services, session)
     except (api.PostboxNotFound, MailroomError):
-        raise PageNotFound() from None
+        raise UiNotFound("no such document or postbox") from None
     row = visible_row(session, ui.principal, document_id)
     result = result_of(row)
     invoice = result.get("invoice") or {}
@@ -93,10 +93,10 @@ def searchable_pdf(ui: Clerk, services: ServicesDep, session: ReadSession, postb
     try:
         api.get_postbox_document(postbox, document_id, ui.principal, services, session)
     except (api.PostboxNotFound, MailroomError):
-        raise PageNotFound() from None
+        raise UiNotFound("no such document or postbox") from None
     row = visible_row(session, ui.principal, document_id)
     if row.searchable_pdf_sha is None:
-        raise PageNotFound()
+        raise UiNotFound("no such document or postbox")
     record_audit(services, actor=ui.principal.actor, action="document.read", object_type="document",
                  object_id=row.id, details={"what": "searchable_pdf", "user": ui.principal.key_id})
     stem = row.filename.rsplit(".", 1)[0]
@@ -130,12 +130,12 @@ async def change(request: Request, ui: ClerkChanging, services: ServicesDep, ses
                 )
                 return redirect(f"{UI_PREFIX}/postboxes/{postbox}?rerouted={document_id}", request)
         else:
-            raise PageNotFound()
+            raise UiNotFound("no such document or postbox")
     except api.PostboxNotFound:
-        raise PageNotFound() from None
+        raise UiNotFound("no such document or postbox") from None
     except MailroomError as exc:
         if exc.http_status == 404:
-            raise PageNotFound() from None
+            raise UiNotFound("no such document or postbox") from None
         return _document_page(request, ui, services, session, postbox, document_id, status_code=exc.http_status,
                               error=f"code.{exc.code}", message=None)
     return redirect(f"{UI_PREFIX}/postboxes/{postbox}/{document_id}?done={action}", request)

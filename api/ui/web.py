@@ -30,6 +30,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from api.auth import Principal
 from api.deps import ServicesDep
 from api.ui import texts
+from mailroom.errors import CsrfRefused, SignInRequired, UiForbidden
 from mailroom.storage import users
 from mailroom.storage.db import session_scope
 from mailroom.storage.keys import Role
@@ -79,26 +80,6 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-
-
-class SignInRequired(Exception):
-    """No valid session: the handler answers a redirect to the sign-in page."""
-
-    def __init__(self, expired: bool = False) -> None:
-        super().__init__("sign-in required")
-        self.expired = expired
-
-
-class CsrfRefused(Exception):
-    """A changing request without the session's CSRF token."""
-
-
-class PageForbidden(Exception):
-    """The user's role may not open this page (403)."""
-
-
-class PageNotFound(Exception):
-    """Not there, or outside the user's scope: both answer the same 404 page."""
 
 
 @dataclass(frozen=True)
@@ -153,7 +134,7 @@ async def changing(request: Request, ui: SignedIn) -> UiContext:
             value = form.get(CSRF_FIELD)
             sent = value if isinstance(value, str) else None
     if not sent or not _same(sent, ui.csrf):
-        raise CsrfRefused()
+        raise CsrfRefused("the request lacks the session's CSRF token")
     return ui
 
 
@@ -169,7 +150,7 @@ Changing = Annotated[UiContext, Depends(changing)]
 def signed_in_as(*roles: Role) -> Callable[[UiContext], UiContext]:
     def dependency(ui: SignedIn) -> UiContext:
         if ui.role not in roles:
-            raise PageForbidden()
+            raise UiForbidden("the role may not open this page")
         return ui
 
     return dependency
@@ -178,7 +159,7 @@ def signed_in_as(*roles: Role) -> Callable[[UiContext], UiContext]:
 def changing_as(*roles: Role) -> Callable[..., Awaitable[UiContext]]:
     async def dependency(ui: Changing) -> UiContext:
         if ui.role not in roles:
-            raise PageForbidden()
+            raise UiForbidden("the role may not open this page")
         return ui
 
     return dependency
