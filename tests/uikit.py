@@ -86,14 +86,19 @@ class UiServer:
 
 def send_to_review(server: UiServer, admin_token: str, reason: str, when: dict[str, Any]) -> None:
     """Configuration, not a fake: the admin adds a top-priority rule that sends matching mail to review."""
+    add_rules(server, admin_token, [{"id": "test-pruefen", "priority": 1000, "when": when,
+                                     "then": {"review": reason}, "stop": True, "confidence": 0.99}])
+
+
+def add_rules(server: UiServer, admin_token: str, added: list[dict[str, Any]]) -> None:
+    """The admin puts ``added`` in front of the active rule set and activates it (through the REST API)."""
     with server.api(admin_token) as client:
         pack = client.get("/rules/export")
         assert pack.status_code == 200, pack.text
         import yaml
 
         rules = yaml.safe_load(pack.text)
-        rules["rules"].insert(0, {"id": "test-pruefen", "priority": 1000, "when": when, "then": {"review": reason},
-                                  "stop": True, "confidence": 0.99})
+        rules["rules"][:0] = added
         answer = client.post("/rules/import", params={"activate": "true"},
                              content=yaml.safe_dump(rules, allow_unicode=True, sort_keys=False),
                              headers={"Content-Type": "application/yaml"})

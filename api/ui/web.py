@@ -71,6 +71,8 @@ NAV: list[tuple[str, str, tuple[Role, ...]]] = [
     ("nav.review", f"{UI_PREFIX}/review", (Role.REVIEWER, Role.ADMIN)),
     ("nav.station", f"{UI_PREFIX}/station", (Role.STATION, Role.ADMIN)),
     ("nav.postboxes", f"{UI_PREFIX}/postboxes", (Role.CLERK, Role.DMS, Role.ADMIN)),
+    ("nav.rules", f"{UI_PREFIX}/rules", (Role.ADMIN,)),
+    ("nav.dashboard", f"{UI_PREFIX}/dashboard", (Role.ADMIN,)),
 ]
 
 _env = Environment(
@@ -177,7 +179,7 @@ def render(request: Request, template: str, *, ui: UiContext | None, status_code
         t=t, lang=lang, ui=ui, request=request, path=request.url.path, prefix=UI_PREFIX, htmx=HTMX_FILE,
         csrf_field=CSRF_FIELD, known_texts=texts.CATALOGUE,
         nav=[(key, href) for key, href, roles in NAV if ui is not None and ui.role in roles],
-        age=lambda at: texts.age(_seconds_since(at), lang), local_time=local_time, **values,
+        age=lambda at: texts.age(_seconds_since(at), lang), local_time=local_time, when=when, **values,
     )
     return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
 
@@ -185,6 +187,11 @@ def render(request: Request, template: str, *, ui: UiContext | None, status_code
 def local_time(at: datetime) -> str:
     """A time of today as the town hall reads it (Europe/Berlin), ``HH:MM``."""
     return at.astimezone(LOCAL_ZONE).strftime("%H:%M")
+
+
+def when(at: datetime | None) -> str:
+    """A date and time as the town hall reads it: ``07.12.2026 14:05``."""
+    return at.astimezone(LOCAL_ZONE).strftime("%d.%m.%Y %H:%M") if at is not None else "–"
 
 
 def _seconds_since(at: datetime) -> float:

@@ -1,0 +1,120 @@
+"""Rules administration end to end, in a real headless Chromium against a running ``mailroom serve``: an admin
+edits the rule set, sees the validation error at the rule, fixes it, simulates the draft against recent mail (the
+diff table), activates it, opens the explain view and rolls back."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from servicekit import SAMPLES
+from uikit import PageCheck, UiServer, chromium, sign_in
+
+ADMIN, ADMIN_PW = "it.admin", "Admin-Passwort-2026"
+LETTER = "0027-enquiry.pdf"
+NEW_RULE_BROKEN = """id: test-meldebescheinigung
+priority: 1000
+when: {phrase: Anfrage Meldebescheinigung}
+then: {route_to: standesamt}
+"""
+NEW_RULE = NEW_RULE_BROKEN + "confidence: 0.99\n"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
+    running = UiServer(tmp_path_factory.mktemp("ui-admin")).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def setup(server: UiServer) -> dict[str, Any]:
+    station = server.key("station", "poststelle-1")
+    admin = server.key("admin", "it-admin")
+    letter = server.upload(station, SAMPLES / LETTER)
+    before = server.wait_settled(station, letter)
+    server.user(ADMIN, "admin", ADMIN_PW)
+    return {"admin": admin, "letter": letter, "before": before}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as running:
+        yield running
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(locale="de-DE", viewport={"width": 1400, "height": 1000})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def active_version(server: UiServer, token: str) -> dict[str, Any]:
+    with server.api(token) as client:
+        overview = client.get("/rules").json()
+        return dict(client.get(f"/rules/versions/{overview['active_version']}").json())
+
+
+def test_admin_edits_simulates_activates_and_rolls_back_rules(
+    server: UiServer, setup: dict[str, Any], page: Page, tmp_path: Path
+) -> None:
+    check = PageCheck(tmp_path / "screenshots")
+    sign_in(page, server.base, ADMIN, ADMIN_PW)
+    page.get_by_role("link", name="Regeln").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Routing-Regeln")
+    expect(page.locator("#active-version")).to_have_text("Aktive Version: 1")
+    check(page, "rules")
+
+    page.locator("#new-draft").click()
+    expect(page).to_have_url(re.compile(r"/ui/rules/versions/2$"))
+    check(page, "rules-draft")
+    page.locator("#rule-text-new").fill(NEW_RULE_BROKEN)
+    page.locator("#save").click()
+    # nothing saved; the error stands at the rule it belongs to
+    expect(page.locator("#rules-error")).to_contain_text("Nichts wurde gespeichert")
+    broken = page.locator('.rule-block[data-rule="test-meldebescheinigung"]')
+    expect(broken.locator("ul.problems")).to_contain_text("confidence")
+    expect(broken.locator("textarea")).to_have_attribute("aria-invalid", "true")
+    assert page.locator(".rule-block.has-problems").count() == 1
+    check(page, "rules-draft-invalid")
+
+    broken.locator("textarea").fill(NEW_RULE)
+    page.locator("#save").click()
+    expect(page.locator("#saved")).to_be_visible()
+    expect(page.locator('.rule-block[data-rule="test-meldebescheinigung"]')).to_have_count(1)
+    expect(page.locator(".rule-block.has-problems")).to_have_count(0)
+
+    page.locator("#simulate").click()
+    row = page.locator(f'#sim-changes tr[data-document="{setup["letter"]}"]')
+    expect(row).to_contain_text(LETTER)
+    expect(row.locator("td").nth(3)).to_contain_text("standesamt")
+    expect(page.locator("#sim-totals")).to_contain_text(re.compile(r"\d+ Dokumente: unverändert \d+"))
+    check(page, "rules-simulation")
+
+    row.get_by_role("link").click()  # the explain view of the document
+    expect(page.get_by_role("heading", level=1)).to_contain_text(LETTER)
+    expect(page.locator("#fired li")).not_to_have_count(0)
+    check(page, "explain")
+    page.go_back()
+
+    page.locator("#activate").click()
+    expect(page.locator("#rules-done")).to_have_text("Die Version ist jetzt aktiv.")
+    expect(page.locator("#active-version")).to_have_text("Aktive Version: 2")
+    assert "test-meldebescheinigung" in active_version(server, setup["admin"])["yaml"]
+    expect(page.locator("#changes")).to_contain_text("activate")
+    expect(page.locator("#changes")).to_contain_text(f"admin:{ADMIN}")
+
+    page.locator("#rollback").click()
+    expect(page.locator("#rules-done")).to_have_text("Die vorherige Version ist wieder aktiv.")
+    expect(page.locator("#active-version")).to_have_text("Aktive Version: 3")
+    assert "test-meldebescheinigung" not in active_version(server, setup["admin"])["yaml"]
+    check(page, "rules-rolled-back")

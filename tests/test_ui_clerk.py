@@ -1,0 +1,120 @@
+"""The postbox view end to end, in a real headless Chromium against a running ``mailroom serve``: a clerk works
+the documents of the postbox (claim, re-route with a reason) and cannot open another postbox's document nor a
+confidential letter for someone else, which its named recipient can."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from servicekit import SAMPLES
+from uikit import PageCheck, UiServer, add_rules, chromium, sign_in
+
+CLERK, CLERK_PW = "b.clerk", "Clerk-Passwort-2026"
+SCHAEFER, SCHAEFER_PW = "s.schaefer", "Schaefer-Passwort-2026"
+POSTBOX = "buergerbuero"
+ENQUIRY = "0027-enquiry.pdf"  # Bürgerbüro
+CONFIDENTIAL = "0008-complaint.png"  # Bürgerbüro, "Frau Schäfer - persönlich -"
+OTHER = "0017-application_trade_registration.pdf"  # Ordnungsamt
+ROUTES = [("Anfrage Meldebescheinigung", POSTBOX), ("Lange Wartezeiten", POSTBOX),
+          ("Gewerbeanzeige", "ordnungsamt-gewerbe")]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
+    running = UiServer(tmp_path_factory.mktemp("ui-clerk")).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def setup(server: UiServer) -> dict[str, Any]:
+    admin = server.key("admin", "it-admin")
+    add_rules(server, admin, [{"id": f"test-route-{n}", "priority": 500, "when": {"phrase": phrase},
+                               "then": {"route_to": postbox}, "confidence": 0.99}
+                              for n, (phrase, postbox) in enumerate(ROUTES)])
+    station = server.key("station", "poststelle-1")
+    ids = {name: server.upload(station, SAMPLES / name) for name in (ENQUIRY, CONFIDENTIAL, OTHER)}
+    for name, document_id in ids.items():
+        settled = server.wait_settled(station, document_id)
+        assert settled["state"] == "routed", (name, settled["state"])
+    with server.api(admin) as client:
+        routing = client.get(f"/documents/{ids[CONFIDENTIAL]}").json()["result"]["routing"]
+    assert routing["confidential"] is True and routing["person"] == "schaefer", routing
+    server.user(CLERK, "clerk", CLERK_PW, "--postbox", POSTBOX)
+    server.user(SCHAEFER, "clerk", SCHAEFER_PW, "--postbox", POSTBOX, "--person", "schaefer")
+    return {"admin": admin, "ids": ids}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as running:
+        yield running
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(locale="de-DE", viewport={"width": 1400, "height": 1000})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def test_clerk_sees_only_its_postbox_and_no_confidential_letter_for_someone_else(
+    server: UiServer, setup: dict[str, Any], page: Page, tmp_path: Path
+) -> None:
+    check = PageCheck(tmp_path / "screenshots")
+    ids = setup["ids"]
+    sign_in(page, server.base, CLERK, CLERK_PW)
+    expect(page).to_have_url(f"{server.base}/ui/postboxes")
+    expect(page.locator("#postboxes tbody tr")).to_have_count(1)
+    check(page, "postboxes")
+    page.locator(f'#postboxes tr[data-postbox="{POSTBOX}"] a').first.click()
+    listed = page.locator("#postbox-documents tbody tr")
+    expect(listed).to_have_count(1)
+    expect(listed.first).to_have_attribute("data-document", ids[ENQUIRY])
+    check(page, "postbox")
+
+    for url in (f"/ui/postboxes/{POSTBOX}/{ids[CONFIDENTIAL]}", f"/ui/postboxes/ordnungsamt-gewerbe/{ids[OTHER]}",
+                "/ui/postboxes/ordnungsamt-gewerbe", f"/ui/documents/{ids[OTHER]}/pages/1.png",
+                f"/ui/documents/{ids[CONFIDENTIAL]}/pages/1.png"):
+        answer = page.goto(server.base + url)
+        assert answer is not None and answer.status == 404, url
+        if url.endswith(".png"):
+            continue
+        expect(page.get_by_role("alert")).to_have_text("Nicht gefunden.")
+
+    page.goto(f"{server.base}/ui/postboxes/{POSTBOX}/{ids[ENQUIRY]}")
+    expect(page.locator("svg.page-svg")).to_have_count(1)
+    check(page, "postbox-document")
+    page.locator("#claim").click()
+    expect(page.locator("#action-message")).to_have_text("Sie bearbeiten das Dokument jetzt.")
+    expect(page.locator("#item-state")).to_contain_text("in Bearbeitung")
+    page.locator("#target").select_option("standesamt")
+    page.locator("#reason").fill("Betrifft eine Geburtsurkunde")
+    page.locator("#reroute").click()
+    expect(page.get_by_role("status")).to_have_text("Das Dokument wurde weitergeleitet.")
+    expect(page.locator("#postbox-empty")).to_be_visible()
+    with server.api(setup["admin"]) as client:
+        routing = client.get(f"/documents/{ids[ENQUIRY]}").json()["result"]["routing"]
+    assert routing["postbox"] == "standesamt" and routing["reason"] == "Betrifft eine Geburtsurkunde"
+    assert routing["decided_by"] == f"clerk:{CLERK}"
+
+
+def test_the_named_recipient_opens_the_confidential_letter(
+    server: UiServer, setup: dict[str, Any], page: Page
+) -> None:
+    ids = setup["ids"]
+    sign_in(page, server.base, SCHAEFER, SCHAEFER_PW)
+    page.goto(f"{server.base}/ui/postboxes/{POSTBOX}")
+    expect(page.locator(f'#postbox-documents tr[data-document="{ids[CONFIDENTIAL]}"]')).to_have_count(1)
+    page.goto(f"{server.base}/ui/postboxes/{POSTBOX}/{ids[CONFIDENTIAL]}")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(CONFIDENTIAL)
+    image = page.request.get(f"{server.base}/ui/documents/{ids[CONFIDENTIAL]}/pages/1.png")
+    assert image.status == 200 and image.headers["content-type"] == "image/png"
