@@ -17,7 +17,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cli.commands.keys import DataDir, _settings, cli_actor
+from cli.commands.keys import DataDir, cli_actor
+from cli.common import cli_settings
 from mailroom.errors import MailroomError
 from mailroom.storage import users
 from mailroom.storage.db import make_engine, migrate, session_scope
@@ -52,7 +53,7 @@ def read_password(source: Path | None) -> str:
 
 
 def _run(data_dir: Path | None, action: Any) -> Any:
-    engine = make_engine(_settings(data_dir))
+    engine = make_engine(cli_settings(data_dir))
     try:
         migrate(engine)
         with session_scope(engine) as session:

@@ -16,4 +16,5 @@ from mailroom.storage import keys, labels, mail, models, postboxes, rulesets, su
 #: :mod:`~mailroom.storage.suppliers`, :mod:`~mailroom.storage.users`.
 metadata: MetaData = models.Base.metadata
 
-__all__ = ["keys", "labels", "mail", "metadata", "models", "postboxes", "rulesets", "subscriptions", "suppliers", "users"]
+__all__ = ["keys", "labels", "mail", "metadata", "models", "postboxes", "rulesets", "subscriptions", "suppliers",
+           "users"]
