@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from api.auth import Principal, can_see
 from api.metrics import ServiceMetrics
 from mailroom import audit
-from mailroom.errors import DocumentNotFound, Forbidden, Unauthorized
+from mailroom.errors import DocumentNotFound, Forbidden, NoLongerVisible, Unauthorized
 from mailroom.settings import Settings
 from mailroom.storage import keys, repository
 from mailroom.storage.db import session_scope
@@ -106,6 +106,9 @@ def visible_document(
     """The document, if it exists and the caller may see it; 404 ``document_not_found`` otherwise."""
     row = repository.get_document(session, document_id)
     if row is None or not can_see(principal, row, session):
+        own_upload = row is not None and principal.role is Role.STATION and row.station == principal.station
+        if own_upload and principal.station:  # in the station's scope, so hidden only for being confidential
+            raise NoLongerVisible(f"document {document_id} is a confidential letter: only its recipient sees it")
         raise DocumentNotFound(f"no document {document_id}")
     return row
 

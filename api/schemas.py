@@ -20,7 +20,9 @@ def document_url(document_id: str, suffix: str = "") -> str:
 
 class UploadAccepted(BaseModel):
     document_id: str
-    state: str = Field(description="Pipeline state: received, separated, ocr, recognised, routed, review, failed")
+    state: str = Field(
+        description="Pipeline state: received, separated, ocr, recognised, routed, review, rescan, split, failed"
+    )
     status_url: str = Field(description="Poll this URL for the state and the result")
     duplicate: bool = Field(description="True when this station sent the same file before (same document)")
 
@@ -54,7 +56,10 @@ class DocumentEvents(BaseModel):
 
 class DocumentStatus(BaseModel):
     document_id: str
-    state: str = Field(description="received, separated, ocr, recognised, routed, review or failed")
+    state: str = Field(
+        description="received, separated, ocr, recognised, routed, review, rescan (back at the station: scan "
+        "again, see `rescan`), split or failed"
+    )
     filename: str
     kind: str = Field(description="pdf, tiff, png, jpeg or xml (sniffed from the bytes)")
     mime_type: str | None = None
@@ -73,6 +78,9 @@ class DocumentStatus(BaseModel):
     error: ErrorInfo | None = Field(None, description="why the document failed (state failed)")
     warnings: list[dict[str, Any]] = Field(
         default_factory=list, description="quality warnings for the station (blank_page, skewed, ...)"
+    )
+    rescan: dict[str, Any] | None = Field(
+        None, description="state rescan: why the station scans it again (reason blank/unreadable, pages, message)"
     )
     result: dict[str, Any] | None = Field(None, description="mailroom.result/v1, once the document is recognised")
     links: dict[str, Any]
@@ -100,7 +108,7 @@ class DocumentStatus(BaseModel):
             attempts=row.attempts, parent_id=row.parent_id, page_from=row.page_from, page_to=row.page_to,
             letters=[child.id for child in row.children],
             error=ErrorInfo(code=row.error_code, message=row.error_message) if row.error_code else None,
-            warnings=warnings, result=result, links=links,
+            warnings=warnings, rescan=(result or {}).get("rescan"), result=result, links=links,
         )
 
 
@@ -142,6 +150,7 @@ class DocumentSummary(BaseModel):
     postbox: str | None = None
     routing_status: str | None = None
     warnings: list[str] = Field(default_factory=list, description="codes of the quality warnings")
+    rescan: dict[str, Any] | None = Field(None, description="state rescan: reason, pages and message for the station")
     parent_id: str | None = None
     url: str
 
@@ -154,7 +163,7 @@ class DocumentSummary(BaseModel):
             received_at=row.received_at, document_type=(result.get("document_type") or {}).get("label"),
             postbox=routing.get("postbox"), routing_status=routing.get("status"),
             warnings=[w.get("code", "") for w in (result.get("quality") or {}).get("warnings") or []],
-            parent_id=row.parent_id, url=document_url(row.id),
+            rescan=result.get("rescan"), parent_id=row.parent_id, url=document_url(row.id),
         )
 
 

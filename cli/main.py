@@ -90,6 +90,11 @@ def _print_human(outcome: Any) -> None:
             pages = parent.get("pages", [])
             name = f"  └ pages {pages[0]}-{pages[-1]}" if pages else "  └ letter"
         seconds = f"{outcome.seconds:6.2f} s" if len(outcome.results) == 1 else " " * 8
+        if result.rescan is not None:
+            pages = ", ".join(str(n) for n in result.rescan.pages)
+            err.print(f"[bold red]↻ NEU SCANNEN[/bold red] {name} (Seiten {pages}, {result.rescan.reason}): "
+                      f"{result.rescan.message}", highlight=False)
+            continue
         err.print(
             f"[green]✓[/green] {name:42} {result.pages:3d} p  {result.text_source:10}  "
             f"conf {conf:>3}  {seconds}  warnings: {warnings}",

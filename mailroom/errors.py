@@ -159,6 +159,14 @@ class StorageUnavailable(TransientError):
     http_status = 503
 
 
+class ServiceUnreachable(TransientError):
+    """``mailroom upload``: the service did not answer (connection refused or dropped, 502/503/504) for longer than
+    the client's retry window; what was not finished is reported in its summary."""
+
+    code = "service_unreachable"
+    http_status = 503
+
+
 # --- state of a document, stored blobs ------------------------------------------------------------------
 
 
@@ -233,6 +241,14 @@ class DocumentNotFound(MailroomError):
 
     code = "document_not_found"
     http_status = 404
+
+
+class NoLongerVisible(DocumentNotFound):
+    """A station asks about a letter it uploaded that was routed confidentially ("persönlich", "vertraulich"):
+    only its named recipient sees it now. The station learns nothing it did not know (it sent the letter) except
+    that it no longer sees it, which its client says instead of guessing from a bare 404."""
+
+    code = "no_longer_visible"
 
 
 class PageNotFound(MailroomError):

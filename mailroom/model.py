@@ -78,6 +78,9 @@ class PageQuality(BaseModel):
     ink_ratio: float | None = Field(None, description="Share of dark pixels inside the page margins")
     ocr_confidence: float | None = Field(None, description="Mean word confidence 0..100")
     blank: bool = False
+    unreadable: bool = Field(
+        False, description="Ink, but the OCR gave up on the page (over its CPU budget also when read the cheaper way)"
+    )
 
 
 class Page(BaseModel):

@@ -82,6 +82,18 @@ class Quality(_Part):
     warnings: list[QualityWarning] = Field(default_factory=list)
 
 
+class RescanRequest(_Part):
+    """Why a document went back to the station that scanned it instead of into the review queue
+    (``intake.quality_gate``): the station scans these pages again and sends the new scan."""
+
+    reason: Literal["blank", "unreadable"] = Field(
+        description="blank: nothing on the pages; unreadable: ink, but no text could be read"
+    )
+    pages: list[int] = Field(default_factory=list, description="The pages to scan again (1-based)")
+    message: str = Field(description="What the station operator reads (German)")
+    warnings: list[str] = Field(default_factory=list, description="The quality warning codes behind the request")
+
+
 class DocumentType(_Part):
     label: str
     confidence: float
@@ -137,6 +149,9 @@ class Result(_Part):
     recipient: Recipient | None = None
     routing: Routing | None = None
     invoice: dict[str, Any] | None = None
+    rescan: RescanRequest | None = Field(
+        None, description="Present when the document went back to its station to be scanned again"
+    )
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 

@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     warn_ocr_confidence: float = Field(default=70.0, description="Warn when mean OCR confidence is below")
     warn_blur: float = Field(default=60.0, description="Warn when the sharpness measure is below this")
     warn_contrast: float = Field(default=40.0, description="Warn when the contrast measure is below this")
+    rescan_ocr_confidence: float = Field(
+        default=30.0, ge=0, le=100,
+        description="A scanned page whose words OCR is less sure of than this on average counts as unreadable; a "
+        "scan with no readable page goes back to its station (state rescan)",
+    )
 
     # service: the sweeper re-enqueues documents no task has touched for a while
     sweep_interval_seconds: float = Field(default=60.0, description="How often the sweeper looks for stuck documents")

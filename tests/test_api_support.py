@@ -22,7 +22,7 @@ from workers.dispatch import Dispatcher, InlineDispatcher
 from workers.pipeline import PipelineContext
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_docs" / "committed"
-SETTLED = {"routed", "review", "failed", "split"}
+SETTLED = {"routed", "review", "rescan", "failed", "split"}
 
 
 def make_settings(data_dir: Path, **overrides: Any) -> Settings:
@@ -47,8 +47,10 @@ class ApiServer:
 
 
 @contextmanager
-def serve(settings: Settings, *, dispatcher: Dispatcher | None = None, access_log: bool = False) -> Iterator[ApiServer]:
-    """The app behind a real uvicorn server on a random port of 127.0.0.1, in a thread of this process.
+def serve(
+    settings: Settings, *, dispatcher: Dispatcher | None = None, access_log: bool = False, port: int = 0
+) -> Iterator[ApiServer]:
+    """The app behind a real uvicorn server on a random (or the given) port of 127.0.0.1, in a thread.
 
     Documents are processed by an :class:`InlineDispatcher` (real pipeline, real Tesseract) unless a
     ``dispatcher`` is given.
@@ -57,7 +59,8 @@ def serve(settings: Settings, *, dispatcher: Dispatcher | None = None, access_lo
     inline = InlineDispatcher(ctx) if dispatcher is None else None
     app = create_app(settings, dispatcher=dispatcher or inline, pipeline=ctx)  # type: ignore[arg-type]
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a restart on the port of a server just stopped
+    sock.bind(("127.0.0.1", port))
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, log_level="info" if access_log else "warning", access_log=access_log))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

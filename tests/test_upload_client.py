@@ -24,7 +24,7 @@ def test_upload_waits_for_the_letters_of_a_stack_and_for_confidential_letters(tm
                                         "--timeout", "300"])
     output = done.output
     assert done.exit_code == 0, output
-    assert "2 accepted, 2 done, 0 problems" in output
-    letters = [line for line in output.splitlines() if "└ letter" in line]
+    assert "2 angenommen, 0 übersprungen, 0 Probleme" in output
+    letters = [line for line in output.splitlines() if "└ Brief" in line]
     assert len(letters) == 2 and not any(" received " in line for line in letters)  # settled, not just created
-    assert "0019-job_application.pdf" in output and "confidential" in output
+    assert "0019-job_application.pdf" in output and "vertraulich" in output

@@ -31,6 +31,7 @@ from intake.checks import inspect_file
 from intake.einvoice import find_embedded_invoice_xml
 from intake.pages import iter_pages
 from intake.preprocess import PreparedPage, prepare_page
+from intake.quality_gate import rescan_request
 from intake.separator import is_separator_sheet
 from intake.tesseract import OcrEngine, TesseractEngine
 from intake.types import FileInfo, FileKind, PageInput
@@ -38,13 +39,13 @@ from mailroom import audit, transfer_notes
 from mailroom.errors import MailroomError, ToolFailed
 from mailroom.logs import log_context
 from mailroom.model import Block, Document, Page, PageQuality, TextSource
-from mailroom.result import MailSource, Quality, QualityWarning, Result, Source
+from mailroom.result import MailSource, Quality, QualityWarning, RescanRequest, Result, Source
 from mailroom.settings import Settings
 from mailroom.storage import mail as mail_storage
 from mailroom.storage import repository
 from mailroom.storage.blobs import BlobStore
 from mailroom.storage.db import make_engine, migrate, session_factory
-from mailroom.storage.models import ArtifactKind, DocumentRow
+from mailroom.storage.models import ArtifactKind, DocumentRow, DocumentState
 
 if TYPE_CHECKING:
     from routing.router import Router
@@ -392,6 +393,12 @@ def summarise_quality(document: Document, settings: Settings) -> Quality:
             continue
         if page.text_source is not TextSource.OCR:
             continue
+        if q.unreadable:
+            warnings.append(QualityWarning(
+                code="page_unreadable", page=n, message=f"page {n} could not be read within its time budget"))
+        elif not any(True for _ in page.words()):
+            warnings.append(QualityWarning(
+                code="no_text_found", page=n, message=f"page {n} has ink but no text could be read"))
         if q.rotation:
             warnings.append(QualityWarning(
                 code="rotated", page=n, message=f"page {n} was scanned rotated; turned by {q.rotation}°"))
@@ -476,7 +483,8 @@ def einvoice_xml(info: FileInfo, ctx: PipelineContext) -> bytes | None:
 
 
 def finish(document_id: str, info: FileInfo, document: Document, ctx: PipelineContext) -> Result:
-    """Recognise, read the invoice, decide and store the result: the document is ``routed`` or in ``review``.
+    """Recognise, read the invoice, decide and store the result: the document is ``routed`` or in ``review``, or,
+    when the quality gate finds no readable page in a station's scan, back at its station (``rescan``).
 
     The decision runs once on the words; for an invoice (by the model, or an e-invoice) the invoice fields are
     read and the decision runs again with them as facts (rules on amounts, supplier, Leitweg-ID). An invoice that
@@ -486,12 +494,18 @@ def finish(document_id: str, info: FileInfo, document: Document, ctx: PipelineCo
     from routing.router import recognise_document, route_document
     from rules.facts import IntakeFacts, InvoiceFacts, SupplierFacts
 
-    router = ctx.router
-    xml = einvoice_xml(info, ctx) if document_id_is_file(document, info) else None
     with ctx.session() as session:
         row = _row(session, document_id)
         if row.state in ("received", "separated") and any(p.text_source is TextSource.OCR for p in document.pages):
             repository.transition(session, row, "ocr")
+        result = build_result(row, info, document, ctx.settings)
+        rescan = rescan_request(document, result.quality, ctx.settings, channel=row.source_channel)
+        if rescan is not None:
+            return send_back(session, row, result, rescan)
+    router = ctx.router
+    xml = einvoice_xml(info, ctx) if document_id_is_file(document, info) else None
+    with ctx.session() as session:
+        row = _row(session, document_id)
         result = build_result(row, info, document, ctx.settings)
         result.source.mail = mail_source(session, row)
         sender = result.source.mail.sender if result.source.mail else None
@@ -537,6 +551,21 @@ def finish(document_id: str, info: FileInfo, document: Document, ctx: PipelineCo
         repository.transition(session, row, "routed" if status == "routed" else "review", reason=_reason(result))
         audit.record(session, actor=transfer_notes.PIPELINE_ACTOR, action="document.decided", object_type="document",
                      object_id=row.id, details=decision_audit(result, router, session))
+    return result
+
+
+def send_back(session: Session, row: DocumentRow, result: Result, rescan: RescanRequest) -> Result:
+    """The quality gate's outcome: the document goes back to its station (state ``rescan``), not to review."""
+    result.rescan = rescan
+    repository.save_result(session, row, result.to_json())
+    repository.transition(session, row, DocumentState.RESCAN,
+                          reason=f"rescan: {rescan.reason}, pages {rescan.pages}")
+    audit.record(session, actor=transfer_notes.PIPELINE_ACTOR, action="document.rescan_requested",
+                 object_type="document", object_id=row.id,
+                 details={"state": DocumentState.RESCAN.value, "station": row.station, "reason": rescan.reason,
+                          "pages": rescan.pages, "warnings": rescan.warnings})
+    log.info("sent back to station %s: %s, pages %s", row.station or "-", rescan.reason, rescan.pages,
+             extra={"document_id": row.id})
     return result
 
 

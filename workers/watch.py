@@ -7,8 +7,15 @@ two polls decide). Temporary names are never taken: ``.*``, ``~*``, ``*.tmp``, `
 Each complete file is received (``pipeline.receive``: checked, original stored durably, document record
 committed), handed to a :class:`~workers.dispatch.Dispatcher`, and only then moved:
 
-- to ``done/NAME`` with the receipt ``done/NAME.json`` (document id, SHA-256, whether it was a new document);
+- to ``done/NAME`` with the receipt ``done/NAME.json`` (document id, SHA-256, whether it was a new document,
+  ``outcome: pending``);
 - to ``failed/NAME`` with ``failed/NAME.reason.txt`` (``code: message``) when the file itself is bad.
+
+When the pipeline is done with the document, the receipt gets its ``outcome`` (routed, review, rescan, failed,
+split), the quality ``warnings``, the ``rescan`` request, the postbox, the error, and for a stack its letters
+(:meth:`StationFolder.follow_up`, on every poll). A scan the quality gate sent back (state ``rescan``: blank or
+unreadable) moves on to ``rescan/NAME`` with its receipt and ``rescan/NAME.rescan.txt``, a note in German for the
+operator: which pages, why, what to do. Receipts still ``pending`` after a restart are followed up then.
 
 The order makes every crash harmless: the receipt or reason file is written (atomically) before the move, and
 a file is moved only after its original is stored and committed. A file still in the folder after a restart is
@@ -32,9 +39,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from sqlalchemy.orm import Session
+
 from mailroom.errors import FileChanged, FolderBusy, InputError, MailroomError
 from mailroom.storage import repository
-from mailroom.storage.models import DocumentState
+from mailroom.storage.models import DocumentRow, DocumentState
+from mailroom.storage.repository import SETTLED_STATES
 from workers.dispatch import Dispatcher
 from workers.pipeline import PipelineContext, receive
 
@@ -43,6 +53,8 @@ log = logging.getLogger(__name__)
 CHANNEL = "watch_folder"
 DONE_DIR = "done"
 FAILED_DIR = "failed"
+RESCAN_DIR = "rescan"
+PENDING = "pending"
 LOCK_NAME = ".mailroom-watch.lock"
 TEMP_SUFFIXES = (".tmp", ".temp", ".part", ".partial", ".crdownload")
 
@@ -66,7 +78,7 @@ class Handled:
     """What happened to one file of the folder."""
 
     name: str
-    outcome: Literal["done", "failed", "retry"]
+    outcome: Literal["done", "failed", "retry", "rescan"]
     moved_to: Path | None = None
     document_id: str | None = None
     error: str | None = None  # stable error code for failed/retry
@@ -154,7 +166,9 @@ class StationFolder:
         self.dispatcher = dispatcher
         self.done = inbox / DONE_DIR
         self.failed = inbox / FAILED_DIR
+        self.rescan = inbox / RESCAN_DIR
         self._seen: dict[str, FileStamp] = {}
+        self._pending: dict[Path, str] | None = None  # receipt in done/ -> document id, until its outcome is known
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[StationFolder]:
@@ -210,13 +224,67 @@ class StationFolder:
         target = free_name(self.done, path.name)
         receipt = {
             "document_id": received.document_id, "sha256": received.info.sha256, "file": path.name,
-            "station": self.station, "new_document": received.created,
+            "station": self.station, "new_document": received.created, "outcome": PENDING,
         }
-        write_durably(target.with_name(target.name + ".json"), json.dumps(receipt, indent=1) + "\n")
+        receipt_path = target.with_name(target.name + ".json")
+        write_durably(receipt_path, json.dumps(receipt, indent=1) + "\n")
         move_durably(path, target)
+        self.pending[receipt_path] = received.document_id
         log.info("%s received as %s", path.name, received.document_id,
                  extra={"document_id": received.document_id, "station": self.station})
         return Handled(path.name, "done", moved_to=target, document_id=received.document_id)
+
+    @property
+    def pending(self) -> dict[Path, str]:
+        """Receipts in ``done/`` whose document the pipeline has not finished yet (found again after a restart)."""
+        if self._pending is None:
+            self._pending = {}
+            for receipt_path in sorted(self.done.glob("*.json")) if self.done.is_dir() else []:
+                with contextlib.suppress(OSError, ValueError):
+                    receipt = json.loads(receipt_path.read_text(encoding="utf-8"))
+                    if receipt.get("outcome", PENDING) == PENDING and receipt.get("document_id"):
+                        self._pending[receipt_path] = str(receipt["document_id"])
+        return self._pending
+
+    def follow_up(self) -> list[Handled]:
+        """Complete the receipts of documents the pipeline is done with; send rescans on to ``rescan/``."""
+        finished: list[Handled] = []
+        for receipt_path, document_id in list(self.pending.items()):
+            try:
+                with self.ctx.session() as session:
+                    outcome = _outcome(session, document_id)
+            except (MailroomError, OSError) as exc:  # the database is away: the next poll tries again
+                log.warning("cannot follow up %s now: %s", receipt_path.name, exc)
+                break
+            if outcome is None:
+                continue
+            try:
+                finished.append(self._complete(receipt_path, outcome))
+            except OSError as exc:
+                log.error("cannot complete the receipt %s: %s", receipt_path.name, exc)
+                continue
+            del self.pending[receipt_path]
+        return finished
+
+    def _complete(self, receipt_path: Path, outcome: dict[str, object]) -> Handled:
+        receipt = json.loads(receipt_path.read_text(encoding="utf-8"))
+        receipt.update(outcome)
+        name = receipt_path.name.removesuffix(".json")
+        scanned = receipt_path.with_name(name)
+        document_id = str(receipt["document_id"])
+        if outcome["outcome"] != DocumentState.RESCAN.value or not scanned.exists():
+            write_durably(receipt_path, json.dumps(receipt, indent=1, ensure_ascii=False) + "\n")
+            return Handled(name, "done", moved_to=scanned, document_id=document_id)
+        # back to the station: receipt and note first, then the file, then the old receipt (a crash repeats it)
+        self.rescan.mkdir(exist_ok=True)
+        target = free_name(self.rescan, name)
+        write_durably(target.with_name(target.name + ".json"), json.dumps(receipt, indent=1, ensure_ascii=False) + "\n")
+        write_durably(target.with_name(target.name + ".rescan.txt"), rescan_note(name, receipt))
+        move_durably(scanned, target)
+        receipt_path.unlink()
+        log.warning("%s: scan again (%s)", name, (receipt.get("rescan") or {}).get("reason"),
+                    extra={"document_id": document_id, "station": self.station})
+        return Handled(name, "rescan", moved_to=target, document_id=document_id)
 
     def _waiting(self, document_id: str) -> bool:
         """A document received before (a restart after receive) that nobody has started yet."""
@@ -240,11 +308,24 @@ class StationFolder:
         return Handled(path.name, "failed", moved_to=target, error=exc.code)
 
     def watch(self, *, poll_seconds: float, stop: threading.Event) -> None:
-        """Poll every ``poll_seconds`` until ``stop`` is set."""
+        """Poll every ``poll_seconds`` until ``stop`` is set (receipts of finished documents completed each time)."""
         with self.locked():
             self.poll()
             while not stop.wait(poll_seconds):
                 self.poll()
+                self.follow_up()
+            self.follow_up()
+
+    def settle(self, *, timeout: float, poll_seconds: float = 0.5) -> list[Handled]:
+        """Follow up until every pending receipt is complete or ``timeout`` seconds passed."""
+        finished: list[Handled] = []
+        deadline = time.monotonic() + timeout
+        with self.locked():
+            finished += self.follow_up()
+            while self.pending and time.monotonic() < deadline:
+                time.sleep(poll_seconds)
+                finished += self.follow_up()
+        return finished
 
     def once(self, *, poll_seconds: float) -> list[Handled]:
         """Look twice, ``poll_seconds`` apart, and take what was complete; returns what was handled."""
@@ -252,3 +333,54 @@ class StationFolder:
             self.poll()
             time.sleep(poll_seconds)
             return self.poll()
+
+
+def _outcome(session: Session, document_id: str) -> dict[str, object] | None:
+    """What the receipt says once the pipeline is done with the document (``None`` while it is not)."""
+    row = repository.get_document(session, document_id)
+    if row is None:
+        return {"outcome": "deleted"}
+    if DocumentState(row.state) not in SETTLED_STATES:
+        return None
+    out = _document_outcome(row)
+    if row.state == DocumentState.SPLIT.value:
+        letters = sorted(row.children, key=lambda child: child.page_from or 0)
+        if any(DocumentState(child.state) not in SETTLED_STATES for child in letters):
+            return None
+        out["letters"] = [{"document_id": child.id, **_document_outcome(child)} for child in letters]
+    return out
+
+
+def _document_outcome(row: DocumentRow) -> dict[str, object]:
+    result = json.loads(row.result_json) if row.result_json else {}
+    out: dict[str, object] = {"outcome": row.state}
+    if row.page_from is not None:
+        out["pages"] = [row.page_from, row.page_to]
+    routing = result.get("routing") or {}
+    if routing.get("confidential"):
+        out["confidential"] = True  # the receipt names neither postbox nor person of a confidential letter
+    elif routing.get("postbox"):
+        out["postbox"] = routing["postbox"]
+    if (result.get("document_type") or {}).get("label") and not routing.get("confidential"):
+        out["document_type"] = result["document_type"]["label"]
+    out["warnings"] = (result.get("quality") or {}).get("warnings") or []
+    if result.get("rescan"):
+        out["rescan"] = result["rescan"]
+    if row.error_code:
+        out["error"] = {"code": row.error_code, "message": row.error_message}
+    return out
+
+
+def rescan_note(name: str, receipt: dict[str, object]) -> str:
+    """``NAME.rescan.txt``: what the station operator reads next to a scan that came back (German)."""
+    rescan = receipt.get("rescan")
+    request = rescan if isinstance(rescan, dict) else {}
+    reason = {"blank": "leer", "unreadable": "nicht lesbar"}.get(str(request.get("reason")), str(request.get("reason")))
+    pages = ", ".join(str(p) for p in request.get("pages") or []) or "-"
+    return (
+        f"NEU SCANNEN: {name}\n"
+        f"Grund: {reason}\n"
+        f"Seiten: {pages}\n"
+        f"\n{request.get('message', '')}\n"
+        f"\nDokument: {receipt.get('document_id')}\n"
+    )

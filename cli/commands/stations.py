@@ -52,12 +52,17 @@ def watch(
     once: Annotated[bool, typer.Option("--once", help="Take what is complete now, wait for it, then exit")] = False,
     poll: Annotated[float, typer.Option("--poll", min=0.05, help="Seconds between two looks")] = 2.0,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Data directory (database, blobs)")] = None,
+    settle: Annotated[
+        float, typer.Option("--settle", min=0, help="With --once: seconds to wait for the receipts' outcomes")
+    ] = 600.0,
 ) -> None:
     """Watch a station's folder: take each complete file, process it, move it to done/ or failed/.
 
     A file is complete when its size and time stay the same over two looks and no program has it open for
-    writing. done/NAME.json is the receipt (document id, SHA-256); failed/NAME.reason.txt says why a file was
-    refused. Stop with Ctrl-C or SIGTERM; a restart at any moment loses nothing and duplicates nothing.
+    writing. done/NAME.json is the receipt (document id, SHA-256, then the outcome, the quality warnings and a
+    rescan request); failed/NAME.reason.txt says why a file was refused. A blank or unreadable scan moves on to
+    rescan/NAME with rescan/NAME.rescan.txt (what to scan again, in German). Stop with Ctrl-C or SIGTERM; a
+    restart at any moment loses nothing and duplicates nothing.
     """
     from mailroom.errors import MailroomError
     from workers.dispatch import InlineDispatcher
@@ -71,6 +76,10 @@ def watch(
         if once:
             for item in folder.once(poll_seconds=poll):
                 err.print(f"{item.name}: {item.outcome} {item.error or item.document_id or ''}", highlight=False)
+            dispatcher.shutdown(wait=True)
+            for item in folder.settle(timeout=settle):
+                where = "NEU SCANNEN → rescan/" if item.outcome == "rescan" else "fertig"
+                err.print(f"{item.name}: {where} {item.document_id}", highlight=False)
         else:
             stop = threading.Event()
 

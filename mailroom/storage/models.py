@@ -116,8 +116,10 @@ class DocumentState(StrEnum):
     ``received``: the original is stored; ``separated``: the stack was split (the letters continue as child
     documents; a stack holding one letter continues itself); ``ocr``: every page has its text;
     ``recognised``: type, recipient and fields are known; ``routed``: delivered to a postbox; ``review``:
-    waiting for a person in the validation station; ``failed``: gave up, see ``error_code``; ``split``: the file
-    held several letters, each of which continues as its own (child) document — final for the file itself.
+    waiting for a person in the validation station; ``rescan``: blank or unreadable, sent back to the station
+    that scanned it (the result's ``rescan`` says why and which pages; the quality gate
+    ``intake.quality_gate`` decides); ``failed``: gave up, see ``error_code``; ``split``: the file held several
+    letters, each of which continues as its own (child) document — final for the file itself.
     """
 
     RECEIVED = "received"
@@ -126,6 +128,7 @@ class DocumentState(StrEnum):
     RECOGNISED = "recognised"
     ROUTED = "routed"
     REVIEW = "review"
+    RESCAN = "rescan"
     SPLIT = "split"
     FAILED = "failed"
 

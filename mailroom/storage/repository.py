@@ -37,13 +37,17 @@ S = DocumentState
 #: Which state may follow which. A document is created in ``received`` (event with ``from_state=None``).
 ALLOWED_TRANSITIONS: dict[DocumentState, frozenset[DocumentState]] = {
     # e-invoices and born-digital files skip separation and OCR
-    S.RECEIVED: frozenset({S.SEPARATED, S.OCR, S.RECOGNISED, S.REVIEW, S.FAILED, S.SPLIT}),
-    S.SEPARATED: frozenset({S.OCR, S.RECOGNISED, S.REVIEW, S.FAILED, S.SPLIT}),
-    S.OCR: frozenset({S.RECOGNISED, S.REVIEW, S.FAILED, S.SPLIT}),
-    S.RECOGNISED: frozenset({S.ROUTED, S.REVIEW, S.FAILED}),
+    # blank or unreadable scans go back to their station (``rescan``) from wherever reading them ended
+    S.RECEIVED: frozenset({S.SEPARATED, S.OCR, S.RECOGNISED, S.REVIEW, S.RESCAN, S.FAILED, S.SPLIT}),
+    S.SEPARATED: frozenset({S.OCR, S.RECOGNISED, S.REVIEW, S.RESCAN, S.FAILED, S.SPLIT}),
+    S.OCR: frozenset({S.RECOGNISED, S.REVIEW, S.RESCAN, S.FAILED, S.SPLIT}),
+    S.RECOGNISED: frozenset({S.ROUTED, S.REVIEW, S.RESCAN, S.FAILED}),
     # routed -> routed is a re-route; routed -> review is a clerk sending a misrouted letter back
     S.ROUTED: frozenset({S.ROUTED, S.REVIEW}),
     S.REVIEW: frozenset({S.ROUTED, S.FAILED}),
+    # a rescan request a person overrides (the page is readable enough after all) goes to review; a station's
+    # new scan is a new document, the old one is processed again (``restart``) or deleted
+    S.RESCAN: frozenset({S.REVIEW, S.FAILED}),
     # an operator reprocesses a failed document from the start
     S.FAILED: frozenset({S.RECEIVED}),
     # a file split into letters is done: its letters go on as child documents
@@ -52,8 +56,9 @@ ALLOWED_TRANSITIONS: dict[DocumentState, frozenset[DocumentState]] = {
 
 #: States in which a document waits for the pipeline (the sweeper re-enqueues them when they stall).
 ACTIVE_STATES: frozenset[DocumentState] = frozenset({S.RECEIVED, S.SEPARATED, S.OCR, S.RECOGNISED})
-#: States in which the pipeline is done with a document (``review`` waits for a person, not for a worker).
-SETTLED_STATES: frozenset[DocumentState] = frozenset({S.ROUTED, S.REVIEW, S.FAILED, S.SPLIT})
+#: States in which the pipeline is done with a document (``review`` waits for a person, ``rescan`` for the
+#: station, not for a worker).
+SETTLED_STATES: frozenset[DocumentState] = frozenset({S.ROUTED, S.REVIEW, S.RESCAN, S.FAILED, S.SPLIT})
 
 JsonText = str | Mapping[str, Any] | BaseModel
 
@@ -299,7 +304,7 @@ def _deliver(session: Session, doc: DocumentRow, from_state: str, to_state: Docu
         if isinstance(postbox, str) and postbox:
             copies = [c for c in routing.get("copies") or [] if isinstance(c, str) and c]
             postboxes.place(session, doc.id, postbox, copies)
-    elif to_state in (S.REVIEW, S.FAILED):
+    elif to_state in (S.REVIEW, S.RESCAN, S.FAILED):
         postboxes.clear(session, doc.id)
     event_type = outbox.event_type_for(from_state, to_state.value)
     if event_type is not None:
