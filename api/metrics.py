@@ -15,6 +15,7 @@ import json
 import logging
 import threading
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -65,7 +66,11 @@ class _DatabaseCollector(Collector):
                 select(func.count()).select_from(PageArtifactRow)
                 .where(PageArtifactRow.kind == ArtifactKind.PAGE_JSON.value)
             )
-            mailboxes = list(mail_storage.statuses(session).values())
+            mailboxes = [
+                (row.mailbox, row.last_success_at, row.consecutive_failures or 0, row.messages_filed or 0,
+                 row.messages_refused or 0)
+                for row in mail_storage.statuses(session).values()
+            ]
         documents = GaugeMetricFamily("mailroom_documents", "Documents by state", labels=["state"])
         for state in DocumentState:
             documents.add_metric([state.value], by_state.get(state.value, 0))
@@ -87,18 +92,18 @@ class _DatabaseCollector(Collector):
             yield depths
 
 
-def _mailbox_metrics(rows: list[mail_storage.MailboxStatusRow]) -> Iterable[Metric]:
+def _mailbox_metrics(rows: list[tuple[str, datetime | None, int, int, int]]) -> Iterable[Metric]:
     """The e-mail intake: per mailbox the last successful poll, failures in a row, messages filed and refused."""
     success = GaugeMetricFamily("mailroom_mailbox_last_success_timestamp_seconds",
                                 "Unix time of the mailbox's last successful poll", labels=["mailbox"])
     failing = GaugeMetricFamily("mailroom_mailbox_consecutive_failures", "Failed polls in a row", labels=["mailbox"])
     filed = CounterMetricFamily("mailroom_mailbox_messages_filed", "Messages made into documents", labels=["mailbox"])
     refused = CounterMetricFamily("mailroom_mailbox_messages_refused", "Messages refused", labels=["mailbox"])
-    for row in rows:
-        success.add_metric([row.mailbox], row.last_success_at.timestamp() if row.last_success_at else 0.0)
-        failing.add_metric([row.mailbox], row.consecutive_failures or 0)
-        filed.add_metric([row.mailbox], row.messages_filed or 0)
-        refused.add_metric([row.mailbox], row.messages_refused or 0)
+    for mailbox, last_success, failures, filed_count, refused_count in rows:
+        success.add_metric([mailbox], last_success.timestamp() if last_success else 0.0)
+        failing.add_metric([mailbox], failures)
+        filed.add_metric([mailbox], filed_count)
+        refused.add_metric([mailbox], refused_count)
     yield from (success, failing, filed, refused)
 
 

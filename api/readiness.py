@@ -98,14 +98,13 @@ def mailbox_health(ctx: PipelineContext) -> dict[str, MailboxHealth]:
     """Each mailbox's last poll (informative: the API takes uploads whatever a mailbox does)."""
     try:
         with session_scope(ctx.sessions, readonly=True) as session:
-            rows = mail_storage.statuses(session)
+            return {
+                name: MailboxHealth(
+                    ok=not row.consecutive_failures, last_success_at=row.last_success_at,
+                    consecutive_failures=row.consecutive_failures or 0,
+                    error=f"{row.last_error_code}: {row.last_error_message}" if row.consecutive_failures else None,
+                )
+                for name, row in mail_storage.statuses(session).items()
+            }
     except Exception:  # the database check reports an unreachable database
         return {}
-    return {
-        name: MailboxHealth(
-            ok=not row.consecutive_failures, last_success_at=row.last_success_at,
-            consecutive_failures=row.consecutive_failures or 0,
-            error=f"{row.last_error_code}: {row.last_error_message}" if row.consecutive_failures else None,
-        )
-        for name, row in rows.items()
-    }
