@@ -69,7 +69,7 @@ def test_admin_edits_simulates_activates_and_rolls_back_rules(
 ) -> None:
     check = PageCheck(tmp_path / "screenshots")
     sign_in(page, server.base, ADMIN, ADMIN_PW)
-    page.get_by_role("link", name="Regeln").click()
+    page.get_by_role("link", name="Regeln", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Routing-Regeln")
     expect(page.locator("#active-version")).to_have_text("Aktive Version: 1")
     check(page, "rules")
@@ -118,3 +118,68 @@ def test_admin_edits_simulates_activates_and_rolls_back_rules(
     expect(page.locator("#active-version")).to_have_text("Aktive Version: 3")
     assert "test-meldebescheinigung" not in active_version(server, setup["admin"])["yaml"]
     check(page, "rules-rolled-back")
+
+
+def test_admin_edits_directory_and_suppliers_and_reads_the_dashboard(
+    server: UiServer, setup: dict[str, Any], page: Page, tmp_path: Path
+) -> None:
+    check = PageCheck(tmp_path / "screenshots")
+    sign_in(page, server.base, ADMIN, ADMIN_PW)
+    page.get_by_role("link", name="Verzeichnis", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Organisationsverzeichnis")
+    check(page, "directory")
+    original = page.locator("#directory").input_value()
+    line = "{id: buergerbuero, name: Postkorb Bürgerbüro, department: buergerbuero}"
+    assert line in original
+    page.locator("#directory").fill(original.replace(line, line.replace("department: buergerbuero",
+                                                                        "department: nirgendwo")))
+    page.locator("#dir-save").click()
+    expect(page.locator("#dir-problems")).to_contain_text("nirgendwo")
+    expect(page.locator("#directory")).to_have_attribute("aria-invalid", "true")
+    check(page, "directory-invalid")
+    page.locator("#directory").fill(original.replace(line, line.replace("Postkorb Bürgerbüro",
+                                                                        "Postkorb Bürgerservice")))
+    page.locator("#dir-save").click()
+    expect(page.locator("#dir-saved")).to_be_visible()
+    expect(page.locator("#dir-postboxes")).to_contain_text("Postkorb Bürgerservice")
+
+    page.get_by_role("link", name="Lieferanten", exact=True).click()
+    check(page, "suppliers")
+    page.locator("#creditor_number").fill("70009")
+    page.locator("#sup-name").fill("Kanzlei Obermeyer Partner")
+    page.locator("#ibans").fill("DE89 3704 0044 0532 0130 01")
+    page.locator("#vat_id").fill("DE458864807")
+    page.locator("#sup-save").click()
+    expect(page.locator("#sup-problems")).to_contain_text("Prüfziffern")
+    expect(page.locator("#ibans")).to_have_attribute("aria-invalid", "true")
+    page.locator("#ibans").fill("DE89 3704 0044 0532 0130 00")
+    page.locator("#sup-save").click()
+    expect(page.locator("#sup-done")).to_be_visible()
+    expect(page.locator('#suppliers tr[data-creditor="70009"]')).to_contain_text("DE89370400440532013000")
+    exported = page.request.get(f"{server.base}/ui/suppliers/export")
+    assert exported.status == 200 and "70009;Kanzlei Obermeyer Partner;DE89370400440532013000" in exported.text()
+
+    done = server.cli("audit", "export", "--json")
+    assert done.returncode == 0, done.stderr
+    trail = done.stdout
+    assert '"directory.replaced"' in trail and '"supplier.created"' in trail and f"admin:{ADMIN}" in trail
+
+    page.get_by_role("link", name="Übersicht", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Übersicht")
+    today = page.locator("#days tbody tr").first
+    expect(today.locator("td").nth(1)).not_to_have_text("0")  # the letter uploaded today
+    expect(page.locator("svg.chart-svg")).to_have_count(3)
+    check(page, "dashboard")
+
+    page.get_by_role("link", name="Benutzer", exact=True).click()
+    page.locator("#u-name").fill("k.neu")
+    page.locator("#u-role").select_option("clerk")
+    page.locator("#u-password").fill("Neues-Passwort-2026")
+    page.locator("#u-create").click()  # a clerk needs a postbox: refused, said at once
+    expect(page.locator("#users-error")).to_contain_text("postbox")
+    page.locator("#u-postboxes").fill("standesamt")
+    page.locator("#u-password").fill("Neues-Passwort-2026")
+    page.locator("#u-create").click()
+    expect(page.locator("#users-done")).to_have_text("Das Konto ist angelegt.")
+    expect(page.locator('#users tr[data-user="k.neu"]')).to_contain_text("standesamt")
+    check(page, "users")

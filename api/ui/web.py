@@ -72,7 +72,10 @@ NAV: list[tuple[str, str, tuple[Role, ...]]] = [
     ("nav.station", f"{UI_PREFIX}/station", (Role.STATION, Role.ADMIN)),
     ("nav.postboxes", f"{UI_PREFIX}/postboxes", (Role.CLERK, Role.DMS, Role.ADMIN)),
     ("nav.rules", f"{UI_PREFIX}/rules", (Role.ADMIN,)),
+    ("nav.directory", f"{UI_PREFIX}/directory", (Role.ADMIN,)),
+    ("nav.suppliers", f"{UI_PREFIX}/suppliers", (Role.ADMIN,)),
     ("nav.dashboard", f"{UI_PREFIX}/dashboard", (Role.ADMIN,)),
+    ("nav.users", f"{UI_PREFIX}/users", (Role.ADMIN,)),
 ]
 
 _env = Environment(
