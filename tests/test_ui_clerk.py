@@ -19,8 +19,8 @@ POSTBOX = "buergerbuero"
 ENQUIRY = "0027-enquiry.pdf"  # Bürgerbüro
 CONFIDENTIAL = "0008-complaint.png"  # Bürgerbüro, "Frau Schäfer - persönlich -"
 OTHER = "0017-application_trade_registration.pdf"  # Ordnungsamt
-ROUTES = [("Anfrage Meldebescheinigung", POSTBOX), ("Lange Wartezeiten", POSTBOX),
-          ("Gewerbeanzeige", "ordnungsamt-gewerbe")]
+ROUTES = [({"phrase": "Anfrage Meldebescheinigung"}, POSTBOX), ({"phrase": "Lange Wartezeiten"}, POSTBOX),
+          ({"term": "Gewerbeanzeige"}, "ordnungsamt-gewerbe")]
 
 
 @pytest.fixture(scope="module")
@@ -35,9 +35,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
 @pytest.fixture(scope="module")
 def setup(server: UiServer) -> dict[str, Any]:
     admin = server.key("admin", "it-admin")
-    add_rules(server, admin, [{"id": f"test-route-{n}", "priority": 500, "when": {"phrase": phrase},
+    add_rules(server, admin, [{"id": f"test-route-{n}", "priority": 500, "when": when,
                                "then": {"route_to": postbox}, "confidence": 0.99}
-                              for n, (phrase, postbox) in enumerate(ROUTES)])
+                              for n, (when, postbox) in enumerate(ROUTES)])
     station = server.key("station", "poststelle-1")
     ids = {name: server.upload(station, SAMPLES / name) for name in (ENQUIRY, CONFIDENTIAL, OTHER)}
     for name, document_id in ids.items():

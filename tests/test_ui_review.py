@@ -159,3 +159,15 @@ def test_keyboard_only(server: UiServer, queue: list[str], page: Page) -> None:
     expect(page.locator(":focus")).to_have_text(FIRST)
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert outline == "solid"  # the focus is visible
+    # open the oldest document with the keyboard and decide it with one key: the next one opens
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{server.base}/ui/review/{queue[0]}")
+    page.keyboard.press("Tab")  # the skip link
+    page.keyboard.press("Enter")
+    for _ in range(30):  # tab on to the postbox choice
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "postbox":
+            break
+    expect(page.locator("#postbox")).to_be_focused()
+    page.keyboard.press("Control+Enter")
+    expect(page).to_have_url(f"{server.base}/ui/review/{queue[1]}?done={queue[0]}")

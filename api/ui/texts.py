@@ -7,6 +7,7 @@ error: :func:`text` raises ``KeyError`` (a test renders every page in both langu
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 LANGUAGES: Final = ("de", "en")
@@ -301,7 +302,8 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "sim.col.new": ("Neu", "After"),
     "explain.title": ("Erklärung: {name}", "Explanation: {name}"),
     "explain.rules": ("Ausgewertete Regeln", "Rules evaluated"),
-    "explain.none": ("Keine Regel hat dieses Dokument bewertet.", "No rule evaluated this document."),
+    "explain.none": ("Keine Regel hat gegriffen.", "No rule matched."),
+    "explain.missed": ("{n} Regeln haben nicht gegriffen", "{n} rules did not match"),
     "explain.matched": ("hat gegriffen", "matched"),
     "explain.not_matched": ("hat nicht gegriffen", "did not match"),
     "explain.decided": ("Entschieden von {by}: {postbox}", "Decided by {by}: {postbox}"),
@@ -390,6 +392,8 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "users.done.unlock": ("Das Konto ist entsperrt.", "The account is unlocked."),
     "users.done.disable": ("Das Konto ist deaktiviert.", "The account is disabled."),
     "users.done.password": ("Das Passwort ist geändert.", "The password is changed."),
+    "reason.missing": ("Fehlt: {field}", "Missing: {field}"),
+    "reason.unsure": ("Unsicher: {field} ({percent} %)", "Uncertain: {field} ({percent} %)"),
     # ages
     "age.minutes": ("{n} Min.", "{n} min"),
     "age.hours": ("{n} Std.", "{n} h"),
@@ -406,6 +410,28 @@ def text(key: str, language: str, **values: object) -> str:
     german, english = CATALOGUE[key]
     chosen = english if language == "en" else german
     return chosen.format(**values) if values else chosen
+
+
+_MISSING = re.compile(r"^missing (\w+)$")
+_UNSURE = re.compile(r"^low confidence (\w+) \(([\d.]+)\)$")
+_CHECK = re.compile(r"^(\w+): (.+)$")
+
+
+def reason(raw: str, language: str) -> str:
+    """A review reason of the pipeline (English, for logs and the API) as a reviewer reads it: the known kinds
+    (a missing or uncertain invoice field, a failed check) in the user's language, anything else as it is."""
+    if match := _MISSING.match(raw):
+        return text("reason.missing", language, field=_field(match[1], language))
+    if match := _UNSURE.match(raw):
+        return text("reason.unsure", language, field=_field(match[1], language),
+                    percent=round(float(match[2]) * 100))
+    if (match := _CHECK.match(raw)) and f"problem.{match[1]}" in CATALOGUE:
+        return f"{text('problem.' + match[1], language)} ({match[2]})"
+    return raw
+
+
+def _field(name: str, language: str) -> str:
+    return text(f"field.{name}", language) if f"field.{name}" in CATALOGUE else name
 
 
 def age(seconds: float, language: str) -> str:

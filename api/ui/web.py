@@ -182,7 +182,8 @@ def render(request: Request, template: str, *, ui: UiContext | None, status_code
         t=t, lang=lang, ui=ui, request=request, path=request.url.path, prefix=UI_PREFIX, htmx=HTMX_FILE,
         csrf_field=CSRF_FIELD, known_texts=texts.CATALOGUE,
         nav=[(key, href) for key, href, roles in NAV if ui is not None and ui.role in roles],
-        age=lambda at: texts.age(_seconds_since(at), lang), local_time=local_time, when=when, **values,
+        age=lambda at: texts.age(_seconds_since(at), lang), reason=lambda raw: texts.reason(raw, lang),
+        local_time=local_time, when=when, **values,
     )
     return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
 
