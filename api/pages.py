@@ -3,16 +3,19 @@ rendered as PNG at a viewing resolution.
 
 This is a download for people (a station checking a scan, a clerk without a PDF viewer), not a pipeline
 intermediate: PDF pages are rasterised by Poppler (``intake.poppler``) in grey, image files are scaled from
-their own resolution. A letter separated from a stack counts its pages from its first page in the stack.
+their own resolution, never to more than :data:`MAX_VIEW_PIXELS` (a huge page is rendered at a lower resolution).
+A letter separated from a stack counts its pages from its first page in the stack.
 """
 
 from __future__ import annotations
 
 import io
+import math
 import shutil
 import tempfile
 from pathlib import Path
 
+import pikepdf
 from PIL import Image
 
 from intake.poppler import rasterise_page
@@ -25,6 +28,29 @@ DEFAULT_VIEW_DPI = 100
 MIN_VIEW_DPI = 30
 MAX_VIEW_DPI = 300
 _ASSUMED_IMAGE_DPI = 300
+#: The most pixels a rendered view may have (A4 at 300 dpi is 8.7 Mpx): a larger page is rendered at a lower
+#: resolution instead (a 200 × 200 inch page at dpi=100 would be 400 Mpx, a 792 MB raster).
+MAX_VIEW_PIXELS = 16_000_000
+
+
+def view_dpi(width_pt: float, height_pt: float, dpi: int, max_pixels: int = MAX_VIEW_PIXELS) -> int:
+    """``dpi``, lowered so that a page of ``width_pt`` × ``height_pt`` points stays within ``max_pixels``."""
+    square_inches = (width_pt / 72.0) * (height_pt / 72.0)
+    if square_inches <= 0:
+        return dpi
+    return max(1, min(dpi, math.floor(math.sqrt(max_pixels / square_inches))))
+
+
+def _page_points(original: Path, page: int) -> tuple[float, float]:
+    """The size of a PDF page in points (crop box, user unit applied); (0, 0) when it cannot be read."""
+    try:
+        with pikepdf.open(original) as pdf:
+            found = pdf.pages[page - 1]
+            box = [float(v) for v in found.cropbox]
+            unit = float(found.obj.get("/UserUnit", 1))
+    except (pikepdf.PdfError, IndexError, TypeError, ValueError):
+        return 0.0, 0.0
+    return abs(box[2] - box[0]) * unit, abs(box[3] - box[1]) * unit
 
 
 def render_page_png(ctx: PipelineContext, row: DocumentRow, number: int, dpi: int) -> bytes:
@@ -52,6 +78,7 @@ def render_reading_png(ctx: PipelineContext, row: DocumentRow, number: int, dpi:
 
 def _pdf_page(ctx: PipelineContext, original: Path, page: int, dpi: int) -> bytes:
     ctx.settings.work_dir.mkdir(parents=True, exist_ok=True)
+    dpi = view_dpi(*_page_points(original, page), dpi)
     scratch = Path(tempfile.mkdtemp(prefix="view-", dir=ctx.settings.work_dir))
     try:
         pgm = rasterise_page(original, page, dpi, scratch, timeout=ctx.settings.tool_timeout_seconds)

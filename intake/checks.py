@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import stat
 import struct
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
 import pikepdf
 from PIL import Image, UnidentifiedImageError
 
@@ -28,6 +31,7 @@ from intake.einvoice import find_embedded_invoice_xml, xml_invoice_root
 from intake.filetype import SNIFF_BYTES, sniff
 from intake.types import FileInfo, FileKind
 from mailroom.errors import (
+    ContentTooComplex,
     CorruptFile,
     EmptyFile,
     EncryptedPdf,
@@ -38,6 +42,7 @@ from mailroom.errors import (
     TooManyPages,
     TruncatedFile,
     UnsupportedFileType,
+    UnusablePageSize,
 )
 from mailroom.settings import Settings
 
@@ -53,6 +58,10 @@ _CHUNK = 1024 * 1024
 #: A PDF page edge must lie within these bounds in points (1/72 in): the PDF implementation limit is 14400.
 _MIN_PAGE_POINTS = 1.0
 _MAX_PAGE_POINTS = 14400.0
+#: The shortest edge of a PDF page that can carry a letter (half an inch); smaller pages are refused.
+_MIN_LETTER_POINTS = 36.0
+#: ``N 0 obj`` headers in the raw file: a cheap count of objects before qpdf builds its tables.
+_OBJ_HEADER = re.compile(rb"\d+\s+\d+\s+obj\b")
 #: PDF readers look for ``%%EOF`` within the last kilobyte.
 _PDF_TAIL_BYTES = 1024
 
@@ -78,7 +87,8 @@ def inspect_file(path: Path, settings: Settings) -> FileInfo:
 
     Raises a permanent :class:`~mailroom.errors.InputError` subclass for every bad input: ``file_not_found``,
     ``empty_file``, ``file_too_large``, ``unsupported_file_type``, ``too_many_pages``, ``image_too_large``,
-    ``encrypted_pdf``, ``corrupt_file``, ``truncated_file``, ``invalid_xml``, ``hostile_xml``.
+    ``encrypted_pdf``, ``corrupt_file``, ``truncated_file``, ``invalid_xml``, ``hostile_xml``,
+    ``content_too_complex``, ``page_size_unusable``.
     """
     size = _regular_file_size(path)
     if size == 0:
@@ -161,16 +171,136 @@ def _check_pdf(path: Path, settings: Settings) -> _Contents:
     """Open the PDF structure, check its pages and look for an embedded e-invoice."""
     if _pdf_lacks_eof(path):
         raise TruncatedFile("The PDF ends without %%EOF: the file was cut off (incomplete upload or copy).")
+    _check_object_count(path, settings.max_pdf_objects)
     try:
         with pikepdf.open(path) as pdf:
             repaired = bool(pdf.get_warnings())  # read once: qpdf clears them on reading
+            declared = pdf.trailer.get("/Size")
+            if isinstance(declared, int) and declared > settings.max_pdf_objects + 1:
+                raise _too_many_objects(int(declared), settings.max_pdf_objects)
             page_count = _check_pdf_pages(pdf, settings.max_pages, repaired=repaired)
+            for number, page in enumerate(pdf.pages, start=1):
+                _check_page_shape_pdf(page, number, settings.max_page_aspect)
+                _check_content_cost(page, number, settings)
             embedded = find_embedded_invoice_xml(pdf, settings.max_xml_bytes)
     except pikepdf.PasswordError as exc:
         raise EncryptedPdf("The PDF is protected by a password and cannot be opened.") from exc
     except pikepdf.PikepdfError as exc:
         raise _pdf_damage(str(exc).replace(str(path), path.name)) from exc
     return _Contents(page_count=page_count, embedded_xml_name=embedded[0] if embedded else None)
+
+
+def _too_many_objects(count: int, limit: int) -> ContentTooComplex:
+    return ContentTooComplex(f"The PDF has {count} objects, more than the limit of {limit}.", objects=count,
+                             limit=limit)
+
+
+def _check_object_count(path: Path, limit: int) -> None:
+    """Count ``N 0 obj`` headers in the raw file (chunk by chunk, overlapping) before qpdf reads it."""
+    count = 0
+    tail = b""
+    with path.open("rb") as stream:
+        for chunk in _chunks(stream):
+            data = tail + chunk
+            cut = max(0, len(data) - 64)
+            count += len(_OBJ_HEADER.findall(data, 0, cut))
+            tail = data[cut:]
+            if count > limit:
+                raise _too_many_objects(count, limit)
+    count += len(_OBJ_HEADER.findall(tail))
+    if count > limit:
+        raise _too_many_objects(count, limit)
+
+
+def _decoded_length(stream: pikepdf.Stream, budget: int) -> bytes | None:
+    """The decoded bytes of a content stream if they fit into ``budget`` (None otherwise), decompressed chunk by
+    chunk so that a flate bomb never occupies more than the budget."""
+    filters = stream.get("/Filter")
+    names = [str(f) for f in filters] if isinstance(filters, pikepdf.Array) else ([str(filters)] if filters else [])
+    raw = stream.read_raw_bytes()
+    if not names:
+        return raw if len(raw) <= budget else None
+    if names == ["/FlateDecode"]:
+        inflater = zlib.decompressobj()
+        try:
+            data = inflater.decompress(raw, budget + 1)
+        except zlib.error:
+            return b""  # damaged: qpdf and Poppler read what they can; nothing big to fear
+        return data if len(data) <= budget else None
+    data = stream.read_bytes()  # other filters (rare in content streams): bounded by the file size limit
+    return data if len(data) <= budget else None
+
+
+def _check_content_cost(page: pikepdf.Page, number: int, settings: Settings) -> None:
+    """Refuse a page whose content streams decompress to more than ``max_content_stream_bytes`` or nest graphics
+    states deeper than ``max_content_nesting``: reading them would cost memory and time out of all proportion
+    to the file (18 KB of ``q Q`` are millions of operators)."""
+    contents = page.obj.get("/Contents")
+    streams = list(contents) if isinstance(contents, pikepdf.Array) else [contents] if contents is not None else []
+    budget = settings.max_content_stream_bytes
+    depth = deepest = 0
+    for stream in streams:
+        if not isinstance(stream, pikepdf.Stream):
+            continue
+        try:
+            data = _decoded_length(stream, budget)
+        except pikepdf.PdfError:
+            continue  # undecodable: the structure checks and the renderer deal with it
+        if data is None:
+            raise ContentTooComplex(
+                f"The content of page {number} of the PDF is longer than {budget} bytes after decompression: "
+                "too costly to read (a content-stream bomb?).", page=number, limit=budget)
+        budget -= len(data)
+        depth, deepest = _nesting(data, depth, deepest)
+        if deepest > settings.max_content_nesting:
+            raise ContentTooComplex(
+                f"Page {number} of the PDF nests graphics states {deepest} deep, more than "
+                f"{settings.max_content_nesting}: too costly to read.", page=number,
+                limit=settings.max_content_nesting)
+
+
+#: Bytes that end a PDF token: whitespace and delimiters.
+_DELIMITER = np.zeros(256, dtype=bool)
+_DELIMITER[list(b" \t\r\n\f\x00[]()<>{}/%")] = True
+
+
+def _nesting(data: bytes, depth: int, deepest: int) -> tuple[int, int]:
+    """The graphics-state depth after ``data`` and the deepest reached, starting at ``depth``: ``q`` saves,
+    ``Q`` restores (never below zero), counted as tokens, vectorised (millions of operators in milliseconds)."""
+    if data.count(b"q") + depth <= deepest:
+        return max(0, depth - data.count(b"Q")), deepest  # cannot get deeper than already seen
+    raw = np.frombuffer(data, dtype=np.uint8)
+    if raw.size == 0:
+        return depth, deepest
+    padded = np.concatenate(([32], raw, [32])).astype(np.uint8)
+    alone = _DELIMITER[padded[:-2]] & _DELIMITER[padded[2:]]
+    step = np.where(alone & (raw == ord("q")), 1, 0) - np.where(alone & (raw == ord("Q")), 1, 0)
+    moves = step[step != 0].astype(np.int64)
+    if moves.size == 0:
+        return depth, deepest
+    walk = depth + np.cumsum(moves)
+    levels = walk - np.minimum(0, np.minimum.accumulate(walk))  # restores below zero are ignored
+    return int(levels[-1]), max(deepest, int(levels.max()))
+
+
+def _check_page_shape_pdf(page: pikepdf.Page, number: int, max_aspect: float) -> None:
+    """Refuse a page too small or too narrow to carry a letter (the size is valid: checked before)."""
+    box = [float(value) for value in page.mediabox]
+    unit = float(page.obj.get("/UserUnit", 1))
+    width, height = abs(box[2] - box[0]) * unit, abs(box[3] - box[1]) * unit
+    _check_shape(width, height, _MIN_LETTER_POINTS, max_aspect, "pt", number)
+
+
+def _check_shape(width: float, height: float, minimum: float, max_aspect: float, unit: str, number: int) -> None:
+    short, long = min(width, height), max(width, height)
+    if short < minimum:
+        raise UnusablePageSize(
+            f"Page {number} is {width:.0f} × {height:.0f} {unit}: too small to be a letter (the shorter edge must "
+            f"be at least {minimum:.0f} {unit}).", page=number, width=round(width), height=round(height))
+    if long > max_aspect * short:
+        raise UnusablePageSize(
+            f"Page {number} is {width:.0f} × {height:.0f} {unit}: a strip, not a letter (the longer edge may be "
+            f"at most {max_aspect:g} times the shorter).", page=number, width=round(width), height=round(height))
 
 
 def _pdf_lacks_eof(path: Path) -> bool:
@@ -268,6 +398,8 @@ def _check_frames(image: Image.Image, settings: Settings) -> int:
     frame = 0
     while True:
         _check_pixels(image, frame, settings.max_page_pixels)
+        _check_shape(image.size[0], image.size[1], settings.min_page_pixels, settings.max_page_aspect, "pixels",
+                     frame + 1)
         _decode(image)
         frame += 1
         try:

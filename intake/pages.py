@@ -219,10 +219,24 @@ def _image_problem(xobject: pikepdf.Object) -> str | None:
     return None
 
 
+#: A scan page's content stream draws one image: a few hundred bytes. Longer content is not parsed operator by
+#: operator (pikepdf holds every operator as Python objects: ~0.5 GB per million); such a page is rasterised.
+MAX_PLACEMENT_CONTENT_BYTES = 64 * 1024
+
+
+def _content_length(page: pikepdf.Page) -> int:
+    """The decoded length of the page's content streams (bounded by the intake check's limit)."""
+    contents = page.obj.get("/Contents")
+    streams = list(contents) if isinstance(contents, pikepdf.Array) else [contents] if contents is not None else []
+    return sum(len(s.read_bytes()) for s in streams if isinstance(s, pikepdf.Stream))
+
+
 def _placement_problem(page: pikepdf.Page, crop_box: tuple[float, float, float, float]) -> str | None:
     """Walk the page's content stream: None if it draws one image upright over the whole crop box and
     nothing visible after it; else the reason. Paint before the image is hidden by it and allowed."""
     try:
+        if _content_length(page) > MAX_PLACEMENT_CONTENT_BYTES:
+            return "page content too long for a plain scan"  # parsing it would cost memory: rasterise it
         instructions = pikepdf.parse_content_stream(page)
         resources = page.resources
         xobjects = resources.get("/XObject", pikepdf.Dictionary())

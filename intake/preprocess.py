@@ -34,6 +34,7 @@ from time import perf_counter
 import cv2
 import numpy as np
 
+from mailroom.errors import UnusablePageSize
 from mailroom.model import PageQuality
 
 MEASURE_DPI = 100
@@ -677,6 +678,10 @@ class _Stopwatch:
         self._last = now
 
 
+#: The shortest edge of the coarse copy (about 50 dpi) the measures need.
+MIN_EDGE_PIXELS = 4
+
+
 def prepare_page(image: Image, dpi: int, *, orientation_oracle: OrientationOracle | None = None) -> PreparedPage:
     """Make a scanned page ready for OCR and measure it (see the module docstring for the step order).
 
@@ -687,6 +692,10 @@ def prepare_page(image: Image, dpi: int, *, orientation_oracle: OrientationOracl
     lit pages Tesseract's own thresholding of the grey image reads as well or slightly better.
     """
     watch = _Stopwatch()
+    if min(image.shape[:2]) < MIN_EDGE_PIXELS * max(1, round(dpi / MEASURE_DPI)) * COARSE_FACTOR:
+        # intake refuses such pages; this guards the pages it cannot see (an embedded image, a rendered box)
+        raise UnusablePageSize(f"the page image is {image.shape[1]} × {image.shape[0]} pixels at {dpi} dpi: too "
+                               "small to be read", width=int(image.shape[1]), height=int(image.shape[0]))
     small, scale = reduce(image, dpi)
     small_dpi, coarse_dpi = dpi * scale, dpi * scale / COARSE_FACTOR
     coarse = coarse_copy(small)

@@ -16,7 +16,9 @@ from typing import Any, ClassVar, Protocol
 
 
 class MailroomError(Exception):
-    """Base of all errors mailroom raises on purpose."""
+    """Base of all errors mailroom raises on purpose; raised itself, it is the ``internal_error``: an unexpected
+    exception in a stage (a bug, an input nobody foresaw) turned into a failed document at once, without retries
+    (``workers.pipeline.unexpected``); the worker's log has the details."""
 
     code: ClassVar[str] = "internal_error"
     permanent: ClassVar[bool] = True
@@ -105,6 +107,24 @@ class HostileXml(InvalidXml):
 class FileNotFound(InputError):
     code = "file_not_found"
     http_status = 404
+
+
+class ContentTooComplex(InputError):
+    """A PDF page whose content costs more than the limits allow to read: content streams longer than
+    ``MAILROOM_MAX_CONTENT_STREAM_BYTES`` (after decompression), graphics states nested deeper than
+    ``MAILROOM_MAX_CONTENT_NESTING``, more objects than ``MAILROOM_MAX_PDF_OBJECTS`` (content-stream bombs)."""
+
+    code = "content_too_complex"
+    http_status = 413
+
+
+class UnusablePageSize(InputError):
+    """A page too small, empty or too narrow to be a letter (a 1 × 1 image, a 3 × 3000 strip, a 1 × 14400 pt PDF
+    page): below ``MAILROOM_MIN_PAGE_PIXELS`` on an edge (images), below 36 pt (PDF), or more than
+    ``MAILROOM_MAX_PAGE_ASPECT`` times longer than wide."""
+
+    code = "page_size_unusable"
+    http_status = 422
 
 
 # --- configuration / environment ------------------------------------------------------------------------

@@ -36,6 +36,16 @@ class Settings(BaseSettings):
         default=60_000_000, description="Most pixels per page image (A4 at 600 dpi is 35 Mpx)"
     )
     max_xml_bytes: int = Field(default=20 * 1024 * 1024, description="Largest accepted XML e-invoice")
+    max_content_stream_bytes: int = Field(
+        default=8 * 1024 * 1024, description="Most bytes of a PDF page's content streams after decompression "
+        "(content-stream bombs: millions of operators in a few KB)")
+    max_content_nesting: int = Field(
+        default=256, description="Deepest nesting of saved graphics states (q ... Q) on a PDF page")
+    max_pdf_objects: int = Field(default=500_000, description="Most objects in a PDF file")
+    min_page_pixels: int = Field(
+        default=32, description="Shortest edge of an image page in pixels; smaller pages are refused")
+    max_page_aspect: float = Field(
+        default=20.0, description="Longest page edge at most this many times the shortest (images and PDF pages)")
 
     # page images and OCR
     raster_dpi: int = Field(default=300, description="Resolution for rasterising PDF pages")

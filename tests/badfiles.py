@@ -208,3 +208,58 @@ MALFORMED = (
 )
 
 NOT_AN_INVOICE = b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"><rect/></svg>'
+
+
+# --- cost bombs and unusable page shapes ------------------------------------------------------------------
+
+
+def scan_pdf_with_content(content: bytes, *, width_pt: float = 595, height_pt: float = 842) -> bytes:
+    """A one-page "scan": an embedded grey image drawn over the page, with ``content`` (flate-compressed) before
+    the drawing operators."""
+    pdf = pikepdf.new()
+    pixels = np.full((110, 80), 235, dtype=np.uint8)
+    image = pikepdf.Stream(pdf, zlib.compress(pixels.tobytes()))
+    image.Type, image.Subtype = pikepdf.Name.XObject, pikepdf.Name.Image
+    image.Width, image.Height, image.BitsPerComponent = 80, 110, 8
+    image.ColorSpace, image.Filter = pikepdf.Name.DeviceGray, pikepdf.Name.FlateDecode
+    draw = f"q {width_pt} 0 0 {height_pt} 0 0 cm /Im0 Do Q\n".encode()
+    stream = pikepdf.Stream(pdf, zlib.compress(content + draw, 9))
+    stream.Filter = pikepdf.Name.FlateDecode
+    page = pikepdf.Dictionary(Type=pikepdf.Name.Page, MediaBox=[0, 0, width_pt, height_pt],
+                              Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=image)),
+                              Contents=stream)
+    pdf.pages.append(pikepdf.Page(page))
+    return _save(pdf, compress_streams=False)
+
+
+def q_bomb_pdf_bytes(pairs: int = 4_000_000) -> bytes:
+    """The content-stream bomb: millions of ``q Q`` pairs (a few KB compressed) before the page image."""
+    return scan_pdf_with_content(b"q Q " * pairs)
+
+
+def deep_nesting_pdf_bytes(depth: int = 100_000) -> bytes:
+    """Graphics states saved ``depth`` deep and restored again."""
+    return scan_pdf_with_content(b"q " * depth + b"Q " * depth)
+
+
+def blank_pdf_of_size(width_pt: float, height_pt: float) -> bytes:
+    """One empty page of the given size (e.g. 1 × 14400 pt)."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    pdf.pages[0].MediaBox = pikepdf.Array([0, 0, width_pt, height_pt])
+    return _save(pdf)
+
+
+def many_objects_pdf_bytes(objects: int) -> bytes:
+    """A one-page PDF carrying ``objects`` extra (unreferenced but listed) integer objects."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    pdf.Root.Junk = pikepdf.Array([pdf.make_indirect(pikepdf.Dictionary(N=i)) for i in range(objects)])
+    return _save(pdf, object_stream_mode=pikepdf.ObjectStreamMode.disable)
+
+
+def png_of_size(width: int, height: int) -> bytes:
+    """A white PNG of the given size (1 × 1, 3 × 3000 ...)."""
+    buffer = io.BytesIO()
+    Image.new("L", (width, height), 255).save(buffer, format="PNG")
+    return buffer.getvalue()

@@ -17,7 +17,19 @@ from mailroom.errors import MailroomError
 from mailroom.logs import log_context
 from mailroom.model import Document
 from mailroom.result import Result
-from workers.pipeline import PipelineContext, assemble, fail, finish, read_pages, receive, start, stored_file
+from workers.pipeline import (
+    ENVIRONMENT_ERRORS,
+    PipelineContext,
+    assemble,
+    fail,
+    finish,
+    log_unexpected,
+    read_pages,
+    receive,
+    start,
+    stored_file,
+    unexpected,
+)
 from workers.separation import separate, stored_document
 
 log = logging.getLogger(__name__)
@@ -62,6 +74,13 @@ def run_document(document_id: str, ctx: PipelineContext, *, again: bool = False)
             if exc.permanent:
                 fail(document_id, exc, ctx)
             raise
+        except ENVIRONMENT_ERRORS:
+            raise
+        except Exception as exc:
+            error = unexpected(exc, "processing the document")
+            log_unexpected(error, exc)
+            fail(document_id, error, ctx)
+            raise error from exc
     return results, document
 
 
@@ -74,6 +93,10 @@ def process_path(path: Path, ctx: PipelineContext, *, channel: str = "cli", stat
         results, document = run_document(received.document_id, ctx, again=not received.created)
     except MailroomError as exc:
         return Outcome(path=path, error=exc, seconds=time.perf_counter() - started)
+    except Exception as exc:  # the CLI goes on with the next file, whatever happened to this one
+        error = unexpected(exc, "processing the file")
+        log_unexpected(error, exc)
+        return Outcome(path=path, error=error, seconds=time.perf_counter() - started)
     return Outcome(
         path=path, results=results, document=document, seconds=time.perf_counter() - started,
         ocr_cpu_seconds=_children_cpu() - cpu_before,

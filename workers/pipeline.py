@@ -14,6 +14,7 @@ import logging
 import shutil
 import tempfile
 import time
+import traceback
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 import pikepdf
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from intake import recovery
@@ -607,6 +609,29 @@ def start(document_id: str, ctx: PipelineContext, *, again: bool, task_id: str |
         if again:
             repository.restart(session, row, reason="processed again", task_id=task_id)
         repository.note_attempt(session, row)
+
+
+#: Exceptions that are not bugs of a stage but of the environment (database, disk): they are left to the retries
+#: and the sweeper (a database that is back, a disk with room again heals them); every other exception that is no
+#: :class:`MailroomError` fails the document at once with ``internal_error``.
+ENVIRONMENT_ERRORS: tuple[type[BaseException], ...] = (SQLAlchemyError, OSError)
+
+
+def log_unexpected(error: MailroomError, exc: BaseException) -> None:
+    """Log an unexpected exception: one line with where it was raised (file:line of the innermost frame), the
+    traceback only at DEBUG level (``mailroom process`` never prints one)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "?"
+    log.error("failed: %s [%s: %s at %s]", error, type(exc).__name__, str(exc)[:300], where)
+    log.debug("traceback of the unexpected error", exc_info=exc)
+
+
+def unexpected(exc: Exception, step: str) -> MailroomError:
+    """The ``internal_error`` for an exception nobody foresaw in ``step``: its type, not its text (which may
+    carry paths, blob names or tool output), goes into the message; the log has the traceback."""
+    kind = type(exc).__module__.split(".")[0] + "." + type(exc).__qualname__
+    return MailroomError(f"an unexpected error while {step} ({kind}); the log of the worker has the details, "
+                         "'mailroom process FILE' runs the document again once it is fixed", step=step)
 
 
 def fail(document_id: str, exc: MailroomError, ctx: PipelineContext, *, task_id: str | None = None) -> None:

@@ -243,7 +243,9 @@ def _send(task: Task, name: str, *args: Any, queue: str = DEFAULT_QUEUE) -> None
 def _guarded(
     task: Task, document_id: str, states: Collection[DocumentState], *, page: int | None = None
 ) -> Iterator[PipelineContext]:
-    """Run a task body for one document: log context, retries for transient errors, ``failed`` for permanent."""
+    """Run a task body for one document: log context, retries for transient errors, ``failed`` for permanent ones
+    and, at once with ``internal_error``, for any other exception (a bug, an input nobody foresaw) but those of the
+    environment (:data:`workers.pipeline.ENVIRONMENT_ERRORS`)."""
     ctx = _app(task).pipeline_context()
     with log_context(document_id=document_id, page=page, task_id=task.request.id):
         try:
@@ -252,6 +254,12 @@ def _guarded(
             _handle(task, ctx, document_id, states, ToolTimeout(f"task {task.name} ran out of time"), exc)
         except MailroomError as exc:
             _handle(task, ctx, document_id, states, exc, exc)
+        except pipeline.ENVIRONMENT_ERRORS:
+            raise  # database or disk: the retries and the sweeper (and the attempt budget) deal with it
+        except Exception as exc:
+            error = pipeline.unexpected(exc, task.name.rsplit(".", 1)[-1].replace("_", " "))
+            pipeline.log_unexpected(error, exc)
+            pipeline.fail(document_id, error, ctx, task_id=task.request.id)
 
 
 def _handle(
