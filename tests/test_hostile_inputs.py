@@ -54,7 +54,7 @@ HOSTILE: dict[str, tuple[Callable[[], bytes], str]] = {
 #: Neighbours of the bombs that are ordinary files and must be read: a scan page with a long but harmless
 #: content stream (a million q Q pairs, below the byte limit: rasterised, not parsed operator by operator).
 NEIGHBOURS: dict[str, Callable[[], bytes]] = {
-    "long-content-scan.pdf": lambda: scan_pdf_with_content(b"q Q " * 1_000_000),
+    "long-content-scan.pdf": lambda: scan_pdf_with_content(b"q Q " * 1_000_000),  # a blank grey page
 }
 
 
@@ -94,7 +94,8 @@ def test_mailroom_process_refuses_every_bomb_with_its_code_in_bounded_memory_and
         assert f"{code}:" in line, f"{name}: {line!r}\n{done.stderr[-2000:]}"
     for name in [*NEIGHBOURS, good.name]:  # read after the bombs: the run went on
         line = next((x for x in done.stderr.splitlines() if name in x), "")
-        assert line.startswith("✓"), f"{name}: {line!r}\n{done.stderr[-2000:]}"
+        assert line and not line.startswith("✗"), f"{name}: {line!r}\n{done.stderr[-2000:]}"  # read (a blank
+        # page may ask for a rescan: that is a reading, not an error)
     assert peak_mb < PEAK_RSS_MB, peak_mb
     assert seconds < 600, seconds
 
