@@ -277,6 +277,26 @@ class DecisionRequest(BaseModel):
     )
 
 
+class FieldsRequest(BaseModel):
+    """A reviewer's confirmed or corrected invoice fields (contract form: ISO dates, ``"1234.56"`` amounts)."""
+
+    fields: dict[str, str] = Field(
+        default_factory=dict, max_length=40,
+        description="field name → confirmed value, e.g. {\"invoice_number\": \"RE-2026-04711\"}",
+    )
+    confirm_rest: bool = Field(False, description="every other field as read is confirmed too")
+
+
+class FieldsConfirmation(BaseModel):
+    """What a confirmation did."""
+
+    document_id: str
+    corrected: list[str] = Field(description="fields whose value the reviewer changed")
+    supplier_key: str | None = Field(description="the key the supplier's layout is learned under")
+    learned: list[str] = Field(description="fields whose place on the page was learned for the next invoice")
+    invoice: dict[str, Any]
+
+
 class RerouteRequest(BaseModel):
     """Send a routed document on to another postbox."""
 

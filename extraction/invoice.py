@@ -43,7 +43,7 @@ from extraction.einvoice_xml import read_einvoice, to_result_fields
 from extraction.labels import PREPAID_LABELS
 from extraction.language import date_order_of
 from extraction.layout import Row, find_labels, page_rows
-from extraction.learning import SupplierLayout, apply_layout
+from extraction.learning import LEARNED_SCORE, SupplierLayout, apply_layout
 from extraction.line_items import read_line_items
 from extraction.seller import choose_seller_name, name_candidates
 from extraction.suppliers import SupplierDirectory, SupplierMatch
@@ -58,6 +58,9 @@ _CREDIT_NOTE = re.compile(r"\b(?:Gutschrift|Credit note)\b", re.IGNORECASE)
 _INVOICE = re.compile(r"\b(?:Rechnung|Invoice)\b", re.IGNORECASE)
 #: A learned reading and a generic one that agree are more certain than either.
 AGREEMENT_CONFIDENCE = 0.97
+#: A generic reading at least this sure is kept when the learned place reads another value, this much less sure.
+SURE_GENERIC = 0.9
+CONTRADICTED_FACTOR = 0.8
 #: The amount due is the gross total when nothing prepaid is printed; a little less sure than the total.
 DERIVED_FACTOR = 0.95
 
@@ -196,14 +199,19 @@ def _read_text_fields(
     )
     layout = _layout_for(layouts, match, values)
     chosen = generic
+    learned_name: str | None = None
     if layout is not None:
         learned = apply_layout(document, layout, sources)
         chosen = _merge(generic, _choose(learned), learned_fields={c.field for c in learned})
+        learned_name = layout.seller_name
     _due_from_terms(chosen, rows, sources)
     heights = {page.number: page.height for page in document.pages}
     name = choose_seller_name(name_candidates(rows, heights), sources.get(1, "ocr"))
-    if name is not None and "seller_name" not in chosen:
-        chosen["seller_name"] = name
+    if learned_name and (name is None or fuzz.ratio(name.value.casefold(), learned_name.casefold()) >= 85):
+        chosen["seller_name"] = FieldValue(learned_name, LEARNED_SCORE, name.page if name else None,
+                                           name.box if name else None, "learned")
+    elif name is not None:  # a printed name that is not the confirmed one: shown, but not trusted
+        chosen["seller_name"] = replace(name, confidence=name.confidence * (0.8 if learned_name else 1.0))
     if bic := chosen.get("bic"):
         iban = chosen.get("iban")
         chosen["bic"] = replace(bic, value=parsers.repair_bic(bic.value, iban.value if iban else None))
@@ -258,7 +266,9 @@ def _layout_for(
 def _merge(
     generic: dict[str, FieldValue], learned: dict[str, FieldValue], *, learned_fields: set[str]
 ) -> dict[str, FieldValue]:
-    """Learned readings first; where the generic reading agrees, confidence rises."""
+    """Learned readings first; where the generic reading agrees, confidence rises. A sure generic reading (a
+    consistent set of totals, a labelled value beyond :data:`SURE_GENERIC`) that the learned place contradicts
+    stays, less sure: the supplier's next invoice may have more line items, moving its totals down the page."""
     merged = dict(generic)
     for name, value in learned.items():
         if name not in learned_fields:
@@ -267,6 +277,9 @@ def _merge(
         confidence = value.confidence
         if other is not None and other.value == value.value:
             confidence = max(confidence, AGREEMENT_CONFIDENCE)
+        elif other is not None and other.confidence >= SURE_GENERIC:
+            merged[name] = replace(other, confidence=other.confidence * CONTRADICTED_FACTOR)
+            continue
         merged[name] = FieldValue(value.value, confidence, value.page, value.box, "learned")
     return merged
 

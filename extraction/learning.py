@@ -49,14 +49,16 @@ class SupplierLayout:
 
     supplier_id: str
     fields: tuple[FieldPosition, ...]
+    seller_name: str | None = None  # the confirmed name: the same on every invoice of the supplier
 
     def to_json(self) -> str:
-        return json.dumps({"supplier_id": self.supplier_id, "fields": [asdict(f) for f in self.fields]})
+        return json.dumps({"supplier_id": self.supplier_id, "fields": [asdict(f) for f in self.fields],
+                           "seller_name": self.seller_name})
 
     @classmethod
     def from_json(cls, text: str) -> SupplierLayout:
         data = json.loads(text)
-        return cls(data["supplier_id"], tuple(FieldPosition(**f) for f in data["fields"]))
+        return cls(data["supplier_id"], tuple(FieldPosition(**f) for f in data["fields"]), data.get("seller_name"))
 
 
 def _mm(px: float, dpi: int) -> float:
@@ -83,7 +85,8 @@ def learn_layout(document: Document, confirmed_fields: Mapping[str, str], suppli
         row, tokens = place
         dpi = _dpi(document, row.page)
         positions.append(_position(field, rows, row, tokens, dpi))
-    return SupplierLayout(supplier_id, tuple(positions))
+    name = confirmed_fields.get("seller_name")
+    return SupplierLayout(supplier_id, tuple(positions), " ".join(str(name).split()) if name else None)
 
 
 def _find_value(rows: list[Row], kind: Kind, value: str) -> tuple[Row, tuple[Token, ...]] | None:

@@ -1,4 +1,6 @@
-"""Review decisions and re-routes: ``POST /api/v1/documents/{id}/decision`` and ``.../reroute``.
+"""Review decisions, re-routes and confirmed invoice fields: ``POST /api/v1/documents/{id}/decision``,
+``.../reroute`` and ``.../fields`` (the last one through :func:`extraction.confirm.confirm_invoice_fields`, the
+function the web UI's validation station calls too).
 
 A reviewer (or admin) decides where a document of the review queue goes; a clerk or DMS key of the document's
 postbox, the reviewer who decided it or an admin sends a routed document on to another postbox (scopes:
@@ -21,8 +23,17 @@ from api.auth import Principal
 from api.deps import ServicesDep, VisibleDocument, require
 from api.errors import error_responses
 from api.review import apply_decision
-from api.schemas import API_PREFIX, DecisionRequest, DocumentStatus, RerouteRequest
+from api.schemas import (
+    API_PREFIX,
+    DecisionRequest,
+    DocumentStatus,
+    FieldsConfirmation,
+    FieldsRequest,
+    RerouteRequest,
+)
+from extraction.confirm import confirm_invoice_fields
 from mailroom.directory import check_known_postbox
+from mailroom.storage.db import session_scope
 from mailroom.storage.keys import Role
 from mailroom.storage.models import DocumentState
 
@@ -69,3 +80,26 @@ def reroute_document(
         services.pipeline.sessions, document.id, expected=DocumentState.ROUTED, postbox=body.postbox,
         decided_by=f"{principal.role.value}:{principal.name}", who=principal.name, reason=body.reason,
     ))
+
+
+@router.post(
+    "/{document_id}/fields",
+    summary="Confirm or correct an invoice's fields; the supplier's layout is learned (reviewer, admin)",
+    description="The values (contract form: ISO dates, `1234.56` amounts) replace the read ones with source "
+    "`reviewer`; with `confirm_rest`, every other field as read is confirmed too. The correction is stored as a "
+    "`fields` label, the audit trail records `invoice.fields_confirmed` (field names, not values), and the place "
+    "of every confirmed value on the page is learned for the supplier (its creditor number, else its VAT id, "
+    "else its IBAN), so that its next invoice is read there first. 422 `invalid_correction` for an unknown field "
+    "or a value of the wrong shape; 409 `not_an_invoice` for a document not read as an invoice.",
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+def confirm_fields(
+    body: FieldsRequest, principal: ReviewerPrincipal, document: VisibleDocument, services: ServicesDep
+) -> FieldsConfirmation:
+    with session_scope(services.pipeline.sessions) as session:
+        done = confirm_invoice_fields(
+            session, services.pipeline.blobs, document.id, body.fields, actor=f"reviewer:{principal.name}",
+            who=principal.name, confirm_rest=body.confirm_rest,
+        )
+    return FieldsConfirmation(document_id=document.id, corrected=done.corrected, supplier_key=done.supplier_key,
+                              learned=done.learned, invoice=done.invoice)

@@ -17,8 +17,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from cli.common import eval_app
-from extraction.eval import REQUIRED, InvoiceScores, degrade_pdf, file_split, truth_invoices
+from extraction.eval import REQUIRED, InvoiceScores, TruthInvoice, degrade_pdf, file_split, source_of, truth_invoices
 from extraction.invoice import extract_invoice
+from extraction.learning import learn_layout
 from extraction.suppliers import read_suppliers_csv
 from intake.einvoice import find_embedded_invoice_xml
 from mailroom.errors import MailroomError, SupplierCsvError
@@ -69,13 +70,15 @@ def _generated_page_text(path: Path, pages: list[int] | None) -> str | None:
 def evaluate(
     directory: Path, ctx: PipelineContext, scores: InvoiceScores, *, rasterise: bool = False, limit: int | None = None,
     seed: int = 7, cache: Path | None = None, split: str | None = None, text_layer: bool = False,
+    pairs: InvoiceScores | None = None,
 ) -> list[dict[str, str]]:
     """Run the pipeline and invoice extraction on every file with a truth file, adding to ``scores``.
 
     With ``rasterise``, each PDF's pages (up to :data:`RASTERISED_PAGES`) are turned into a degraded scan first (no
     XML, no text layer) and the PDF's own text tells which true values are printed there. Returns the files that
     were not processed. ``cache`` (a folder outside the repository) keeps each rasterised file's OCR result
-    keyed by the PDF's bytes, seed and page count, so that a second run re-reads only the extraction.
+    keyed by the PDF's bytes, seed and page count, so that a second run re-reads only the extraction. With
+    ``pairs``, learning from confirmations is measured too (:func:`score_pairs`).
     """
     from workers.inprocess import expand_inputs, process_path
 
@@ -86,6 +89,7 @@ def evaluate(
         files = [p for p in files if p.suffix.lower() == ".pdf"]
     files = files[:limit] if limit else files
     failures: list[dict[str, str]] = []
+    groups: dict[tuple[str, str], list[tuple[str, Document, TruthInvoice, str | None]]] = {}
     with ctx.scratch() as scratch:
         for number, path in enumerate(files):
             source, xml, page_text = path, None if text_layer else einvoice_bytes(path), None
@@ -119,7 +123,33 @@ def evaluate(
                 if text_layer and text is None and path.suffix.lower() == ".pdf":
                     text = _pdf_text(path, RASTERISED_PAGES)
                 scores.add(str(path.relative_to(directory)), truth, extraction.invoice, text)
+                if pairs is not None and xml is None:
+                    name = str(path.relative_to(directory))
+                    seller = truth.fields.get("seller_vat_id") or truth.fields.get("iban")
+                    if seller:
+                        seller += "|" + truth.fields.get("seller_name", "")
+                        groups.setdefault((source_of(name), seller), []).append((name, Document(pages=pages), truth,
+                                                                                text))
+    if pairs is not None:
+        score_pairs(groups, pairs)
     return failures
+
+
+def score_pairs(
+    groups: dict[tuple[str, str], list[tuple[str, Document, TruthInvoice, str | None]]], pairs: InvoiceScores
+) -> None:
+    """Learning from confirmations, measured on pairs: in each group of invoices of one supplier from one source,
+    the first is confirmed with its true fields (its layout learned), and every further one is read with that
+    layout and scored into ``pairs``."""
+    for _, members in sorted(groups.items()):
+        if len(members) < 2:
+            continue
+        _, first_document, first_truth, _ = members[0]
+        key = first_truth.fields.get("seller_vat_id") or first_truth.fields["iban"]
+        layout = learn_layout(first_document, first_truth.fields, key)
+        for name, document, truth, text in members[1:]:
+            extraction = extract_invoice(document, layouts={key: layout})
+            pairs.add(name, truth, extraction.invoice, text)
 
 
 def report(scores: InvoiceScores, failures: list[dict[str, str]]) -> dict[str, Any]:
@@ -153,6 +183,10 @@ def _print(summary: dict[str, Any], directory: Path) -> None:
                       f"got {got}"), highlight=False)
     if len(summary["errors"]) > len(shown):
         console.print(f"… and {len(summary['errors']) - len(shown)} more (--json lists them all)")
+    if "pairs" in summary:
+        paired = summary["pairs"]
+        console.print(f"pairs of one supplier: {paired['invoices']} second invoices read with the first one's learned "
+                      f"layout, every required field right {paired['all_required_right']:.1%}")
     for failure in summary["failures"]:
         console.print(f"[red]not processed[/red] {failure['file']}: {failure['error']}")
 
@@ -174,6 +208,9 @@ def register(main_app: typer.Typer) -> None:
             help="Only the 'dev' or the frozen 'test' business cases of the shared e-invoice corpus")] = None,
         text_layer: Annotated[bool, typer.Option(
             "--text-layer", help="Read PDFs by their text layer, ignoring their XML")] = False,
+        pairs: Annotated[bool, typer.Option(
+            "--pairs", help="Also measure learning: per supplier and source, confirm the first invoice and read "
+            "the others with its layout")] = False,
     ) -> None:
         """Per-field exact match of invoice extraction, wrong values given with confidence ≥ 0.9, and the
         share of invoices with every required field right."""
@@ -182,10 +219,13 @@ def register(main_app: typer.Typer) -> None:
         scratch = Path(tempfile.mkdtemp(prefix="mailroom-eval-invoices-"))
         try:
             scores = InvoiceScores()
+            paired = InvoiceScores() if pairs else None
             failures = evaluate(directory, PipelineContext.create(Settings(data_dir=scratch)), scores,
                                 rasterise=rasterise, limit=limit, seed=seed, cache=cache, split=split,
-                                text_layer=text_layer)
+                                text_layer=text_layer, pairs=paired)
             summary = report(scores, failures)
+            if paired is not None:
+                summary["pairs"] = paired.summary()
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         if summary["invoices"] == 0:
