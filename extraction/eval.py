@@ -185,6 +185,8 @@ class InvoiceScores:
     automatic_wrong: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
     by_source: dict[str, list[int]] = field(default_factory=dict)
+    #: (raw or calibrated) confidence and rightness of every judged value, per field: what a calibration is fit on
+    examples: dict[str, list[tuple[float, bool]]] = field(default_factory=dict)
 
     def add(self, name: str, truth: TruthInvoice, invoice: dict[str, Any], page_text: str | None) -> None:
         """Score one extraction; ``page_text`` is the true text of its pages (None: count every field)."""
@@ -199,7 +201,10 @@ class InvoiceScores:
             if got is not None:
                 self.values_given += 1
                 tally.extracted += 1
-            derived_given = field_name in DERIVED and got is not None
+            # a derived value is judged when it was computed (not printed); a printed one that the truth does not
+            # match while the truth is not printed is the page differing from its XML, not a misreading
+            derived_given = (field_name in DERIVED and got is not None and page_text is not None
+                             and not is_printed(field_name, str(got["value"]), page_text))
             if expected is None or (page_text is not None and not derived_given
                                     and not is_printed(field_name, expected, page_text)):
                 continue  # nothing to read there: a value the truth lacks is not judged
@@ -211,7 +216,9 @@ class InvoiceScores:
                                         "confidence": None})
             elif normalise(field_name, got["value"]) == normalise(field_name, expected):
                 tally.right += 1
+                self._example(field_name, got, True)
             else:
+                self._example(field_name, got, False)
                 tally.wrong += 1
                 confident = got.get("confidence", 0) >= CONFIDENT
                 tally.wrong_confident += confident
@@ -226,6 +233,10 @@ class InvoiceScores:
         counts[0] += 1
         counts[1] += required_right
 
+    def _example(self, field_name: str, got: dict[str, Any], right: bool) -> None:
+        if got.get("source") in ("ocr", "text_layer", "learned") and "confidence" in got:
+            self.examples.setdefault(field_name, []).append((float(got["confidence"]), right))
+
     def merge(self, other: InvoiceScores) -> None:
         """Add the counts of ``other`` (another data set) to these."""
         self.invoices += other.invoices
@@ -236,6 +247,8 @@ class InvoiceScores:
         self.automatic_all_right += other.automatic_all_right
         self.automatic_wrong += other.automatic_wrong
         self.errors.extend(other.errors)
+        for name, rows in other.examples.items():
+            self.examples.setdefault(name, []).extend(rows)
         for source, (count, right) in other.by_source.items():
             mine = self.by_source.setdefault(source, [0, 0])
             mine[0] += count

@@ -25,6 +25,7 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from extraction import parsers, validation
+from extraction.calibration import Calibration, calibrate_fields, installed
 from extraction.candidates import (
     NET_DAYS_SCORE,
     Candidate,
@@ -88,12 +89,16 @@ def extract_invoice(
     fingerprints: FingerprintIndex | None = None,
     document_id: str | None = None,
     today: date | None = None,
+    calibrate: bool = True,
+    calibration: Calibration | None = None,
 ) -> InvoiceExtraction:
     """Extract, recognise the supplier and validate. Never raises for unreadable content: gaps stay gaps.
 
     ``layouts`` are keyed by supplier key (creditor number of a known supplier, else the seller's VAT id,
     else its IBAN: see :func:`supplier_key`). ``fingerprints`` finds earlier invoices (duplicates);
-    ``document_id`` is this document's id, so that processing it again is no duplicate of itself.
+    ``document_id`` is this document's id, so that processing it again is no duplicate of itself. The confidences
+    of values read from the page are calibrated (:mod:`extraction.calibration`; ``calibration`` None: the one
+    shipped) unless ``calibrate`` is False (for fitting a calibration).
     """
     today = today or date.today()
     directory = suppliers or SupplierDirectory(())
@@ -114,6 +119,8 @@ def extract_invoice(
             line_net_total = einvoice.line_net_total
     if fields is None:
         fields, line_items = _text_fields(document, directory, layouts or {})
+        if calibrate:
+            calibrate_fields(fields, calibration or installed())
     values = {name: f["value"] for name, f in fields.items()}
     match = directory.recognise(
         iban=values.get("iban"), vat_id=values.get("seller_vat_id"), tax_number=values.get("seller_tax_number")

@@ -13,6 +13,7 @@ letter in about eight) against OCR errors.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import cached_property
 from statistics import median
@@ -28,9 +29,16 @@ MIN_LETTERS_FOR_LOOKALIKES = 3
 MAX_LOOKALIKE_DIGITS = 1
 
 
+def fold(text: str) -> str:
+    """Lower case without accents ("Échéance" → "echeance", "Käufer" → "kaufer"; ß stays): OCR models drop or
+    confuse accents of other languages, so labels and words are compared without them."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def word_key(text: str) -> str:
-    """The letters of a word, lower case; see :attr:`Token.key`."""
-    lower = text.lower()
+    """The letters of a word, lower case, without accents; see :attr:`Token.key`."""
+    lower = fold(text)
     letters = _NOT_LETTER.sub("", lower)
     if len(letters) >= MIN_LETTERS_FOR_LOOKALIKES and 0 < sum(c in "10|" for c in lower) <= MAX_LOOKALIKE_DIGITS \
             and not any(c.isdigit() and c not in "10" for c in lower):
@@ -120,7 +128,7 @@ class Label:
 
     @property
     def key(self) -> str:
-        return _NOT_LETTER.sub("", self.text.lower())
+        return _NOT_LETTER.sub("", fold(self.text))
 
 
 @dataclass(frozen=True)

@@ -164,7 +164,7 @@ def test_a_french_factur_x_page_and_the_buyers_vat_id_kept_apart() -> None:
     ))
     invoice = result.invoice
     assert invoice["invoice_number"]["value"] == "FA-2017-0010"
-    assert "issue_date" not in invoice  # 13/11/2017: slashed dates are refused as ambiguous (day or month first)
+    assert invoice["issue_date"]["value"] == "2017-11-13"  # 13/11/2017: a French seller writes the day first
     assert invoice["seller_vat_id"]["value"] == "FR11999999998"
     assert invoice["total_gross"]["value"] == "671.15" and invoice["total_net"]["value"] == "624.90"
     assert invoice["iban"]["value"] == "FR2012421242124212421242124"

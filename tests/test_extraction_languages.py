@@ -86,7 +86,7 @@ def test_an_english_invoice_with_a_slashed_date_and_terms_in_days() -> None:
     assert invoice["invoice_number"]["value"] == "INV-0042/B"
     assert invoice["issue_date"]["value"] == "2026-04-03"  # a German VAT id: the day comes first
     assert invoice["due_date"]["value"] == "2026-05-03"
-    assert invoice["due_date"]["confidence"] <= invoice["issue_date"]["confidence"]
+    assert invoice["due_date"]["raw_confidence"] <= invoice["issue_date"]["raw_confidence"]
     assert invoice["total_gross"]["value"] == "119.00"
 
 

@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cli.common import eval_app
+from extraction.calibration import fit
 from extraction.eval import REQUIRED, InvoiceScores, TruthInvoice, degrade_pdf, file_split, source_of, truth_invoices
 from extraction.invoice import extract_invoice
 from extraction.learning import learn_layout
@@ -70,7 +71,7 @@ def _generated_page_text(path: Path, pages: list[int] | None) -> str | None:
 def evaluate(
     directory: Path, ctx: PipelineContext, scores: InvoiceScores, *, rasterise: bool = False, limit: int | None = None,
     seed: int = 7, cache: Path | None = None, split: str | None = None, text_layer: bool = False,
-    pairs: InvoiceScores | None = None,
+    pairs: InvoiceScores | None = None, calibrate: bool = True,
 ) -> list[dict[str, str]]:
     """Run the pipeline and invoice extraction on every file with a truth file, adding to ``scores``.
 
@@ -118,7 +119,7 @@ def evaluate(
                     cached.write_text(document.model_dump_json(), encoding="utf-8")
             for truth in truth_invoices(path):
                 pages = [p for p in document.pages if truth.pages is None or p.number in truth.pages]
-                extraction = extract_invoice(Document(pages=pages), einvoice_xml=xml)
+                extraction = extract_invoice(Document(pages=pages), einvoice_xml=xml, calibrate=calibrate)
                 text = page_text if rasterise else (None if xml else _generated_page_text(path, truth.pages))
                 if text_layer and text is None and path.suffix.lower() == ".pdf":
                     text = _pdf_text(path, RASTERISED_PAGES)
@@ -208,6 +209,9 @@ def register(main_app: typer.Typer) -> None:
             help="Only the 'dev' or the frozen 'test' business cases of the shared e-invoice corpus")] = None,
         text_layer: Annotated[bool, typer.Option(
             "--text-layer", help="Read PDFs by their text layer, ignoring their XML")] = False,
+        fit_calibration: Annotated[Path | None, typer.Option(
+            help="Fit the confidence calibration on these invoices (raw scores) and write it to this JSON file; "
+            "fit on invoices the extractor was not tuned on, report on others")] = None,
         pairs: Annotated[bool, typer.Option(
             "--pairs", help="Also measure learning: per supplier and source, confirm the first invoice and read "
             "the others with its layout")] = False,
@@ -222,10 +226,14 @@ def register(main_app: typer.Typer) -> None:
             paired = InvoiceScores() if pairs else None
             failures = evaluate(directory, PipelineContext.create(Settings(data_dir=scratch)), scores,
                                 rasterise=rasterise, limit=limit, seed=seed, cache=cache, split=split,
-                                text_layer=text_layer, pairs=paired)
+                                text_layer=text_layer, pairs=paired, calibrate=fit_calibration is None)
             summary = report(scores, failures)
             if paired is not None:
                 summary["pairs"] = paired.summary()
+            if fit_calibration is not None:
+                fit_calibration.write_text(fit(scores.examples).to_json() + "\n", encoding="utf-8")
+                err.print(f"calibration of {sum(map(len, scores.examples.values()))} values written to "
+                          f"{fit_calibration}")
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         if summary["invoices"] == 0:
