@@ -1,8 +1,11 @@
 """Who a letter is for: the address field matched against the organisation directory.
 
-Each address line is compared, tolerant of OCR errors (rapidfuzz), with every department's name, aliases and
-former names ("Amt für Finanzen", "Fachbereich 3", "Stadtkämmerei"), its Amt number ("Kämmerei (Amt 20)") and
-with the persons' names ("z. Hd. Herrn Dr. Meier"). A person who moved is routed to their *current*
+Each address line is compared, tolerant of OCR errors (rapidfuzz), with every department's name, aliases,
+former names and unit names ("Amt für Finanzen", "Fachbereich 3", "Stadtkämmerei"), its Amt number ("Kämmerei
+(Amt 20)") and with the persons' names ("z. Hd. Herrn Dr. Meier"). The responsibilities catalogue
+(:mod:`classifiers.responsibilities`) adds the variants towns use for the same unit: any unit word with the
+unit's subject ("Abteilung Finanzen und Controlling", "Team Personalservice", "Fachdienst Öffentliche Sicherheit
+und Ordnung") and unit numbers ("Amt 66", "FB 3"). A person who moved is routed to their *current*
 department; "persönlich" / "vertraulich" mark the letter confidential for the named person. When the address
 names only the town, the town's own Aktenzeichen ("Ihr Zeichen" in the information block, else anywhere in
 the text) or a Leitweg-ID names the department. Every match carries the evidence that made it.
@@ -14,10 +17,12 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
+from classifiers.responsibilities import catalogue_for
 from mailroom.directory import Directory, Person
 from mailroom.result import Recipient
 
@@ -28,6 +33,8 @@ CONFIDENCE = {
     "alias": 0.95,
     "former_name": 0.92,
     "amt_number": 0.9,
+    "unit_name": 0.95,
+    "unit_number": 0.93,
     "person": 0.95,
     "person_and_department": 0.99,
     "person_moved": 0.93,
@@ -83,6 +90,7 @@ class RecipientMatch:
         )
 
 
+@lru_cache(maxsize=16384)
 def normalise(text: str) -> str:
     """Casefolded, accents and punctuation folded away, single spaces: what names are compared as."""
     text = unicodedata.normalize("NFC", text).translate(_FOLD).casefold()
@@ -105,7 +113,10 @@ def _best_department(part: str, directory: Directory) -> _Hit | None:
         return None
     best: _Hit | None = None
     for dep in directory.departments.values():
-        for kind, names in (("name", (dep.name,)), ("alias", dep.aliases), ("former_name", dep.former_names)):
+        unit_names = tuple(n for n in dep.unit_names if len(n) >= 6)
+        for kind, names in (
+            ("name", (dep.name,)), ("alias", dep.aliases), ("former_name", dep.former_names), ("alias", unit_names)
+        ):
             for name in names:
                 score = fuzz.ratio(wanted, normalise(name))
                 if best is None or score > best.score:
@@ -117,7 +128,9 @@ def _best_department(part: str, directory: Directory) -> _Hit | None:
 
 
 def _department_hits(line: str, directory: Directory) -> list[_Hit]:
-    """Department names in one address line (split at "/" and ","), and an Amt number."""
+    """Department names in one address line (split at "/" and ","), an Amt number, and the catalogue's unit
+    names and numbers."""
+    original = line
     hits = []
     amt = _AMT_NUMBER.search(line)
     if amt:
@@ -129,6 +142,9 @@ def _department_hits(line: str, directory: Directory) -> list[_Hit]:
         hit = _best_department(part, directory)
         if hit is not None:
             hits.append(hit)
+    if not hits or max(h.score for h in hits) < 95.0:
+        catalogue = catalogue_for(directory)
+        hits += [_Hit(h.department, h.kind, h.text, h.matched, h.score) for h in catalogue.address_hits(original)]
     return hits
 
 

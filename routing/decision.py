@@ -20,9 +20,16 @@
    Aktenzeichen or Leitweg-ID in the letter) among the candidates, shared by the postbox model when the
    department has several; the remaining ``1 - c`` (everything, without a recipient) goes to the candidates
    as the postbox model (trained on the content of letters) weighs them.
-3. **Thresholds.** The best postbox is routed only when its score reaches its postbox threshold *and* the
-   type's confidence reaches the type threshold; otherwise ``status: review`` with the top three postboxes as
-   alternatives and the reasons. Defaults: :data:`DEFAULT_POSTBOX_THRESHOLD` (calibrated on generated mail
+3. **Catalogue.** What the letter's words say by the responsibilities catalogue of the directory
+   (:mod:`classifiers.responsibilities`) multiplies each postbox's score by ``exp(CATALOGUE_STRENGTH *
+   evidence)`` (a postbox nothing else pointed to starts from :data:`CATALOGUE_FLOOR`); the scores are
+   rescaled to their former total. When the address names a department, the catalogue only chooses among that
+   department's postboxes. Reviewers' corrections of similar letters (:mod:`routing.memory`) multiply the
+   scores the same way, with ``exp(MEMORY_STRENGTH * votes)``, whoever the letter is addressed to.
+4. **Thresholds.** The best postbox is routed only when its score reaches its postbox threshold *and* the
+   type's confidence reaches the type threshold (only for a type with a fixed postbox: where the postbox depends
+   on the letter, its score already weighs every type); otherwise ``status: review`` with the top three
+   postboxes as alternatives and the reasons. Defaults: :data:`DEFAULT_POSTBOX_THRESHOLD` (calibrated on generated mail
    so that automatic decisions are at least 99 % correct, see ``bench/bench_routing.py``) and
    :data:`DEFAULT_TYPE_THRESHOLD`; a thresholds file (YAML) overrides them::
 
@@ -38,6 +45,7 @@ a letter marked "persönlich/vertraulich" keeps ``confidential: true`` and the p
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +61,12 @@ if TYPE_CHECKING:  # recognition results are passed in; rules never imports clas
     from mailroom.directory import Directory
     from routing.recognition import Recognition, TypeRoute
 
+CATALOGUE_SOURCE = "catalogue:responsibilities"
+LEARNED_SOURCE = "learned:corrections"
+MEMORY_STRENGTH = 1.6  # log-factor per vote of a similar corrected letter (routing.memory)
+CATALOGUE_STRENGTH = 2.0  # log-factor per unit of catalogue evidence (one specific task word = 1)
+CATALOGUE_CAP = 4.0  # evidence beyond this adds nothing
+CATALOGUE_FLOOR = 0.02  # the share a postbox the models gave nothing starts from before the catalogue's factor
 DEFAULT_POSTBOX_THRESHOLD = 0.9
 DEFAULT_TYPE_THRESHOLD = 0.5
 MIN_MASS = 1e-4  # type probabilities below this are not spread over postboxes
@@ -151,6 +165,30 @@ class _Scores:
     def __init__(self) -> None:
         self.mass: dict[str, dict[str, float]] = {}
         self.because: dict[str, list[str]] = {}
+        self.boosted_by: dict[str, str] = {}  # postbox -> source that more than doubled its score
+
+    def fuse(self, factors: Mapping[str, tuple[float, str]], source: str, floor: float) -> None:
+        """Multiply each postbox's score by its evidence factor (a postbox nothing pointed to starts from
+        ``floor``), then rescale so that the total stays what it was."""
+        if not factors:
+            return
+        total = sum(sum(parts.values()) for parts in self.mass.values())
+        before = {box: sum(parts.values()) for box, parts in self.mass.items()}
+        for box, (factor, reason) in factors.items():
+            parts = self.mass.setdefault(box, {})
+            if sum(parts.values()) < floor:
+                parts[source] = parts.get(source, 0.0) + floor - sum(parts.values())
+            for key in parts:
+                parts[key] *= factor
+            if reason not in self.because.setdefault(box, []):
+                self.because[box].insert(0, reason)
+        new_total = sum(sum(parts.values()) for parts in self.mass.values())
+        scale = total / new_total if new_total > 0 and total > 0 else 1.0
+        for box, parts in self.mass.items():
+            for key in parts:
+                parts[key] *= scale
+            if box in factors and sum(parts.values()) > 2 * before.get(box, 0.0):
+                self.boosted_by[box] = source
 
     def add(self, postbox: str, amount: float, source: str, reason: str) -> None:
         if amount <= 0:
@@ -165,7 +203,7 @@ class _Scores:
             PostboxScore(
                 box,
                 min(1.0, sum(parts.values())),
-                max(parts.items(), key=lambda kv: kv[1])[0],
+                self.boosted_by.get(box) or max(parts.items(), key=lambda kv: kv[1])[0],
                 tuple(self.because.get(box, ())),
             )
             for box, parts in self.mass.items()
@@ -197,7 +235,10 @@ def _recipient_boxes(recognition: Recognition, directory: Directory, candidates:
 
 
 def postbox_scores(
-    recognition: Recognition, directory: Directory, routes: Mapping[str, TypeRoute]
+    recognition: Recognition,
+    directory: Directory,
+    routes: Mapping[str, TypeRoute],
+    learned: Mapping[str, tuple[float, str]] | None = None,
 ) -> list[PostboxScore]:
     """Every postbox with a score, best first (see the module doc for the formula)."""
     scores = _Scores()
@@ -228,7 +269,25 @@ def postbox_scores(
             candidates.append(main)  # addressed elsewhere than the usual places: the content weighs that too
         for box, w in _normalised(content, candidates).items():
             scores.add(box, rest * w, content_by, f"{type_reason}; content suggests {box} ({content.get(box, 0):.2f})")
+    scores.fuse(catalogue_factors(recognition), CATALOGUE_SOURCE, CATALOGUE_FLOOR)
+    scores.fuse({b: f for b, f in (learned or {}).items() if b in directory.postboxes}, LEARNED_SOURCE, CATALOGUE_FLOOR)
     return scores.ranked()
+
+
+def catalogue_factors(recognition: Recognition) -> dict[str, tuple[float, str]]:
+    """Per postbox the factor its score is multiplied by for what the letter's words say by the responsibilities
+    catalogue: ``exp(CATALOGUE_STRENGTH * evidence)``, evidence capped at :data:`CATALOGUE_CAP`. When the address
+    names a department (or a person), the catalogue only chooses among that department's postboxes: mail goes to
+    whom it is addressed."""
+    evidence = list(recognition.catalogue)
+    match = recognition.recipient
+    if match.source == "address" and match.department:
+        evidence = [e for e in evidence if e.department == match.department]
+    return {
+        e.postbox: (math.exp(CATALOGUE_STRENGTH * min(e.score, CATALOGUE_CAP)), e.reason())
+        for e in evidence
+        if e.score > 0
+    }
 
 
 def _recipient_part(recognition: Recognition) -> Recipient:
@@ -261,7 +320,7 @@ def _alternatives(ranked: list[PostboxScore], exclude: set[str], n: int = 3) -> 
 
 
 def _model_routing(
-    recognition: Recognition, ranked: list[PostboxScore], document_type: DocumentType, thresholds: Thresholds
+    ranked: list[PostboxScore], document_type: DocumentType, thresholds: Thresholds, routes: Mapping[str, TypeRoute]
 ) -> dict[str, Any]:
     """Status, postbox, confidence, decided_by, because, alternatives and review reasons from the scores."""
     if not ranked:
@@ -272,7 +331,9 @@ def _model_routing(
     if best.score < postbox_needed:
         reasons.append(f"postbox {best.postbox}: score {best.score:.2f} below its threshold {postbox_needed:.2f}")
     type_needed = thresholds.for_type(document_type.label)
-    if document_type.confidence < type_needed:
+    route = routes.get(document_type.label)
+    type_matters = route is None or not route.candidates
+    if document_type.confidence < type_needed and type_matters:
         reasons.append(
             f"document type {document_type.label}: confidence {document_type.confidence:.2f} "
             f"below its threshold {type_needed:.2f}"
@@ -290,10 +351,16 @@ def _model_routing(
 
 
 def decide(
-    recognition: Recognition, rules_decision: Decision, *, directory: Directory, policy: RoutingPolicy
+    recognition: Recognition,
+    rules_decision: Decision,
+    *,
+    directory: Directory,
+    policy: RoutingPolicy,
+    learned: Mapping[str, tuple[float, str]] | None = None,
 ) -> RoutingDecision:
-    """Rules first, then recipient and models, behind the thresholds (see the module doc)."""
-    ranked = postbox_scores(recognition, directory, policy.routes)
+    """Rules first, then recipient and models, behind the thresholds (see the module doc). ``learned``: factors
+    per postbox from reviewers' corrections of similar letters (:mod:`routing.memory`)."""
+    ranked = postbox_scores(recognition, directory, policy.routes, learned)
     document_type = _type_part(recognition, rules_decision)
     recipient = _recipient_part(recognition)
     data: dict[str, Any] = rules_decision.to_routing().model_dump(exclude_none=True)
@@ -311,7 +378,7 @@ def decide(
         ][:3]
         data["because"] = list(rules_decision.review_reasons)
     else:
-        data.update(_model_routing(recognition, ranked, document_type, policy.thresholds))
+        data.update(_model_routing(ranked, document_type, policy.thresholds, policy.routes))
         data["alternatives"] = [a.model_dump() for a in data["alternatives"]] if "alternatives" in data else []
     if not data.get("review_reasons"):
         data.pop("review_reasons", None)

@@ -23,6 +23,7 @@ import yaml
 from classifiers.doctype import TypeModel, TypePrediction
 from classifiers.layout import LetterZones, find_zones
 from classifiers.recipient import RecipientMatch, match_recipient, normalise
+from classifiers.responsibilities import PostboxEvidence, catalogue_for
 from classifiers.samples import Sample
 from mailroom.directory import DEFAULT_PATH, Directory
 from mailroom.errors import InvalidDirectory
@@ -89,6 +90,7 @@ class Recognition:
     postbox_by: str | None
     addressed_postbox: str | None  # a postbox the address names itself ("Zentrale Vergabestelle")
     references: tuple[Reference, ...] = ()
+    catalogue: tuple[PostboxEvidence, ...] = ()  # what the letter's words say, by the responsibilities catalogue
 
     @property
     def leitweg_id(self) -> str | None:
@@ -153,6 +155,7 @@ def recognise(
         prediction = TypePrediction(E_INVOICE_TYPE, 1.0, {E_INVOICE_TYPE: 1.0})
         return Recognition(sample, zones, match, prediction, "e_invoice", None, None, None, references)
     predictions = [type_model.predict(sample), postbox_model.predict(sample)]
+    evidence = catalogue_for(directory).content_evidence(sample.text, sample.subject, sample.address)
     return Recognition(
         sample=sample,
         zones=zones,
@@ -163,6 +166,7 @@ def recognise(
         postbox_by=f"model:postbox@{postbox_model.version}",
         addressed_postbox=_addressed_postbox(match, directory),
         references=references,
+        catalogue=tuple(evidence),
     )
 
 

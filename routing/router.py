@@ -20,7 +20,15 @@ from mailroom.directory import Directory, default_directory, installed_directory
 from mailroom.errors import InvalidDirectory
 from mailroom.model import Document
 from mailroom.settings import Settings
-from routing.decision import RoutingDecision, RoutingPolicy, Thresholds, decide, load_thresholds
+from routing.decision import (
+    MEMORY_STRENGTH,
+    RoutingDecision,
+    RoutingPolicy,
+    Thresholds,
+    decide,
+    load_thresholds,
+)
+from routing.memory import CorrectionMemory, label_version, memory_factors
 from routing.recognition import Recognition, RoutingModels, facts_for_rules, load_type_routes, recognise
 from routing.training import ensure_default_models, registries
 from rules import CompiledRuleSet, compile_ruleset, evaluate, load_ruleset
@@ -39,6 +47,8 @@ class Router:
     policy: RoutingPolicy
     fixed_rules: CompiledRuleSet | None = None
     active_rules: ActiveRuleSetCache = field(default_factory=ActiveRuleSetCache)
+    learned: CorrectionMemory = field(default_factory=CorrectionMemory)
+    learn_from_corrections: bool = True
 
     @classmethod
     def create(
@@ -63,6 +73,15 @@ class Router:
             self.fixed_rules = compile_ruleset(load_ruleset(default_pack_text()))
             return self.fixed_rules
         return self.active_rules.get(session)
+
+    def memory(self, session: Session | None) -> CorrectionMemory:
+        """Reviewers' corrections as a memory of letters, rebuilt when a new re-route was recorded."""
+        if session is None or not self.learn_from_corrections:
+            return self.learned
+        version = label_version(session)
+        if version != self.learned.version:
+            self.learned = CorrectionMemory.load(session)
+        return self.learned
 
 
 def router_inputs(settings: Settings) -> tuple[object, ...]:
@@ -103,7 +122,8 @@ def route_document(
         recognition = recognise_document(document, router, e_invoice=e_invoice)
     facts = facts_for_rules(recognition, invoice=invoice, supplier=supplier, intake=intake, leitweg_id=leitweg_id)
     rules_decision = evaluate(router.rules(session), document, facts)
-    return decide(recognition, rules_decision, directory=router.directory, policy=router.policy)
+    learned = memory_factors(router.memory(session).evidence(recognition.sample), MEMORY_STRENGTH)
+    return decide(recognition, rules_decision, directory=router.directory, policy=router.policy, learned=learned)
 
 
 def hybrid_outcome(router: Router) -> Callable[[StoredDocument, Decision], Outcome]:
