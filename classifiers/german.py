@@ -23,12 +23,18 @@ import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 
-MIN_STEM = 3
-MIN_PART = 3  # shortest known stem found inside a compound
+MIN_STEM = 4  # stemming never leaves fewer letters ("wohne" -> "wohn", not "woh")
+MIN_PART = 4  # shortest known stem found inside a compound, unless it is one of SHORT_PARTS
+# three-letter words that German compounds are often made of ("Bau-antrag", "Geh-weg", "Ehe-name")
+SHORT_PARTS = frozenset({"bau", "geh", "rad", "ehe", "weg", "hof", "amt", "tod", "see", "zoo", "eid", "kfz", "not"})
 MIN_GAP = 3  # shortest unknown piece of a compound between known parts
 _LINKS = ("", "s", "es", "n", "en", "e", "er", "ns")
 _ENDINGS = ("innen", "ungen", "ung", "ern", "en", "er", "es", "em", "e", "n", "s")
 _FOLD = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "ß": "ss", "ı": "i", "ſ": "s", "æ": "ae", "œ": "oe"})
+_SUFFIXES = frozenset(
+    {"lich", "liche", "lichen", "licher", "isch", "ische", "ischen", "heit", "keit", "bar", "bare", "baren", "los",
+     "lose", "losen", "haft", "hafte", "haften", "chen", "lein", "ige", "igen", "iger", "ling", "sam", "same"}
+)
 _State = tuple[int, int, tuple[str, ...]]  # covered letters, -parts, parts
 _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*", re.UNICODE)
 
@@ -60,8 +66,11 @@ def words(text: str) -> list[str]:
 class Vocabulary:
     """Known stems, and the splitting of compounds into them (see the module doc)."""
 
-    def __init__(self, known: Iterable[str]) -> None:
-        self.stems: frozenset[str] = frozenset(s for s in (stem(k) for k in known) if len(s) >= MIN_PART)
+    def __init__(self, known: Iterable[str], *, stemmed: bool = False) -> None:
+        """``known``: words (stemmed here), or stems already (``stemmed=True``)."""
+        self.stems: frozenset[str] = frozenset(
+            s for s in (k if stemmed else stem(k) for k in known) if len(s) >= MIN_PART or s in SHORT_PARTS
+        )
         self._longest = max((len(s) for s in self.stems), default=0)
         self._cache: dict[str, tuple[str, ...]] = {}
 
@@ -96,7 +105,7 @@ class Vocabulary:
             parts = best[i]
             if parts is None:
                 continue
-            for j in range(i + MIN_PART, n + 1):
+            for j in range(i + 3, n + 1):
                 candidate = text[i:j]
                 if candidate == exclude or candidate not in self.stems:
                     continue
@@ -113,7 +122,7 @@ class Vocabulary:
         """Best segmentation of ``text`` into known stems (+ linking elements) and unknown gaps of >= MIN_GAP
         letters: most letters covered by known stems, then fewest parts."""
         n = len(text)
-        if n < MIN_PART:
+        if n < 3:
             return []
         # best[i]: (covered letters, -parts, parts) of the best segmentation of text[:i]
         best: list[_State | None] = [None] * (n + 1)
@@ -124,7 +133,7 @@ class Vocabulary:
                 continue
             covered, neg_parts, parts = state
             # a known stem starting at i, followed by a linking element or an inflection ending
-            for j in range(i + MIN_PART, min(n, i + self._longest + 3) + 1):
+            for j in range(i + 3, min(n, i + self._longest + 3) + 1):
                 candidate = text[i:j]
                 matched = None
                 if candidate in self.stems:
@@ -140,8 +149,11 @@ class Vocabulary:
                     if end > n or text[j:end] != link:
                         continue
                     self._offer(best, end, (covered + (j - i), neg_parts - 1, (*parts, matched)))
-            # an unknown gap of at least MIN_GAP letters
+            # an unknown gap of at least MIN_GAP letters; a word does not end in a derivational suffix after a
+            # known part ("zuzüglich" is no "Zuzug", "städtisch" no "Stadt")
             for end in range(i + MIN_GAP, n + 1):
+                if end == n and text[i:] in _SUFFIXES:
+                    continue
                 self._offer(best, end, (covered, neg_parts - 1, parts))
         final = best[n]
         return list(final[2]) if final else []

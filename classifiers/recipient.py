@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
 from classifiers.responsibilities import catalogue_for
@@ -107,22 +107,40 @@ class _Hit:
     score: float  # 0..100
 
 
+_NAME_TABLES: dict[int, tuple[Directory, list[tuple[str, str, str]], list[str]]] = {}
+
+
+def _name_table(directory: Directory) -> tuple[list[tuple[str, str, str]], list[str]]:
+    """(department, kind, name) of every name a whole address line may be, and the names normalised."""
+    held = _NAME_TABLES.get(id(directory))
+    if held is None or held[0] is not directory:
+        rows = []
+        for dep in directory.departments.values():
+            unit_names = tuple(n for n in dep.unit_names if len(n) >= 6)
+            for kind, names in (
+                ("name", (dep.name,)), ("alias", dep.aliases), ("former_name", dep.former_names),
+                ("alias", unit_names),
+            ):
+                rows += [(dep.id, kind, name) for name in names]
+        if len(_NAME_TABLES) >= 8:
+            _NAME_TABLES.pop(next(iter(_NAME_TABLES)))
+        held = (directory, rows, [normalise(name) for _, _, name in rows])
+        _NAME_TABLES[id(directory)] = held
+    return held[1], held[2]
+
+
 def _best_department(part: str, directory: Directory) -> _Hit | None:
     wanted = normalise(part)
     if not wanted:
         return None
-    best: _Hit | None = None
-    for dep in directory.departments.values():
-        unit_names = tuple(n for n in dep.unit_names if len(n) >= 6)
-        for kind, names in (
-            ("name", (dep.name,)), ("alias", dep.aliases), ("former_name", dep.former_names), ("alias", unit_names)
-        ):
-            for name in names:
-                score = fuzz.ratio(wanted, normalise(name))
-                if best is None or score > best.score:
-                    best = _Hit(dep.id, kind, part, name, score)
+    rows, names = _name_table(directory)
+    found = process.extractOne(wanted, names, scorer=fuzz.ratio)
+    if found is None:
+        return None
+    dep_id, kind, name = rows[found[2]]
+    best = _Hit(dep_id, kind, part, name, float(found[1]))
     town = max((fuzz.ratio(wanted, normalise(n)) for n in directory.town_names), default=0.0)
-    if best is None or best.score < MIN_NAME_SCORE or town >= best.score:
+    if best.score < MIN_NAME_SCORE or town >= best.score:
         return None
     return best
 
@@ -138,13 +156,14 @@ def _department_hits(line: str, directory: Directory) -> list[_Hit]:
             if dep.amt == amt.group(1):
                 hits.append(_Hit(dep.id, "amt_number", amt.group(0).strip(), f"Amt {dep.amt}", 100.0))
         line = line.replace(amt.group(0), " ")
-    for part in [line, *re.split(r"\s*[/,]\s*", line)]:
+    for part in [line, *re.split(r"\s*[/,]\s*|\s+[—–-]+\s+|\s*[—–]\s*", line)]:
         hit = _best_department(part, directory)
         if hit is not None:
             hits.append(hit)
     if not hits or max(h.score for h in hits) < 95.0:
         catalogue = catalogue_for(directory)
-        hits += [_Hit(h.department, h.kind, h.text, h.matched, h.score) for h in catalogue.address_hits(original)]
+        for piece in {original, *re.split(r"\s*[/,]\s*|\s+[—–-]+\s+|\s*[—–]\s*", original)}:
+            hits += [_Hit(h.department, h.kind, h.text, h.matched, h.score) for h in catalogue.address_hits(piece)]
     return hits
 
 

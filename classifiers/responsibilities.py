@@ -4,14 +4,16 @@
     catalogue.content_evidence(text, subject)   # [PostboxEvidence(postbox, department, score, hits)], best first
     catalogue.address_hits(line)                # [UnitHit(department, kind, score, matched)]: "Team Personalservice"
 
-**Content.** Every word of every task (``Hundesteuer``, ``Schlagloch``, ``Hund anmelden``) becomes a *signature*:
-the set of word stems it is made of after compound splitting (:mod:`classifiers.german`), so that
-``Hundesteuer`` = {hund, steu} is found in ``Hundesteuerabmeldung``, ``Hundesteuer-Bescheid`` and in ``Steuer
-für meinen Hund`` (parts at most :data:`WINDOW` words apart), in any inflection. A signature that several
-departments list counts for each with ``1 / their number``; a signature of several parts counts more than one
-of a single part (it is more specific), and a match that a longer signature of another department contains is
-dropped (``Abfallgebühr`` is the Steueramt's, not the Umweltamt's ``Abfall``). Words in the subject line count
-:data:`SUBJECT_WEIGHT` times. The address field, street names with house numbers and postcodes are not read.
+**Content.** The letter is read from its subject line on (letterhead, address field and information block are
+about the sender, not the matter), without lines of a letterhead or footer (bank, register, contact, a
+company's name) and without street addresses and postcodes. Every word of every task (``Hundesteuer``,
+``Schlagloch``, ``Hund anmelden``) becomes a *signature*: the set of word stems it is made of after compound
+splitting (:mod:`classifiers.german`), so that ``Hundesteuer`` = {hund, steu} is found in
+``Hundesteuerabmeldung``, ``Hundesteuer-Bescheid`` and in ``Steuer für meinen Hund`` (parts at most
+:data:`WINDOW` words apart), in any inflection. A signature that several departments list counts for each with
+``1 / their number``; a signature of several parts counts more than one of a single part (it is more specific),
+and a match that a longer signature of another department contains is dropped (``Abfallgebühr`` is the
+Steueramt's, not the Umweltamt's ``Abfall``). Words in the subject line count :data:`SUBJECT_WEIGHT` times.
 
 **Address lines.** A line names a unit when it carries a unit word (Amt, Fachbereich, Fachdienst, Sachgebiet,
 Abteilung, Team, Referat, Dezernat, Stabsstelle, Bereich, Dienststelle ...; ``FB``, ``FD``, ``SG``, ``Abt.``)
@@ -34,10 +36,10 @@ from classifiers.german import Vocabulary, fold, stem, words
 from mailroom.directory import Directory
 
 WINDOW = 4  # the parts of a signature may lie this many words apart ("Steuer für meinen Hund")
-SUBJECT_WEIGHT = 2.0
+SUBJECT_WEIGHT = 1.5
 MULTI_PART_WEIGHT = 1.5  # a signature of two or more parts is more specific than one of a single part
 NAME_WEIGHT = 1.0  # a department's own name in the text ("an das Steueramt")
-MIN_FUZZY = 88.0  # rapidfuzz ratio for an OCR-misread word of an address line (words of 5+ letters)
+MIN_FUZZY = 85.0  # rapidfuzz ratio for an OCR-misread word of an address line (words of 5+ letters)
 
 # unit words of German municipal administrations (folded), with their abbreviations
 UNIT_WORDS = {
@@ -134,13 +136,14 @@ class Catalogue:
 
     def __init__(self, directory: Directory) -> None:
         self.directory = directory
+        self._town = {fold(w) for name in directory.town_names for w in words(name)}  # "Musterstadt"
         everything: list[str] = list(COMPONENTS)
         for dep in directory.departments.values():
             for task in dep.tasks:
                 everything += [w for phrase in task.all_words for w in words(phrase)]
             for name in (*dep.names, *dep.unit_names):
                 everything += words(name)
-        self.vocabulary = Vocabulary(_atomic({stem(w) for w in everything if len(w) >= 3}))
+        self.vocabulary = Vocabulary(_atomic({stem(w) for w in everything if len(w) >= 3}), stemmed=True)
         self._signatures: dict[tuple[str, ...], list[_Signature]] = defaultdict(list)
         for dep in directory.departments.values():
             main = dep.main_postbox
@@ -155,7 +158,9 @@ class Catalogue:
             if main is not None:
                 for name in (dep.name, *dep.aliases, *dep.former_names):
                     parts = self.signature(name)
-                    if len(parts) >= 1 and not any(s.department == dep.id for s in self._signatures[parts]):
+                    if len(parts) == 1 and len(parts[0]) < 8:  # "Kasse", "Recht": too common in other words
+                        continue
+                    if parts and not any(s.department == dep.id for s in self._signatures[parts]):
                         self._signatures[parts].append(_Signature(parts, name, dep.id, main, dep.name))
         self._by_part: dict[str, list[tuple[str, ...]]] = defaultdict(list)
         for parts in self._signatures:
@@ -163,10 +168,13 @@ class Catalogue:
                 self._by_part[part].append(parts)
         # address: the name parts of every department (names, aliases, former names, unit names)
         self._name_parts: dict[str, set[str]] = {}
+        self._whole_names: dict[str, set[frozenset[str]]] = {}
         self._name_specificity: dict[str, float] = {}
         holders: dict[str, set[str]] = defaultdict(set)
         for dep in directory.departments.values():
-            name_parts = {p for name in (*dep.names, *dep.unit_names) for p in self._content_parts(name)}
+            each = [frozenset(self._content_parts(name)) for name in (*dep.names, *dep.unit_names)]
+            self._whole_names[dep.id] = {parts for parts in each if parts}
+            name_parts = {p for parts in each for p in parts}
             self._name_parts[dep.id] = name_parts
             for p in name_parts:
                 holders[p].add(dep.id)
@@ -184,10 +192,12 @@ class Catalogue:
         """The distinct stems a catalogue word or phrase is made of (sorted); unknown words count whole."""
         parts: set[str] = set()
         for word in words(phrase):
-            if fold(word) in _STOP:
+            if fold(word) in _STOP or len(word) < 3:
                 continue
-            found = self.vocabulary.parts(word)
-            parts.update(found if found else ((stem(word),) if len(word) >= 3 else ()))
+            whole = stem(word)
+            # split only when known parts make up the whole word ("Hunde-steuer"); "Leitweg" stays one part
+            covering = self.vocabulary.covering(whole) if whole not in self.vocabulary.stems else None
+            parts.update(covering if covering else (whole,))
         return tuple(sorted(parts))
 
     def _content_parts(self, name: str) -> list[str]:
@@ -204,6 +214,8 @@ class Catalogue:
 
     def content_evidence(self, text: str, subject: str = "", address: str = "") -> list[PostboxEvidence]:
         """Postboxes the letter's words point to, best first (see the module doc)."""
+        if subject.strip() and subject.strip() in text:  # the body: from the subject line on (no letterhead)
+            text = text[text.index(subject.strip()) + len(subject.strip()):]
         body = _readable(text, address)
         found: dict[tuple[str, ...], tuple[float, str]] = {}  # signature -> (weight factor, word found)
         for source, factor in ((body, 1.0), (_readable(subject, ""), SUBJECT_WEIGHT)):
@@ -263,7 +275,7 @@ class Catalogue:
         if not tokens:
             return hits
         unit_word = any(self._is_unit_word(t) for t in tokens)
-        content = [t for t in tokens if t not in _STOP and not self._is_unit_word(t)]
+        content = [t for t in tokens if t not in _STOP and t not in self._town and not self._is_unit_word(t)]
         if not content or not (unit_word or any(t.endswith(_UNIT_SUFFIXES) for t in content)):
             return hits
         line_parts: list[str] = []
@@ -284,7 +296,8 @@ class Catalogue:
                 continue
             coverage = len(explained) / len(line_parts)
             specific = max(self._name_specificity.get(p, 0.0) for p in explained)
-            scored.append((coverage * (0.85 + 0.15 * specific), dep_id, explained))
+            whole = 0.05 if frozenset(line_parts) in self._whole_names[dep_id] else 0.0  # one of its names exactly
+            scored.append((min(1.0, coverage * (0.85 + 0.15 * specific) + whole), dep_id, explained))
         if scored:
             scored.sort(key=lambda s: -s[0])
             best = scored[0][0]
@@ -322,7 +335,7 @@ class Catalogue:
 
 def _atomic(stems: set[str]) -> set[str]:
     """Stems that are not themselves a compound of other known stems (so that compounds split finely)."""
-    vocabulary = Vocabulary(stems)
+    vocabulary = Vocabulary(stems, stemmed=True)
     out = set()
     for s in stems:
         parts = vocabulary.covering(s, exclude=s)
@@ -341,10 +354,19 @@ def _within_window(parts: Sequence[str], positions: dict[str, list[int]]) -> int
     return None
 
 
+_FOOTER = re.compile(
+    r"IBAN|\bBIC\b|USt|Steuer-?Nr|St\.-?Nr|\bHR[AB]\b|Registergericht|Geschäftsführ|Bankverbindung|Telefon|"
+    r"Telefax|\bTel\.|\bFax\b|E-Mail|www\.|https?:|@|\bGmbH\b|\bmbH\b|\bAG\b|\bKG\b|\be\.\s?K\.|\bUG\b|"
+    r"\be\.\s?V\.",
+    re.IGNORECASE,
+)
+
+
 def _readable(text: str, address: str) -> str:
-    """The text without the address field's lines, street addresses and postcode + town."""
+    """The text without the address field's lines, letterhead/footer lines (bank, register, contact), street
+    addresses and postcode + town."""
     skip = {line.strip() for line in address.splitlines() if line.strip()}
-    kept = [line for line in text.splitlines() if line.strip() not in skip]
+    kept = [line for line in text.splitlines() if line.strip() not in skip and not _FOOTER.search(line)]
     joined = "\n".join(kept)
     return _POSTCODE_CITY.sub(" ", _STREET.sub(" ", joined))
 

@@ -69,8 +69,8 @@ class Task:
 
     @property
     def all_words(self) -> tuple[str, ...]:
-        """The task's name counts as one of its words."""
-        return (self.name, *self.words) if self.name not in self.words else self.words
+        """The words to find; a task without words is found by its name ("Hundesteuer")."""
+        return self.words or (self.name,)
 
 
 @dataclass(frozen=True)

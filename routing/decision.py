@@ -27,8 +27,9 @@
    department's postboxes. Reviewers' corrections of similar letters (:mod:`routing.memory`) multiply the
    scores the same way, with ``exp(MEMORY_STRENGTH * votes)``, whoever the letter is addressed to.
 4. **Thresholds.** The best postbox is routed only when its score reaches its postbox threshold *and* the
-   type's confidence reaches the type threshold (only for a type with a fixed postbox: where the postbox depends
-   on the letter, its score already weighs every type); otherwise ``status: review`` with the top three
+   type's confidence reaches the type threshold (only where the type gave the postbox its score: the type's
+   fixed postbox, mostly by the type's mass, with neither the catalogue nor corrections for it; elsewhere the
+   score already weighs every type); otherwise ``status: review`` with the top three
    postboxes as alternatives and the reasons. Defaults: :data:`DEFAULT_POSTBOX_THRESHOLD` (calibrated on generated mail
    so that automatic decisions are at least 99 % correct, see ``bench/bench_routing.py``) and
    :data:`DEFAULT_TYPE_THRESHOLD`; a thresholds file (YAML) overrides them::
@@ -63,8 +64,8 @@ if TYPE_CHECKING:  # recognition results are passed in; rules never imports clas
 
 CATALOGUE_SOURCE = "catalogue:responsibilities"
 LEARNED_SOURCE = "learned:corrections"
-MEMORY_STRENGTH = 1.6  # log-factor per vote of a similar corrected letter (routing.memory)
-CATALOGUE_STRENGTH = 2.0  # log-factor per unit of catalogue evidence (one specific task word = 1)
+MEMORY_STRENGTH = 2.0  # log-factor per vote of a similar corrected letter (routing.memory)
+CATALOGUE_STRENGTH = 2.5  # log-factor per unit of catalogue evidence (one specific task word = 1)
 CATALOGUE_CAP = 4.0  # evidence beyond this adds nothing
 CATALOGUE_FLOOR = 0.02  # the share a postbox the models gave nothing starts from before the catalogue's factor
 DEFAULT_POSTBOX_THRESHOLD = 0.9
@@ -143,6 +144,10 @@ class PostboxScore:
     score: float
     decided_by: str
     because: tuple[str, ...]
+    shares: tuple[tuple[str, float], ...] = ()  # each source's part of the score
+
+    def share_of(self, source: str) -> float:
+        return sum(v for k, v in self.shares if k == source)
 
 
 @dataclass(frozen=True)
@@ -205,6 +210,7 @@ class _Scores:
                 min(1.0, sum(parts.values())),
                 self.boosted_by.get(box) or max(parts.items(), key=lambda kv: kv[1])[0],
                 tuple(self.because.get(box, ())),
+                tuple((k, v) for k, v in parts.items()),
             )
             for box, parts in self.mass.items()
         ]
@@ -320,7 +326,12 @@ def _alternatives(ranked: list[PostboxScore], exclude: set[str], n: int = 3) -> 
 
 
 def _model_routing(
-    ranked: list[PostboxScore], document_type: DocumentType, thresholds: Thresholds, routes: Mapping[str, TypeRoute]
+    ranked: list[PostboxScore],
+    document_type: DocumentType,
+    thresholds: Thresholds,
+    routes: Mapping[str, TypeRoute],
+    supported: set[str],
+    type_source: str,
 ) -> dict[str, Any]:
     """Status, postbox, confidence, decided_by, because, alternatives and review reasons from the scores."""
     if not ranked:
@@ -332,7 +343,13 @@ def _model_routing(
         reasons.append(f"postbox {best.postbox}: score {best.score:.2f} below its threshold {postbox_needed:.2f}")
     type_needed = thresholds.for_type(document_type.label)
     route = routes.get(document_type.label)
-    type_matters = route is None or not route.candidates
+    # the type gate holds where the type gave the postbox its score: its fixed postbox, mostly by the type model's
+    # mass, and neither the catalogue nor corrections speak for it
+    type_matters = route is None or (
+        route.postbox == best.postbox
+        and best.postbox not in supported
+        and best.share_of(type_source) >= 0.5 * best.score
+    )
     if document_type.confidence < type_needed and type_matters:
         reasons.append(
             f"document type {document_type.label}: confidence {document_type.confidence:.2f} "
@@ -348,6 +365,11 @@ def _model_routing(
         "alternatives": _alternatives(ranked, {best.postbox} if routed else set()),
         "review_reasons": reasons,
     }
+
+
+def _supported(recognition: Recognition, learned: Mapping[str, tuple[float, str]] | None) -> set[str]:
+    """Postboxes the catalogue or reviewers' corrections speak for."""
+    return {e.postbox for e in recognition.catalogue} | set(learned or {})
 
 
 def decide(
@@ -378,7 +400,8 @@ def decide(
         ][:3]
         data["because"] = list(rules_decision.review_reasons)
     else:
-        data.update(_model_routing(ranked, document_type, policy.thresholds, policy.routes))
+        data.update(_model_routing(ranked, document_type, policy.thresholds, policy.routes,
+                                   _supported(recognition, learned), recognition.document_type_by))
         data["alternatives"] = [a.model_dump() for a in data["alternatives"]] if "alternatives" in data else []
     if not data.get("review_reasons"):
         data.pop("review_reasons", None)

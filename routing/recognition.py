@@ -186,10 +186,12 @@ def facts_for_rules(
             label=recognition.document_type.label,
             confidence=min(1.0, max(0.0, recognition.document_type.confidence)),
         ),
+        # the address field's recipient only: a department inferred from an Aktenzeichen or a Leitweg-ID is not
+        # what the address names (rules test those references themselves)
         recipient=RecipientFacts(
             department=match.department, person=match.person, confidence=min(1.0, max(0.0, match.confidence))
         )
-        if match.department or match.person
+        if match.source == "address" and (match.department or match.person)
         else None,
         supplier=supplier,
         invoice=invoice,

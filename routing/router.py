@@ -8,10 +8,12 @@ file (evaluation) or the active version from the database, re-read when an admin
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -167,4 +169,50 @@ def install_directory(settings: Settings, body: bytes, suffix: str) -> Directory
         tmp.unlink(missing_ok=True)
     other = settings.data_dir / ("directory.yaml" if suffix == ".csv" else "directory.csv")
     other.unlink(missing_ok=True)
+    _keep_version(settings, body, suffix)
     return directory
+
+
+@dataclass(frozen=True)
+class DirectoryVersion:
+    """One installed version of the organisation directory (``<data_dir>/directory-versions/NNNN.yaml|csv``)."""
+
+    number: int
+    path: Path
+    sha256: str
+    installed_at: str
+
+
+def _versions_folder(settings: Settings) -> Path:
+    return settings.data_dir / "directory-versions"
+
+
+def _keep_version(settings: Settings, body: bytes, suffix: str) -> None:
+    folder = _versions_folder(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    number = max((v.number for v in directory_versions(settings)), default=0) + 1
+    (folder / f"{number:04d}{suffix}").write_bytes(body)
+
+
+def directory_versions(settings: Settings) -> list[DirectoryVersion]:
+    """Every installed directory version, oldest first (each install keeps a copy; rollback installs one again)."""
+    folder = _versions_folder(settings)
+    if not folder.is_dir():
+        return []
+    out = []
+    for path in sorted(folder.iterdir()):
+        if path.stem.isdigit() and path.suffix in (".yaml", ".csv"):
+            stat = path.stat()
+            out.append(DirectoryVersion(
+                int(path.stem), path, hashlib.sha256(path.read_bytes()).hexdigest(),
+                datetime.fromtimestamp(stat.st_mtime, UTC).isoformat(timespec="seconds"),
+            ))
+    return sorted(out, key=lambda v: v.number)
+
+
+def reinstall_directory_version(settings: Settings, number: int) -> Directory:
+    """Install version ``number`` again (it becomes the newest version)."""
+    found = next((v for v in directory_versions(settings) if v.number == number), None)
+    if found is None:
+        raise InvalidDirectory(f"no directory version {number}", field="version")
+    return install_directory(settings, found.path.read_bytes(), found.path.suffix)

@@ -47,7 +47,7 @@ class RoutingCase:
     """One letter of labelled mail: truth and what mailroom decided."""
 
     file: str
-    true_type: str
+    true_type: str | None  # None: the truth names no type (independent letters of no type of the town)
     true_postbox: str
     type: str
     best_postbox: str | None
@@ -57,13 +57,43 @@ class RoutingCase:
     decided_by: str | None
     rule_decided: bool
     millis: float
+    addressing: str = "-"  # department | town | person: what the address field names
+
+
+def truth_letters(path: Path) -> list[dict[str, Any]] | None:
+    """The letters of a labelled file, or None when it has no truth. Two formats: the generator's
+    (``FILE.truth.json`` with ``letters``) and the independent letters' (``STEM.truth.json`` with ``postbox`` and
+    ``addressing``, one letter per file, tests/data/independent/letters/README.md)."""
+    from mailroom.evaluation import load_truth
+
+    truth = load_truth(path)
+    if truth is None:
+        independent = path.with_name(path.stem + ".truth.json")
+        if path.suffix == ".json" or not independent.exists():
+            return None
+        truth = json.loads(independent.read_text(encoding="utf-8"))
+    if "letters" in truth:
+        return [
+            {**letter, "addressing": _addressing(letter.get("recipient") or {})} for letter in truth["letters"]
+        ]
+    if "postbox" not in truth:
+        return None
+    return [{"pages": [], "postbox": truth["postbox"], "document_type": truth.get("document_type"),
+             "addressing": truth.get("addressing") or "-"}]
+
+
+def _addressing(recipient: dict[str, Any]) -> str:
+    if recipient.get("person"):
+        return "person"
+    return "department" if recipient.get("department") else "town"
 
 
 def routing_report(cases: list[RoutingCase]) -> dict[str, Any]:
     """Type accuracy and macro-F1, postbox accuracy, automation and its precision, confusion, curve."""
     from sklearn.metrics import f1_score
     n = len(cases)
-    truth, predicted = [c.true_type for c in cases], [c.type for c in cases]
+    typed = [c for c in cases if c.true_type is not None]
+    truth, predicted = [str(c.true_type) for c in typed], [c.type for c in typed]
     routed = [c for c in cases if c.status == "routed"]
     labels = sorted(set(truth))
     curve = []
@@ -74,9 +104,20 @@ def routing_report(cases: list[RoutingCase]) -> dict[str, Any]:
             {"threshold": threshold, "automated": len(auto) / n, "precision": right / len(auto) if auto else 1.0}
         )
     millis = sorted(c.millis for c in cases)
+    by_addressing = {}
+    for mode in sorted({c.addressing for c in cases}):
+        of_mode = [c for c in cases if c.addressing == mode]
+        auto = [c for c in of_mode if c.status == "routed"]
+        by_addressing[mode] = {
+            "letters": len(of_mode),
+            "routed_share": len(auto) / len(of_mode),
+            "routed_precision": sum(c.postbox == c.true_postbox for c in auto) / len(auto) if auto else 1.0,
+        }
     return {
         "documents": n,
-        "type_accuracy": sum(t == p for t, p in zip(truth, predicted, strict=True)) / n,
+        "by_addressing": by_addressing,
+        "typed_documents": len(typed),
+        "type_accuracy": sum(t == p for t, p in zip(truth, predicted, strict=True)) / len(typed) if typed else 0.0,
         "type_macro_f1": float(f1_score(truth, predicted, labels=labels, average="macro", zero_division=0)),
         "postbox_accuracy": sum(c.best_postbox == c.true_postbox for c in cases) / n,
         "routed_share": len(routed) / n,
@@ -92,13 +133,12 @@ def routing_report(cases: list[RoutingCase]) -> dict[str, Any]:
 
 def cases_for_file(path: Path, document: Document, e_invoice: bool, router: Router) -> list[RoutingCase]:
     """Decide each letter of a processed labelled file (a stack has several) and compare with its truth."""
-    from mailroom.evaluation import load_truth
     from mailroom.model import Document
     from routing.router import route_document
-    truth = load_truth(path)
-    assert truth is not None
+    letters = truth_letters(path)
+    assert letters is not None
     cases = []
-    for letter in truth["letters"]:
+    for letter in letters:
         part = (
             Document(pages=[p for p in document.pages if p.number in letter["pages"]]) if letter["pages"] else document
         )
@@ -121,6 +161,7 @@ def cases_for_file(path: Path, document: Document, e_invoice: bool, router: Rout
                 decided_by=routing.decided_by,
                 rule_decided=rule_decided,
                 millis=millis,
+                addressing=letter["addressing"],
             )
         )
     return cases
@@ -131,14 +172,13 @@ def evaluate_routing(
 ) -> tuple[list[RoutingCase], list[dict[str, str]]]:
     """Run the pipeline on every labelled file of ``directory`` (documents stored in ``settings``' data
     directory) and decide each letter."""
-    from mailroom.evaluation import load_truth
     from workers.inprocess import expand_inputs, process_path
     from workers.pipeline import PipelineContext
 
     ctx = PipelineContext.create(settings)
     cases: list[RoutingCase] = []
     errors: list[dict[str, str]] = []
-    for path in (p for p in expand_inputs([directory]) if load_truth(p) is not None):
+    for path in (p for p in expand_inputs([directory]) if truth_letters(p) is not None):
         outcome = process_path(path, ctx, channel="eval")
         if outcome.document is None or outcome.result is None:
             errors.append({"file": path.name, "error": outcome.error.code if outcome.error else "unknown"})
@@ -149,13 +189,19 @@ def evaluate_routing(
 
 def _print_report(report: dict[str, Any], errors: list[dict[str, str]]) -> None:
     out.print(
-        f"{report['documents']} letters: type accuracy {report['type_accuracy']:.2%}, "
+        f"{report['documents']} letters: type accuracy {report['type_accuracy']:.2%} "
+        f"(of {report['typed_documents']} with a type), "
         f"macro-F1 {report['type_macro_f1']:.4f}; best postbox right {report['postbox_accuracy']:.2%}"
     )
     out.print(
         f"routed automatically {report['routed_share']:.2%} with {report['routed_precision']:.2%} correct; "
         f"review {report['review_share']:.2%}; decided by {report['decided_by']}"
     )
+    for mode, part in report.get("by_addressing", {}).items():
+        out.print(
+            f"  addressed to {mode}: {part['letters']} letters, routed {part['routed_share']:.2%} "
+            f"with {part['routed_precision']:.2%} correct"
+        )
     ms = report["predict_ms"]
     out.print(f"decision per letter: median {ms['median']:.1f} ms, p95 {ms['p95']:.1f} ms, max {ms['max']:.1f} ms")
     curve = Table(title="automation curve (model score threshold)")
@@ -270,6 +316,80 @@ def directory_import(
     )
 
 
+@directory_app.command("validate")
+def directory_validate(
+    file: Annotated[Path, typer.Argument(help="Directory as YAML or CSV")],
+) -> None:
+    """Check a directory (with its responsibilities catalogue) without installing it; every problem is listed."""
+    from mailroom.directory import InvalidDirectory, load_directory
+
+    try:
+        directory = load_directory(file)
+    except InvalidDirectory as exc:
+        for problem in exc.details.get("problems") or [exc.message]:
+            err.print(f"{file.name}: {problem}")
+        raise typer.Exit(1) from exc
+    tasks = sum(len(d.tasks) for d in directory.departments.values())
+    words = sum(len(t.all_words) for d in directory.departments.values() for t in d.tasks)
+    err.print(
+        f"{file.name}: valid: {len(directory.departments)} departments, {len(directory.postboxes)} postboxes, "
+        f"{len(directory.persons)} persons; catalogue: {tasks} tasks, {words} words"
+    )
+
+
+@directory_app.command("versions")
+def directory_versions_command(data_dir: DataDir = None) -> None:
+    """Every installed version of the directory, oldest first; the last one is in use."""
+    from routing.router import directory_versions
+
+    versions = directory_versions(cli_settings(data_dir))
+    if not versions:
+        err.print("no directory installed: the default directory (Stadt Musterstadt) is in use")
+        return
+    table = Table(title="organisation directory versions")
+    for col in ("version", "installed", "sha256", "file"):
+        table.add_column(col)
+    for v in versions:
+        table.add_row(str(v.number), v.installed_at, v.sha256[:16], v.path.name)
+    out.print(table)
+
+
+@directory_app.command("rollback")
+def directory_rollback(
+    version: Annotated[int, typer.Argument(help="The version to install again")],
+    data_dir: DataDir = None,
+) -> None:
+    """Install an earlier version of the directory again (audited as ``directory.replaced``)."""
+    from routing.router import reinstall_directory_version
+
+    settings = cli_settings(data_dir)
+    directory = reinstall_directory_version(settings, version)
+    _audit_directory(settings, directory, f"rollback to version {version}")
+    err.print(f"{directory.name}: version {version} installed again")
+
+
+def _audit_directory(settings: Settings, directory: Any, note: str) -> None:
+    import hashlib
+
+    from cli.commands.keys import cli_actor
+    from mailroom import audit
+    from mailroom.directory import installed_directory_file
+    from mailroom.storage.db import make_engine, migrate, session_scope
+
+    target = installed_directory_file(settings)
+    body = target.read_bytes() if target else b""
+    engine = make_engine(settings)
+    migrate(engine)
+    with session_scope(engine) as session:
+        audit.record(
+            session, actor=cli_actor(), action="directory.replaced", object_type="directory", object_id=directory.name,
+            details={"format": target.suffix.lstrip(".") if target else "", "sha256": hashlib.sha256(body).hexdigest(),
+                     "bytes": len(body), "departments": len(directory.departments),
+                     "postboxes": len(directory.postboxes), "persons": len(directory.persons), "note": note},
+        )
+    engine.dispose()
+
+
 def register(main_app: typer.Typer) -> None:
     main_app.add_typer(models_app, name="models")
     main_app.add_typer(directory_app, name="directory")
@@ -300,28 +420,65 @@ def register(main_app: typer.Typer) -> None:
 
     @eval_app.command("routing")
     def eval_routing(
-        directory: Annotated[Path, typer.Argument(help="Folder of labelled mail (*.truth.json, sample_docs)")],
+        directories: Annotated[
+            list[Path],
+            typer.Argument(help="Folders of labelled mail: generated (sample_docs) or independent letters; each "
+                                "is reported on its own"),
+        ],
         as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
         rules_file: Annotated[Path | None, typer.Option("--rules", help="Rule set YAML (default: the pack)")] = None,
         thresholds_file: Annotated[Path | None, typer.Option("--thresholds", help="Thresholds YAML")] = None,
         data_dir: DataDir = None,
     ) -> None:
-        """Type accuracy and macro-F1, postbox accuracy, confusion matrix and the automation curve."""
+        """Per set of labelled mail: routed automatically and how precisely (also by addressing: department, town,
+        person), type accuracy and macro-F1, postbox accuracy, confusion matrix and the automation curve.
+
+        Report a generated set and an independent set side by side, e.g.
+        ``mailroom eval routing /tmp/generated tests/data/independent/letters/test``: the figure that counts is the
+        independent one."""
         from routing.router import Router
 
         settings = cli_settings(data_dir)
         router = Router.create(settings, rules_file=rules_file, thresholds_file=thresholds_file)
-        scratch = Path(tempfile.mkdtemp(prefix="mailroom-eval-"))  # the evaluated documents are not kept
-        try:
-            scratch_settings = settings.model_copy(update={"data_dir": scratch, "database_url": None})
-            cases, errors = evaluate_routing(directory, scratch_settings, router)
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
-        if not cases:
-            err.print(f"no labelled documents in {directory}")
-            raise typer.Exit(1)
-        report = routing_report(cases)
+        router.learn_from_corrections = False  # an evaluation measures the directory, rules and models alone
+        reports: list[dict[str, Any]] = []
+        for directory in directories:
+            scratch = Path(tempfile.mkdtemp(prefix="mailroom-eval-"))  # the evaluated documents are not kept
+            try:
+                scratch_settings = settings.model_copy(update={"data_dir": scratch, "database_url": None})
+                cases, errors = evaluate_routing(directory, scratch_settings, router)
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+            if not cases:
+                err.print(f"no labelled documents in {directory}")
+                raise typer.Exit(1)
+            kind = "generated" if _generated(directory) else "independent"
+            reports.append({"set": str(directory), "kind": kind, **routing_report(cases), "errors": errors})
         if as_json:
-            typer.echo(json.dumps({**report, "errors": errors}, ensure_ascii=False, indent=1))
-        else:
-            _print_report(report, errors)
+            body: dict[str, Any] = reports[0] if len(reports) == 1 else {"sets": reports}
+            typer.echo(json.dumps(body, ensure_ascii=False, indent=1))
+            return
+        for report in reports:
+            out.rule(f"{report['set']} ({report['kind']})")
+            _print_report(report, report["errors"])
+        if len(reports) > 1:
+            summary = Table(title="routed automatically / precision, per set")
+            for col in ("set", "kind", "letters", "routed", "precision", "by addressing"):
+                summary.add_column(col)
+            for report in reports:
+                modes = ", ".join(
+                    f"{mode} {m['routed_share']:.1%}/{m['routed_precision']:.1%}"
+                    for mode, m in report["by_addressing"].items()
+                )
+                summary.add_row(report["set"], report["kind"], str(report["documents"]),
+                                f"{report['routed_share']:.1%}", f"{report['routed_precision']:.1%}", modes)
+            out.print(summary)
+
+
+def _generated(directory: Path) -> bool:
+    """A set written by sample_docs (its truth files have ``letters``), not independent letters."""
+    from mailroom.evaluation import load_truth
+    from workers.inprocess import expand_inputs
+
+    first = next((p for p in expand_inputs([directory]) if load_truth(p) is not None), None)
+    return first is not None
