@@ -81,7 +81,8 @@ def truth_invoices(document_path: Path) -> list[TruthInvoice]:
         invoice = letter.get("invoice")
         if invoice:
             fields = {k: str(v) for k, v in invoice.items() if k in SCORED and v not in (None, "")}
-            out.append(TruthInvoice(fields, letter.get("pages")))
+            pages = letter.get("pages")  # the letter's page numbers; a page count (independent set) means all
+            out.append(TruthInvoice(fields, pages if isinstance(pages, list) else None))
     return out
 
 

@@ -77,9 +77,10 @@ def evaluate(
 
     With ``rasterise``, each PDF's pages (up to :data:`RASTERISED_PAGES`) are turned into a degraded scan first (no
     XML, no text layer) and the PDF's own text tells which true values are printed there. Returns the files that
-    were not processed. ``cache`` (a folder outside the repository) keeps each rasterised file's OCR result
-    keyed by the PDF's bytes, seed and page count, so that a second run re-reads only the extraction. With
-    ``pairs``, learning from confirmations is measured too (:func:`score_pairs`).
+    were not processed. ``cache`` (a folder outside the repository) keeps each scanned or rasterised file's OCR
+    result keyed by the file's bytes (and for a rasterised one the seed and page count), so that a second run
+    re-reads only the extraction. With ``pairs``, learning from confirmations is measured too
+    (:func:`score_pairs`).
     """
     from workers.inprocess import expand_inputs, process_path
 
@@ -98,11 +99,12 @@ def evaluate(
             cached = None
             if rasterise:
                 xml, page_text = None, _pdf_text(path, RASTERISED_PAGES)
-                if cache is not None:
-                    key = hashlib.sha256(path.read_bytes()).hexdigest()[:20]
-                    cached = cache / f"{key}-s{seed + number}-p{RASTERISED_PAGES}.json"
-                    if cached.exists():
-                        document = Document.model_validate_json(cached.read_text(encoding="utf-8"))
+            if cache is not None and xml is None:
+                key = hashlib.sha256(path.read_bytes()).hexdigest()[:20]
+                variant = f"-s{seed + number}-p{RASTERISED_PAGES}" if rasterise else ""
+                cached = cache / f"{key}{variant}.json"
+                if cached.exists():
+                    document = Document.model_validate_json(cached.read_text(encoding="utf-8"))
             if document is None:
                 if rasterise:
                     source = degrade_pdf(path, scratch / f"{number:04d}-{path.stem}.tif", seed=seed + number,
