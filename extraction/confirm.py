@@ -20,12 +20,11 @@ from sqlalchemy.orm import Session
 
 from extraction import parsers
 from extraction.labels import FIELD_KINDS, Kind
-from extraction.learning import learn_layout
+from extraction.store import learn_from_confirmation
 from mailroom import audit
 from mailroom.errors import InputError, InvalidCorrection
 from mailroom.model import Document, Page
 from mailroom.storage import repository
-from mailroom.storage import suppliers as tables
 from mailroom.storage.blobs import BlobStore
 from mailroom.storage.labels import LabelKind, record_correction
 from mailroom.storage.models import ArtifactKind
@@ -127,13 +126,12 @@ def confirm_invoice_fields(
     invoice["validation"] = validation
     key = _supplier_key(invoice)
     learned: list[str] = []
-    if key is not None:
+    read_from_page = any((invoice.get(n) or {}).get("source") != "e-invoice" for n in confirmed)
+    if key is not None and read_from_page:
         document = stored_document(session, blobs, document_id)
         if document.pages:
-            layout = learn_layout(document, confirmed, key)
+            layout = learn_from_confirmation(session, document, confirmed, key, document_id=document_id)
             learned = sorted({p.field for p in layout.fields})
-            if layout.fields:
-                tables.save_layout(session, key, layout.to_json(), document_id=document_id)
     result["invoice"] = invoice
     repository.save_result(session, row, result)
     record_correction(session, document_id, kind=LabelKind.FIELDS.value, value=confirmed, who=who)

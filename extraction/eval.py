@@ -67,9 +67,17 @@ class TruthInvoice:
     pages: list[int] | None
 
 
+def truth_path_of(document_path: Path) -> Path:
+    """``scan.pdf.truth.json`` (generator, shared corpus), else ``scan.truth.json`` (the independent set)."""
+    beside = document_path.with_name(document_path.name + ".truth.json")
+    return beside if beside.exists() else document_path.with_suffix(".truth.json")
+
+
 def truth_invoices(document_path: Path) -> list[TruthInvoice]:
     """The invoices in a file according to its truth file (none without one)."""
-    truth_path = document_path.with_name(document_path.name + ".truth.json")
+    if document_path.name.endswith(".truth.json"):
+        return []
+    truth_path = truth_path_of(document_path)
     if not truth_path.exists():
         return []
     truth: dict[str, Any] = json.loads(truth_path.read_text(encoding="utf-8"))
@@ -146,7 +154,7 @@ def split_of(case: str | None) -> str:
 
 def file_split(document_path: Path) -> str | None:
     """The split of a file of the shared corpus (None for files without a corpus truth file)."""
-    truth_path = document_path.with_name(document_path.name + ".truth.json")
+    truth_path = truth_path_of(document_path)
     if not truth_path.exists():
         return None
     truth = json.loads(truth_path.read_text(encoding="utf-8"))
