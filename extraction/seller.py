@@ -105,7 +105,10 @@ def _legal_name(text: str) -> str | None:
 
 def _plain_name(text: str) -> str | None:
     """A line of a seller block that is a name: letters, not a label line, not an address."""
-    text = _clean(_NAME_LABEL.sub("", text))
+    text = _NAME_LABEL.sub("", text.strip())
+    if ":" in text:
+        return None  # a label ("Ansprechpartner:"), with or without its value
+    text = _clean(text)
     if not text or _NOT_A_NAME.match(text) or _ADDRESSEE.match(text) or _TITLE_WORDS.match(text):
         return None
     if sum(c.isalpha() for c in text) < 3 or sum(c.isdigit() for c in text) > 2 or ":" in text:
@@ -184,6 +187,10 @@ def _block_names(rows: list[Row], position: int, cell: tuple[Token, ...], headin
         if not mine:
             continue
         text = " ".join(t.text for t in mine[0])
+        row_cells = cells(below)
+        position_of = row_cells.index(mine[0])
+        if text.rstrip().endswith(":") and position_of + 1 < len(row_cells):  # "Name:      Lieferant GmbH"
+            text = f"{text} {' '.join(t.text for t in row_cells[position_of + 1])}"
         if _BUYER_HEADING.match(text):
             break
         if _NAME_LABEL.match(text) and not _NOT_A_NAME.match(text):
