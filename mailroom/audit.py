@@ -25,18 +25,24 @@ that look like an API token.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import logging
+import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mailroom.errors import SecretInAuditDetails, StorageUnavailable
+from mailroom import audit_keys
+from mailroom.audit_keys import Keyring
+from mailroom.errors import ConfigurationError, SecretInAuditDetails, StorageUnavailable
 from mailroom.storage.models import AUDIT_GENESIS_HASH, AuditLogRow, utcnow
 
 __all__ = [
@@ -49,6 +55,8 @@ __all__ = [
     "record",
     "verify",
 ]
+
+log = logging.getLogger(__name__)
 
 #: ``pg_advisory_xact_lock`` key that serialises audit writers on PostgreSQL ("mr-audit" in ASCII).
 PG_AUDIT_LOCK_KEY = 0x6D722D6175646974
@@ -67,7 +75,11 @@ SECRET_KEY_PARTS: tuple[str, ...] = (
     "cookie",
 )
 # Values that are secrets whatever their key: a mailroom API token, an HTTP bearer/basic credential.
-_SECRET_VALUE_RE = re.compile(r"\bmr_[0-9a-f]{16}_[0-9a-f]{16,}|^\s*(bearer|basic)\s+\S", re.IGNORECASE)
+#: A bearer credential is one long token without spaces, a basic one base64: "Bearer xyz.png" or "Basic Antrag
+#: Wohngeld.png" (file names) are not.
+_SECRET_VALUE_RE = re.compile(
+    r"\bmr_[0-9a-f]{16}_[0-9a-f]{16,}|^\s*bearer\s+[A-Za-z0-9._~+/-]{16,}=*\s*$|^\s*basic\s+[A-Za-z0-9+/]{8,}={0,2}\s*$",
+    re.IGNORECASE)
 
 
 # --- hashing --------------------------------------------------------------------------------------------
@@ -97,9 +109,13 @@ def entry_hash(
     object_type: str,
     object_id: str | None,
     details: Any,
-) -> str:
-    """The SHA-256 (hex) of one entry: over the canonical JSON (sorted keys, no spaces, UTF-8) of its fields."""
-    payload = {
+    keyring: Keyring | None = None,
+    key_id: str | None = None,
+) -> str | None:
+    """The hash (hex) of one entry over the canonical JSON (sorted keys, no spaces, UTF-8) of its fields: the
+    HMAC-SHA256 under ``keyring``'s key ``key_id`` (which is part of what is signed), or, without a key id, the bare
+    SHA-256 of an entry from before keys. None when the keyring lacks the key."""
+    payload: dict[str, Any] = {
         "prev_hash": prev_hash,
         "at": _iso(at),
         "actor": actor,
@@ -108,7 +124,20 @@ def entry_hash(
         "object_id": object_id,
         "details": details,
     }
-    return hashlib.sha256(_canonical_json(payload).encode("utf-8")).hexdigest()
+    if key_id is None:
+        return hashlib.sha256(_canonical_json(payload).encode("utf-8")).hexdigest()
+    payload["key_id"] = key_id
+    return keyring.mac(key_id, _canonical_json(payload).encode("utf-8")) if keyring is not None else None
+
+
+def session_keyring(session: Session) -> Keyring:
+    """The audit keyring of the session's database (registered when its engine was made)."""
+    bind = session.get_bind()
+    keyring = audit_keys.keyring_for(str(bind.engine.url))
+    if keyring is None:
+        raise ConfigurationError("no audit key for this database: engines must be made by "
+                                 "mailroom.storage.db.make_engine")
+    return keyring
 
 
 def _check_no_secrets(value: Any, path: str = "details") -> None:
@@ -167,10 +196,14 @@ def record(
     details_json = _canonical_json(details) if details is not None else None
     stored_details = json.loads(details_json) if details_json is not None else None
 
+    keyring = session_keyring(session)
     _lock_chain(session)
     for _attempt in range(MAX_APPEND_ATTEMPTS):
         prev_hash = _head_hash(session)
         at = utcnow()
+        signed = entry_hash(prev_hash=prev_hash, at=at, actor=actor, action=action, object_type=object_type,
+                            object_id=object_id, details=stored_details, keyring=keyring, key_id=keyring.current)
+        assert signed is not None
         row = AuditLogRow(
             at=at,
             actor=actor,
@@ -179,8 +212,8 @@ def record(
             object_id=object_id,
             details_json=details_json,
             prev_hash=prev_hash,
-            hash=entry_hash(prev_hash=prev_hash, at=at, actor=actor, action=action, object_type=object_type,
-                            object_id=object_id, details=stored_details),
+            hash=signed,
+            key_id=keyring.current,
         )
         try:
             with session.begin_nested():
@@ -210,6 +243,8 @@ class VerificationReport:
     broken_id: int | None = None
     problem: str | None = None
     message: str | None = None
+    unkeyed: int = 0  # entries from before audit keys (bare SHA-256)
+    head_id: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -217,29 +252,45 @@ class VerificationReport:
 
     def summary(self) -> str:
         if self.ok:
-            return f"{self.entries} entries, chain intact (head {self.head_hash})"
+            legacy = f", {self.unkeyed} of them unkeyed (written before audit keys)" if self.unkeyed else ""
+            return f"{self.entries} entries{legacy}, chain intact (head {self.head_hash})"
         return f"audit chain broken at entry {self.broken_id}: {self.message}"
 
 
-def _content_hash(row: Any) -> str | None:
+def _content_hash(row: Any, keyring: Keyring) -> str | None:
     """The hash an entry should carry, or ``None`` when its stored details are not even valid JSON."""
     try:
         details = json.loads(row.details_json) if row.details_json is not None else None
         return entry_hash(prev_hash=row.prev_hash, at=row.at, actor=row.actor, action=row.action,
-                          object_type=row.object_type, object_id=row.object_id, details=details)
+                          object_type=row.object_type, object_id=row.object_id, details=details, keyring=keyring,
+                          key_id=row.key_id)
     except (ValueError, TypeError):
         return None
 
 
-def verify(session: Session) -> VerificationReport:
-    """Walk the chain in id order: check every link and recompute every hash; report the first broken entry."""
+def verify(session: Session, keyring: Keyring | None = None) -> VerificationReport:
+    """Walk the chain in id order: check every link and recompute every hash (the HMAC under the key outside the
+    database); report the first broken entry. An unkeyed entry after a keyed one, or one signed with a key the
+    keyring does not know, is forged."""
+    keyring = keyring or session_keyring(session)
     columns = (AuditLogRow.id, AuditLogRow.at, AuditLogRow.actor, AuditLogRow.action, AuditLogRow.object_type,
-               AuditLogRow.object_id, AuditLogRow.details_json, AuditLogRow.prev_hash, AuditLogRow.hash)
+               AuditLogRow.object_id, AuditLogRow.details_json, AuditLogRow.prev_hash, AuditLogRow.hash,
+               AuditLogRow.key_id)
     rows = session.execute(select(*columns).order_by(AuditLogRow.id).execution_options(yield_per=1000))
-    count = 0
+    count = unkeyed = 0
     prev_id: int | None = None
     prev_hash = AUDIT_GENESIS_HASH
+    keyed = False
     for row in rows:
+        forged = None
+        if row.key_id is None and keyed:
+            forged = f"entry {row.id} is not signed with an audit key but follows signed entries: forged"
+        elif row.key_id is not None and row.key_id not in keyring.keys:
+            forged = f"entry {row.id} names audit key {row.key_id!r}, which is not in the keyring: forged"
+        if forged:
+            return VerificationReport(entries=count, head_hash=prev_hash, broken_id=row.id, problem="forged",
+                                      message=forged)
+        keyed = keyed or row.key_id is not None
         if row.prev_hash != prev_hash:
             if prev_id is None:
                 problem, message = (
@@ -256,16 +307,96 @@ def verify(session: Session) -> VerificationReport:
                                                    f"{prev_id} (altered and re-hashed, or an entry was removed)")
             return VerificationReport(entries=count, head_hash=prev_hash, broken_id=row.id, problem=problem,
                                       message=message)
-        if _content_hash(row) != row.hash:
+        if _content_hash(row, keyring) != row.hash:
             return VerificationReport(
                 entries=count, head_hash=prev_hash, broken_id=row.id, problem="altered",
                 message=f"entry {row.id} ({row.action} {row.object_type} {row.object_id or ''}".rstrip()
-                + ") was altered: its content does not match its hash",
+                + ") was altered or forged: its content does not match its keyed hash",
             )
         count += 1
+        unkeyed += row.key_id is None
         prev_id = row.id
         prev_hash = row.hash
-    return VerificationReport(entries=count, head_hash=prev_hash)
+    return VerificationReport(entries=count, head_hash=prev_hash, unkeyed=unkeyed, head_id=prev_id)
+
+
+# --- anchors outside the database: a head kept elsewhere, signed checkpoints ------------------------------
+
+
+def _checkpoint_message(entry: Mapping[str, Any]) -> bytes:
+    return _canonical_json({k: entry[k] for k in ("at", "entry_id", "hash", "entries", "key_id")}).encode("utf-8")
+
+
+def write_checkpoint(session: Session, path: Path, keyring: Keyring | None = None) -> dict[str, Any] | None:
+    """Append the signed head of the chain (entry id, its hash, the number of entries) to ``path`` (JSON Lines,
+    fsynced) and log it; None for an empty chain. Truncating the chain later leaves a checkpoint naming an entry
+    that is gone; rewriting it, one whose hash differs."""
+    keyring = keyring or session_keyring(session)
+    head = session.execute(select(AuditLogRow.id, AuditLogRow.hash).order_by(AuditLogRow.id.desc()).limit(1)).first()
+    if head is None:
+        return None
+    entries = session.scalar(select(func.count()).select_from(AuditLogRow))
+    entry: dict[str, Any] = {"at": _iso(utcnow()), "entry_id": head.id, "hash": head.hash, "entries": entries,
+                             "key_id": keyring.current}
+    entry["mac"] = keyring.mac(keyring.current, _checkpoint_message(entry))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as out:
+        out.write(_canonical_json(entry) + "\n")
+        out.flush()
+        os.fsync(out.fileno())
+    log.info("audit checkpoint: entry %d hash %s (%d entries)", head.id, head.hash, entries)
+    return entry
+
+
+@dataclass(frozen=True)
+class AnchorReport:
+    """What :func:`verify_anchors` found: ``problems`` (empty: every anchor holds) and how many were checked."""
+
+    checked: int
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify_anchors(session: Session, *, heads: Sequence[str] = (), checkpoints: Path | None = None,
+                   keyring: Keyring | None = None) -> AnchorReport:
+    """Check the chain against anchors kept outside the database: each head hash in ``heads`` (printed by an
+    earlier ``verify``) must still be an entry of the chain, and each signed checkpoint in ``checkpoints`` must
+    verify and name an entry that still exists with the same hash. A truncated tail or a rewritten chain fails."""
+    keyring = keyring or session_keyring(session)
+    problems: list[str] = []
+    checked = 0
+    for head in heads:
+        checked += 1
+        if session.scalar(select(AuditLogRow.id).where(AuditLogRow.hash == head)) is None:
+            problems.append(f"the head {head} kept outside is not in the chain: its tail was cut off or rewritten")
+    if checkpoints is not None:
+        if not checkpoints.exists():
+            problems.append(f"no checkpoint file {checkpoints}")
+            return AnchorReport(checked, problems)
+        for number, line in enumerate(checkpoints.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            checked += 1
+            try:
+                entry = json.loads(line)
+                expected = keyring.mac(str(entry["key_id"]), _checkpoint_message(entry))
+            except (ValueError, KeyError, TypeError):
+                problems.append(f"checkpoint {number} is not readable")
+                continue
+            if expected is None or not hmac.compare_digest(expected, str(entry.get("mac", ""))):
+                problems.append(f"checkpoint {number} ({entry.get('at')}) has no valid signature: forged")
+                continue
+            found = session.scalar(select(AuditLogRow.hash).where(AuditLogRow.id == entry["entry_id"]))
+            if found is None:
+                problems.append(f"checkpoint {number} ({entry['at']}) names entry {entry['entry_id']}, which is "
+                                "gone: the chain's tail was cut off")
+            elif found != entry["hash"]:
+                problems.append(f"checkpoint {number} ({entry['at']}) names entry {entry['entry_id']} with another "
+                                "hash: the chain was rewritten")
+    return AnchorReport(checked, problems)
 
 
 # --- exporting ------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -28,6 +28,16 @@ class Settings(BaseSettings):
     models_dir: Path | None = Field(
         default=None, description="Recognition model versions; default: <data_dir>/models (services may share one)"
     )
+
+    # audit chain (docs/security.md): keys and checkpoints outside the database
+    audit_keys: SecretStr | None = Field(
+        default=None, description="Audit chain keys 'kid:secret[,kid:secret]' (the last signs); default: the key file")
+    audit_key_file: Path | None = Field(
+        default=None, description="Audit key file (0600, created at first start); default: <data_dir>/audit.keys")
+    audit_checkpoint_file: Path | None = Field(
+        default=None, description="Signed checkpoints of the audit chain's head; default: "
+        "<data_dir>/audit-checkpoints.jsonl")
+    audit_checkpoint_seconds: float = Field(default=300.0, description="How often the beat writes a checkpoint")
 
     # intake limits
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, description="Largest accepted file")

@@ -76,9 +76,12 @@ def test_record_builds_a_verifiable_chain(engine: Engine) -> None:
         report = audit.verify(session)
     assert rows[0].prev_hash == AUDIT_GENESIS_HASH
     assert [r.prev_hash for r in rows[1:]] == [r.hash for r in rows[:-1]]
+    with session_scope(engine, readonly=True) as session:
+        keyring = audit.session_keyring(session)
     assert rows[1].hash == audit.entry_hash(prev_hash=rows[0].hash, at=rows[1].at, actor="poststelle-1",
                                             action="document.routed", object_type="document", object_id="doc-1",
-                                            details={"i": 1, "postbox": "bauamt", "rule": "r-7", "version": 3})
+                                            details={"i": 1, "postbox": "bauamt", "rule": "r-7", "version": 3},
+                                            keyring=keyring, key_id=keyring.current)
     assert report.ok and report.entries == 3 and report.head_hash == rows[-1].hash
     assert "3 entries, chain intact" in report.summary()
 
@@ -186,7 +189,8 @@ def test_deleted_first_entry_detected(data_dir: Path, engine: Engine) -> None:
         {"Authorization": "x"},
         {"webhook": {"secret": "s3cr3t"}},
         {"user": "a", "new_password": "x"},
-        {"headers": [{"X-Auth": "Bearer abcdef"}]},
+        {"headers": [{"X-Auth": "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIx"}]},
+        {"auth": "Basic YWRtaW46Z2VoZWlt"},
         {"note": "mr_0123456789abcdef_" + "a" * 32},
     ],
 )
@@ -196,6 +200,117 @@ def test_record_refuses_secrets(engine: Engine, details: dict[str, object]) -> N
                      details=details)
     with session_scope(engine, readonly=True) as session:
         assert session.scalar(select(func.count()).select_from(AuditLogRow)) == 0
+
+
+@pytest.mark.parametrize("filename", ["Bearer xyz.png", "Basic Antrag Wohngeld.png", "bearer of bad news.pdf",
+                                      "Basic.pdf"])
+def test_ordinary_file_names_are_not_taken_for_credentials(engine: Engine, filename: str) -> None:
+    with session_scope(engine) as session:
+        audit.record(session, actor="station:a", action="document.received", object_type="document",
+                     object_id="d1", details={"filename": filename})
+
+
+# --- the keyed, anchored chain ----------------------------------------------------------------------------
+
+
+def _plain_sha(row: Any, **changes: Any) -> str:
+    """The hash an attacker without the key can compute: the bare SHA-256 of the entry (the old, unkeyed scheme)."""
+    fields = {"prev_hash": row.prev_hash, "at": row.at, "actor": row.actor, "action": row.action,
+              "object_type": row.object_type, "object_id": row.object_id,
+              "details": json.loads(row.details_json) if row.details_json else None, **changes}
+    value = audit.entry_hash(**fields)
+    assert value is not None
+    return value
+
+
+def test_the_key_is_outside_the_database(data_dir: Path, engine: Engine) -> None:
+    _record_many(engine, 3)
+    keys = (data_dir / "audit.keys").read_text().split()
+    secret = keys[-1].encode()
+    assert len(secret) >= 32 and (data_dir / "audit.keys").stat().st_mode & 0o077 == 0
+    assert secret not in _db(data_dir).read_bytes()
+    with sqlite3.connect(_db(data_dir)) as conn:
+        assert {r[0] for r in conn.execute("SELECT key_id FROM audit_log")} == {keys[-2]}
+
+
+def test_forged_append_with_a_correctly_computed_hash_is_detected(data_dir: Path, engine: Engine) -> None:
+    _record_many(engine, 3)
+    with session_scope(engine, readonly=True) as session:
+        head = session.scalars(select(AuditLogRow).order_by(AuditLogRow.id.desc()).limit(1)).one()
+        at = head.at + timedelta(seconds=1)
+        forged = audit.entry_hash(prev_hash=head.hash, at=at, actor="admin:mallory", action="document.deleted",
+                                  object_type="document", object_id="doc-0", details={"reason": "on request"})
+        kid, head_hash = head.key_id, head.hash
+    with sqlite3.connect(_db(data_dir)) as conn:  # the bare SHA-256, as the old chain had it
+        conn.execute("INSERT INTO audit_log (at, actor, action, object_type, object_id, details_json, prev_hash, "
+                     "hash, key_id) VALUES (?, 'admin:mallory', 'document.deleted', 'document', 'doc-0', ?, ?, ?, "
+                     "NULL)", (at.replace(tzinfo=None).isoformat(" "), '{"reason":"on request"}', head_hash, forged))
+    bad = _cli("verify", data_dir=data_dir)
+    assert bad.returncode == 1 and "entry 4" in bad.stderr and "forged" in bad.stderr, bad.stderr
+    with sqlite3.connect(_db(data_dir)) as conn:  # the same, claiming the real key id
+        conn.execute("UPDATE audit_log SET key_id = ? WHERE id = 4", (kid,))
+    bad = _cli("verify", data_dir=data_dir)
+    assert bad.returncode == 1 and "entry 4" in bad.stderr and "altered or forged" in bad.stderr, bad.stderr
+
+
+def test_rewrite_with_every_later_hash_recomputed_is_detected(data_dir: Path, engine: Engine) -> None:
+    _record_many(engine, 5)
+    with session_scope(engine, readonly=True) as session:
+        rows = session.scalars(select(AuditLogRow).order_by(AuditLogRow.id)).all()
+        session.expunge_all()
+    details = {"i": 2, "postbox": "kaemmerei", "rule": "r-7", "version": 3}
+    with sqlite3.connect(_db(data_dir)) as conn:
+        prev = rows[1].hash
+        for row in rows[2:]:  # entry 3 changed, 3..5 re-hashed and re-linked (without the key: bare SHA-256)
+            row_details = details if row.id == 3 else json.loads(row.details_json)
+            new = _plain_sha(row, prev_hash=prev, details=row_details)
+            conn.execute("UPDATE audit_log SET prev_hash = ?, hash = ?, details_json = ? WHERE id = ?",
+                         (prev, new, json.dumps(row_details), row.id))
+            prev = new
+    with session_scope(engine, readonly=True) as session:
+        report = audit.verify(session)
+    assert (report.broken_id, report.problem, report.entries) == (3, "altered", 2)
+
+
+def test_truncated_tail_is_detected_by_checkpoints_and_a_head_kept_elsewhere(data_dir: Path, engine: Engine) -> None:
+    _record_many(engine, 6)
+    made = _cli("checkpoint", data_dir=data_dir)
+    assert made.returncode == 0 and "entry 6" in made.stdout, made.stderr
+    kept_head = _cli("verify", data_dir=data_dir).stdout.split("(head ")[1].rstrip(")\n")
+    assert _cli("verify", "--checkpoints", "--head", kept_head, data_dir=data_dir).returncode == 0
+    with sqlite3.connect(_db(data_dir)) as conn:
+        conn.execute("DELETE FROM audit_log WHERE id > 4")
+    assert _cli("verify", data_dir=data_dir).returncode == 0  # the chain alone cannot see it
+    cut = _cli("verify", "--checkpoints", data_dir=data_dir)
+    assert cut.returncode == 1 and "names entry 6, which is gone" in cut.stderr, cut.stderr
+    head = _cli("verify", "--head", kept_head, data_dir=data_dir)
+    assert head.returncode == 1 and "not in the chain" in head.stderr
+
+
+def test_a_forged_checkpoint_is_detected(data_dir: Path, engine: Engine) -> None:
+    _record_many(engine, 3)
+    assert _cli("checkpoint", data_dir=data_dir).returncode == 0
+    path = data_dir / "audit-checkpoints.jsonl"
+    line = json.loads(path.read_text())
+    line["entries"] = 2
+    path.write_text(json.dumps(line) + "\n")
+    bad = _cli("verify", "--checkpoints", data_dir=data_dir)
+    assert bad.returncode == 1 and "forged" in bad.stderr
+
+
+def test_key_rotation_keeps_older_entries_verifiable(data_dir: Path, engine: Engine) -> None:
+    _record_many(engine, 2)
+    rotated = _cli("rotate-key", data_dir=data_dir)
+    assert rotated.returncode == 0, rotated.stderr
+    engine2 = make_engine(Settings(data_dir=data_dir))  # a process started after the rotation
+    try:
+        _record_many(engine2, 2)
+        with session_scope(engine2, readonly=True) as session:
+            assert audit.verify(session).ok
+            assert len({r for r in session.scalars(select(AuditLogRow.key_id))}) == 2
+    finally:
+        engine2.dispose()
+    assert _cli("verify", data_dir=data_dir).returncode == 0
 
 
 def test_export_and_since(data_dir: Path, engine: Engine) -> None:

@@ -53,6 +53,7 @@ SWEEP = "mailroom.sweep"
 RETRAIN_MODELS = "mailroom.retrain_models"
 APPLY_RETENTION = "mailroom.apply_retention"
 DELIVER_WEBHOOKS = "mailroom.deliver_webhooks"
+AUDIT_CHECKPOINT = "mailroom.audit_checkpoint"
 
 KICK_EXPIRES_SECONDS = 60
 """A delivery kick not started within this is dropped (the beat has sent the events by then)."""
@@ -156,6 +157,11 @@ def create_celery(settings: Settings, *, worker: bool = False) -> MailroomCelery
                 "task": APPLY_RETENTION,
                 "schedule": settings.retention_interval_hours * 3600,
                 "options": {"queue": DEFAULT_QUEUE, "expires": settings.retention_interval_hours * 3600},
+            },
+            "audit-checkpoint": {
+                "task": AUDIT_CHECKPOINT,
+                "schedule": settings.audit_checkpoint_seconds,
+                "options": {"queue": DEFAULT_QUEUE, "expires": settings.audit_checkpoint_seconds},
             },
             "retrain": {
                 "task": RETRAIN_MODELS,

@@ -14,6 +14,8 @@
                                        promote each only if not worse (routing.training.retrain)
     deliver_webhooks          default  beat (every few seconds) and kicked after each change that wrote an
                                        outbox event: send webhooks (webhooks.delivery.deliver_due)
+    audit_checkpoint          default  beat (every few minutes): the signed head of the audit chain to a file
+                                       outside the database and to the log (mailroom.audit.write_checkpoint)
     apply_retention           default  beat (daily): delete the documents past their postbox's retention
                                        period, leaving audit tombstones (mailroom.retention)
 
@@ -54,6 +56,7 @@ from workers import pipeline
 from workers.celery_app import (
     APPLY_RETENTION,
     ASSEMBLE_DOCUMENT,
+    AUDIT_CHECKPOINT,
     DEFAULT_QUEUE,
     DELIVER_WEBHOOKS,
     FINISH_LETTER,
@@ -197,6 +200,19 @@ def apply_retention(self: Task) -> dict[str, Any]:
         ctx = app.pipeline_context()
         report = run_retention(app.settings, ctx.sessions, ctx.blobs)
     return report.summary()
+
+
+@shared_task(name=AUDIT_CHECKPOINT, bind=True, ignore_result=True)
+def audit_checkpoint(self: Task) -> dict[str, Any] | None:
+    """Beat: append a signed checkpoint of the audit chain's head outside the database
+    (``MAILROOM_AUDIT_CHECKPOINT_FILE``) and to the log (``mailroom.audit.write_checkpoint``)."""
+    from mailroom import audit, audit_keys
+
+    app = _app(self)
+    with log_context(task_id=self.request.id):
+        ctx = app.pipeline_context()
+        with ctx.session() as session:
+            return audit.write_checkpoint(session, audit_keys.checkpoint_file(app.settings))
 
 
 RETRAIN_SOFT_LIMIT_SECONDS = 1800

@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 
 from cli.common import cli_settings
-from mailroom import audit, transfer_notes
+from mailroom import audit, audit_keys, transfer_notes
 from mailroom.errors import MailroomError
 from mailroom.storage.db import make_engine, migrate, session_scope
 
@@ -47,23 +47,71 @@ def _parse_since(value: str) -> datetime:
 
 
 @app.command()
-def verify(data_dir: DataDir = None) -> None:
-    """Check every entry's hash and link; exit 1 naming the first broken entry."""
-    engine = make_engine(cli_settings(data_dir))
+def verify(
+    head: Annotated[list[str] | None, typer.Option(
+        "--head", help="A head hash printed by an earlier verify and kept elsewhere: it must still be in the chain "
+        "(detects a cut-off tail); repeatable")] = None,
+    checkpoints: Annotated[bool, typer.Option(
+        "--checkpoints", help="Also check the signed checkpoints ($MAILROOM_AUDIT_CHECKPOINT_FILE)")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Check every entry's keyed hash and link; exit 1 naming the first broken entry or the failed anchor."""
+    settings = cli_settings(data_dir)
+    engine = None
     try:
+        engine = make_engine(settings)
         migrate(engine)
         with session_scope(engine, readonly=True) as session:
             report = audit.verify(session)
+            anchors = audit.verify_anchors(session, heads=head or [],
+                                           checkpoints=audit_keys.checkpoint_file(settings) if checkpoints else None)
     except MailroomError as exc:
         err.print(f"[red]error[/red]: {exc.code}: {exc.message}", highlight=False)
         raise typer.Exit(2) from None
     finally:
-        engine.dispose()
+        if engine is not None:
+            engine.dispose()
     if not report.ok:
         err.print(f"[red]TAMPERED[/red]: {report.summary()} "
                   f"({report.entries} entries before it are intact)", highlight=False)
         raise typer.Exit(1)
-    typer.echo(report.summary())
+    for problem in anchors.problems:
+        err.print(f"[red]TAMPERED[/red]: {problem}", highlight=False)
+    if not anchors.ok:
+        raise typer.Exit(1)
+    typer.echo(report.summary() + (f"; {anchors.checked} anchors hold" if anchors.checked else ""))
+
+
+@app.command()
+def checkpoint(data_dir: DataDir = None) -> None:
+    """Append a signed checkpoint of the chain's head to $MAILROOM_AUDIT_CHECKPOINT_FILE (the beat does it every
+    MAILROOM_AUDIT_CHECKPOINT_SECONDS; run it from cron otherwise)."""
+    settings = cli_settings(data_dir)
+    engine = None
+    try:
+        engine = make_engine(settings)
+        migrate(engine)
+        with session_scope(engine, readonly=True) as session:
+            entry = audit.write_checkpoint(session, audit_keys.checkpoint_file(settings))
+    except MailroomError as exc:
+        err.print(f"[red]error[/red]: {exc.code}: {exc.message}", highlight=False)
+        raise typer.Exit(2) from None
+    finally:
+        if engine is not None:
+            engine.dispose()
+    typer.echo("the chain is empty: no checkpoint" if entry is None else
+               f"checkpoint: entry {entry['entry_id']} hash {entry['hash']} ({entry['entries']} entries)")
+
+
+@app.command("rotate-key")
+def rotate_key(data_dir: DataDir = None) -> None:
+    """Add a new audit key to the key file; new entries are signed with it, older keys keep verifying."""
+    try:
+        kid = audit_keys.rotate(cli_settings(data_dir))
+    except MailroomError as exc:
+        err.print(f"[red]error[/red]: {exc.code}: {exc.message}", highlight=False)
+        raise typer.Exit(2) from None
+    typer.echo(f"new audit key {kid}: entries from now on are signed with it; keep the older keys")
 
 
 @app.command()

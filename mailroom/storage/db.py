@@ -39,6 +39,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailroom import audit_keys
 from mailroom.errors import ConfigurationError, StorageUnavailable
 from mailroom.settings import Settings
 
@@ -171,6 +172,7 @@ def make_engine(
         engine = create_engine(url, pool_pre_ping=True, echo=echo)
     event.listen(engine, "handle_error", _on_handle_error)
     _dispose_in_forked_children(engine)
+    audit_keys.register(str(engine.url), audit_keys.load_keyring(settings))
     return engine
 
 

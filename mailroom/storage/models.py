@@ -291,7 +291,9 @@ class OutboxEventRow(Base):
 class AuditLogRow(Base):
     """One entry of the append-only audit trail.
 
-    ``hash`` is the SHA-256 over ``prev_hash`` and the entry's content; ``prev_hash`` is the previous entry's
+    ``hash`` is the HMAC-SHA256, under the audit key ``key_id`` kept outside the database
+    (:mod:`mailroom.audit_keys`), over ``prev_hash``, the key id and the entry's content (a bare SHA-256 for
+    entries written before keys); ``prev_hash`` is the previous entry's
     hash (:data:`AUDIT_GENESIS_HASH` for the first). Both are unique, so the chain cannot fork even when two
     writers append at once: the second insert fails and re-reads the head.
     """
@@ -307,5 +309,7 @@ class AuditLogRow(Base):
     details_json: Mapped[str | None] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(SHA256_LENGTH), unique=True)
     hash: Mapped[str] = mapped_column(String(SHA256_LENGTH), unique=True)
+    key_id: Mapped[str | None] = mapped_column(
+        String(64), doc="the audit key that signed the entry (HMAC); NULL: an unkeyed entry from before keys")
 
     __table_args__ = (Index("ix_audit_log_object_type_object_id", "object_type", "object_id"),)
