@@ -162,7 +162,12 @@ def test_one_active_key_per_name(server: ApiServer) -> None:
         server.key("station", "twice")
     with session_scope(server.ctx.sessions) as session:
         keys.revoke_key(session, "twice")
-    assert server.key("station", "twice").startswith("mr_")  # rotation: revoke, then create again
+    # names are never reused (a reviewer key named like a revoked clerk key would see what that clerk did):
+    # rotation is a new name with the same scope
+    with pytest.raises(InvalidKeySpec) as refused:
+        server.key("reviewer", "twice")
+    assert "never reused" in refused.value.message
+    assert server.key("station", "twice-2", station="twice").startswith("mr_")
 
 
 def test_person_is_settable_for_clerk_and_dms_keys_only(server: ApiServer, tmp_path: Path) -> None:
@@ -181,3 +186,11 @@ def test_person_is_settable_for_clerk_and_dms_keys_only(server: ApiServer, tmp_p
     refused = CliRunner().invoke(cli, ["keys", "create", "--role", "reviewer", "--name", "r", "--person", "meier",
                                        "--data-dir", str(tmp_path)])
     assert refused.exit_code == 1 and "invalid_key" in refused.stderr
+
+
+def test_keys_create_prints_the_true_scope(tmp_path: Path) -> None:
+    created = CliRunner().invoke(cli, ["keys", "create", "--role", "reviewer", "--name", "pruefer-scope",
+                                       "--data-dir", str(tmp_path)])
+    assert created.exit_code == 0, created.output
+    assert "scope: the review queue and the documents it decided itself" in created.output
+    assert "all documents" not in created.output

@@ -37,6 +37,19 @@ def cli_actor() -> str:
         return "cli"
 
 
+def describe_scope(role: str, station: str | None, postboxes: list[str]) -> str:
+    """What a key sees, as docs/security.md says (the one scope rule is api.auth.scope_clause)."""
+    if role == "station":
+        return f"uploads of station {station}"
+    if role in ("clerk", "dms"):
+        return "postboxes " + ", ".join(postboxes)
+    if role == "reviewer":
+        return "the review queue and the documents it decided itself"
+    if role == "admin":
+        return "all documents"
+    return "-"
+
+
 @app.command()
 def create(
     role: Annotated[keys.Role, typer.Option(help="station, clerk, dms, reviewer or admin")],
@@ -62,7 +75,7 @@ def create(
             created = keys.create_key(session, name=name, role=role, postboxes=postbox, station=station,
                                       person=person, actor=cli_actor())
             row = created.row
-            scope = row.station or ", ".join(row.postboxes) or "all documents"
+            scope = describe_scope(row.role, row.station, row.postboxes)
             if row.person:
                 scope += f"; confidential letters for {row.person}"
     except MailroomError as exc:
@@ -103,7 +116,7 @@ def list_keys(
     for column in ("name", "id", "role", "scope", "created", "revoked"):
         table.add_column(column)
     for item in rows:
-        scope = item["station"] or ", ".join(item["postboxes"]) or "-"
+        scope = describe_scope(item["role"], item["station"], item["postboxes"])
         if item["person"]:
             scope += f" (person {item['person']})"
         table.add_row(item["name"], item["id"], item["role"], scope, item["created_at"], item["revoked_at"] or "")

@@ -150,6 +150,13 @@ def create_key(
     at least one postbox and may name a ``person`` (confidential letters); other roles take no scope.
     ``actor`` (who creates it) goes to the audit entry."""
     role, boxes, station = check_scope(name=name, role=role, postboxes=postboxes, station=station, person=person)
+    earlier = session.scalar(select(ApiKeyRow).where(ApiKeyRow.name == name, ApiKeyRow.revoked_at.is_not(None))
+                             .limit(1))
+    if earlier is not None:
+        # the audit trail and the reviewers' scope (the documents "it decided": labels by key name) name keys by
+        # name: a new key with an old name would inherit what the old one did
+        raise InvalidKeySpec(f"a key named {name!r} existed (revoked {earlier.revoked_at:%Y-%m-%d}); key names are "
+                             "never reused: choose another name", field="name")
     key_id = secrets.token_hex(KEY_ID_BYTES)
     secret = secrets.token_hex(SECRET_BYTES)
     row = ApiKeyRow(
