@@ -22,7 +22,7 @@ from extraction import parsers
 from extraction.labels import FIELD_KINDS, Kind
 from extraction.store import learn_from_confirmation
 from mailroom import audit
-from mailroom.errors import InputError, InvalidCorrection
+from mailroom.errors import InvalidCorrection, NotAnInvoice
 from mailroom.model import Document, Page
 from mailroom.storage import repository
 from mailroom.storage.blobs import BlobStore
@@ -35,13 +35,6 @@ CONFIRMABLE = frozenset(
      "service_period_end", "seller_name", "buyer_name", "currency", "type_code", "payment_terms"}
 )
 MAX_VALUE_LENGTH = 200
-
-
-class NotAnInvoice(InputError):
-    """Fields were confirmed for a document that has no invoice part (not read as an invoice)."""
-
-    code = "not_an_invoice"
-    http_status = 409
 
 
 @dataclass(frozen=True)

@@ -400,6 +400,13 @@ class InvalidCorrection(InputError):
     http_status = 422
 
 
+class NotAnInvoice(InputError):
+    """Invoice fields were confirmed for a document that was not read as an invoice (no invoice part)."""
+
+    code = "not_an_invoice"
+    http_status = 409
+
+
 # --- recognition: models, organisation directory, rules -------------------------------------------------
 
 
