@@ -138,7 +138,10 @@ def test_clerk_claims_and_acknowledges(server: ApiServer, docs: dict[str, dict[s
         done = a.post(entry["links"]["acknowledge"])
         assert done.status_code == 200, done.text
         assert done.json()["state"] == "done" and done.json()["done_by"] == "clerk:clerk-a" and done.json()["done_at"]
-        assert a.post(entry["links"]["acknowledge"]).status_code == 200  # idempotent
+        assert a.post(entry["links"]["acknowledge"]).status_code == 200  # idempotent for the same key
+        other = a2.post(entry["links"]["acknowledge"])  # done by someone else: as the README's table says
+        assert other.status_code == 409 and other.json()["code"] == "already_done", other.text
+        assert other.json()["details"]["done_by"] == "clerk:clerk-a"
         assert doc in ids(listing(a, box, "done")) and doc not in ids(listing(a, box, "claimed"))
         late = a2.post(entry["links"]["claim"])
         assert late.status_code == 409 and late.json()["code"] == "already_done"

@@ -251,3 +251,12 @@ def test_reference_receiver_files_the_document_once(server: ApiServer, admin: ht
     assert not stored.exists()
     log = admin.get(f"/api/v1/webhooks/{created['id']}/deliveries").json()["deliveries"]
     assert [d["state"] for d in log if d["document_id"] == document_id] == ["delivered"]
+
+
+def test_huge_integers_are_refused_not_500(server: ApiServer, admin: httpx.Client) -> None:
+    for url, params in ((f"/api/v1/webhooks/deliveries/{2**70}/replay", None),
+                        (f"/api/v1/webhooks/deliveries/{2**63}/replay", None)):
+        response = admin.post(url, params=params)
+        assert response.status_code == 422, response.text
+    listed = admin.get("/api/v1/documents", params={"offset": 2**63})
+    assert listed.status_code == 422 and listed.json()["code"] == "validation_error", listed.text

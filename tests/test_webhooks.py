@@ -376,3 +376,11 @@ def test_ssrf_guard_checks_every_resolved_address() -> None:
     err = WebhookTargetRefused("x")
     assert isinstance(err, InputError) and err.code == "webhook_target_refused" and err.permanent
     assert error_codes()["webhook_target_refused"] is WebhookTargetRefused
+
+
+@pytest.mark.parametrize("address", ["2002:7f00:1::1", "2002:a00:1::1", "fec0::1", "64:ff9b::7f00:1",
+                                     "2001:0:4136:e378:8000:63bf:3fff:fdd2"])
+def test_ssrf_guard_refuses_ipv4_inside_ipv6_and_site_local(address: str) -> None:
+    with pytest.raises(WebhookTargetRefused):
+        check_target("https://hooks.example/x", resolve=lambda host, port: [address])
+    check_target("https://hooks.example/x", resolve=lambda host, port: ["2002:808:808::1"])  # 6to4 of 8.8.8.8

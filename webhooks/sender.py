@@ -227,9 +227,22 @@ def _resolve(host: str, port: int) -> list[str]:
     return sorted({str(info[4][0]) for info in infos})
 
 
+#: IPv6 site-local addresses (deprecated, RFC 3879, but still routed inside some networks).
+_SITE_LOCAL = ipaddress.ip_network("fec0::/10")
+
+
 def _refusal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, allow_private: bool) -> str | None:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        # IPv4 inside IPv6 (mapped, 6to4, Teredo, NAT64 of a private address) is judged as that IPv4 address
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if embedded is None and ip in ipaddress.ip_network("64:ff9b::/96"):
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is not None:
+            reason = _refusal(embedded, allow_private)
+            if reason or ip.ipv4_mapped is not None:
+                return reason
+        elif ip in _SITE_LOCAL and not allow_private:
+            return "a site-local address"
     if ip in METADATA_ADDRESSES:
         return "a cloud metadata address"
     if ip.is_multicast:

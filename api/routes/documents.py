@@ -106,7 +106,7 @@ def list_documents(
     postbox: Annotated[str | None, Query(description="only documents routed to this postbox")] = None,
     station: Annotated[str | None, Query(description="only documents from this station")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> DocumentList:
     page = visible_documents(session, principal, state=state, station=station, postbox=postbox, limit=limit,
                              offset=offset)

@@ -303,8 +303,9 @@ def release_document(
     "/{postbox}/documents/{document_id}/acknowledge",
     summary="Mark a document of the postbox done (filed, answered)",
     description="A new document may be acknowledged straight away (a DMS that imported it); a claimed one only by "
-    "the key that claimed it, or an admin (others: 409 `already_claimed`). Idempotent. The retention period of "
-    "the postbox counts from here.",
+    "the key that claimed it, or an admin (others: 409 `already_claimed`). Acknowledging again with the same key "
+    "changes nothing (200); a document another key acknowledged answers 409 `already_done` with `details.done_by`."
+    " The retention period of the postbox counts from here.",
     responses=_ITEM_ERRORS,
 )
 def acknowledge_document(

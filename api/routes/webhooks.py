@@ -274,7 +274,9 @@ def _delivery_view(row: WebhookDeliveryRow, event_type: str, attempts: list[Atte
     "409 `delivery_pending` when it is being retried already.",
     responses=error_responses(401, 403, 404, 409),
 )
-def replay_delivery(delivery_id: int, principal: AdminPrincipal, services: ServicesDep) -> Replayed:
+def replay_delivery(
+    delivery_id: Annotated[int, Path(ge=1, le=2**62)], principal: AdminPrincipal, services: ServicesDep
+) -> Replayed:
     with session_scope(services.pipeline.sessions) as session:
         row = replay(session, delivery_id, actor=_actor(principal))
         replayed = [row.id]

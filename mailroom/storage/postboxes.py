@@ -313,13 +313,16 @@ def release(session: Session, item: PostboxItemRow, who: str, *, override: bool 
 
 
 def acknowledge(session: Session, item: PostboxItemRow, who: str, *, override: bool = False) -> bool:
-    """Mark the item done (filed, answered); returns False when it is done already (idempotent).
+    """Mark the item done (filed, answered); returns False when ``who`` acknowledged it already (a retry changes
+    nothing); :class:`AlreadyDone` (409) when someone else did.
 
     A ``new`` item may be acknowledged straight away (a DMS that imports what it is told about); a ``claimed`` one
     only by its holder, or with ``override`` (an admin); others get :class:`AlreadyClaimed`.
     """
     if item.state == ItemState.DONE.value:
-        return False
+        if item.done_by == who:
+            return False
+        raise _already_done(item)
     if item.state == ItemState.CLAIMED.value and item.claimed_by != who and not override:
         raise _already_claimed(item)
     item.state, item.done_by, item.done_at = ItemState.DONE.value, who, utcnow()
