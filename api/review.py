@@ -169,3 +169,30 @@ def _learn_layout(session: Session, row: DocumentRow, invoice: Mapping[str, Any]
     document = Document.model_validate_json(content)
     layout = learn_from_confirmation(session, document, confirmed, str(key), document_id=row.id)
     log.info("learned %d field positions of supplier %s from document %s", len(layout.fields), key, row.id)
+
+
+def send_back_for_rescan(
+    sessions: sessionmaker[Session], document_id: str, *, decided_by: str, message: str, pages: list[int],
+) -> DocumentRow:
+    """A reviewer's decision: the scan of a document in review is unusable, its station scans it again. The
+    document moves to ``rescan`` with ``result.rescan`` (reason ``reviewer``, the pages, the message the station
+    reads), audited as ``document.rescan_requested``: the same request the quality gate makes."""
+    with session_scope(sessions) as session:
+        row = repository.get_document(session, document_id)
+        if row is None:
+            raise DocumentNotFound(f"no document {document_id}")
+        if row.state != DocumentState.REVIEW.value:
+            raise InvalidTransition(f"document {row.id} is {row.state}, not review", document_id=row.id,
+                                    from_state=row.state, to_state=DocumentState.RESCAN.value)
+        wanted = sorted({p for p in pages if 1 <= p <= (row.pages or 1)}) or list(range(1, (row.pages or 1) + 1))
+        result: dict[str, Any] = json.loads(row.result_json) if row.result_json else {}
+        result["rescan"] = {"reason": "reviewer", "pages": wanted, "message": message, "warnings": []}
+        repository.save_result(session, row, result)
+        repository.transition(session, row, DocumentState.RESCAN,
+                              reason=f"rescan requested by {decided_by}: pages {wanted}")
+        audit.record(session, actor=decided_by, action="document.rescan_requested", object_type="document",
+                     object_id=row.id, details={"state": DocumentState.RESCAN.value, "station": row.station,
+                                                "reason": "reviewer", "pages": wanted, "message": message})
+        session.flush()
+        session.refresh(row)
+        return row

@@ -84,10 +84,12 @@ class Quality(_Part):
 
 class RescanRequest(_Part):
     """Why a document went back to the station that scanned it instead of into the review queue
-    (``intake.quality_gate``): the station scans these pages again and sends the new scan."""
+    (``intake.quality_gate``, or a reviewer in the validation station): the station scans these pages again and
+    sends the new scan."""
 
-    reason: Literal["blank", "unreadable"] = Field(
-        description="blank: nothing on the pages; unreadable: ink, but no text could be read"
+    reason: Literal["blank", "unreadable", "reviewer"] = Field(
+        description="blank: nothing on the pages; unreadable: ink, but no text could be read; reviewer: a person in "
+        "the validation station asked for it (the message says why)"
     )
     pages: list[int] = Field(default_factory=list, description="The pages to scan again (1-based)")
     message: str = Field(description="What the station operator reads (German)")

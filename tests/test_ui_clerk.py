@@ -41,7 +41,7 @@ def setup(server: UiServer) -> dict[str, Any]:
     station = server.key("station", "poststelle-1")
     ids = {name: server.upload(station, SAMPLES / name) for name in (ENQUIRY, CONFIDENTIAL, OTHER)}
     for name, document_id in ids.items():
-        settled = server.wait_settled(station, document_id)
+        settled = server.wait_settled(admin, document_id)  # a station no longer sees a confidential letter
         assert settled["state"] == "routed", (name, settled["state"])
     with server.api(admin) as client:
         routing = client.get(f"/documents/{ids[CONFIDENTIAL]}").json()["result"]["routing"]

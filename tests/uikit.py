@@ -74,7 +74,7 @@ class UiServer:
         assert answer.status_code in (200, 202), answer.text
         return str(answer.json()["document_id"])
 
-    def wait_settled(self, token: str, document_id: str, timeout: float = 240) -> dict[str, Any]:
+    def wait_settled(self, token: str, document_id: str, timeout: float = 600) -> dict[str, Any]:
         with self.api(token) as client:
             def settled() -> dict[str, Any] | None:
                 body: dict[str, Any] = client.get(f"/documents/{document_id}").json()

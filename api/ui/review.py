@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import visible_documents
 from api.deps import ReadSession, Services, ServicesDep, record_audit
-from api.review import apply_decision
+from api.review import apply_decision, send_back_for_rescan
 from api.ui.documents import failed_fields, field_state, page_views, result_of, stored_document, visible_row
 from api.ui.texts import DOCUMENT_TYPES
 from api.ui.web import UI_PREFIX, UiContext, changing_as, redirect, render, signed_in_as
@@ -217,6 +217,26 @@ async def confirm(
     except UnknownPostbox:
         return _document_page(request, ui, services, session, row, typed=typed, chosen_postbox=postbox,
                               chosen_type=doc_type, message="problem.unknown_postbox", status_code=422)
+    following = [e for e in review_queue(session, ui, limit=2) if e.id != row.id]
+    target = f"{UI_PREFIX}/review/{following[0].id}" if following else f"{UI_PREFIX}/review"
+    return redirect(f"{target}?done={row.id}", request)
+
+
+@router.post("/review/{document_id}/rescan")
+async def rescan(
+    request: Request, ui: ReviewerChanging, services: ServicesDep, session: ReadSession,
+    document_id: Annotated[str, Path(max_length=64)],
+) -> Response:
+    """Back to the station: the scan is unusable; the station reads the message and scans the pages again."""
+    row = visible_row(session, ui.principal, document_id)
+    form = await request.form()
+    message = str(form.get("message", "")).strip()[:500]
+    pages = [int(p) for p in str(form.get("pages", "")).replace(",", " ").split() if p.isdigit()][:500]
+    if not message or row.station is None:
+        return _document_page(request, ui, services, session, row, message="doc.rescan.needs_message",
+                              status_code=422)
+    await run_in_threadpool(send_back_for_rescan, services.pipeline.sessions, row.id,
+                            decided_by=ui.principal.actor, message=message, pages=pages)
     following = [e for e in review_queue(session, ui, limit=2) if e.id != row.id]
     target = f"{UI_PREFIX}/review/{following[0].id}" if following else f"{UI_PREFIX}/review"
     return redirect(f"{target}?done={row.id}", request)

@@ -107,6 +107,19 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "Dieses Dokument wartet nicht mehr auf eine Entscheidung (Zustand: {state}).",
         "This document no longer waits for a decision (state: {state}).",
     ),
+    "doc.rescan": ("Zurück an die Station: neu scannen", "Back to the station: scan again"),
+    "doc.rescan.message": ("Nachricht an die Station", "Message to the station"),
+    "doc.rescan.default": (
+        "Bitte neu scannen: die Seiten sind nicht lesbar.", "Please scan again: the pages cannot be read."
+    ),
+    "doc.rescan.pages": ("Seiten (leer: alle)", "Pages (empty: all)"),
+    "doc.rescan.submit": ("An die Station zurückgeben", "Send back to the station"),
+    "doc.rescan.no_station": (
+        "Dieses Dokument kam nicht von einer Scanstation.", "This document did not come from a scanning station."
+    ),
+    "doc.rescan.needs_message": (
+        "Bitte eine Nachricht an die Station schreiben.", "Please write a message to the station."
+    ),
     "doc.back_to_queue": ("Zurück zur Warteschlange", "Back to the queue"),
     "doc.invalid": ("Bitte die markierten Angaben korrigieren.", "Please correct the marked entries."),
     "doc.state.ok": ("geprüft", "valid"),

@@ -44,7 +44,8 @@ ALLOWED_TRANSITIONS: dict[DocumentState, frozenset[DocumentState]] = {
     S.RECOGNISED: frozenset({S.ROUTED, S.REVIEW, S.RESCAN, S.FAILED}),
     # routed -> routed is a re-route; routed -> review is a clerk sending a misrouted letter back
     S.ROUTED: frozenset({S.ROUTED, S.REVIEW}),
-    S.REVIEW: frozenset({S.ROUTED, S.FAILED}),
+    # review -> rescan: a reviewer sends an unusable scan back to the station that scanned it
+    S.REVIEW: frozenset({S.ROUTED, S.FAILED, S.RESCAN}),
     # a rescan request a person overrides (the page is readable enough after all) goes to review; a station's
     # new scan is a new document, the old one is processed again (``restart``) or deleted
     S.RESCAN: frozenset({S.REVIEW, S.FAILED}),
