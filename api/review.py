@@ -19,12 +19,12 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from extraction import validation
+from extraction.confirm import confirm_invoice_fields
 from extraction.review import TypedFields, check_typed
-from extraction.store import learn_from_confirmation
 from mailroom import audit
 from mailroom.errors import DocumentNotFound, InvalidFields, InvalidTransition, SamePostbox
-from mailroom.model import Document
 from mailroom.storage import repository
+from mailroom.storage.blobs import BlobStore
 from mailroom.storage.db import session_scope
 from mailroom.storage.labels import LabelKind, record_correction
 from mailroom.storage.models import DocumentRow, DocumentState
@@ -59,11 +59,13 @@ def apply_decision(
     reason: str | None,
     document_type: str | None = None,
     fields: Mapping[str, str] | None = None,
+    blobs: BlobStore | None = None,
     today: date | None = None,
 ) -> DocumentRow:
     """Move the document to ``postbox`` (state ``routed``), rewrite its result, store the labels and, with
-    ``fields`` (what the reviewer typed, by field name; an empty value removes a field), correct the invoice
-    fields and learn the supplier's layout from them: one transaction. Returns the updated row."""
+    ``fields`` (what the reviewer typed, by field name; empty ones stay as read), confirm or correct the invoice
+    fields through :func:`extraction.confirm.confirm_invoice_fields` (label, audit, the supplier's layout learned)
+    and check them again: one transaction. Returns the updated row."""
     checked = check_typed(fields, today=today or date.today()) if fields else None
     if checked is not None and not checked.ok:
         raise InvalidFields(_problems_text(checked), field=next(iter(checked.problems)), problems=checked.problems)
@@ -76,7 +78,15 @@ def apply_decision(
                 f"document {row.id} is {row.state}, not {expected.value}", document_id=row.id,
                 from_state=row.state, to_state=DocumentState.ROUTED.value,
             )
+        corrected: list[str] = []
+        if checked is not None and checked.values:
+            if blobs is None:
+                raise ValueError("correcting invoice fields needs the blob store (the pages' words)")
+            confirmation = confirm_invoice_fields(session, blobs, row.id, checked.values, actor=decided_by, who=who)
+            corrected = confirmation.corrected
         result: dict[str, Any] = json.loads(row.result_json) if row.result_json else {}
+        if checked is not None and checked.values and isinstance(result.get("invoice"), dict):
+            _recheck(result["invoice"], today or date.today())
         previous, history = _routing_with_history(result)
         if expected is DocumentState.ROUTED and previous.get("postbox") == postbox:
             raise SamePostbox(f"document {row.id} is already in postbox {postbox!r}", field="postbox")
@@ -93,9 +103,6 @@ def apply_decision(
         if document_type:
             result["document_type"] = {"label": document_type, "confidence": 1.0, "decided_by": decided_by}
             record_correction(session, row.id, kind=LabelKind.TYPE.value, value=document_type, who=who)
-        corrected: dict[str, str | None] = {}
-        if checked is not None and fields:
-            corrected = _correct_fields(session, row, result, fields, checked, who)
         record_correction(session, row.id, kind=LabelKind.REROUTE.value, value=postbox, who=who)
         repository.save_result(session, row, result)
         event_reason = f"{'re-routed' if expected is DocumentState.ROUTED else 'routed'} to {postbox} by {decided_by}"
@@ -117,58 +124,15 @@ def _problems_text(checked: TypedFields) -> str:
     return "; ".join(f"{name}: {', '.join(codes)}" for name, codes in checked.problems.items())
 
 
-def _correct_fields(
-    session: Session, row: DocumentRow, result: dict[str, Any], typed: Mapping[str, str], checked: TypedFields,
-    who: str,
-) -> dict[str, str | None]:
-    """Write the reviewer's values into ``result["invoice"]`` (source ``reviewer``, confidence 1, the box kept),
-    re-run the field checks, store a ``fields`` label and learn the supplier's layout. Returns what changed
-    (``None``: removed)."""
-    invoice: dict[str, Any] = dict(result.get("invoice") or {})
-    changed: dict[str, str | None] = {}
-    for name, text in typed.items():
-        old = invoice.get(name) if isinstance(invoice.get(name), dict) else None
-        if not text.strip():
-            if old is not None:
-                invoice.pop(name)
-                changed[name] = None
-            continue
-        value = checked.values.get(name)
-        if value is None:
-            continue
-        if old is None or old.get("value") != value:
-            changed[name] = value
-        invoice[name] = {**(old or {}), "value": value, "confidence": 1.0, "source": "reviewer"}
+def _recheck(invoice: dict[str, Any], today: date) -> None:
+    """Run the field checks again on the confirmed values (the supplier's IBAN and duplicate checks are kept)."""
     values = {n: f["value"] for n, f in invoice.items() if isinstance(f, dict) and "value" in f}
     kept = (invoice.get("validation") or {}).get("checks") or []
-    old_checks = [c for c in kept if c.get("check") not in _FIELD_CHECKS]
-    checks = [validation.Check(c["check"], bool(c["ok"]), c.get("reason")) for c in old_checks]
-    checks += validation.check_fields(values, today=date.today())
-    invoice["validation"] = {
-        **(invoice.get("validation") or {}),
-        "status": validation.status_of(checks, values),
-        "checks": [c.to_dict() for c in checks],
-        "confirmed_by": who,
-    }
-    result["invoice"] = invoice
-    record_correction(session, row.id, kind=LabelKind.FIELDS.value, value=dict(checked.values), who=who)
-    _learn_layout(session, row, invoice, checked.values)
-    return changed
-
-
-def _learn_layout(session: Session, row: DocumentRow, invoice: Mapping[str, Any], confirmed: Mapping[str, str]) -> None:
-    """Teach the supplier's layout memory where the confirmed values stand on the page (OCR and text-layer
-    invoices; an e-invoice's values come from its XML)."""
-    supplier = invoice.get("supplier") or {}
-    key = supplier.get("creditor_number") or confirmed.get("seller_vat_id") or confirmed.get("iban")
-    if not key or all((invoice.get(n) or {}).get("source") == "e-invoice" for n in confirmed if n in invoice):
-        return
-    content = repository.get_content_json(session, row.id)
-    if content is None:
-        return
-    document = Document.model_validate_json(content)
-    layout = learn_from_confirmation(session, document, confirmed, str(key), document_id=row.id)
-    log.info("learned %d field positions of supplier %s from document %s", len(layout.fields), key, row.id)
+    checks = [validation.Check(c["check"], bool(c["ok"]), c.get("reason")) for c in kept
+              if c.get("check") not in _FIELD_CHECKS]
+    checks += validation.check_fields(values, today=today)
+    invoice["validation"] = {**(invoice.get("validation") or {}), "status": validation.status_of(checks, values),
+                             "checks": [c.to_dict() for c in checks]}
 
 
 def send_back_for_rescan(

@@ -132,8 +132,7 @@ def _typed(form: Any) -> dict[str, str]:
 
 
 def _is_invoice(result: dict[str, Any]) -> bool:
-    label = (result.get("document_type") or {}).get("label")
-    return bool(result.get("invoice")) or label in ("invoice", "credit_note")
+    return bool(result.get("invoice"))  # fields can be confirmed where the document was read as an invoice
 
 
 def _document_page(
@@ -202,13 +201,13 @@ async def confirm(
     form = await request.form()
     postbox = str(form.get("postbox", "")).strip()
     doc_type = str(form.get("document_type", "")).strip() or None
-    typed = _typed(form) if _is_invoice(result_of(row)) or doc_type in ("invoice", "credit_note") else {}
+    typed = _typed(form) if _is_invoice(result_of(row)) else {}
     try:
         check_known_postbox(services.settings, postbox)
         await run_in_threadpool(
             apply_decision, services.pipeline.sessions, row.id, expected=DocumentState.REVIEW, postbox=postbox,
             decided_by=ui.principal.actor, who=ui.principal.name, reason=None, document_type=doc_type,
-            fields=typed or None,
+            fields=typed or None, blobs=services.pipeline.blobs,
         )
     except InvalidFields as exc:
         problems = exc.details.get("problems") or {}
