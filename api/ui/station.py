@@ -35,7 +35,7 @@ class Upload:
     received_at: datetime
     state: str
     pages: int | None
-    warnings: list[str]
+    warnings: list[tuple[str, Any, str]]  # code, page, message (English, the fallback)
     rescan: str | None
     postbox: str | None
     error: str | None
@@ -43,7 +43,8 @@ class Upload:
 
 def _upload(row: DocumentRow) -> Upload:
     result: dict[str, Any] = json.loads(row.result_json) if row.result_json else {}
-    warnings = [str(w.get("message") or w.get("code")) for w in (result.get("quality") or {}).get("warnings") or []]
+    warnings = [(str(w.get("code") or ""), w.get("page"), str(w.get("message") or w.get("code")))
+                for w in (result.get("quality") or {}).get("warnings") or []]
     rescan = result.get("rescan") or None
     rescan_text = (str(rescan.get("message") or rescan.get("reason")) if isinstance(rescan, dict) else None)
     postbox = (result.get("routing") or {}).get("postbox")

@@ -405,6 +405,13 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "users.done.unlock": ("Das Konto ist entsperrt.", "The account is unlocked."),
     "users.done.disable": ("Das Konto ist deaktiviert.", "The account is disabled."),
     "users.done.password": ("Das Passwort ist geändert.", "The password is changed."),
+    "warning.blank_page": ("Seite {page} ist leer", "page {page} is blank"),
+    "warning.all_pages_blank": ("Alle Seiten sind leer: Scanner prüfen", "every page is blank: check the scanner"),
+    "warning.skewed": ("Seite {page} war schief eingelegt", "page {page} was skewed"),
+    "warning.rotated": ("Seite {page} war gedreht", "page {page} was rotated"),
+    "warning.blurry": ("Seite {page} ist unscharf", "page {page} is blurry"),
+    "warning.low_contrast": ("Seite {page} hat wenig Kontrast", "page {page} has low contrast"),
+    "warning.low_ocr_confidence": ("Seite {page} ist schwer lesbar", "page {page} is hard to read"),
     "reason.missing": ("Fehlt: {field}", "Missing: {field}"),
     "reason.unsure": ("Unsicher: {field} ({percent} %)", "Uncertain: {field} ({percent} %)"),
     # ages
