@@ -6,7 +6,7 @@ import re
 
 #: Control characters, path separators and the bidirectional formatting characters that can make a name read
 #: differently than it is ("rechnung\u202efdp.exe").
-_UNSAFE_CHARS = re.compile(r"[\x00-\x1f\x7f/\\:\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_UNSAFE_CHARS = re.compile(r"[\x00-\x1f\x7f/\\:\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 MAX_FILENAME_CHARS = 200
 
 

@@ -52,7 +52,7 @@ umask 022
 
 echo "uploading sample_docs/committed as station poststelle-1 (the first document also trains the" \
      "recognition models on a fresh data directory: about a minute, once)" >&2
-$MR upload sample_docs/committed --url "$URL" --token "$STATION_TOKEN" --timeout 1800 || true
+MAILROOM_TOKEN="$STATION_TOKEN" $MR upload sample_docs/committed --url "$URL" --timeout 1800 || true  # the token in the environment: ps shows arguments
 
 cat >&2 <<EOF
 
