@@ -17,10 +17,11 @@ Conventions:
 * ``rotation`` is the clockwise rotation in degrees (0/90/180/270) applied to make the page upright, the
   same number Tesseract's OSD prints as ``Rotate:``.
 
-The stage order in :func:`prepare_page` is: reduce → find the scanner border → ink mask → quality and blank
-check (a blank page stops here) → skew → orientation (the OSD oracle only when the page looks wrong) →
-full-resolution border whitening, rotation and deskew → binarisation where it helps → dashed rules next to
-text taken off (:func:`remove_dashed_rules`). The border comes first because a dark scanner edge would
+The stage order in :func:`prepare_page` is: reduce → find the scanner border → sharpness → lighting correction
+(paper flattened to white, faint ink stretched) → ink mask → quality and blank check (a blank page stops
+here) → skew → orientation (the OSD oracle only when the page looks wrong) → full-resolution border whitening,
+the same lighting correction, rotation and deskew → binarisation where it helps → dashed rules next to text taken
+off (:func:`remove_dashed_rules`). The border comes first because a dark scanner edge would
 otherwise count as ink and pull the skew estimate towards the edge's angle.
 """
 
@@ -61,6 +62,30 @@ SIDEWAYS_RATIO = 1.0
 UNEVEN_LIGHT_SPREAD = 0.25
 """Relative spread of the paper brightness above which binarisation normalises the background first."""
 
+PAPER_WHITE = 225
+"""Paper darker than this grey level (grey, coloured, dark paper) is flattened to white before OCR (see
+:func:`plan_correction`): Tesseract's global threshold otherwise meets the white of a whitened scanner border or a
+deskew wedge next to grey paper and takes the paper for ink (a grey letter in a dark scanner bed read as nothing)."""
+
+FLAT_KERNEL_MM = 8.0
+"""The paper brightness for flattening is a grey-level closing over this width: wider than any stroke and most
+shaded form fields' text, so that text keeps its darkness relative to the paper (or the shading) around it."""
+
+STRETCH_INK_ABOVE = 110.0
+"""After flattening, a page whose darkest ink is still lighter than this (faint print, low contrast, blur) has its
+contrast stretched so that the darkest ink lands at :data:`STRETCH_TARGET`."""
+
+STRETCH_TARGET = 40.0
+MAX_STRETCH = 6.0
+STRETCH_MIN_SHARPNESS = 0.16
+STRETCH_MIN_DARKNESS = 0.18
+STRETCH_MIN_NOISE = 6.0
+"""Stretched only when the darkest ink is at least this share darker than the paper (bleed-through from the back
+is about 12 %, and stays a blank page) and this many times the paper's noise (a blank page's noise is no ink)."""
+
+BLUR_STRIPS = 12
+"""Horizontal strips of the full-resolution page the sharpness measure looks at (a cheap sample of the text)."""
+
 MIN_INK_POINTS = 200
 """Fewer ink pixels than this on the reduced page: no skew or orientation can be read from it."""
 
@@ -74,6 +99,9 @@ INK_SHARE = 0.6
 """Ink is darker than this share of the paper's brightness (40 % darker)."""
 _INK_THRESHOLD = np.ceil(np.arange(256) * INK_SHARE).astype(np.uint8)
 """Per paper grey level, the lowest grey that is no longer ink."""
+FAINT_INK_SHARE = 0.8
+"""Faint ink (blurred or pale print) is darker than this share of the paper's brightness (20 % darker)."""
+_FAINT_THRESHOLD = np.ceil(np.arange(256) * FAINT_INK_SHARE).astype(np.uint8)
 
 
 @dataclass(frozen=True)
@@ -268,6 +296,80 @@ def clean_borders(image: Image, dpi: int) -> Image:
     return whiten(image, border_mask(coarse_copy(small), dpi * scale / COARSE_FACTOR))
 
 
+# --- paper flattening and contrast ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Correction:
+    """How a page's lighting is corrected before OCR: divided by its paper brightness (``background``, on the
+    reduced page; ``None``: not flattened) and its contrast stretched by ``gain`` (1: not stretched)."""
+
+    background: Image | None
+    gain: float
+
+    @property
+    def needed(self) -> bool:
+        return self.background is not None or self.gain > 1.0
+
+    def apply(self, image: Image) -> Image:
+        """The corrected image (any resolution: the background is scaled to it)."""
+        if self.background is not None:
+            h, w = image.shape
+            background = self.background
+            if background.shape != image.shape:
+                background = cv2.resize(background, (w, h), interpolation=cv2.INTER_LINEAR)
+            image = cv2.divide(image, background, scale=255)
+        if self.gain > 1.0:
+            # the stretch amplifies the paper's noise as much as the ink: a smoothed global threshold of the
+            # flattened page (paper at white everywhere now) gives Tesseract clean strokes instead
+            image = cv2.LUT(image, _stretch_table(self.gain))
+            _, image = cv2.threshold(cv2.blur(image, (3, 3)), 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+        return image
+
+
+def _stretch_table(gain: float) -> np.ndarray:
+    levels = np.arange(256, dtype=np.float32)
+    return np.clip(255.0 - (255.0 - levels) * gain, 0, 255).astype(np.uint8)
+
+
+def flat_background(small: Image, border: Image, dpi: float = MEASURE_DPI) -> Image:
+    """The paper brightness of a reduced page, for flattening: a closing over :data:`FLAT_KERNEL_MM` with the
+    scanner border counted as paper (so that the whitened border does not brighten the paper next to it)."""
+    paper = _percentile(small[_inner(small, 0.05)], 0.9)
+    filled = small.copy()
+    if border.any():
+        if border.shape != small.shape:
+            border = cv2.resize(border, small.shape[::-1], interpolation=cv2.INTER_NEAREST)
+        filled[border > 0] = int(paper)
+    size = max(3, round(FLAT_KERNEL_MM * dpi / 25.4) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (size, size))
+    closed = cv2.dilate(cv2.medianBlur(filled, 5), kernel)  # the median first: the paper's noise peaks are no paper
+    closed = cv2.erode(closed, cv2.getStructuringElement(cv2.MORPH_RECT, (size // 2 | 1, size // 2 | 1)))
+    return cv2.max(cv2.blur(closed, (size, size)), 1)
+
+
+def plan_correction(small: Image, border: Image, dpi: float = MEASURE_DPI, *, sharpness: float = 1.0) -> Correction:
+    """What the page needs: flattening when the paper is not white (or unevenly lit), stretching when the ink
+    is faint after that and its edges are sharp (:data:`STRETCH_MIN_SHARPNESS`: on a blurred page the ink looks
+    faint because it is smeared, and a threshold would break its strokes; Tesseract reads those better as they
+    are). Decided on the reduced page; applied to it and to the full page alike."""
+    inner = small[_inner(small, 0.05)]
+    paper = _percentile(inner, 0.9)
+    background = None
+    if paper < PAPER_WHITE or illumination_spread(coarse_copy(small), dpi / COARSE_FACTOR) > UNEVEN_LIGHT_SPREAD:
+        background = flat_background(small, border, dpi)
+    flat = Correction(background, 1.0).apply(small) if background is not None else small
+    hist = _histogram(flat[_inner(flat, 0.05)])
+    white, dark = _percentile_of(hist, 0.9), _percentile_of(hist, 0.002)
+    noise = max(1.0, _percentile_of(hist, 0.5) - _percentile_of(hist, 0.16))
+    gain = 1.0
+    faint = dark > STRETCH_INK_ABOVE and white - dark >= STRETCH_MIN_DARKNESS * white
+    faint = faint and sharpness >= STRETCH_MIN_SHARPNESS
+    if faint and white - dark >= STRETCH_MIN_NOISE * noise:
+        gain = min(MAX_STRETCH, (255.0 - STRETCH_TARGET) / max(255.0 - dark, 1.0))
+    return Correction(background, gain)
+
+
 # --- binarisation ------------------------------------------------------------------------------------------
 
 
@@ -455,21 +557,52 @@ def _inner(small: Image, margin: float) -> tuple[slice, slice]:
     return slice(dy, h - dy), slice(dx, w - dx)
 
 
-def measure_quality(small: Image, ink: Image | None = None) -> QualityMeasures:
-    """Sharpness (variance of the Laplacian), contrast (paper grey minus darkest ink grey) and ink ratio.
+def measure_quality(
+    small: Image, ink: Image | None = None, *, full: Image | None = None, sharpness: float | None = None
+) -> QualityMeasures:
+    """Sharpness (:func:`edge_steepness`), contrast (paper grey minus darkest ink grey) and ink ratio.
 
-    All three are taken inside a 5 % margin, where scanner edges and punch holes do not reach. ``ink`` is the
-    page's :func:`ink_mask` if known.
+    Measured on the page as scanned (before any correction), inside a 5 % margin, where scanner edges and punch
+    holes do not reach. ``ink`` is the page's :func:`ink_mask` if known; ``full`` the full-resolution page for
+    the sharpness (the reduced page's averaging hides blur), else the reduced one is used.
     """
     inner = _inner(small, 0.05)
-    _, deviation = cv2.meanStdDev(cv2.Laplacian(small[inner], cv2.CV_16S))
     hist = _histogram(small[inner])
     dark, light = _percentile_of(hist, 0.005), _percentile_of(hist, 0.9)
     inner_ink = (ink_mask(small) if ink is None else ink)[inner]
     ink_ratio = cv2.countNonZero(inner_ink) / inner_ink.size
     return QualityMeasures(
-        sharpness=float(deviation[0, 0]) ** 2, contrast=float(light - dark), ink_ratio=float(ink_ratio)
+        sharpness=sharpness if sharpness is not None else edge_steepness(small if full is None else full),
+        contrast=float(light - dark),
+        ink_ratio=float(ink_ratio),
     )
+
+
+def edge_steepness(image: Image) -> float:
+    """How sharp the text is: the steepest edges' grey-level slope per pixel relative to the page's contrast
+    (about 0.2-0.27 for sharp scans, 0.13 at a blur of 2.5 px, 0.09 at 4 px), on :data:`BLUR_STRIPS` strips of
+    the page's central area, lightly smoothed so that sensor noise does not count as edges. Independent of the
+    contrast and the paper's brightness, unlike the variance of the Laplacian."""
+    h, w = image.shape
+    top, bottom, left, right = h // 5, h * 4 // 5, w // 8, w * 7 // 8
+    strip = max(16, (bottom - top) // (BLUR_STRIPS * 3))
+    starts = np.linspace(top, bottom - strip, BLUR_STRIPS).astype(int)
+    hist = np.zeros(256, np.float32)
+    magnitudes = []
+    for y in starts:
+        sample = image[y : y + strip, left:right]
+        hist += _histogram(sample)
+        smooth = cv2.GaussianBlur(sample, (0, 0), 1.0)
+        gx = cv2.Sobel(smooth, cv2.CV_32F, 1, 0)
+        gy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1)
+        magnitudes.append(cv2.magnitude(gx, gy)[3:-3, 3:-3].ravel())  # the strip's own edges are no text edges
+    contrast = _percentile_of(hist, 0.9) - _percentile_of(hist, 0.002)
+    if contrast < 8:
+        return 0.0
+    magnitude = np.concatenate(magnitudes)
+    k = int(magnitude.size * 0.995)
+    steepest = float(np.partition(magnitude, k)[k])
+    return round(steepest / 8.0 / contrast, 3)  # the Sobel kernel's gain is 8
 
 
 def text_line_count(small: Image, dpi: float = MEASURE_DPI, ink: Image | None = None) -> int:
@@ -495,9 +628,14 @@ def text_line_count(small: Image, dpi: float = MEASURE_DPI, ink: Image | None = 
 def is_blank(small: Image, dpi: float = MEASURE_DPI, ink: Image | None = None) -> bool:
     """True for an empty page (duplex back with noise, dust or bleed-through); False if a text line is on it.
 
-    ``dpi`` is the resolution of the reduced page (``dpi * scale`` from :func:`reduce`).
+    ``dpi`` is the resolution of the reduced page (``dpi * scale`` from :func:`reduce`). A page without lines of
+    ink is looked at once more for lines of faint ink (:data:`FAINT_INK_SHARE`): a blurred page's strokes are
+    smeared lighter than ink, but still form lines, which bleed-through (about 12 % darker) and noise do not.
     """
-    return text_line_count(small, dpi, ink) == 0
+    if text_line_count(small, dpi, ink) > 0:
+        return False
+    faint = np.less(small, cv2.LUT(paper_background(small), _FAINT_THRESHOLD)).view(np.uint8)
+    return text_line_count(small, dpi, faint) == 0
 
 
 # --- skew ---------------------------------------------------------------------------------------------------
@@ -688,8 +826,10 @@ def prepare_page(image: Image, dpi: int, *, orientation_oracle: OrientationOracl
     ``orientation_oracle`` (Tesseract OSD, supplied by the pipeline) is asked only when
     :func:`guess_orientation` says the page looks wrong; without an oracle, or when it is unsure, the page
     is left in the orientation it came in. A blank page is returned unchanged after the quality step.
-    Binarisation is applied only under uneven illumination, where it measurably helps Tesseract; on evenly
-    lit pages Tesseract's own thresholding of the grey image reads as well or slightly better.
+    Paper that is not white (grey, coloured, dark) or unevenly lit is flattened to white first, and faint but
+    sharp ink stretched and thresholded (:func:`plan_correction`); the quality measures are taken on the page as
+    scanned. Binarisation is applied only under uneven illumination, where it measurably helps Tesseract; on
+    evenly lit pages Tesseract's own thresholding of the grey image reads as well or slightly better.
     """
     watch = _Stopwatch()
     if min(image.shape[:2]) < MIN_EDGE_PIXELS * max(1, round(dpi / MEASURE_DPI)) * COARSE_FACTOR:
@@ -703,8 +843,16 @@ def prepare_page(image: Image, dpi: int, *, orientation_oracle: OrientationOracl
     border = border_mask(coarse, coarse_dpi)
     small, coarse = whiten(small, border), whiten(coarse, border)
     watch.lap("borders")
+    scanned = small
+    uneven = illumination_spread(coarse, coarse_dpi) > UNEVEN_LIGHT_SPREAD
+    sharpness = edge_steepness(image)
+    correction = plan_correction(small, border, small_dpi, sharpness=sharpness)
+    if correction.needed:
+        small = correction.apply(small)
+        coarse = coarse_copy(small)
+    watch.lap("lighting")
     ink = ink_mask(small)
-    measures = measure_quality(small, ink)
+    measures = measure_quality(scanned, ink, sharpness=sharpness)
     blank = is_blank(small, small_dpi, ink)
     watch.lap("quality")
     if blank:
@@ -720,6 +868,9 @@ def prepare_page(image: Image, dpi: int, *, orientation_oracle: OrientationOracl
     watch.lap("orientation")
     page = whiten(image, border)
     watch.lap("borders")
+    if correction.needed:
+        page = correction.apply(page)
+        watch.lap("lighting")
     rotation = 0
     if guess.looks_wrong and orientation_oracle is not None:
         answer = orientation_oracle(page)
@@ -730,7 +881,7 @@ def prepare_page(image: Image, dpi: int, *, orientation_oracle: OrientationOracl
             watch.lap("skew")
     page = deskew(rotate_orthogonal(page, rotation), skew)
     watch.lap("deskew")
-    if illumination_spread(coarse, coarse_dpi) > UNEVEN_LIGHT_SPREAD:
+    if uneven and correction.gain == 1.0:  # flattened, then thresholded: measurably better for Tesseract
         page = binarise(page, dpi)
     watch.lap("binarise")
     page, _ = remove_dashed_rules(page, dpi)

@@ -269,6 +269,11 @@ class TesseractEngine:
         """OCR an image of stacked text lines (``intake.recovery``) as one uniform block (``--psm 6``)."""
         return self._recognise(image_path, out_base, dpi=dpi, pdf=False, psm=6)
 
+    def recognise_sparse(self, image_path: Path, out_base: Path, *, dpi: int) -> OcrOutput:
+        """The cheaper reading of a page that ran over its budget: sparse text (``--psm 11``, no layout
+        analysis), with its searchable PDF page."""
+        return self._recognise(image_path, out_base, dpi=dpi, pdf=True, psm=11)
+
     def _recognise(self, image_path: Path, out_base: Path, *, dpi: int, pdf: bool, psm: int) -> OcrOutput:
         self.check()
         if not image_path.is_file():

@@ -73,7 +73,10 @@ class PageQuality(BaseModel):
 
     skew_degrees: float | None = Field(None, description="Measured skew, corrected before OCR")
     rotation: int = Field(0, description="Clockwise rotation applied to make the page upright: 0/90/180/270")
-    sharpness: float | None = Field(None, description="Variance of the Laplacian on the reduced page")
+    sharpness: float | None = Field(
+        None, description="Steepest edges' grey-level slope per pixel relative to the contrast (0.2-0.27 sharp, "
+        "below 0.12 blurred), on the page as scanned"
+    )
     contrast: float | None = Field(None, description="Spread between dark and light grey levels (0..255)")
     ink_ratio: float | None = Field(None, description="Share of dark pixels inside the page margins")
     ocr_confidence: float | None = Field(None, description="Mean word confidence 0..100")

@@ -68,8 +68,8 @@ class Source(_Part):
 
 class QualityWarning(_Part):
     code: str = Field(
-        description="Stable code: blank_page, all_pages_blank, skewed, rotated, blurry, low_contrast, "
-        "low_ocr_confidence"
+        description="Stable code: blank_page, all_pages_blank, no_text_found, page_unreadable, skewed, rotated, "
+        "blurry, low_contrast, low_ocr_confidence"
     )
     page: int | None = None
     message: str

@@ -70,8 +70,13 @@ class Settings(BaseSettings):
     # quality warnings
     warn_skew_degrees: float = Field(default=3.0, description="Warn when a scan was skewed more than this")
     warn_ocr_confidence: float = Field(default=70.0, description="Warn when mean OCR confidence is below")
-    warn_blur: float = Field(default=60.0, description="Warn when the sharpness measure is below this")
-    warn_contrast: float = Field(default=40.0, description="Warn when the contrast measure is below this")
+    warn_blur: float = Field(
+        default=0.12, description="Warn (blurry) when the sharpness (steepest edges' slope per pixel relative to the "
+        "contrast: 0.2-0.27 sharp, 0.13 at 2.5 px blur, 0.09 at 4 px) is below this"
+    )
+    warn_contrast: float = Field(
+        default=60.0, description="Warn (low_contrast) when paper grey minus darkest ink grey (0..255) is below this"
+    )
     rescan_ocr_confidence: float = Field(
         default=30.0, ge=0, le=100,
         description="A scanned page whose words OCR is less sure of than this on average counts as unreadable; a "

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pagefactory as pf
 import pytest
@@ -161,10 +162,11 @@ def test_three_short_lines_are_not_blank(dpi: int, mode: str) -> None:
 
 
 def test_quality_measures_tell_a_good_scan_from_a_poor_one() -> None:
-    good = pp.measure_quality(pp.reduce(scanned(300, "grey"), 300)[0])
-    blurred = pf.scan_grey(letter(300)[0], blur=3.0)
+    good_page = scanned(300, "grey")
+    good = pp.measure_quality(pp.reduce(good_page, 300)[0], full=good_page)
+    blurred = pf.scan_grey(letter(300)[0], blur=4.0)
     faint = pf.scan_grey(letter(300)[0], paper=200, ink=150)
-    poor_sharpness = pp.measure_quality(pp.reduce(blurred, 300)[0]).sharpness
+    poor_sharpness = pp.measure_quality(pp.reduce(blurred, 300)[0], full=blurred).sharpness
     poor_contrast = pp.measure_quality(pp.reduce(faint, 300)[0]).contrast
     assert good.sharpness > 2 * poor_sharpness
     assert good.contrast > 150 and poor_contrast < 60
@@ -214,3 +216,54 @@ def test_every_step_is_timed_and_cheap() -> None:
     steps = {"reduce", "borders", "quality", "skew", "orientation", "deskew", "binarise"}
     assert steps <= set(prepared.timings_ms)
     assert sum(prepared.timings_ms.values()) < 500  # generous for a shared CI box; typical is ~60 ms
+
+
+# --- paper that is not white, faint and blurred pages ---------------------------------------------------------
+
+
+def on_scanner_bed(page: np.ndarray, *, angle: float, level: int = 30) -> np.ndarray:
+    """The sheet lying skewed on a dark scanner bed (the bed shows all around it)."""
+    h, w = page.shape
+    canvas = np.full((h + 200, w + 200), level, np.uint8)
+    canvas[100 : 100 + h, 100 : 100 + w] = page
+    m = cv2.getRotationMatrix2D((canvas.shape[1] / 2, canvas.shape[0] / 2), angle, 1.0)
+    return cv2.warpAffine(canvas, m, canvas.shape[::-1], borderValue=level)
+
+
+def test_grey_paper_on_a_dark_scanner_bed_is_read_as_well_as_bare_tesseract_reads_it(tmp_path: Path) -> None:
+    """The cause of "a grey letter returns no text": the whitened bed and the deskew wedges (255) next to grey
+    paper (200) made Tesseract's global threshold take the paper for ink. The paper is flattened to white now."""
+    original, text = letter(200)
+    page = on_scanner_bed(pf.scan_grey(original, paper=200, ink=60, seed=1), angle=4.0)
+    prepared = pp.prepare_page(page, 200)
+    assert not prepared.quality.blank
+    read = pf.tesseract_text(prepared.image, tmp_path)
+    bare = pf.tesseract_text(page, tmp_path)
+    assert len(read.split()) > 0.9 * len(text.split())
+    assert cer(text, read) <= max(1.5 * cer(text, bare), 0.05)
+
+
+@pytest.mark.parametrize("paper,ink", [(150, 110), (240, 175)])
+def test_low_contrast_and_faint_pages_are_read_not_blank(tmp_path: Path, paper: int, ink: int) -> None:
+    original, text = letter(200)
+    page = pf.scan_grey(original, paper=paper, ink=ink, seed=2)
+    prepared = pp.prepare_page(page, 200)
+    assert not prepared.quality.blank
+    assert cer(text, pf.tesseract_text(prepared.image, tmp_path)) < 0.1
+    if paper - ink < 50:  # the low-contrast page is reported as such (default warn_contrast 60)
+        assert (prepared.quality.contrast or 0) < 60
+
+
+def test_a_blurred_page_is_measured_blurred_and_is_not_blank() -> None:
+    page = pf.scan_grey(cv2.GaussianBlur(letter(200)[0], (0, 0), 4.0))
+    prepared = pp.prepare_page(page, 200)
+    assert not prepared.quality.blank
+    assert (prepared.quality.sharpness or 1) < 0.12  # the default warn_blur
+    sharp = pp.prepare_page(scanned(200, "grey"), 200)
+    assert (sharp.quality.sharpness or 0) > 0.18
+
+
+@pytest.mark.parametrize("bleed", [True, False])
+def test_blank_backs_stay_blank_after_the_lighting_correction(bleed: bool) -> None:
+    for dpi in (200, 300):
+        assert pp.prepare_page(pf.blank_back(dpi, seed=3, bleed=bleed), dpi).quality.blank

@@ -18,7 +18,7 @@ import traceback
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,14 +31,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from intake import recovery
 from intake.checks import inspect_file
 from intake.einvoice import find_embedded_invoice_xml
+from intake.image_pdf import write_image_pdf
 from intake.pages import iter_pages
-from intake.preprocess import PreparedPage, prepare_page
+from intake.preprocess import PreparedPage, binarise, prepare_page
 from intake.quality_gate import rescan_request
 from intake.separator import is_separator_sheet
-from intake.tesseract import OcrEngine, TesseractEngine
+from intake.tesseract import OcrEngine, OcrOutput, TesseractEngine
 from intake.types import FileInfo, FileKind, PageInput
 from mailroom import audit, transfer_notes
-from mailroom.errors import MailroomError, ToolFailed
+from mailroom.errors import MailroomError, ToolFailed, ToolTimeout
 from mailroom.logs import log_context
 from mailroom.model import Block, Document, Page, PageQuality, TextSource
 from mailroom.result import MailSource, Quality, QualityWarning, RescanRequest, Result, Source
@@ -253,7 +254,6 @@ def read_scanned_page(page_input: PageInput, ctx: PipelineContext, scratch: Path
     timings["load"] = (time.perf_counter() - started) * 1000
     oracle = _Oracle(ctx, scratch, page_input.number, image_ref.dpi)
     prepared = prepare_page(image, image_ref.dpi, orientation_oracle=oracle)
-    del image
     timings.update(prepared.timings_ms)
     height, width = prepared.image.shape[:2]
     if prepared.quality.blank or oracle.separator:
@@ -267,9 +267,45 @@ def read_scanned_page(page_input: PageInput, ctx: PipelineContext, scratch: Path
     ocr_input = _write_for_ocr(prepared, scratch, page_input.number)
     timings["write"] = (time.perf_counter() - started) * 1000
     started = time.perf_counter()
-    out = ctx.ocr.recognise(ocr_input, scratch / f"ocr-{page_input.number:05d}", dpi=image_ref.dpi, pdf=True)
+    out_base = scratch / f"ocr-{page_input.number:05d}"
+    try:
+        out = ctx.ocr.recognise(ocr_input, out_base, dpi=image_ref.dpi, pdf=True)
+    except ToolTimeout as exc:
+        log.warning("page %d: OCR over its budget (%s); read again the cheaper way", page_input.number, exc)
+        cheaper = _read_cheaper(prepared, ctx, scratch, page_input.number)
+        if cheaper is None:
+            timings["ocr"] = (time.perf_counter() - started) * 1000
+            ocr_input.unlink(missing_ok=True)
+            quality = prepared.quality.model_copy(update={"unreadable": True})
+            page = Page(
+                number=page_input.number, width=width, height=height, dpi=image_ref.dpi,
+                text_source=TextSource.OCR, image_source=image_ref.source, quality=quality, timings_ms=timings,
+            )
+            return page, write_image_pdf(prepared.image, image_ref.dpi, out_base.with_suffix(".image.pdf"))
+        out = cheaper
     timings["ocr"] = (time.perf_counter() - started) * 1000
     ocr_input.unlink(missing_ok=True)
+    if _reads_poorly(out, ctx) and prepared.image is not image and image.shape == prepared.image.shape:
+        # never worse than the original: a cleaned page that reads (almost) nothing is compared with the original
+        started = time.perf_counter()
+        original = PreparedPage(image=image, dpi=image_ref.dpi, quality=prepared.quality)
+        original_input = _write_for_ocr(original, scratch, page_input.number)
+        try:
+            other = ctx.ocr.recognise(original_input, out_base.with_name(out_base.name + "-original"),
+                                      dpi=image_ref.dpi, pdf=True)
+        except ToolTimeout:
+            other = None
+        finally:
+            original_input.unlink(missing_ok=True)
+        if other is not None and _reading_score(other) > 1.5 * _reading_score(out):
+            log.info("page %d: the original reads better than the cleaned page", page_input.number)
+            if out.pdf_path is not None:
+                out.pdf_path.unlink(missing_ok=True)
+            out, prepared = other, original
+        elif other is not None and other.pdf_path is not None:
+            other.pdf_path.unlink(missing_ok=True)
+        timings["ocr_original"] = (time.perf_counter() - started) * 1000
+    del image
     blocks = out.blocks + recover_missed_text(prepared.image, image_ref.dpi, out.blocks, ctx, scratch, timings)
     del prepared.image
     quality = prepared.quality.model_copy(update={"ocr_confidence": out.mean_confidence})
@@ -279,6 +315,60 @@ def read_scanned_page(page_input: PageInput, ctx: PipelineContext, scratch: Path
         timings_ms=timings,
     )
     return page, out.pdf_path
+
+
+def _reading_score(out: OcrOutput) -> float:
+    """How much a reading says: its words weighted by how sure the OCR is of them."""
+    return sum(w.confidence for b in out.blocks for line in b.lines for w in line.words) / 100.0
+
+
+def _reads_poorly(out: OcrOutput, ctx: PipelineContext) -> bool:
+    return out.word_count == 0 or (out.mean_confidence or 0.0) < ctx.settings.rescan_ocr_confidence
+
+
+CHEAP_DPI = 200
+
+
+def _read_cheaper(prepared: PreparedPage, ctx: PipelineContext, scratch: Path, number: int) -> OcrOutput | None:
+    """The second try for a page over its OCR budget: binarised, at most 200 dpi, sparse-text mode, with the same
+    budget. ``None`` when that runs over too: the page is marked unreadable and the document goes on."""
+    image, dpi = binarise(prepared.image, prepared.dpi), prepared.dpi
+    if dpi > CHEAP_DPI:
+        factor = CHEAP_DPI / dpi
+        image = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+        _, image = cv2.threshold(image, 127, 255, cv2.THRESH_BINARY)
+        dpi = CHEAP_DPI
+    path = scratch / f"cheap-{number:05d}.pbm"
+    if not cv2.imwrite(str(path), image):
+        raise ToolFailed(f"could not write {path.name}")
+    try:
+        sparse = getattr(ctx.ocr, "recognise_sparse", None)
+        out_base = scratch / f"cheap-{number:05d}"
+        if sparse is not None:
+            out: OcrOutput = sparse(path, out_base, dpi=dpi)
+        else:
+            out = ctx.ocr.recognise(path, out_base, dpi=dpi, pdf=True)
+    except ToolTimeout as exc:
+        log.warning("page %d: over its budget also the cheaper way (%s): marked unreadable", number, exc)
+        return None
+    finally:
+        path.unlink(missing_ok=True)
+    if dpi != prepared.dpi:  # boxes back in pixels of the prepared page
+        scale = prepared.dpi / dpi
+        out = replace(out, blocks=[_scaled(block, scale) for block in out.blocks])
+    return out
+
+
+def _scaled(block: Block, scale: float) -> Block:
+    def box(b: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+        return (round(b[0] * scale), round(b[1] * scale), round(b[2] * scale), round(b[3] * scale))
+
+    lines = [
+        line.model_copy(update={"box": box(line.box),
+                                "words": [w.model_copy(update={"box": box(w.box)}) for w in line.words]})
+        for line in block.lines
+    ]
+    return block.model_copy(update={"box": box(block.box), "lines": lines})
 
 
 def read_page(document_id: str, page_input: PageInput, ctx: PipelineContext, scratch: Path) -> Page:
