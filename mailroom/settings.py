@@ -62,6 +62,13 @@ class Settings(BaseSettings):
     ocr_language: str = Field(default="deu", description="Tesseract language(s), e.g. 'deu' or 'deu+eng'")
     ocr_timeout_seconds: float = Field(default=180.0, description="Timeout for one Tesseract run (one page)")
     ocr_psm: int = Field(default=3, description="Tesseract page segmentation mode")
+    separator_patches: str = Field(
+        default="T,2", description="Patch codes that mark a separator sheet (comma-separated: T, 2, 3, 1, 4, 6)"
+    )
+    separator_payloads: str = Field(
+        default="MAILROOM-SEPARATOR", description="Barcode texts (Code 39, Code 128, QR, DataMatrix) that mark a "
+        "separator sheet (comma-separated; mailroom's own QR sheet is always recognised)",
+    )
     text_layer_min_chars: int = Field(
         default=40, description="A PDF page with at least this many text-layer characters skips OCR"
     )

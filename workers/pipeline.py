@@ -36,6 +36,7 @@ from intake.pages import iter_pages
 from intake.preprocess import PreparedPage, binarise, prepare_page
 from intake.quality_gate import rescan_request
 from intake.separator import is_separator_sheet
+from intake.separator_marks import is_barcode_separator, is_patch_separator
 from intake.tesseract import OcrEngine, OcrOutput, TesseractEngine
 from intake.types import FileInfo, FileKind, PageInput
 from mailroom import audit, transfer_notes
@@ -191,7 +192,7 @@ class _Oracle:
     separator: bool = False
 
     def __call__(self, image: np.ndarray) -> int | None:
-        if is_separator_sheet(image, self.dpi):
+        if is_separator_sheet(image, self.dpi) or marks_separator(image, self.dpi, self.ctx.settings):
             self.separator = True
             return 0
         probe = self.scratch / f"osd-{self.number:05d}.pgm"
@@ -207,6 +208,17 @@ class _Oracle:
             log.info("OSD suggests turning by %d° with low confidence %.1f: left as it is", rotation, confidence)
             return None
         return rotation
+
+
+def _patches(settings: Settings) -> list[str]:
+    return [p for p in settings.separator_patches.split(",") if p.strip()]
+
+
+def marks_separator(image: np.ndarray, dpi: int, settings: Settings) -> bool:
+    """A separator sheet of a scanner's kind: a configured patch code, or a barcode with a configured payload."""
+    if is_patch_separator(image, dpi, _patches(settings)):
+        return True
+    return is_barcode_separator(image, dpi, settings.separator_payloads.split(","))
 
 
 def _write_for_ocr(prepared: PreparedPage, scratch: Path, number: int) -> Path:
@@ -256,6 +268,8 @@ def read_scanned_page(page_input: PageInput, ctx: PipelineContext, scratch: Path
     prepared = prepare_page(image, image_ref.dpi, orientation_oracle=oracle)
     timings.update(prepared.timings_ms)
     height, width = prepared.image.shape[:2]
+    if prepared.quality.blank and is_patch_separator(prepared.image, image_ref.dpi, _patches(ctx.settings)):
+        oracle.separator = True  # a sheet with nothing but a patch code has no text lines
     if prepared.quality.blank or oracle.separator:
         page = Page(
             number=page_input.number, width=width, height=height, dpi=image_ref.dpi,
