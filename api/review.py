@@ -10,7 +10,6 @@ cannot both win (409).
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from datetime import date
@@ -23,6 +22,7 @@ from extraction.confirm import confirm_invoice_fields
 from extraction.review import TypedFields, check_typed
 from mailroom import audit
 from mailroom.errors import DocumentNotFound, InvalidFields, InvalidTransition, SamePostbox
+from mailroom.result import DocumentType, RescanRequest, Result, Routing
 from mailroom.storage import repository
 from mailroom.storage.blobs import BlobStore
 from mailroom.storage.db import session_scope
@@ -37,15 +37,6 @@ _FIELD_CHECKS = frozenset({
     "iban_checksum", "bic_format", "bic_matches_iban_country", "vat_id_check_digits", "leitweg_id",
     "dates_plausible", "due_date_not_before_issue_date", "service_period_in_order", "net_plus_vat_equals_gross",
 })
-
-
-def _routing_with_history(result: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The current routing (without its history) and the history with the current routing appended."""
-    previous = dict(result.get("routing") or {})
-    history = list(previous.pop("history", None) or [])
-    if previous:
-        history.append(previous)
-    return previous, history
 
 
 def apply_decision(
@@ -84,39 +75,37 @@ def apply_decision(
                 raise ValueError("correcting invoice fields needs the blob store (the pages' words)")
             confirmation = confirm_invoice_fields(session, blobs, row.id, checked.values, actor=decided_by, who=who)
             corrected = confirmation.corrected
-        result: dict[str, Any] = json.loads(row.result_json) if row.result_json else {}
-        if checked is not None and checked.values and isinstance(result.get("invoice"), dict):
-            _recheck(result["invoice"], today or date.today())
-        previous, history = _routing_with_history(result)
-        if expected is DocumentState.ROUTED and previous.get("postbox") == postbox:
+        previous = repository.stored_routing(row)
+        if expected is DocumentState.ROUTED and previous is not None and previous.postbox == postbox:
             raise SamePostbox(f"document {row.id} is already in postbox {postbox!r}", field="postbox")
-        routing: dict[str, Any] = {
-            "postbox": postbox, "status": "routed", "confidence": 1.0, "decided_by": decided_by,
-            "trace": [], "alternatives": [], "history": history,
-        }
-        if reason:
-            routing["reason"] = reason
-        for kept in ("confidential", "person"):  # a personal letter stays personal wherever it is sent
-            if previous.get(kept):
-                routing[kept] = previous[kept]
-        result["routing"] = routing
+        decided = Routing(postbox=postbox, status="routed", confidence=1.0, decided_by=decided_by,
+                          reason=reason or None)
+        routing = previous.superseded(decided) if previous is not None else decided.model_copy(update={"history": []})
+
+        def edit(result: Result) -> None:
+            if checked is not None and checked.values and isinstance(result.invoice, dict):
+                _recheck(result.invoice, today or date.today())
+            result.routing = routing
+            if document_type:
+                result.document_type = DocumentType(label=document_type, confidence=1.0, decided_by=decided_by)
+
+        repository.change_result(session, row, edit)
         if document_type:
-            result["document_type"] = {"label": document_type, "confidence": 1.0, "decided_by": decided_by}
             record_correction(session, row.id, kind=LabelKind.TYPE.value, value=document_type, who=who)
         record_correction(session, row.id, kind=LabelKind.REROUTE.value, value=postbox, who=who)
-        repository.save_result(session, row, result)
         event_reason = f"{'re-routed' if expected is DocumentState.ROUTED else 'routed'} to {postbox} by {decided_by}"
         repository.transition(session, row, DocumentState.ROUTED,
                               reason=f"{event_reason}: {reason}" if reason else event_reason)
         audit.record(
             session, actor=decided_by, object_type="document", object_id=row.id,
             action="document.review_decided" if expected is DocumentState.REVIEW else "document.rerouted",
-            details={"from_state": expected.value, "from_postbox": previous.get("postbox"), "postbox": postbox,
-                     "previous_decided_by": previous.get("decided_by"), "reason": reason,
-                     "document_type": document_type, "corrected_fields": sorted(corrected)},
+            details={"from_state": expected.value, "from_postbox": previous.postbox if previous else None,
+                     "postbox": postbox, "previous_decided_by": previous.decided_by if previous else None,
+                     "reason": reason, "document_type": document_type, "corrected_fields": sorted(corrected)},
         )
         session.flush()
         session.refresh(row)
+        row.children  # noqa: B018  loaded now: the caller reads the letters of a stack after the session ends
         return row
 
 
@@ -149,9 +138,12 @@ def send_back_for_rescan(
             raise InvalidTransition(f"document {row.id} is {row.state}, not review", document_id=row.id,
                                     from_state=row.state, to_state=DocumentState.RESCAN.value)
         wanted = sorted({p for p in pages if 1 <= p <= (row.pages or 1)}) or list(range(1, (row.pages or 1) + 1))
-        result: dict[str, Any] = json.loads(row.result_json) if row.result_json else {}
-        result["rescan"] = {"reason": "reviewer", "pages": wanted, "message": message, "warnings": []}
-        repository.save_result(session, row, result)
+        request = RescanRequest(reason="reviewer", pages=wanted, message=message)
+
+        def edit(result: Result) -> None:
+            result.rescan = request
+
+        repository.change_result(session, row, edit)
         repository.transition(session, row, DocumentState.RESCAN,
                               reason=f"rescan requested by {decided_by}: pages {wanted}")
         audit.record(session, actor=decided_by, action="document.rescan_requested", object_type="document",

@@ -8,7 +8,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -20,6 +20,10 @@ from cli.common import DataDirOption, cli_settings, err, eval_app, set_verbose
 from mailroom import __version__
 from mailroom.errors import MailroomError
 from mailroom.evaluation import NO_ERRORS, TextErrors, load_truth, text_errors, truth_page_texts
+from mailroom.text import plain_text
+
+if TYPE_CHECKING:
+    from workers.inprocess import Outcome  # the pipeline is imported when a command runs it
 
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
@@ -73,9 +77,11 @@ def doctor(data_dir: DataDirOption = None) -> None:
     raise typer.Exit(0 if ok else 1)
 
 
-def _print_human(outcome: Any) -> None:
+def _print_human(outcome: Outcome) -> None:
     if not outcome.results:
-        err.print(f"[red]✗ {outcome.path.name}[/red]  {outcome.error.code}: {outcome.error.message}", highlight=False)
+        error = outcome.error
+        why = f"{error.code}: {error.message}" if error else "not processed"
+        err.print(f"[red]✗ {outcome.path.name}[/red]  {why}", highlight=False)
         return
     if len(outcome.results) > 1:
         err.print(f"[green]✓[/green] {outcome.path.name}: {len(outcome.results)} letters, {outcome.seconds:.2f} s")
@@ -85,10 +91,9 @@ def _print_human(outcome: Any) -> None:
         ) or "-"
         conf = f"{result.quality.ocr_confidence:.0f}" if result.quality.ocr_confidence is not None else "-"
         name = outcome.path.name
-        parent = getattr(result, "parent", None)
-        if parent:
-            pages = parent.get("pages", [])
-            name = f"  └ pages {pages[0]}-{pages[-1]}" if pages else "  └ letter"
+        if result.parent is not None:
+            span = result.parent.pages
+            name = f"  └ pages {span[0]}-{span[-1]}" if span else "  └ letter"
         seconds = f"{outcome.seconds:6.2f} s" if len(outcome.results) == 1 else " " * 8
         if result.rescan is not None:
             pages = ", ".join(str(n) for n in result.rescan.pages)
@@ -107,6 +112,8 @@ def process(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (PDF, TIFF, PNG, JPEG, XML e-invoices)")],
     as_json: Annotated[bool, typer.Option("--json", help="One mailroom.result/v1 JSON object per line on stdout")]
     = False,
+    as_text: Annotated[bool, typer.Option("--text", help="The text read from each file on stdout, every page ended "
+                                          "by a form feed (as pdftotext writes it)")] = False,
     station: Annotated[str | None, typer.Option(help="Station name recorded as the source")] = None,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -119,6 +126,8 @@ def process(
     from workers.inprocess import expand_inputs, process_path
     from workers.pipeline import PipelineContext
 
+    if as_json and as_text:
+        raise typer.BadParameter("--json and --text: choose one")
     settings = cli_settings(data_dir)
     missing = [p for p in paths if not p.exists()]
     for p in missing:
@@ -142,6 +151,9 @@ def process(
             if as_json:
                 for result in outcome.results:
                     sys.stdout.write(result.to_json() + "\n")
+                sys.stdout.flush()
+            if as_text and outcome.document is not None:
+                sys.stdout.write(plain_text(outcome.document.pages))
                 sys.stdout.flush()
             if as_json and outcome.error is not None:
                 err.print(f"error: {path}: {outcome.error.code}: {outcome.error.message}", highlight=False)

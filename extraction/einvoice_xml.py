@@ -24,13 +24,11 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Literal
-from xml.etree.ElementTree import Element, ParseError
-
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
+from xml.etree.ElementTree import Element
 
 from mailroom.errors import HostileXml, InvalidXml
 from mailroom.result import INVOICE_FIELDS
+from mailroom.safexml import parse_xml
 from mailroom.settings import Settings
 
 #: Default upper bound for the size of an XML e-invoice: the default of ``Settings.max_xml_bytes`` (20 MiB).
@@ -114,7 +112,7 @@ def read_einvoice(data: bytes, *, max_bytes: int = DEFAULT_MAX_XML_BYTES) -> EIn
             size=len(data),
             max_bytes=max_bytes,
         )
-    root = _parse(data)
+    root = parse_xml(data)
     namespace, local = _split_tag(root.tag)
     syntax = _ROOTS.get((namespace, local))
     if syntax is None:
@@ -148,18 +146,6 @@ def to_result_fields(e: EInvoice) -> dict[str, Any]:
 
 
 # --- parsing ---------------------------------------------------------------------------------------------
-
-
-def _parse(data: bytes) -> Element:
-    """Parse with every DTD, entity and external reference forbidden."""
-    try:
-        return fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except DefusedXmlException as exc:
-        raise HostileXml(
-            f"The XML declares a DTD, entities or external references, which are refused: {exc!r}"
-        ) from exc
-    except (ParseError, ValueError, LookupError) as exc:
-        raise InvalidXml(f"The XML is not well-formed: {exc}") from exc
 
 
 def _split_tag(tag: str) -> tuple[str, str]:

@@ -3,21 +3,20 @@
 pdftotext reports blocks, lines and words with boxes in PDF points, measured from the top-left corner of
 the (rotated) crop box. They become :class:`mailroom.model.Page` objects in pixels of the page rendered at
 ``dpi``, exactly as if the page had been rasterised at that resolution and OCR'd, so that later stages
-(address field, rule regions) work the same on both. Parsing goes through defusedxml: the XHTML comes from
-the PDF's own strings and is never trusted.
+(address field, rule regions) work the same on both. Parsing goes through :func:`mailroom.safexml.parse_xml`
+(the XHTML comes from the PDF's own strings and is never trusted: the document type declaration Poppler writes is
+allowed, entities and external references are not).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from xml.etree.ElementTree import Element, ParseError
+from xml.etree.ElementTree import Element
 
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
-
-from mailroom.errors import ToolFailed
+from mailroom.errors import InvalidXml, ToolFailed
 from mailroom.model import Block, Box, ImageSource, Line, Page, TextSource, Word, union_box
+from mailroom.safexml import parse_xml
 
 _NS = "{http://www.w3.org/1999/xhtml}"
 POINTS_PER_INCH = 72.0
@@ -81,9 +80,9 @@ def parse_bbox_layout_pages(
     unrotated). Raises :class:`ToolFailed` when the XHTML cannot be parsed.
     """
     try:
-        root = fromstring(xhtml)
-    except (ParseError, DefusedXmlException) as exc:
-        raise ToolFailed(f"pdftotext produced unreadable XHTML: {exc}") from exc
+        root = parse_xml(xhtml, allow_doctype=True)
+    except InvalidXml as exc:  # HostileXml too
+        raise ToolFailed(f"pdftotext produced unreadable XHTML: {exc.message}") from exc
     rotations = rotations or {}
     pages: list[Page] = []
     for body in _children(root, "body"):

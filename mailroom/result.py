@@ -2,7 +2,10 @@
 by ``GET /api/v1/documents/{id}`` and carried in webhook events.
 
 Parts that a stage has not produced are ``None`` and left out of the JSON: absent, never faked.
-Changes to this module must be additive.
+Changes to this module must be additive (``tests/contract/result_v1.schema.json`` is the published schema).
+
+Every field the service writes is declared here; code changes a stored result only through
+:func:`mailroom.storage.repository.change_result` (load, edit the typed :class:`Result`, save), never as a dict.
 """
 
 from __future__ import annotations
@@ -103,10 +106,13 @@ class DocumentType(_Part):
 
 
 class Recipient(_Part):
-    text: str | None = None
+    text: str | None = Field(default=None, description="The address field as read")
     department: str | None = None
     person: str | None = None
     confidence: float | None = None
+    confidential: bool | None = Field(default=None, description="The address says persönlich / vertraulich")
+    decided_by: str | None = Field(default=None, description="recipient:address, recipient:aktenzeichen, ...")
+    because: list[str] | None = Field(default=None, description="The evidence of the match")
 
 
 class RuleTrace(_Part):
@@ -128,6 +134,26 @@ class Routing(_Part):
     decided_by: str | None = None
     trace: list[RuleTrace] = Field(default_factory=list)
     alternatives: list[Alternative] = Field(default_factory=list)
+    because: list[str] | None = Field(default=None, description="Why this postbox: the evidence of the decision")
+    review_reasons: list[str] | None = Field(default=None, description="Why the document waits for a person")
+    confidential: bool | None = Field(
+        default=None, description="A personal letter: its content is for the named person (and admins) only"
+    )
+    person: str | None = Field(default=None, description="The named addressee of a confidential letter")
+    copies: list[str] | None = Field(default=None, description="Further postboxes a copy was sent to")
+    reason: str | None = Field(default=None, description="What the person who routed it by hand gave as reason")
+    history: list[Routing] | None = Field(
+        default=None, description="Earlier routings of the document, oldest first (re-routes, review decisions)"
+    )
+
+    def superseded(self, routing: Routing) -> Routing:
+        """``routing`` replacing this one, with this one appended to the history; a confidential letter stays
+        confidential (and addressed to its person) wherever it is sent."""
+        earlier = self.model_copy(update={"history": None})
+        update: dict[str, Any] = {"history": [*(self.history or []), earlier]}
+        if self.confidential:
+            update |= {"confidential": True, "person": self.person}
+        return routing.model_copy(update=update)
 
 
 class InvoiceField(_Part):
@@ -136,6 +162,24 @@ class InvoiceField(_Part):
     page: int | None = None
     box: list[int] | None = None
     source: str = Field(description="e-invoice, ocr, text_layer, learned, master_data")
+
+
+class ParentStack(_Part):
+    """For a letter separated from a scanned stack: the stack and the letter's pages in it."""
+
+    document_id: str
+    pages: list[int] = Field(description="First and last page of the letter in the stack")
+    page_numbers: list[int] = Field(description="The stack's page number of each page of the letter")
+
+
+class Letter(_Part):
+    """One letter of a scanned stack (in the stack's result)."""
+
+    document_id: str
+    pages: list[int]
+    started_by: str = Field(description="file_start, separator_sheet, first_page")
+    blank_pages: list[int] | None = None
+    evidence: list[str] | None = None
 
 
 class Result(_Part):
@@ -154,6 +198,11 @@ class Result(_Part):
     rescan: RescanRequest | None = Field(
         None, description="Present when the document went back to its station to be scanned again"
     )
+    e_invoice: dict[str, str | None] | None = Field(
+        default=None, description="An XML e-invoice: {embedded: the name of the attachment in a PDF, or null}"
+    )
+    parent: ParentStack | None = None
+    letters: list[Letter] | None = None
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
@@ -162,3 +211,8 @@ class Result(_Part):
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Result:
+        """A stored result (``documents.result_json``), typed."""
+        return cls.model_validate_json(text)

@@ -141,6 +141,20 @@ def test_human_output_lists_each_document(tmp_path: Path) -> None:
     assert proc.stdout == ""
 
 
+def test_text_prints_what_was_read_page_by_page(tmp_path: Path) -> None:
+    sample = committed("pdf_digital", where=lambda t: len(t["pages"]) >= 2)
+    proc = run_process([str(sample), "--text"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    pages = proc.stdout.split("\f")
+    assert pages[-1] == "" and len(pages) - 1 == len(truth(sample)["pages"])  # every page ends with a form feed
+    for read, expected in zip(pages, truth(sample)["pages"], strict=False):
+        first_line = next(line for line in expected["text"].splitlines() if line.strip())
+        assert first_line.split()[0] in read  # each page's own text, in page order
+    assert sample.name in proc.stderr  # the summary stays on stderr
+    both = run_process([str(sample), "--text", "--json"], tmp_path)
+    assert both.returncode == 2 and "choose one" in both.stderr
+
+
 def test_bad_inputs_get_their_codes_and_nothing_is_written(tmp_path: Path) -> None:
     bad = tmp_path / "in"
     bad.mkdir()

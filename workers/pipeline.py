@@ -1,8 +1,9 @@
-"""The pipeline: the order of the stages for one document, written once.
+"""The pipeline's stages for one document.
 
-It runs in-process (``mailroom process``, tests) and, later, as Celery tasks that call the same stage
-functions. Each stage takes ids / paths plus the :class:`PipelineContext` and returns plain values; the database
-row of the document records every state transition.
+They run in-process (:mod:`workers.inprocess`: ``mailroom process``, tests, the embedded service) and as Celery
+tasks (:mod:`workers.tasks`) that call the same stage functions. Each stage takes ids / paths plus the
+:class:`PipelineContext` and returns plain values; the database row of the document records every state
+transition.
 
 Stages: receive (checks, original stored, record created) → pages (page images the cheapest way, preprocessing,
 OCR or text layer, searchable PDF) → result (quality summary, ``mailroom.result/v1``).
@@ -43,7 +44,7 @@ from mailroom import audit, transfer_notes
 from mailroom.errors import MailroomError, ToolFailed, ToolTimeout
 from mailroom.logs import log_context
 from mailroom.model import Block, Document, Page, PageQuality, TextSource
-from mailroom.result import MailSource, Quality, QualityWarning, RescanRequest, Result, Source
+from mailroom.result import MailSource, ParentStack, Quality, QualityWarning, RescanRequest, Result, Source
 from mailroom.settings import Settings
 from mailroom.storage import mail as mail_storage
 from mailroom.storage import repository
@@ -545,12 +546,12 @@ def build_result(row: DocumentRow, info: FileInfo, document: Document, settings:
         quality=summarise_quality(document, settings),
     )
     if info.embedded_xml_name or info.kind is FileKind.XML:
-        result.e_invoice = {"embedded": info.embedded_xml_name}  # type: ignore[attr-defined]
-    if row.parent_id is not None:  # a letter separated from a stack (workers/separation.py)
-        result.parent = {  # type: ignore[attr-defined]
-            "document_id": row.parent_id, "pages": [row.page_from, row.page_to],
-            "page_numbers": [page.parent_page for page in document.pages],
-        }
+        result.e_invoice = {"embedded": info.embedded_xml_name}
+    if row.parent_id is not None and row.page_from is not None and row.page_to is not None:  # a separated letter
+        result.parent = ParentStack(
+            document_id=row.parent_id, pages=[row.page_from, row.page_to],
+            page_numbers=[page.parent_page or page.number for page in document.pages],
+        )
     return result
 
 
@@ -645,8 +646,8 @@ def finish(document_id: str, info: FileInfo, document: Document, ctx: PipelineCo
             )
             if extraction.needs_review and decision.routing.status == "routed":
                 decision.routing.status = "review"
-                reasons = list(getattr(decision.routing, "review_reasons", None) or [])
-                decision.routing.review_reasons = reasons + extraction.review_reasons  # type: ignore[attr-defined]
+                decision.routing.review_reasons = [*(decision.routing.review_reasons or []),
+                                                   *extraction.review_reasons]
         result.document_type = decision.document_type
         result.recipient = decision.recipient
         result.routing = decision.routing
@@ -683,10 +684,10 @@ def decision_audit(result: Result, router: Router, session: Session) -> dict[str
     return {
         "state": "routed" if routing is not None and routing.status == "routed" else "review",
         "postbox": routing.postbox if routing else None,
-        "copies": list(getattr(routing, "copies", None) or []),
+        "copies": list(routing.copies or []) if routing else [],
         "confidence": routing.confidence if routing else None,
         "decided_by": routing.decided_by if routing else None,
-        "confidential": bool(getattr(routing, "confidential", False)),
+        "confidential": bool(routing.confidential) if routing else False,
         "document_type": document_type.label if document_type else None,
         "document_type_by": document_type.decided_by if document_type else None,
         "ruleset_version": router.rules(session).version,

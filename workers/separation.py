@@ -23,6 +23,7 @@ import pikepdf
 from intake.separation import LetterSpan, split_letters
 from mailroom.errors import ToolFailed
 from mailroom.model import Document, TextSource
+from mailroom.result import Letter
 from mailroom.storage import repository
 from mailroom.storage.models import DocumentRow, DocumentState
 from workers.pipeline import PipelineContext, build_result, stored_file
@@ -79,7 +80,7 @@ def separate(document_id: str, ctx: PipelineContext, document: Document, *, task
             ids.append(child.id)
         result = build_result(parent, info, document, ctx.settings)
         entries = [_letter_entry(child_id, span) for child_id, span in zip(ids, spans, strict=True)]
-        result.letters = entries  # type: ignore[attr-defined]
+        result.letters = entries
         repository.save_result(session, parent, result.to_json())
         if parent.state != DocumentState.SPLIT.value:
             repository.transition(
@@ -94,13 +95,9 @@ def _reason(span: LetterSpan) -> str:
     return f"letter starts at page {span.page_from}: {span.start.value}{evidence}"
 
 
-def _letter_entry(document_id: str, span: LetterSpan) -> dict[str, Any]:
-    entry: dict[str, Any] = {"document_id": document_id, "pages": list(span.pages), "started_by": span.start.value}
-    if span.dropped:
-        entry["blank_pages"] = list(span.dropped)
-    if span.evidence:
-        entry["evidence"] = list(span.evidence)
-    return entry
+def _letter_entry(document_id: str, span: LetterSpan) -> Letter:
+    return Letter(document_id=document_id, pages=list(span.pages), started_by=span.start.value,
+                  blank_pages=list(span.dropped) or None, evidence=list(span.evidence) or None)
 
 
 def _row(session: Any, document_id: str) -> DocumentRow:

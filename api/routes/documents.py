@@ -1,5 +1,5 @@
-"""``/api/v1/documents``: upload (stations), status and result, original, searchable PDF, page images, events,
-transfer notes.
+"""``/api/v1/documents``: upload (stations), status and result, original, searchable PDF, page images, text,
+events, transfer notes.
 
 Scoping is :mod:`api.auth`'s (listings filter in SQL; a document outside the caller's scope answers 404); every
 read of a document's content is recorded in the audit trail through :func:`api.deps.read_document`.
@@ -7,10 +7,10 @@ read of a document's content is recorded in the audit trail through :func:`api.d
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import Principal, visible_documents
@@ -27,10 +27,12 @@ from api.schemas import (
     UploadAccepted,
 )
 from api.upload import FILE_FIELD, accept_upload
-from mailroom.errors import DocumentNotFound, NotAvailable, NotReady
+from mailroom.errors import DocumentNotFound, NotAvailable, NotReady, PageNotFound
+from mailroom.model import Document
 from mailroom.storage import repository
 from mailroom.storage.keys import Role
 from mailroom.storage.models import DocumentRow, DocumentState
+from mailroom.text import DocumentText, plain_text
 from mailroom.transfer_notes import transfer_note
 
 #: States in which the searchable PDF may still come (it is assembled before the document is recognised).
@@ -60,6 +62,7 @@ EventsRead = Annotated[DocumentRow, Depends(read_document("events"))]
 OriginalRead = Annotated[DocumentRow, Depends(read_document("original"))]
 SearchablePdfRead = Annotated[DocumentRow, Depends(read_document("searchable_pdf"))]
 PageImageRead = Annotated[DocumentRow, Depends(read_document("page_image"))]
+TextRead = Annotated[DocumentRow, Depends(read_document("text"))]
 NotePrincipal = Annotated[Principal, Depends(require(Role.ADMIN, Role.STATION))]
 
 
@@ -184,6 +187,45 @@ async def get_page_image(
 ) -> Response:
     png = await run_in_threadpool(render_page_png, services.pipeline, document, n, dpi)
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+
+
+@router.get(
+    "/{document_id}/text",
+    summary="The text of a document: plain text per page, or the words with boxes and confidences",
+    description="`format=text` (default): `text/plain`, every page ended by a form feed (`\\f`), as pdftotext "
+    "writes it. `format=words`: `mailroom.text/v1` JSON, per page its size, dpi and text source and every word "
+    "with its box (`[x0, y0, x1, y1]`, pixels at the page's dpi, the searchable PDF's coordinates) and OCR "
+    "confidence (0..100). `page` restricts the answer to one page. 409 `not_ready` while the pages are being "
+    "read; 404 `not_available` for a document without pages (an XML e-invoice: its data is in `result.invoice`) "
+    "or one that failed before its pages were read; 404 `page_not_found` for a page it does not have. Same scope "
+    "as the document itself, confidential letters included.",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/plain": {}, "application/json": {"schema": DocumentText.model_json_schema()}}},
+        **_READ_ERRORS, **error_responses(409),
+    },
+)
+def get_text(
+    document: TextRead,
+    session: ReadSession,
+    format: Annotated[Literal["text", "words"], Query(description="text (plain) or words (JSON)")] = "text",
+    page: Annotated[int | None, Query(ge=1, description="only this page (1-based)")] = None,
+) -> Response:
+    content = repository.get_content_json(session, document.id)
+    if content is None:
+        if document.state in _READING_STATES:
+            raise NotReady(f"document {document.id} is still being read (state {document.state})")
+        raise NotAvailable(f"document {document.id} has no text")
+    pages = Document.model_validate_json(content).pages
+    if not pages:
+        raise NotAvailable(f"document {document.id} has no pages (an XML e-invoice: see result.invoice)")
+    if page is not None:
+        pages = [p for p in pages if p.number == page]
+        if not pages:
+            raise PageNotFound(f"document {document.id} has no page {page}", field="page")
+    if format == "words":
+        return JSONResponse(DocumentText.of(document.id, pages).to_dict())
+    return PlainTextResponse(plain_text(pages))
 
 
 @router.get(

@@ -30,6 +30,7 @@ from api.schemas import API_PREFIX, document_url
 from mailroom import audit
 from mailroom.directory import Directory, check_known_postbox, current_directory
 from mailroom.errors import AlreadyInPostbox, DocumentNotFound, NotRouted, PostboxNotFound
+from mailroom.result import Result
 from mailroom.retention import RetentionPolicy
 from mailroom.storage import outbox, postboxes, repository
 from mailroom.storage.db import session_scope
@@ -351,8 +352,11 @@ def copy_document(
 def _announce_copy(session: Session, doc: DocumentRow, postbox: str) -> None:
     """The result lists the copy (``routing.copies``) and ``document.routed`` is announced again in the same
     transaction, so that the DMS of the other postbox hears of it (the event's postboxes include the copies)."""
-    result: dict[str, Any] = json.loads(doc.result_json) if doc.result_json else {}
-    routing = result.setdefault("routing", {})
-    routing["copies"] = sorted({*(routing.get("copies") or []), postbox})
-    repository.save_result(session, doc, result)
+
+    def edit(result: Result) -> None:
+        if result.routing is None:
+            raise NotRouted(f"document {doc.id} has no routing to add a copy to")
+        result.routing.copies = sorted({*(result.routing.copies or []), postbox})
+
+    repository.change_result(session, doc, edit)
     outbox.announce(session, doc, outbox.ROUTED)

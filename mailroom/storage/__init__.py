@@ -5,15 +5,12 @@ searchable PDFs, page images) live in a content-addressed folder and are referen
 SHA-256.
 """
 
-from mailroom.errors import BlobCorrupt, BlobNotFound
 from mailroom.storage.blobs import BlobStore
 from mailroom.storage.db import make_engine, migrate, session_factory, session_scope
 from mailroom.storage.models import ArtifactKind, DocumentRow, DocumentState
 
 __all__ = [
     "ArtifactKind",
-    "BlobCorrupt",
-    "BlobNotFound",
     "BlobStore",
     "DocumentRow",
     "DocumentState",

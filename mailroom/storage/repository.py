@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 from mailroom.errors import InvalidTransition, StateConflict
+from mailroom.result import Result, Routing
 from mailroom.storage import outbox, postboxes
 from mailroom.storage.models import (
     ArtifactKind,
@@ -258,74 +259,25 @@ def transition(
             from_state=current,
             to_state=target.value,
         )
-    session.flush()
-    now = utcnow()
     failed = target is S.FAILED
-    values: dict[str, Any] = {
-        "state": target.value,
-        "state_changed_at": now,
-        "updated_at": now,
-        "error_code": error_code if failed else None,
-        "error_message": error_message if failed else None,
-    }
-    result = cast(
-        CursorResult[Any],
-        session.execute(
-            update(DocumentRow)
-            .where(DocumentRow.id == doc.id, DocumentRow.state == current)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        ),
-    )
-    if result.rowcount != 1:
-        session.refresh(doc)
-        raise StateConflict(
-            f"document {doc.id} is no longer in {current} (now {doc.state})",
-            document_id=doc.id,
-            expected_state=current,
-            actual_state=doc.state,
-        )
-    for name, value in values.items():
-        set_committed_value(doc, name, value)
-    event = DocumentEventRow(
-        document=doc, from_state=current, to_state=target.value, at=now, reason=reason, task_id=task_id
-    )
-    session.add(event)
-    _deliver(session, doc, current, target, now)
+    event = _move(session, doc, target, reason=reason, task_id=task_id,
+                  error_code=error_code if failed else None, error_message=error_message if failed else None)
+    _deliver(session, doc, current, target, event.at)
     session.flush()
     return event
 
 
-def _deliver(session: Session, doc: DocumentRow, from_state: str, to_state: DocumentState, at: datetime) -> None:
-    """In the transaction of the state change: put a routed document into its postboxes (a document in review or
-    failed into none) and write the event that announces the change to the outbox."""
-    if to_state is S.ROUTED:
-        routing = (json.loads(doc.result_json) if doc.result_json else {}).get("routing") or {}
-        postbox = routing.get("postbox")
-        if isinstance(postbox, str) and postbox:
-            copies = [c for c in routing.get("copies") or [] if isinstance(c, str) and c]
-            postboxes.place(session, doc.id, postbox, copies)
-    elif to_state in (S.REVIEW, S.RESCAN, S.FAILED):
-        postboxes.clear(session, doc.id)
-    event_type = outbox.event_type_for(from_state, to_state.value)
-    if event_type is not None:
-        outbox.announce(session, doc, event_type, at=at)
-
-
-def restart(session: Session, doc: DocumentRow, *, reason: str, task_id: str | None = None) -> bool:
-    """Send ``doc`` back to ``received`` to run the pipeline again (an operator's or a user's explicit request,
-    e.g. ``mailroom process`` on a file it has seen before). Records the event; returns False when the document
-    already is in ``received``. This is the one way out of a settled state other than the transitions above.
-    """
-    if doc.state == S.RECEIVED.value:
-        return False
+def _move(
+    session: Session, doc: DocumentRow, target: DocumentState, *, reason: str | None, task_id: str | None,
+    **values: Any,
+) -> DocumentEventRow:
+    """The compare-and-set state change, written once: ``doc`` moves to ``target`` only if its row is still in the
+    state the caller saw (else :class:`StateConflict`), with ``values`` set in the same update; the event is
+    recorded. The caller checks that the move is allowed."""
     session.flush()
     now = utcnow()
     current = doc.state
-    values: dict[str, Any] = {
-        "state": S.RECEIVED.value, "state_changed_at": now, "updated_at": now,
-        "error_code": None, "error_message": None, "attempts": 0,
-    }
+    values |= {"state": target.value, "state_changed_at": now, "updated_at": now}
     result = cast(
         CursorResult[Any],
         session.execute(
@@ -343,9 +295,34 @@ def restart(session: Session, doc: DocumentRow, *, reason: str, task_id: str | N
         )
     for name, value in values.items():
         set_committed_value(doc, name, value)
-    session.add(DocumentEventRow(
-        document=doc, from_state=current, to_state=S.RECEIVED.value, at=now, reason=reason, task_id=task_id
-    ))
+    event = DocumentEventRow(document=doc, from_state=current, to_state=target.value, at=now, reason=reason,
+                             task_id=task_id)
+    session.add(event)
+    return event
+
+
+def _deliver(session: Session, doc: DocumentRow, from_state: str, to_state: DocumentState, at: datetime) -> None:
+    """In the transaction of the state change: put a routed document into its postboxes (a document in review or
+    failed into none) and write the event that announces the change to the outbox."""
+    if to_state is S.ROUTED:
+        routing = stored_routing(doc)
+        if routing is not None and routing.postbox:
+            postboxes.place(session, doc.id, routing.postbox, [c for c in routing.copies or [] if c])
+    elif to_state in (S.REVIEW, S.RESCAN, S.FAILED):
+        postboxes.clear(session, doc.id)
+    event_type = outbox.event_type_for(from_state, to_state.value)
+    if event_type is not None:
+        outbox.announce(session, doc, event_type, at=at)
+
+
+def restart(session: Session, doc: DocumentRow, *, reason: str, task_id: str | None = None) -> bool:
+    """Send ``doc`` back to ``received`` to run the pipeline again (an operator's or a user's explicit request,
+    e.g. ``mailroom process`` on a file it has seen before). Records the event; returns False when the document
+    already is in ``received``. This is the one way out of a settled state other than the transitions above.
+    """
+    if doc.state == S.RECEIVED.value:
+        return False
+    _move(session, doc, S.RECEIVED, reason=reason, task_id=task_id, error_code=None, error_message=None, attempts=0)
     session.flush()
     return True
 
@@ -435,6 +412,29 @@ def documents_in_state(
 
 
 # --- results and content --------------------------------------------------------------------------------
+
+
+def stored_result(doc: DocumentRow) -> Result | None:
+    """The stored ``mailroom.result/v1`` of ``doc``, typed (``None`` before recognition)."""
+    return Result.from_json(doc.result_json) if doc.result_json else None
+
+
+def stored_routing(doc: DocumentRow) -> Routing | None:
+    """Only the ``routing`` part of the stored result, typed: where the document lies (postbox and copies), whether
+    it is confidential. ``None`` before a decision."""
+    routing = (json.loads(doc.result_json) if doc.result_json else {}).get("routing")
+    return Routing.model_validate(routing) if routing else None
+
+
+def change_result(session: Session, doc: DocumentRow, edit: Callable[[Result], None]) -> Result:
+    """Load the stored result of ``doc``, let ``edit`` change the typed :class:`Result` and store it: the one way
+    code changes a stored result (the document must have one)."""
+    result = stored_result(doc)
+    if result is None:
+        raise InvalidTransition(f"document {doc.id} has no result yet", document_id=doc.id)
+    edit(result)
+    save_result(session, doc, result)
+    return result
 
 
 def save_result(
