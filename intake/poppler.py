@@ -7,6 +7,12 @@ anything else → :class:`ToolFailed`, a missing program → :class:`ToolMissing
 Page images are written in raw formats only, never PNG: ``pdftoppm -gray`` writes PGM; ``pdfimages -j -tiff``
 writes an embedded JPEG byte for byte (no decode, no re-encode) and every other image as uncompressed TIFF
 (1-bit stays 1-bit, grey stays grey; Poppler's default PPM output would triple a grey page into RGB).
+
+Why not pdf2image (DESIGN.md names it): ``convert_from_path`` runs ``pdfinfo`` before every ``pdftoppm`` to learn
+the page count (one more process per rendered page: pages are rendered one at a time, in parallel tasks), it does
+not cover ``pdfimages`` (embedded scans taken out without re-encoding, the cheapest way to a page image) nor
+``pdftotext -bbox-layout``, and its errors would still have to be translated into the codes above. So the programs
+are called directly, all from this module.
 """
 
 from __future__ import annotations

@@ -9,6 +9,12 @@ One :meth:`TesseractEngine.recognise` call is one Tesseract process producing bo
 and confidences) and the searchable PDF page (``tesseract IMG OUT -l deu --psm 3 --dpi N tsv pdf``). Measured
 on a 300 dpi A4 letter, the TSV and PDF renderers cost about 5 % on top of a plain ``txt`` run; a second run
 for the PDF would cost 100 %.
+
+Why not pytesseract (DESIGN.md names it): its ``run_and_get_multiple_output`` would start the same one process
+(no CPU saved), but it would cost what this wrapper exists for: the child's own CPU time from ``os.wait4`` (the
+figure behind the "≤ 1.0× bare tesseract CPU per page" bar and the OCR metrics), a pid-safe kill on timeout, and
+a child environment without the service's secrets (``_child_env``: pytesseract hands Tesseract the whole
+environment of the process). So the program is called directly; revisit if pytesseract gains those.
 """
 
 from __future__ import annotations
