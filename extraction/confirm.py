@@ -9,7 +9,6 @@ refused with ``invalid_correction`` naming the field.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -24,6 +23,7 @@ from extraction.store import learn_from_confirmation
 from mailroom import audit
 from mailroom.errors import InvalidCorrection, NotAnInvoice
 from mailroom.model import Document, Page
+from mailroom.result import Result
 from mailroom.storage import repository
 from mailroom.storage.blobs import BlobStore
 from mailroom.storage.labels import LabelKind, record_correction
@@ -97,8 +97,8 @@ def confirm_invoice_fields(
     row = repository.get_document(session, document_id)
     if row is None:
         raise InvalidCorrection(f"no document {document_id}", field="document_id")
-    result: dict[str, Any] = json.loads(row.result_json) if row.result_json else {}
-    invoice: dict[str, Any] = dict(result.get("invoice") or {})
+    stored = repository.stored_result(row)
+    invoice: dict[str, Any] = dict(stored.invoice or {}) if stored is not None else {}
     if not invoice:
         raise NotAnInvoice(f"document {document_id} was not read as an invoice")
     confirmed: dict[str, str] = {}
@@ -125,8 +125,11 @@ def confirm_invoice_fields(
         if document.pages:
             layout = learn_from_confirmation(session, document, confirmed, key, document_id=document_id)
             learned = sorted({p.field for p in layout.fields})
-    result["invoice"] = invoice
-    repository.save_result(session, row, result)
+
+    def edit(result: Result) -> None:
+        result.invoice = invoice
+
+    repository.change_result(session, row, edit)
     record_correction(session, document_id, kind=LabelKind.FIELDS.value, value=confirmed, who=who)
     audit.record(session, actor=actor, action="invoice.fields_confirmed", object_type="document",
                  object_id=document_id,
