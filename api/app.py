@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from api.deps import Services
 from api.errors import install_error_handlers
@@ -22,6 +23,7 @@ from api.routes.deletion import router as deletion_router
 from api.routes.directory import router as directory_router
 from api.routes.postboxes import copy_router as postbox_copy_router
 from api.routes.postboxes import router as postboxes_router
+from api.routes.reprocess import router as reprocess_router
 from api.routes.rules import router as rules_router
 from api.routes.webhooks import router as webhooks_router
 from api.ui import install as install_ui
@@ -68,7 +70,9 @@ def create_app(settings: Settings, *, dispatcher: Dispatcher, pipeline: Pipeline
         if pipeline is None:  # the engine is ours to close
             ctx.sessions.kw["bind"].dispose()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from the package's own files (fastapi-offline), never from a CDN: /docs works in a
+    # closed network
+    app = FastAPIOffline(
         title="mailroom",
         version=__version__,
         description=DESCRIPTION,
@@ -91,6 +95,7 @@ def create_app(settings: Settings, *, dispatcher: Dispatcher, pipeline: Pipeline
     app.include_router(postboxes_router)
     app.include_router(postbox_copy_router)
     app.include_router(deletion_router)
+    app.include_router(reprocess_router)
     app.include_router(webhooks_router)
     install_ui(app)
     return app

@@ -18,15 +18,31 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from mailroom.errors import HttpError, MailroomError, MethodNotAllowed, RouteNotFound, Unauthorized, ValidationFailed
+from mailroom.errors import (
+    HttpError,
+    MailroomError,
+    MethodNotAllowed,
+    RouteNotFound,
+    StorageUnavailable,
+    Unauthorized,
+    ValidationFailed,
+    storage_error,
+)
+from mailroom.storage.db import is_unavailable
 
 log = logging.getLogger(__name__)
+
+
+#: What a 503 answer (storage unavailable, a tool missing) asks the client to wait before it tries again.
+RETRY_AFTER_SECONDS = 30
 
 
 def error_response(error: MailroomError) -> JSONResponse:
     body = error.to_dict()
     body.pop("permanent", None)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthorized) else None
+    if error.http_status == 503:
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     return JSONResponse(body, status_code=error.http_status, headers=headers)
 
 
@@ -63,6 +79,12 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    unavailable = storage_error(exc)
+    if unavailable is None and is_unavailable(exc):  # e.g. SQLite's "attempt to write a readonly database"
+        unavailable = StorageUnavailable(f"database unavailable: {getattr(exc, 'orig', None) or exc}")
+    if unavailable is not None:  # a read-only or full data directory: retry later (503), no internal error
+        log.error("%s %s failed: %s", request.method, request.url.path, unavailable)
+        return error_response(unavailable)
     log.exception("%s %s: unexpected error", request.method, request.url.path)
     return JSONResponse({"code": "internal_error", "message": "internal error; see the service log"}, status_code=500)
 

@@ -23,10 +23,12 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
+from mailroom.storage import heartbeats
 from mailroom.storage import mail as mail_storage
 from mailroom.storage.blobs import BlobStore
 from mailroom.storage.db import session_scope
 from mailroom.storage.models import ArtifactKind, DocumentRow, DocumentState, PageArtifactRow
+from workers.celery_app import QUEUES
 from workers.pipeline import PipelineContext
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,7 @@ class _DatabaseCollector(Collector):
                  row.messages_refused or 0)
                 for row in mail_storage.statuses(session).values()
             ]
+            live = heartbeats.assess(heartbeats.heartbeats(session))
         documents = GaugeMetricFamily("mailroom_documents", "Documents by state", labels=["state"])
         for state in DocumentState:
             documents.add_metric([state.value], by_state.get(state.value, 0))
@@ -81,6 +84,7 @@ class _DatabaseCollector(Collector):
         yield failures
         yield CounterMetricFamily("mailroom_pages_processed", "Pages read (OCR, text layer or blank)", value=pages or 0)
         yield from _mailbox_metrics(mailboxes)
+        yield from _liveness_metrics(live)
         if isinstance(self.dispatcher, ReportsQueueDepths):
             depths = GaugeMetricFamily("mailroom_queue_depth", "Tasks waiting per queue", labels=["queue"])
             try:
@@ -90,6 +94,22 @@ class _DatabaseCollector(Collector):
                 log.warning("queue depths unavailable: %s", exc)
                 return
             yield depths
+
+
+def _liveness_metrics(live: heartbeats.Liveness) -> Iterable[Metric]:
+    """The heartbeats of the beat and the workers (:mod:`mailroom.storage.heartbeats`): alert on a beat whose
+    heartbeat is older than a minute, or on no live worker for the ``ocr`` queue."""
+    yield GaugeMetricFamily("mailroom_beat_up", "1 when the beat's heartbeat is fresh (under a minute old)",
+                            value=1 if live.beat_alive else 0)
+    if live.beat_age_seconds is not None:
+        yield GaugeMetricFamily("mailroom_beat_heartbeat_age_seconds", "Seconds since the beat's last heartbeat",
+                                value=live.beat_age_seconds)
+    workers = GaugeMetricFamily("mailroom_workers_up", "Live workers consuming each queue", labels=["queue"])
+    for queue in QUEUES:
+        workers.add_metric([queue], live.workers.get(queue, 0))
+    yield workers
+    yield GaugeMetricFamily("mailroom_workers_without_tools", "Live workers that refuse OCR work: tools missing",
+                            value=live.refusing_ocr)
 
 
 def _mailbox_metrics(rows: list[tuple[str, datetime | None, int, int, int]]) -> Iterable[Metric]:

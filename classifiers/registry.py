@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -142,6 +143,25 @@ class ModelRegistry:
         model: TypeModel = joblib.load(self._paths(version)[0])
         model.version = version
         return model
+
+    def adopt(self, other: ModelRegistry) -> int:
+        """Store ``other``'s current model as this registry's next version and make it current (the prebuilt
+        default models: :func:`routing.training.ensure_default_models`). Into an empty registry the files are
+        copied as they are; otherwise the model is loaded and saved under its new version number."""
+        source = other.current_version()
+        if source is None:
+            raise ModelNotFound(f"no current {other.kind} model in {other.folder}")
+        if not self.versions() and source == 1:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            for src, dst in zip(other._paths(source), self._paths(source), strict=True):
+                tmp = dst.with_name(dst.name + ".tmp")
+                shutil.copyfile(src, tmp)
+                os.replace(tmp, dst)
+            version = source
+        else:
+            version = self.save(other.load(source))
+        self.activate(version)
+        return version
 
     def activate(self, version: int) -> None:
         """Make ``version`` current (it is appended to the history)."""

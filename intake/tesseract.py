@@ -19,9 +19,11 @@ environment of the process). So the program is called directly; revisit if pytes
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -103,6 +105,16 @@ def _child_env() -> dict[str, str]:
     return env
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGKILL when the process that started it dies (a worker killed with kill -9 or
+    by the out-of-memory killer leaves no Tesseract running on as an orphan). Linux only; a no-op elsewhere."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 def _tail(data: bytes) -> str:
     text = data.decode("utf-8", errors="replace").strip()
     return text[-_STDERR_TAIL_CHARS:]
@@ -122,7 +134,8 @@ def _run(args: list[str], *, timeout: float) -> _Run:
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         try:
-            proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=_child_env())
+            proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=_child_env(),
+                                    preexec_fn=_die_with_parent)
         except FileNotFoundError as exc:
             raise ToolMissing(
                 f"{args[0]} is not installed or not on PATH: install tesseract-ocr (scripts/bootstrap.sh does)",

@@ -11,6 +11,7 @@ This module is the one catalogue: every error class of mailroom is defined here,
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Sequence
 from typing import Any, ClassVar, Protocol
 
@@ -137,9 +138,12 @@ class ConfigurationError(MailroomError):
 
 
 class ToolMissing(ConfigurationError):
-    """An external program (tesseract, pdftoppm, ...) or language model is not installed."""
+    """An external program (tesseract, pdftoppm, ...) or language model is not installed. Retried with back-off
+    (another worker may have it, or it is installed meanwhile): workers check their tools at start and do not
+    take OCR work without them, so this is a tool that went missing while the worker ran."""
 
     code = "tool_missing"
+    permanent = False
     http_status = 503
 
 
@@ -185,6 +189,21 @@ class ServiceUnreachable(TransientError):
 
     code = "service_unreachable"
     http_status = 503
+
+
+#: ``errno`` values of an OSError that mean the data directory cannot be written right now (remounted read-only,
+#: permissions taken away, full, failing disk): retry later, nothing is wrong with the document or the request.
+STORAGE_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT, errno.EIO,
+                            errno.ESTALE})
+
+
+def storage_error(error: BaseException) -> StorageUnavailable | None:
+    """The :class:`StorageUnavailable` an OSError of the file system means, else None."""
+    if isinstance(error, OSError) and error.errno in STORAGE_ERRNOS:
+        where = f" ({error.filename})" if error.filename else ""
+        return StorageUnavailable(f"the data directory cannot be written{where}: {error.strerror}",
+                                  reason=errno.errorcode.get(error.errno or 0, "OSError"))
+    return None
 
 
 # --- state of a document, stored blobs ------------------------------------------------------------------

@@ -5,6 +5,7 @@ Stages never read the environment themselves: they receive a :class:`Settings` (
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from pathlib import Path
 
@@ -14,6 +15,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 def _default_data_dir() -> Path:
     return Path.home() / ".local" / "share" / "mailroom"
+
+
+def _default_models_cache() -> Path:
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "mailroom" / "default-models"
 
 
 class Settings(BaseSettings):
@@ -27,6 +33,12 @@ class Settings(BaseSettings):
     broker_url: str | None = Field(default=None, description="Celery broker (redis://...); none = embedded")
     models_dir: Path | None = Field(
         default=None, description="Recognition model versions; default: <data_dir>/models (services may share one)"
+    )
+    models_cache_dir: Path = Field(
+        default_factory=_default_models_cache,
+        description="The default recognition models, built once per code version (scripts/bootstrap.sh, the "
+        "image build: `mailroom models prepare`) and copied into a data directory that has none; "
+        "default: ~/.cache/mailroom/default-models",
     )
 
     # audit chain (docs/security.md): keys and checkpoints outside the database

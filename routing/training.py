@@ -1,8 +1,10 @@
 """Training the two recognition models from generated mail and people's corrections; the default model.
 
-* :func:`ensure_default_models`: on first use (no model in ``<data_dir>/models``) generate
-  :data:`DEFAULT_COUNT` born-digital letters (seed :data:`DEFAULT_SEED`), train both models and make them
-  current: ``mailroom process`` works on a fresh machine without setup (about half a minute, once).
+* :func:`ensure_default_models`: on first use (no model in ``<data_dir>/models``) copy the default models in,
+  which :func:`prepare_default_models` built once per code version into ``MAILROOM_MODELS_CACHE_DIR`` from
+  :data:`DEFAULT_COUNT` generated born-digital letters (seed :data:`DEFAULT_SEED`): ``scripts/bootstrap.sh``
+  and the image build run it (``mailroom models prepare``, one to three minutes), so that no first letter waits
+  for a training; without that cache the first use trains them.
 * :func:`retrain` (``mailroom train``): train candidates on generated letters plus every corrected document
   (its latest ``type`` / ``reroute`` labels and its stored text, each weighted :data:`CORRECTION_WEIGHT`
   times), measure them and the current models on held-back data (letters generated with another seed plus
@@ -16,7 +18,9 @@ model in ``<data_dir>/models/postbox`` (files ``postbox-NNNN``); both are :class
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
+import logging
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -32,6 +36,8 @@ from mailroom.model import Document
 from mailroom.settings import Settings
 from mailroom.storage.labels import TrainingLabel, training_labels
 from routing.recognition import RoutingModels
+
+log = logging.getLogger(__name__)
 
 DEFAULT_COUNT = 1500
 DEFAULT_SEED = 5001
@@ -130,7 +136,12 @@ def load_models(settings: Settings) -> RoutingModels:
 @contextmanager
 def _models_lock(settings: Settings) -> Iterator[None]:
     """One process at a time trains or promotes (others wait, then find the result)."""
-    folder = settings.resolved_models_dir
+    with _folder_lock(settings.resolved_models_dir):
+        yield
+
+
+@contextmanager
+def _folder_lock(folder: Path) -> Iterator[None]:
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -140,17 +151,57 @@ def _models_lock(settings: Settings) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def _code_version() -> str:
+    """A hash of the code that generates the training mail, trains and reads the models."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    files = [*(root / "classifiers").glob("*.py"), *(root / "sample_docs").glob("*.py"),
+             root / "routing" / "training.py", root / "routing" / "recognition.py"]
+    for path in sorted(files):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def default_models_folder(settings: Settings, *, count: int = DEFAULT_COUNT, seed: int = DEFAULT_SEED) -> Path:
+    """Where the prebuilt default models of this code version live (one folder per code version, count, seed)."""
+    return settings.models_cache_dir / f"{_code_version()}-{count}-{seed}"
+
+
+def prepare_default_models(settings: Settings, *, count: int = DEFAULT_COUNT, seed: int = DEFAULT_SEED) -> Path:
+    """Build the default models into the cache unless they are there; returns the cache folder."""
+    folder = default_models_folder(settings, count=count, seed=seed)
+    types, postboxes = ModelRegistry(folder, "doctype"), ModelRegistry(folder / "postbox", "postbox")
+    if types.current_version() is not None and postboxes.current_version() is not None:
+        return folder  # built (maybe read-only: the image's)
+    with _folder_lock(folder):
+        if types.current_version() is None or postboxes.current_version() is None:
+            models = train_models(generated_rows(count, seed), seed=seed, holdout=0.1)
+            for registry, model in ((types, models.document_type), (postboxes, models.postbox)):
+                if registry.current_version() is None:
+                    registry.activate(registry.save(model))
+    return folder
+
+
 def ensure_default_models(settings: Settings, *, count: int = DEFAULT_COUNT, seed: int = DEFAULT_SEED) -> RoutingModels:
-    """The current models; when a registry is empty, first train its default model from generated mail."""
+    """The current models; a registry without a current model first gets the default one (from the cache that
+    :func:`prepare_default_models` fills, building it there first when it is missing)."""
     with _models_lock(settings):
         types, postboxes = registries(settings)
         missing = [r for r in (types, postboxes) if r.current_version() is None]
         if missing:
-            models = train_models(generated_rows(count, seed), seed=seed, holdout=0.1)
-            if types in missing:
-                types.activate(types.save(models.document_type))
-            if postboxes in missing:
-                postboxes.activate(postboxes.save(models.postbox))
+            try:
+                cache = prepare_default_models(settings, count=count, seed=seed)
+            except OSError as exc:  # an unwritable cache: train into the data directory alone
+                log.warning("default models cache not usable (%s): training into %s", exc, types.folder)
+                models = train_models(generated_rows(count, seed), seed=seed, holdout=0.1)
+                for registry, model in ((types, models.document_type), (postboxes, models.postbox)):
+                    if registry in missing:
+                        registry.activate(registry.save(model))
+            else:
+                if types in missing:
+                    types.adopt(ModelRegistry(cache, "doctype"))
+                if postboxes in missing:
+                    postboxes.adopt(ModelRegistry(cache / "postbox", "postbox"))
         return load_models(settings)
 
 

@@ -27,11 +27,15 @@ for _ in $(seq 1 120); do
 done
 echo >&2
 
-# keys for the demo: a station that uploads, an admin who looks (recreated on every run, shown once)
+# keys for the demo: a station that uploads, an admin who looks (recreated on every run). The tokens go into
+# files only the owner may read (never onto a command line, where `ps` shows them) and are shown once below.
 $MR keys revoke demo-station > /dev/null 2>&1 || true
 $MR keys revoke demo-admin > /dev/null 2>&1 || true
-STATION_TOKEN=$($MR keys create --role station --name demo-station --station poststelle-1)
-ADMIN_TOKEN=$($MR keys create --role admin --name demo-admin)
+umask 077
+$MR keys create --role station --name demo-station --station poststelle-1 2>/dev/null > "$MAILROOM_DATA_DIR/demo-station.token"
+$MR keys create --role admin --name demo-admin 2>/dev/null > "$MAILROOM_DATA_DIR/demo-admin.token"
+printf 'Authorization: Bearer %s\n' "$(cat "$MAILROOM_DATA_DIR/demo-admin.token")" > "$MAILROOM_DATA_DIR/demo-admin.header"
+umask 022
 
 # sign-ins for the web UI: a reviewer and an admin with fresh random passwords, written to a file only the
 # owner can read and handed to `mailroom users` through that file (never on a command line)
@@ -50,24 +54,30 @@ done
 rm -f "$SIGNINS.tmp"
 umask 022
 
-echo "uploading sample_docs/committed as station poststelle-1 (the first document also trains the" \
-     "recognition models on a fresh data directory: about a minute, once)" >&2
-MAILROOM_TOKEN="$STATION_TOKEN" $MR upload sample_docs/committed --url "$URL" --timeout 1800 || true  # the token in the environment: ps shows arguments
+echo "uploading sample_docs/committed as station poststelle-1" >&2
+MAILROOM_TOKEN="$(cat "$MAILROOM_DATA_DIR/demo-station.token")" \
+  $MR upload sample_docs/committed --url "$URL" --timeout 1800 || true
+H="$MAILROOM_DATA_DIR/demo-admin.header"
 
 cat >&2 <<EOF
 
-Where to look (admin key: $ADMIN_TOKEN):
+Demo keys (shown only this once; also in $MAILROOM_DATA_DIR/demo-*.token, readable by you alone):
+  station poststelle-1  $(cat "$MAILROOM_DATA_DIR/demo-station.token")
+  admin                 $(cat "$MAILROOM_DATA_DIR/demo-admin.token")
+Where to look (curl reads the admin key from a header file: -H @FILE keeps it off the command line):
   web UI            $URL/ui/   sign in as (also in $SIGNINS):
 $(sed 's/^/                      /' "$SIGNINS")
   API docs          $URL/docs
-  all documents     curl -H "Authorization: Bearer $ADMIN_TOKEN" "$URL/api/v1/documents"
-  the postboxes     curl -H "Authorization: Bearer $ADMIN_TOKEN" "$URL/api/v1/postboxes"
-  a postbox         curl -H "Authorization: Bearer $ADMIN_TOKEN" "$URL/api/v1/postboxes/kaemmerei-rechnungseingang/documents?state=new"
-  the review queue  curl -H "Authorization: Bearer $ADMIN_TOKEN" "$URL/api/v1/documents?state=review"
+  all documents     curl -H @$H "$URL/api/v1/documents"
+  the postboxes     curl -H @$H "$URL/api/v1/postboxes"
+  a postbox         curl -H @$H "$URL/api/v1/postboxes/kaemmerei-rechnungseingang/documents?state=new"
+  the review queue  curl -H @$H "$URL/api/v1/documents?state=review"
   webhooks          docs/dms-integration.md (subscribe: POST $URL/api/v1/webhooks)
-  audit trail       MAILROOM_DATA_DIR=$MAILROOM_DATA_DIR $MR audit verify   (and: audit transfer-notes --format csv)
-  metrics           $URL/metrics
+  metrics, health   $URL/metrics   $URL/readyz
   service log       $MAILROOM_DATA_DIR/serve.log
+The README's commands work on this demo's data once you run, in this shell:
+  export MAILROOM_DATA_DIR=$MAILROOM_DATA_DIR
+  .venv/bin/mailroom audit verify   (and: audit transfer-notes --format csv, documents reprocess --state failed)
 EOF
 
 if [ "${DEMO_EXIT:-0}" = "1" ]; then exit 0; fi

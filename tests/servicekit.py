@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -178,6 +178,15 @@ def ocr_running_under(roots: Iterable[int]) -> tuple[int, int] | None:
     return None
 
 
+def running(pid: int) -> bool:
+    """Whether ``pid`` is a process that runs (not gone, not a zombie waiting to be reaped)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    return fields[0] != "Z"
+
+
 # --- the database -----------------------------------------------------------------------------------------
 
 
@@ -241,3 +250,17 @@ def upload(base: str, token: str, path: Path) -> str:
                             files={"file": (path.name, handle)}, timeout=60)
     assert answer.status_code == 202, answer.text
     return str(answer.json()["document_id"])
+
+
+@contextlib.contextmanager
+def read_only(folder: Path) -> Iterator[None]:
+    """Fault injection: ``folder`` read-only for a while, as a file system remounted read-only (a bind mount of it
+    onto itself: root ignores file modes), then writable again; the bind mount is detached lazily at the end
+    (processes may hold files open in it)."""
+    subprocess.run(["mount", "--bind", str(folder), str(folder)], check=True)
+    try:
+        subprocess.run(["mount", "-o", "remount,ro,bind", str(folder)], check=True)
+        yield
+    finally:
+        subprocess.run(["mount", "-o", "remount,rw,bind", str(folder)], check=True)
+        subprocess.run(["umount", "--lazy", str(folder)], check=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import badfiles
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from servicekit import read_only
 from test_api_support import ApiServer, make_settings, serve, upload, wait_settled
 
 from mailroom.storage.db import session_scope
@@ -39,7 +41,10 @@ def test_healthz_readyz_and_docs(server: ApiServer) -> None:
     assert set(checks) == {"database", "blobs", "tesseract", "poppler"}
     assert all(check["ok"] for check in checks.values())
     assert "deu" in checks["tesseract"]["detail"]
-    assert httpx.get(f"{server.base_url}/docs").status_code == 200
+    docs = httpx.get(f"{server.base_url}/docs")
+    assert docs.status_code == 200 and "cdn" not in docs.text.lower()  # a closed network sees the API docs too
+    script = re.search(r'src="([^"]+swagger-ui-bundle\.js)"', docs.text)
+    assert script is not None and httpx.get(f"{server.base_url}{script.group(1)}").status_code == 200
     spec = httpx.get(f"{server.base_url}/openapi.json").json()
     assert {"/api/v1/documents", "/api/v1/documents/{document_id}", "/api/v1/documents/{document_id}/original",
             "/api/v1/documents/{document_id}/searchable.pdf", "/api/v1/documents/{document_id}/events",
@@ -140,3 +145,47 @@ def test_readyz_fails_without_broker_and_without_database(tmp_path: Path) -> Non
         assert gone.status_code == 503
         assert gone.json()["checks"]["database"]["ok"] is False
         assert httpx.get(f"{server.base_url}/healthz").status_code == 200
+
+
+def test_an_unwritable_data_dir_is_503_retry_later_and_heals(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "data")
+    with serve(settings) as server, server.client(server.key("station", "ro-station")) as station:
+        with read_only(settings.data_dir):
+            refused = upload(station, "ro.pdf", badfiles.pdf_bytes(1) + b"read-only")
+            assert refused.status_code == 503, refused.text
+            assert refused.json()["code"] == "storage_unavailable" and "Retry-After" in refused.headers
+        again = upload(station, "ro.pdf", badfiles.pdf_bytes(1) + b"read-only")  # the station's retry
+        assert again.status_code == 202
+        assert wait_settled(station, again.json()["document_id"])["state"] == "review"
+
+
+def test_a_failed_document_is_processed_again_under_its_id(server: ApiServer) -> None:
+    """Once the cause is fixed an admin sends a failed document through the pipeline again: same id, so the
+    station keeps seeing it (a new upload would answer duplicate); audited; other documents are refused."""
+    from sqlalchemy import select
+
+    from mailroom.errors import ToolMissing
+    from mailroom.storage.models import AuditLogRow
+    from workers.pipeline import fail
+
+    with server.client(server.key("station", "reprocess-station")) as station, \
+            server.client(server.key("admin", "reprocess-admin")) as admin:
+        data = badfiles.pdf_bytes(1) + b"reprocess"
+        document_id = upload(station, "r.pdf", data).json()["document_id"]
+        assert wait_settled(station, document_id)["state"] == "review"
+        refused = admin.post(f"/api/v1/documents/{document_id}/reprocess")
+        assert refused.status_code == 409 and refused.json()["code"] == "invalid_transition"
+
+        fail(document_id, ToolMissing("tesseract is not installed"), server.ctx)  # the fault, now fixed
+        assert station.get(f"/api/v1/documents/{document_id}").json()["state"] == "failed"
+        again = upload(station, "r.pdf", data)  # what a station could do before: nothing happens
+        assert again.json()["duplicate"] and again.json()["document_id"] == document_id
+
+        response = admin.post(f"/api/v1/documents/{document_id}/reprocess")
+        assert response.status_code == 202, response.text
+        assert response.json()["previous_error"] == "tool_missing" and response.json()["document_id"] == document_id
+        assert wait_settled(station, document_id)["state"] == "review"  # the station sees it settle again
+        assert station.post(f"/api/v1/documents/{document_id}/reprocess").status_code == 403
+    with session_scope(server.ctx.sessions, readonly=True) as session:
+        entries = session.scalars(select(AuditLogRow).where(AuditLogRow.action == "document.reprocessed")).all()
+        assert [(e.object_id, e.actor) for e in entries] == [(document_id, "admin:reprocess-admin")]

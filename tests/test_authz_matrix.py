@@ -86,6 +86,8 @@ ROUTES: dict[tuple[str, str], Access] = {
         ONLY({CLERK, DMS, REVIEWER, ADMIN}), "document", probe={"json": {"postbox": "gibt-es-nicht", "reason": "x"}}),
     # deletion on request: admins only (the probe's body is malformed: nothing is deleted)
     ("DELETE", "/api/v1/documents/{document_id}"): Access(ADMIN_ONLY, probe=EMPTY_JSON),
+    # processing a failed document again: admins only (the probe's documents did not fail: 409, nothing changes)
+    ("POST", "/api/v1/documents/{document_id}/reprocess"): Access(ADMIN_ONLY),
     # postboxes: clerk and dms keys work their own postboxes (the document's; others 404), admins all
     ("GET", "/api/v1/postboxes"): Access(POSTBOX_ROLES),
     ("GET", "/api/v1/postboxes/{postbox}/documents"): Access(POSTBOX_ROLES, "postbox"),

@@ -24,6 +24,7 @@ from servicekit import (
     descendants,
     free_port,
     ocr_running_under,
+    running,
     service_env,
     station_key,
     upload,
@@ -117,9 +118,10 @@ def test_kill_9_in_the_middle_of_ocr(scaled: Scaled) -> None:
     workers = [scaled.worker("--beat"), scaled.worker()]
     # the pool process running Tesseract dies: the worker rejects the message back to the queue
     first = scaled.submit(SCANS_1P[0])
-    _, pool_process = wait_for(lambda: ocr_running_under(w.pid for w in workers), 60, "OCR to start")
+    tesseract, pool_process = wait_for(lambda: ocr_running_under(w.pid for w in workers), 60, "OCR to start")
     assert not scaled.db.all_settled([first])
     os.kill(pool_process, signal.SIGKILL)
+    wait_for(lambda: not running(tesseract), 10, "Tesseract to die with its pool process (no orphan)")
     scaled.db.wait_settled([first], 120)
     scaled.db.assert_exactly_once(first, pages=1)
 

@@ -169,7 +169,7 @@ def create_celery(settings: Settings, *, worker: bool = False) -> MailroomCelery
                 "options": {"queue": DEFAULT_QUEUE, "expires": settings.retrain_interval_hours * 3600},
             },
         },
-        beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
+        beat_scheduler="workers.beat:DatabaseScheduler",  # last runs in the database, a heartbeat, no file
         enable_utc=True,
         timezone="UTC",
     )

@@ -85,6 +85,10 @@ class CeleryDispatcher:
         """Enqueue the webhook delivery now (after the API wrote an outbox event: a review decision, a re-route)."""
         self.app.send_task(DELIVER_WEBHOOKS, queue=DEFAULT_QUEUE, expires=KICK_EXPIRES_SECONDS)
 
+    def expects_workers(self) -> bool:
+        """Documents are processed by worker processes and a beat: ``/readyz`` checks their heartbeats."""
+        return True
+
     def ready(self) -> bool:
         """Whether the broker answers (for ``/readyz``)."""
         with self.app.connection_for_write() as connection:

@@ -48,6 +48,8 @@ from mailroom.errors import (
     InvalidTransition,
     MailroomError,
     ToolTimeout,
+    TransientError,
+    storage_error,
 )
 from mailroom.logs import log_context
 from mailroom.storage import repository
@@ -262,7 +264,13 @@ def _guarded(
     """Run a task body for one document: log context, retries for transient errors, ``failed`` for permanent ones
     and, at once with ``internal_error``, for any other exception (a bug, an input nobody foresaw) but those of the
     environment (:data:`workers.pipeline.ENVIRONMENT_ERRORS`)."""
-    ctx = _app(task).pipeline_context()
+    try:
+        ctx = _app(task).pipeline_context()
+    except TransientError as exc:  # the database locked or unreachable while the pool process sets up: later
+        retries = int(task.request.retries or 0)
+        countdown = min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2**retries)
+        log.warning("%s; retry %d of %d in %.0f s", exc, retries + 1, RETRIES, countdown)
+        raise task.retry(exc=exc, countdown=countdown, max_retries=RETRIES) from exc
     with log_context(document_id=document_id, page=page, task_id=task.request.id):
         try:
             yield ctx
@@ -270,6 +278,11 @@ def _guarded(
             _handle(task, ctx, document_id, states, ToolTimeout(f"task {task.name} ran out of time"), exc)
         except MailroomError as exc:
             _handle(task, ctx, document_id, states, exc, exc)
+        except OSError as exc:  # a read-only or full data directory: retried with back-off like any transient
+            unavailable = storage_error(exc)
+            if unavailable is None:
+                raise
+            _handle(task, ctx, document_id, states, unavailable, exc)
         except pipeline.ENVIRONMENT_ERRORS:
             raise  # database or disk: the retries and the sweeper (and the attempt budget) deal with it
         except Exception as exc:

@@ -1,4 +1,5 @@
-"""``mailroom documents``: delete a document on request (data protection) and run the retention once.
+"""``mailroom documents``: delete a document on request (data protection), run the retention once, process a
+failed document again (``reprocess``: submitted to the running service's workers).
 
 Both work on the data directory's database and blob store directly (no running service needed) and leave an
 audit tombstone per deleted document (``document.deleted``), as the scheduled retention and
@@ -22,7 +23,8 @@ from mailroom.storage.blobs import BlobStore
 from mailroom.storage.db import make_engine, migrate, session_factory
 
 NAME = "documents"
-app = typer.Typer(help="Documents: delete one on request (data protection), run the retention once.",
+app = typer.Typer(help="Documents: delete one on request (data protection), run the retention once, process a "
+                  "failed one again.",
                   no_args_is_help=True)
 err = Console(stderr=True, soft_wrap=True)
 
@@ -74,6 +76,53 @@ def delete(
     for doc in deletion.documents:
         typer.echo(f"deleted {doc.document_id} {doc.filename} ({doc.state}, postbox {doc.postbox or '-'})")
     typer.echo(f"{len(deletion.blobs_removed)} stored files removed")
+
+
+@app.command()
+def reprocess(
+    document_id: Annotated[str | None, typer.Argument(help="The failed document's id (32 hex digits)")] = None,
+    state: Annotated[str | None, typer.Option("--state", help="'failed': every failed document")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Who, for the audit trail (default: the login name)")] = None,
+    data_dir: DataDir = None,
+    as_json: AsJson = False,
+) -> None:
+    """Process a failed document again under the same id, once the cause is fixed (the station that uploaded
+    it keeps seeing it; `POST /api/v1/documents/{id}/reprocess` does the same). The running service's workers
+    take it: through MAILROOM_BROKER_URL, or the embedded broker of the data directory. Audited
+    (document.reprocessed). Exit status 1 when a document does not exist or did not fail."""
+    from workers.celery_app import create_celery
+    from workers.dispatch import CeleryDispatcher
+    from workers.reprocess import failed_documents
+    from workers.reprocess import reprocess as reprocess_one
+
+    if (document_id is None) == (state is None):
+        raise typer.BadParameter("give a document id or --state failed", param_hint="ID|--state")
+    if state is not None and state != "failed":
+        raise typer.BadParameter("only failed documents are processed again", param_hint="--state")
+    settings = cli_settings(data_dir)
+    engine = make_engine(settings)
+    sessions = session_factory(engine)
+    dispatcher = CeleryDispatcher(create_celery(settings))
+    done, errors = [], 0
+    try:
+        migrate(engine)
+        for one in [document_id] if document_id is not None else failed_documents(sessions):
+            try:
+                outcome = reprocess_one(sessions, one, actor=f"cli:{by or _login()}")
+            except MailroomError as exc:
+                err.print(f"error: {exc.code}: {exc.message}", highlight=False, markup=False)
+                errors += 1
+                continue
+            dispatcher.submit(one)
+            done.append(asdict(outcome))
+            if not as_json:
+                typer.echo(f"{one}: processed again (was {outcome.previous_state}: {outcome.previous_error or '-'})")
+    finally:
+        engine.dispose()
+    if as_json:
+        typer.echo(json.dumps({"reprocessed": done}, ensure_ascii=False))
+    if errors:
+        raise typer.Exit(1)
 
 
 @app.command()

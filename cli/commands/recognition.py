@@ -34,7 +34,8 @@ CURVE_THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99)
 
 out = Console()
 err = Console(stderr=True)
-models_app = typer.Typer(help="Versions of the recognition models: list, roll back.", no_args_is_help=True)
+models_app = typer.Typer(help="Versions of the recognition models: list, roll back, prepare the defaults.",
+                         no_args_is_help=True)
 directory_app = typer.Typer(help="The organisation directory.", no_args_is_help=True)
 
 
@@ -269,6 +270,18 @@ def models_list(data_dir: DataDir = None, as_json: Annotated[bool, typer.Option(
             meta["training_data_hash"][:12],
         )
     out.print(table)
+
+
+@models_app.command("prepare")
+def models_prepare(data_dir: DataDir = None) -> None:
+    """Build the default recognition models of this version once (into MAILROOM_MODELS_CACHE_DIR, one to three
+    minutes), so that the first letter of a new data directory does not wait for a training.
+    scripts/bootstrap.sh and the image build run it; a no-op when they are built."""
+    from routing.training import prepare_default_models
+
+    started = time.monotonic()
+    folder = prepare_default_models(cli_settings(data_dir))
+    err.print(f"default models ready in {folder} ({time.monotonic() - started:.0f} s)")
 
 
 @models_app.command("rollback")

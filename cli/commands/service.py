@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+from functools import partial
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any
@@ -59,9 +60,11 @@ def worker(
     data_dir: DataDirOption = None,
 ) -> None:
     """Run a Celery worker: reads pages, assembles documents, sweeps stuck ones (with --beat)."""
-    from celery.signals import setup_logging
+    from celery.signals import setup_logging, worker_ready
 
-    from workers.celery_app import QUEUES, create_celery
+    from mailroom.storage.db import make_engine, migrate
+    from workers.celery_app import OCR_QUEUE, QUEUES, create_celery
+    from workers.heartbeat import RECHECK_SECONDS, Heartbeat, check_tools
 
     names = [q.strip() for q in queues.split(",") if q.strip()]
     unknown = sorted(set(names) - set(QUEUES))
@@ -69,13 +72,32 @@ def worker(
         raise typer.BadParameter(f"unknown queue(s) {unknown}; choose from {list(QUEUES)}", param_hint="--queues")
     settings = _settings(data_dir)
     setup_logging.connect(_keep_mailroom_logging, weak=False)  # Celery leaves our handlers alone
+    engine = make_engine(settings)
+    migrate(engine)  # the heartbeat and the beat's schedule need their tables before the first task runs
+    engine.dispose()
+    tools = check_tools(settings)
+    recheck = None
+    if OCR_QUEUE in names and not tools.ok:
+        # no OCR work without the tools: another worker takes the pages; once they work, a restart takes it up
+        log.error("refusing OCR work (queue %s): %s", OCR_QUEUE, tools.detail)
+        names = [n for n in names if n != OCR_QUEUE]
+        recheck = partial(check_tools, settings)
     app = create_celery(settings, worker=True)
+    hostname = f"mailroom-{os.getpid()}@{socket.gethostname()}"
+    if not names:  # an OCR-only worker without its tools: only its heartbeat, until the tools work
+        idle = Heartbeat(settings, hostname, names, tools)
+        idle.start()
+        while not check_tools(settings).ok:
+            time.sleep(RECHECK_SECONDS)
+        idle.stop()
+        log.warning("the OCR tools work now: restarting the worker to take OCR work")
+        raise typer.Exit(0)  # the supervisor starts it again (mailroom serve, compose's restart policy)
+    heartbeat = Heartbeat(settings, hostname, names, tools, recheck=recheck)
     instance = app.Worker(
-        hostname=f"mailroom-{os.getpid()}@{socket.gethostname()}",
+        hostname=hostname,
         concurrency=concurrency or os.cpu_count() or 1,
         queues=names,
         beat=beat,
-        schedule_filename=app.conf.beat_schedule_filename,
         loglevel=settings.log_level,
         quiet=True,
         without_gossip=True,
@@ -84,7 +106,12 @@ def worker(
     )
     log.info("worker for queues %s with %d processes (broker: %s)", ",".join(names), instance.concurrency,
              "redis" if settings.broker_url else "embedded SQLite")
-    instance.start()
+    # the heartbeat thread starts once the pool and the beat are forked (no thread is copied into a fork)
+    worker_ready.connect(lambda **_: heartbeat.start(), weak=False)
+    try:
+        instance.start()
+    finally:
+        heartbeat.stop()
     raise typer.Exit(int(instance.exitcode or 0))
 
 

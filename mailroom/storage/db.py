@@ -60,6 +60,8 @@ _UNAVAILABLE_MESSAGES = (
     "database is locked",
     "database table is locked",
     "unable to open database file",
+    "attempt to write a readonly database",
+    "readonly database",
     "disk i/o error",
     "database or disk is full",
     "connection refused",

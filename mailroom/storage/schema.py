@@ -8,13 +8,24 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
-from mailroom.storage import keys, labels, mail, models, postboxes, rulesets, subscriptions, suppliers, users
+from mailroom.storage import (
+    heartbeats,
+    keys,
+    labels,
+    mail,
+    models,
+    postboxes,
+    rulesets,
+    subscriptions,
+    suppliers,
+    users,
+)
 
 #: The tables of :mod:`~mailroom.storage.models` (documents, pages, events, outbox, audit log) and of
 #: :mod:`~mailroom.storage.keys`, :mod:`~mailroom.storage.labels`, :mod:`~mailroom.storage.mail`,
 #: :mod:`~mailroom.storage.postboxes`, :mod:`~mailroom.storage.rulesets`, :mod:`~mailroom.storage.subscriptions`,
-#: :mod:`~mailroom.storage.suppliers`, :mod:`~mailroom.storage.users`.
+#: :mod:`~mailroom.storage.suppliers`, :mod:`~mailroom.storage.users`, :mod:`~mailroom.storage.heartbeats`.
 metadata: MetaData = models.Base.metadata
 
-__all__ = ["keys", "labels", "mail", "metadata", "models", "postboxes", "rulesets", "subscriptions", "suppliers",
-           "users"]
+__all__ = ["heartbeats", "keys", "labels", "mail", "metadata", "models", "postboxes", "rulesets", "subscriptions",
+           "suppliers", "users"]
