@@ -35,6 +35,11 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements-dev.lo
   echo "bootstrap: installing requirements-dev.lock and mailroom into .venv" >&2
   .venv/bin/python -m pip install -q --require-hashes -r requirements-dev.lock >&2
   .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e . >&2
+  if ! .venv/bin/python -m pip check >&2; then  # a dependency added to pyproject.toml but not to the locks
+    echo "bootstrap: requirements-dev.lock lacks a dependency of pyproject.toml: run scripts/lock.sh, commit" \
+         "the lock files" >&2
+    exit 1
+  fi
   touch "$stamp"
 fi
 
