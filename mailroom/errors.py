@@ -355,6 +355,14 @@ class PostboxNotFound(MailroomError):
     http_status = 404
 
 
+class UnknownDocumentType(InputError):
+    """A review decision names a document type the type model does not know (a typo like "rechnung" would become a
+    new class at the next training)."""
+
+    code = "unknown_document_type"
+    http_status = 422
+
+
 class UnknownPostbox(InputError):
     """A postbox the organisation directory does not have (a re-route's target, a webhook's postbox filter)."""
 

@@ -127,6 +127,16 @@ def registries(settings: Settings) -> tuple[ModelRegistry, ModelRegistry]:
     return ModelRegistry(folder, "doctype"), ModelRegistry(folder / "postbox", "postbox")
 
 
+def known_document_types(settings: Settings) -> set[str] | None:
+    """The document types the current type model knows (its labels); None when there is no model yet."""
+    registry = registries(settings)[0]
+    version = registry.current_version()
+    if version is None:
+        return None
+    labels = registry.metadata(version).get("labels")
+    return {str(label) for label in labels} if isinstance(labels, list) else None
+
+
 def load_models(settings: Settings) -> RoutingModels:
     """The current models (raises ``ModelNotFound`` / ``ModelIncompatible``)."""
     types, postboxes = registries(settings)

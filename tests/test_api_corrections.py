@@ -81,6 +81,11 @@ def test_reviewer_decides_a_document_in_review(server: ApiServer, uploaded: dict
     queue = reviewer.get("/api/v1/documents", params={"state": "review"}).json()["documents"]
     assert document_id in [d["document_id"] for d in queue]
 
+    typo = reviewer.post(f"/api/v1/documents/{document_id}/decision",
+                         json={"postbox": "buergerbuero", "document_type": "rechnung"})
+    assert typo.status_code == 422 and typo.json()["code"] == "unknown_document_type", typo.text
+    assert "invoice" in typo.json()["message"] and labels(server, document_id) == []  # nothing stored
+
     response = reviewer.post(f"/api/v1/documents/{document_id}/decision",
                              json={"postbox": "buergerbuero", "document_type": "enquiry"})
     assert response.status_code == 200, response.text

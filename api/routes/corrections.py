@@ -33,14 +33,26 @@ from api.schemas import (
 )
 from extraction.confirm import confirm_invoice_fields
 from mailroom.directory import check_known_postbox
+from mailroom.errors import UnknownDocumentType
+from mailroom.settings import Settings
 from mailroom.storage.db import session_scope
 from mailroom.storage.keys import Role
 from mailroom.storage.models import DocumentState
+from routing.training import known_document_types
 
 router = APIRouter(prefix=f"{API_PREFIX}/documents", tags=["review"])
 
 ReviewerPrincipal = Annotated[Principal, Depends(require(Role.REVIEWER, Role.ADMIN))]
 ReroutePrincipal = Annotated[Principal, Depends(require(Role.CLERK, Role.DMS, Role.REVIEWER, Role.ADMIN))]
+
+
+def check_known_type(settings: Settings, document_type: str) -> None:
+    """Refuse a document type the current type model does not know (``unknown_document_type``): a typo would
+    become a new class of the model at the next training."""
+    known = known_document_types(settings)
+    if known is not None and document_type not in known:
+        raise UnknownDocumentType(f"unknown document type {document_type!r}; known: {', '.join(sorted(known))}",
+                                  field="document_type")
 
 
 @router.post(
@@ -49,13 +61,16 @@ ReroutePrincipal = Annotated[Principal, Depends(require(Role.CLERK, Role.DMS, Ro
     description="The document (state `review`) is routed to `postbox`; with `document_type`, its type is "
     "corrected too. Both are stored as labels for retraining; `routing.decided_by` is `reviewer:<key name>` and "
     "the earlier decision is kept in `routing.history`. 422 `unknown_postbox` for a postbox the directory does "
-    "not have; 409 `invalid_transition` when the document is not in review.",
+    "not have, `unknown_document_type` for a type the type model does not know; 409 `invalid_transition` when the "
+    "document is not in review.",
     responses=error_responses(401, 403, 404, 409, 422),
 )
 def decide_review(
     body: DecisionRequest, principal: ReviewerPrincipal, document: VisibleDocument, services: ServicesDep
 ) -> DocumentStatus:
     check_known_postbox(services.settings, body.postbox)
+    if body.document_type is not None:
+        check_known_type(services.settings, body.document_type)
     return DocumentStatus.from_row(apply_decision(
         services.pipeline.sessions, document.id, expected=DocumentState.REVIEW, postbox=body.postbox,
         decided_by=f"reviewer:{principal.name}", who=principal.name, reason=None, document_type=body.document_type,

@@ -198,7 +198,8 @@ class DocumentRow(Base):
     )
     parent: Mapped[DocumentRow | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[DocumentRow]] = relationship(
-        back_populates="parent", order_by="DocumentRow.page_from"
+        back_populates="parent", order_by="DocumentRow.page_from",
+        lazy="selectin",  # loaded with the row: the API's status lists the letters of rows whose session closed
     )
 
     __table_args__ = (
