@@ -28,7 +28,7 @@ MIN_PART = 4  # shortest known stem found inside a compound, unless it is one of
 # three-letter words that German compounds are often made of ("Bau-antrag", "Geh-weg", "Ehe-name")
 SHORT_PARTS = frozenset({"bau", "geh", "rad", "ehe", "weg", "hof", "amt", "tod", "see", "zoo", "eid", "kfz", "not"})
 MIN_GAP = 3  # shortest unknown piece of a compound between known parts
-_LINKS = ("", "s", "es", "n", "en", "e", "er", "ns")
+_LINKS = ("", "s", "es", "n", "en", "e", "er", "ns", "ens")
 _ENDINGS = ("innen", "ungen", "ung", "ern", "en", "er", "es", "em", "e", "n", "s")
 _FOLD = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "ß": "ss", "ı": "i", "ſ": "s", "æ": "ae", "œ": "oe"})
 _SUFFIXES = frozenset(

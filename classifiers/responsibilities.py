@@ -222,15 +222,12 @@ class Catalogue:
             for parts, word in self._matches(source):
                 if parts not in found or found[parts][0] < factor:
                     found[parts] = (factor, word)
-        # a signature contained in a longer matched one of another department does not count
+        # a signature contained in a longer matched one does not count again ("Haftpflicht" in
+        # "Haftpflichtversicherung"), nor for another department ("Abfall" in "Abfallgebühr")
         kept = {
             parts: value
             for parts, value in found.items()
-            if not any(
-                len(other) > len(parts) and set(parts) <= set(other)
-                and {s.department for s in self._signatures[other]} - {s.department for s in self._signatures[parts]}
-                for other in found
-            )
+            if not any(len(other) > len(parts) and set(parts) <= set(other) for other in found)
         }
         evidence: dict[str, PostboxEvidence] = {}
         for parts, (factor, word) in kept.items():
@@ -244,21 +241,29 @@ class Catalogue:
         return sorted(evidence.values(), key=lambda e: -e.score)
 
     def _matches(self, text: str) -> Iterable[tuple[tuple[str, ...], str]]:
-        """(signature, the letter's word) for every signature whose parts occur within the window."""
+        """(signature, the letter's word) for every signature found: all its parts in one word ("Hunde-steuer-
+        abmeldung"), or each part a word of its own within the window ("Steuer für meinen Hund"); parts inside
+        different compounds do not combine ("Berechnungsgrundlagen ... Steuerkraft" is no "Grundsteuer")."""
         tokens = words(text)
-        positions: dict[str, list[int]] = defaultdict(list)
+        inside: dict[str, list[int]] = defaultdict(list)  # part -> positions of words containing it
+        whole: dict[str, list[int]] = defaultdict(list)  # part -> positions of words that are just it
         for i, token in enumerate(tokens):
             if len(token) < 3:
                 continue
-            for part in self.vocabulary.parts(token) or (stem(token),):
-                positions[part].append(i)
+            parts = self.vocabulary.parts(token) or (stem(token),)
+            for part in parts:
+                inside[part].append(i)
+            if len(set(parts)) == 1:
+                whole[parts[0]].append(i)
         seen: set[tuple[str, ...]] = set()
-        for part in positions:
+        for part in inside:
             for parts in self._by_part.get(part, ()):
-                if parts in seen or any(p not in positions for p in parts):
+                if parts in seen or any(p not in inside for p in parts):
                     continue
                 seen.add(parts)
-                anchor = _within_window(parts, positions)
+                anchor = _in_one_word(parts, inside)
+                if anchor is None and all(p in whole for p in parts):
+                    anchor = _within_window(parts, whole)
                 if anchor is not None:
                     yield parts, tokens[anchor]
 
@@ -342,6 +347,14 @@ def _atomic(stems: set[str]) -> set[str]:
         if not parts or len(parts) < 2:
             out.add(s)
     return out
+
+
+def _in_one_word(parts: Sequence[str], positions: dict[str, list[int]]) -> int | None:
+    """A position of a word that contains every part, else None."""
+    common = set(positions[parts[0]])
+    for part in parts[1:]:
+        common &= set(positions[part])
+    return min(common) if common else None
 
 
 def _within_window(parts: Sequence[str], positions: dict[str, list[int]]) -> int | None:

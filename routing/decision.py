@@ -23,8 +23,10 @@
 3. **Catalogue.** What the letter's words say by the responsibilities catalogue of the directory
    (:mod:`classifiers.responsibilities`) multiplies each postbox's score by ``exp(CATALOGUE_STRENGTH *
    evidence)`` (a postbox nothing else pointed to starts from :data:`CATALOGUE_FLOOR`); the scores are
-   rescaled to their former total. When the address names a department, the catalogue only chooses among that
-   department's postboxes. Reviewers' corrections of similar letters (:mod:`routing.memory`) multiply the
+   rescaled to their former total; when a second department has at least :data:`CATALOGUE_RIVAL` of the
+   first's evidence, neither gets more than the second's (the catalogue does not choose). When the address
+   names a department, the catalogue only chooses among that department's postboxes. Reviewers' corrections of
+   similar letters (:mod:`routing.memory`) multiply the
    scores the same way, with ``exp(MEMORY_STRENGTH * votes)``, whoever the letter is addressed to.
 4. **Thresholds.** The best postbox is routed only when its score reaches its postbox threshold *and* the
    type's confidence reaches the type threshold (only where the type gave the postbox its score: the type's
@@ -65,8 +67,9 @@ if TYPE_CHECKING:  # recognition results are passed in; rules never imports clas
 CATALOGUE_SOURCE = "catalogue:responsibilities"
 LEARNED_SOURCE = "learned:corrections"
 MEMORY_STRENGTH = 2.0  # log-factor per vote of a similar corrected letter (routing.memory)
-CATALOGUE_STRENGTH = 2.5  # log-factor per unit of catalogue evidence (one specific task word = 1)
+CATALOGUE_STRENGTH = 3.0  # log-factor per unit of catalogue evidence (one specific task word = 1)
 CATALOGUE_CAP = 4.0  # evidence beyond this adds nothing
+CATALOGUE_RIVAL = 0.6  # a second department with this share of the first's evidence makes the catalogue undecided
 CATALOGUE_FLOOR = 0.02  # the share a postbox the models gave nothing starts from before the catalogue's factor
 DEFAULT_POSTBOX_THRESHOLD = 0.9
 DEFAULT_TYPE_THRESHOLD = 0.5
@@ -289,8 +292,14 @@ def catalogue_factors(recognition: Recognition) -> dict[str, tuple[float, str]]:
     match = recognition.recipient
     if match.source == "address" and match.department:
         evidence = [e for e in evidence if e.department == match.department]
+    by_department: dict[str, float] = {}
+    for e in evidence:
+        by_department[e.department] = by_department.get(e.department, 0.0) + e.score
+    ranked = sorted(by_department.values(), reverse=True)
+    # a rival department with nearly as much evidence: the catalogue does not choose between the two
+    ceiling = ranked[1] if len(ranked) > 1 and ranked[1] >= CATALOGUE_RIVAL * ranked[0] else CATALOGUE_CAP
     return {
-        e.postbox: (math.exp(CATALOGUE_STRENGTH * min(e.score, CATALOGUE_CAP)), e.reason())
+        e.postbox: (math.exp(CATALOGUE_STRENGTH * min(e.score, ceiling, CATALOGUE_CAP)), e.reason())
         for e in evidence
         if e.score > 0
     }

@@ -127,6 +127,41 @@ def _references(text: str, your_reference: str | None, directory: Directory) -> 
     return tuple(found)
 
 
+_SUBJECT_LINE = re.compile(r"^\s*(?:Betreff|Betr\.|Betrifft|Betr)\s*:?\s*(\S.*)$", re.IGNORECASE | re.MULTILINE)
+_INFO_TAIL = re.compile(
+    r"\s+(?:Datum|Ihr Zeichen|Ihre Nachricht|Ihr Schreiben|Unser Zeichen|Telefon|Tel\.|Name|E-Mail|Aktenzeichen)\b.*$"
+)
+_POSTCODE_LINE = re.compile(r"\b\d{5}\s+\S")
+
+
+def fallback_subject(text: str) -> str:
+    """The subject from a "Betreff:" line, when layout analysis found no subject zone."""
+    found = _SUBJECT_LINE.search(text)
+    return found.group(1).strip() if found else ""
+
+
+def fallback_address(text: str, directory: Directory) -> list[str]:
+    """The recipient lines when layout analysis found no address field: from the first line that names the town
+    ("Stadtverwaltung Musterstadt", "Rathaus Musterstadt") down to the postcode line, without the information
+    block that OCR may have joined to them ("... Datum: 3.11.2026"). Return-address lines (with "·" or a
+    postcode) do not start it."""
+    town_words = {normalise(n).split()[-1] for n in directory.town_names if normalise(n)}
+    lines = text.splitlines()[:40]
+    for i, line in enumerate(lines):
+        words_here = set(normalise(line).split())
+        if not town_words & words_here or _POSTCODE_LINE.search(line) or "·" in line:
+            continue
+        block = []
+        for following in lines[i : i + 7]:
+            cleaned = _INFO_TAIL.sub("", following).strip()
+            if cleaned:
+                block.append(cleaned)
+            if _POSTCODE_LINE.search(following):
+                break
+        return block
+    return []
+
+
 def recognise(
     document: Document, *, directory: Directory, models: RoutingModels, e_invoice: bool = False
 ) -> Recognition:
@@ -142,8 +177,9 @@ def recognise(
         subject=zones.subject.text if zones and zones.subject else "",
         address=address.text if address else "",
     )
+    address_lines = list(address.lines) if address and address.lines else fallback_address(text, directory)
     match = match_recipient(
-        address.lines if address else [],
+        address_lines,
         directory,
         endorsement=address.endorsement if address else None,
         your_reference=info.your_reference if info else None,
@@ -155,7 +191,9 @@ def recognise(
         prediction = TypePrediction(E_INVOICE_TYPE, 1.0, {E_INVOICE_TYPE: 1.0})
         return Recognition(sample, zones, match, prediction, "e_invoice", None, None, None, references)
     predictions = [type_model.predict(sample), postbox_model.predict(sample)]
-    evidence = catalogue_for(directory).content_evidence(sample.text, sample.subject, sample.address)
+    evidence = catalogue_for(directory).content_evidence(
+        sample.text, sample.subject or fallback_subject(text), sample.address or "\n".join(address_lines)
+    )
     return Recognition(
         sample=sample,
         zones=zones,
