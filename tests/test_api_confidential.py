@@ -58,6 +58,6 @@ def test_a_confidential_letter_sent_on_stays_confidential(server: ApiServer, per
 def test_a_reason_that_looks_like_a_secret_is_refused_with_422(server: ApiServer, personal_letter: str) -> None:
     with server.client(server.key("admin", "admin-1")) as admin:
         response = admin.post(f"/api/v1/documents/{personal_letter}/copy",
-                              json={"postbox": "stadtkasse", "reason": "Bearer abc.def"})
+                              json={"postbox": "stadtkasse", "reason": "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIx"})
     assert response.status_code == 422, response.text
     assert response.json()["code"] == "secret_in_audit_details"

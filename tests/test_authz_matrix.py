@@ -77,11 +77,14 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/documents/{document_id}/searchable.pdf"): DOCUMENT_READ,
     ("GET", "/api/v1/documents/{document_id}/pages/{n}/image"): Access(ANY_KEY, "document", path={"n": "1"}),
     ("GET", "/api/v1/documents/{document_id}/transfer-note"): Access(ONLY({ADMIN, STATION}), "note"),
+    ("GET", "/api/v1/documents/{document_id}/text"): DOCUMENT_READ,
     # corrections: reviewers decide the review queue; re-routes and copies by those who see the document
     ("POST", "/api/v1/documents/{document_id}/decision"): Access(
         ONLY({REVIEWER, ADMIN}), "document", probe={"json": {"postbox": "gibt-es-nicht"}}),
     ("POST", "/api/v1/documents/{document_id}/reroute"): Access(
         ONLY({CLERK, DMS, REVIEWER, ADMIN}), "document", probe={"json": {"postbox": "gibt-es-nicht", "reason": "x"}}),
+    ("POST", "/api/v1/documents/{document_id}/fields"): Access(
+        ONLY({REVIEWER, ADMIN}), "document", probe={"json": {"fields": {"gibt_es_nicht": "x"}}}),
     ("POST", "/api/v1/documents/{document_id}/copy"): Access(
         ONLY({CLERK, DMS, REVIEWER, ADMIN}), "document", probe={"json": {"postbox": "gibt-es-nicht", "reason": "x"}}),
     # deletion on request: admins only (the probe's body is malformed: nothing is deleted)

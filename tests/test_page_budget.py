@@ -66,7 +66,7 @@ def test_a_page_over_its_budget_does_not_fail_the_document(
     pages = {p.number: p for p in outcome.document.pages}
     assert all(sum(1 for _ in pages[n].words()) > 100 for n in (1, 3))
     # each readable page looks like a first page: one letter each; an unreadable page 2 stays with letter 1
-    [second] = [r for r in outcome.results if 2 in r.parent["page_numbers"]]  # type: ignore[attr-defined]
+    [second] = [r for r in outcome.results if r.parent is not None and 2 in r.parent.page_numbers]
     codes = {w.code for w in second.quality.warnings}
     if cheap_too:
         assert pages[2].quality.unreadable and not any(True for _ in pages[2].words())

@@ -95,4 +95,4 @@ def test_a_stack_is_split_at_a_patch_t_sheet(tmp_path: Path, words: bool) -> Non
     outcome = process_path(stack, ctx, channel="upload", station="poststelle-1")
     assert outcome.error is None and outcome.document is not None
     assert [p.separator for p in outcome.document.pages] == [False, True, False]
-    assert [r.parent["pages"] for r in outcome.results] == [[1, 1], [3, 3]]  # type: ignore[attr-defined]
+    assert [r.parent.pages if r.parent else None for r in outcome.results] == [[1, 1], [3, 3]]

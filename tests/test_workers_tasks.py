@@ -149,7 +149,7 @@ def test_transient_ocr_failures_are_retried(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("error", "failures", "code", "calls"), [
-    (ToolMissing("tesseract is not installed"), 99, "tool_missing", 1),  # permanent: no retry
+    (ToolMissing("tesseract is not installed"), 99, "tool_missing", 1 + tasks.RETRIES),  # retried: transient
     (ToolFailed("tesseract crashed"), 99, "tool_failed", 1 + tasks.RETRIES),  # transient, until retries run out
 ])
 def test_failures_end_in_failed_with_their_code(
