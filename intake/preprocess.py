@@ -320,10 +320,9 @@ class Correction:
                 background = cv2.resize(background, (w, h), interpolation=cv2.INTER_LINEAR)
             image = cv2.divide(image, background, scale=255)
         if self.gain > 1.0:
-            # the stretch amplifies the paper's noise as much as the ink: a smoothed global threshold of the
-            # flattened page (paper at white everywhere now) gives Tesseract clean strokes instead
+            # the stretch amplifies the paper's noise as much as the ink: :func:`prepare_page` thresholds a
+            # stretched page at its end (:func:`binarise`), after deskew and the dashed rules
             image = cv2.LUT(image, _stretch_table(self.gain))
-            _, image = cv2.threshold(cv2.blur(image, (3, 3)), 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
         return image
 
 
@@ -348,11 +347,15 @@ def flat_background(small: Image, border: Image, dpi: float = MEASURE_DPI) -> Im
     return cv2.max(cv2.blur(closed, (size, size)), 1)
 
 
-def plan_correction(small: Image, border: Image, dpi: float = MEASURE_DPI, *, sharpness: float = 1.0) -> Correction:
+def plan_correction(
+    small: Image, border: Image, dpi: float = MEASURE_DPI, *, sharpness: float = 1.0, full: Image | None = None
+) -> Correction:
     """What the page needs: flattening when the paper is not white (or unevenly lit), stretching when the ink
     is faint after that and its edges are sharp (:data:`STRETCH_MIN_SHARPNESS`: on a blurred page the ink looks
     faint because it is smeared, and a threshold would break its strokes; Tesseract reads those better as they
-    are). Decided on the reduced page; applied to it and to the full page alike."""
+    are). Decided on the reduced page; applied to it and to the full page alike. How dark the darkest ink is
+    comes from ``full`` (every second pixel of the page as scanned) when the paper needs no flattening: on the
+    reduced copy the thin strokes of small print are averaged with the paper and would look faint."""
     inner = small[_inner(small, 0.05)]
     paper = _percentile(inner, 0.9)
     background = None
@@ -361,6 +364,12 @@ def plan_correction(small: Image, border: Image, dpi: float = MEASURE_DPI, *, sh
     flat = Correction(background, 1.0).apply(small) if background is not None else small
     hist = _histogram(flat[_inner(flat, 0.05)])
     white, dark = _percentile_of(hist, 0.9), _percentile_of(hist, 0.002)
+    if background is None and full is not None:
+        sample = full[::2, ::2]
+        on_paper = np.zeros(sample.shape, np.uint8)  # the page within 5 % of its edges, without the scanner border
+        on_paper[_inner(sample, 0.05)] = 1
+        on_paper[cv2.resize(border, sample.shape[::-1], interpolation=cv2.INTER_NEAREST) > 0] = 0
+        dark = _percentile_of(cv2.calcHist([sample], [0], on_paper, [256], [0, 256]).ravel(), 0.002)
     noise = max(1.0, _percentile_of(hist, 0.5) - _percentile_of(hist, 0.16))
     gain = 1.0
     faint = dark > STRETCH_INK_ABOVE and white - dark >= STRETCH_MIN_DARKNESS * white
@@ -846,7 +855,7 @@ def prepare_page(image: Image, dpi: int, *, orientation_oracle: OrientationOracl
     scanned = small
     uneven = illumination_spread(coarse, coarse_dpi) > UNEVEN_LIGHT_SPREAD
     sharpness = edge_steepness(image)
-    correction = plan_correction(small, border, small_dpi, sharpness=sharpness)
+    correction = plan_correction(small, border, small_dpi, sharpness=sharpness, full=image)
     if correction.needed:
         small = correction.apply(small)
         coarse = coarse_copy(small)
@@ -881,11 +890,15 @@ def prepare_page(image: Image, dpi: int, *, orientation_oracle: OrientationOracl
             watch.lap("skew")
     page = deskew(rotate_orthogonal(page, rotation), skew)
     watch.lap("deskew")
-    if uneven and correction.gain == 1.0:  # flattened, then thresholded: measurably better for Tesseract
-        page = binarise(page, dpi)
-    watch.lap("binarise")
+    # dashed rules come off the grey page: binarisation's smoothing closes the pixel or two between a rule and
+    # the line under it, and the dashes would no longer stand apart from the letters
     page, _ = remove_dashed_rules(page, dpi)
     watch.lap("rules")
+    # thresholded when uneven light was flattened, or faint ink stretched (the stretch amplifies the paper's
+    # noise as much as the ink: a smoothed global threshold gives Tesseract clean strokes): measurably better
+    if uneven or correction.gain > 1.0:
+        page = binarise(page, dpi)
+    watch.lap("binarise")
     quality = PageQuality(
         skew_degrees=skew,
         rotation=rotation,
