@@ -11,7 +11,11 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 _ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,3 +42,22 @@ def pytest_sessionstart(session: object) -> None:
     from routing.training import ensure_default_models
 
     ensure_default_models(Settings(models_dir=Path(os.environ["MAILROOM_MODELS_DIR"])))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, headless, driven by Playwright (tests/uikit.py): one per UI test module."""
+    from uikit import chromium
+
+    with chromium() as running:
+        yield running
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh browser context (German, 1400 × 1000) and its page, closed after the test."""
+    context = browser.new_context(locale="de-DE", viewport={"width": 1400, "height": 1000})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 
@@ -172,6 +173,31 @@ namespace inbox {{
 """
 
 
+def _start(server: ImapServer, oauth2_url: str | None) -> bool:
+    """Start Dovecot on ``server.port``; True once it answers and is this server (its certificate, its users)."""
+    root = server.folder
+    (root / "dovecot.conf").write_text(_config(root, server.port, oauth2_url))
+    server.process = subprocess.Popen(
+        [DOVECOT, "-F", "-c", str(root / "dovecot.conf")], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", server.port), timeout=1):
+            break
+        if server.process.poll() is not None:
+            return False
+        if time.monotonic() > deadline:
+            log = (root / "dovecot.log").read_text() if (root / "dovecot.log").exists() else ""
+            raise RuntimeError(f"dovecot did not start:\n{log}")
+        time.sleep(0.1)
+    user = next(iter(server.users))
+    try:
+        with server.client(user):
+            return server.process.poll() is None
+    except (OSError, ssl.SSLError, IMAPClientError):
+        return False
+
+
 @contextlib.contextmanager
 def imap_server(users: dict[str, str], *, oauth2_url: str | None = None) -> Iterator[ImapServer]:
     """Start a private Dovecot with ``users``; yield it; stop it and remove its folder."""
@@ -190,19 +216,13 @@ def imap_server(users: dict[str, str], *, oauth2_url: str | None = None) -> Iter
                 os.chown(root / sub, mail_user.pw_uid, mail_user.pw_gid)
             (root / "users").chmod(0o600)
             (root / "key.pem").chmod(0o600)  # read by the master (root) only
-        (root / "dovecot.conf").write_text(_config(root, port, oauth2_url))
-        server.process = subprocess.Popen(
-            [DOVECOT, "-F", "-c", str(root / "dovecot.conf")], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        deadline = time.monotonic() + 30
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+        for _ in range(5):  # a free port can be taken by another test's server before Dovecot binds it
+            if _start(server, oauth2_url):
                 break
-            if server.process.poll() is not None or time.monotonic() > deadline:
-                log = (root / "dovecot.log").read_text() if (root / "dovecot.log").exists() else ""
-                err = server.process.stderr.read().decode() if server.process.stderr else ""
-                raise RuntimeError(f"dovecot did not start: {err}\n{log}")
-            time.sleep(0.1)
+            server.stop()
+            server.port = free_port()
+        else:
+            raise RuntimeError("no port for dovecot")
         yield server
     finally:
         server.stop()

@@ -60,19 +60,40 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
+        """Start it; the answering server must be this one (its ``dir``): a free port can be taken by another
+        test's server between looking and binding (parallel test workers), then this one takes a new port."""
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.workdir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        client = redis.Redis(port=self.port)
-        wait_for(lambda: _pings(client), 10, "redis-server")
+        for _ in range(5):
+            self.process = subprocess.Popen(
+                ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+                 "no", "--dir", str(self.workdir)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+            client, process = redis.Redis(port=self.port), self.process
+            wait_for(lambda: _pings(client) or process.poll() is not None, 10, "redis-server")  # noqa: B023
+            if process.poll() is None and _serves(client, self.workdir):
+                return
+            process.kill()
+            process.wait()
+            self.port = free_port()
+        raise AssertionError("no port for redis-server")
 
     def kill(self) -> None:
         assert self.process is not None
         self.process.kill()
         self.process.wait()
+
+
+def _serves(client: redis.Redis, workdir: Path) -> bool:
+    """The server answering is the one started with ``workdir`` (not another test's on the same port)."""
+    try:
+        config = client.config_get("dir")
+    except redis.RedisError:
+        return False
+    value = config.get("dir") or config.get(b"dir")
+    if isinstance(value, bytes):
+        value = value.decode()
+    return value is not None and Path(value).resolve() == workdir.resolve()
 
 
 def _pings(client: redis.Redis) -> bool:

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 from servicekit import SAMPLES
-from uikit import PageCheck, UiServer, chromium, sign_in
+from uikit import PageCheck, UiServer, sign_in
 
 ADMIN, ADMIN_PW = "it.admin", "Admin-Passwort-2026"
 LETTER = "0027-enquiry.pdf"
@@ -41,21 +41,6 @@ def setup(server: UiServer) -> dict[str, Any]:
     before = server.wait_settled(station, letter)
     server.user(ADMIN, "admin", ADMIN_PW)
     return {"admin": admin, "letter": letter, "before": before}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as running:
-        yield running
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(locale="de-DE", viewport={"width": 1400, "height": 1000})
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
 
 
 def active_version(server: UiServer, token: str) -> dict[str, Any]:

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 from servicekit import SAMPLES
-from uikit import PageCheck, UiServer, add_rules, chromium, sign_in
+from uikit import PageCheck, UiServer, add_rules, sign_in
 
 CLERK, CLERK_PW = "b.clerk", "Clerk-Passwort-2026"
 SCHAEFER, SCHAEFER_PW = "s.schaefer", "Schaefer-Passwort-2026"
@@ -49,21 +49,6 @@ def setup(server: UiServer) -> dict[str, Any]:
     server.user(CLERK, "clerk", CLERK_PW, "--postbox", POSTBOX)
     server.user(SCHAEFER, "clerk", SCHAEFER_PW, "--postbox", POSTBOX, "--person", "schaefer")
     return {"admin": admin, "ids": ids}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as running:
-        yield running
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(locale="de-DE", viewport={"width": 1400, "height": 1000})
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
 
 
 def test_clerk_sees_only_its_postbox_and_no_confidential_letter_for_someone_else(

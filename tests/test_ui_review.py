@@ -9,9 +9,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 from servicekit import SAMPLES
-from uikit import PageCheck, UiServer, chromium, send_to_review, sign_in
+from uikit import PageCheck, UiServer, send_to_review, sign_in
 
 REVIEWER, REVIEWER_PW = "pruefer", "Pruef-Passwort-2026"
 CLERK, CLERK_PW = "sachbearbeiter", "Sachb-Passwort-2026"
@@ -45,21 +45,6 @@ def queue(server: UiServer) -> list[str]:
     server.user(CLERK, "clerk", CLERK_PW, "--postbox", "bauamt-bauantraege")
     server.user(LOCKED, "reviewer", LOCKED_PW)
     return ids
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as running:
-        yield running
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(locale="de-DE")
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
 
 
 @pytest.fixture

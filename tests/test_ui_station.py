@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 from servicekit import SAMPLES
-from uikit import PageCheck, UiServer, chromium, send_to_review, sign_in
+from uikit import PageCheck, UiServer, send_to_review, sign_in
 
 STATION, STATION_PW = "scan.eins", "Station-Passwort-2026"
 REVIEWER, REVIEWER_PW = "pruefer", "Pruef-Passwort-2026"
@@ -32,21 +32,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
         yield running
     finally:
         running.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as running:
-        yield running
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(locale="de-DE", viewport={"width": 1400, "height": 1000})
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
 
 
 def blank_scan(path: Path) -> Path:

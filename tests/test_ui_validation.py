@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
 from servicekit import SAMPLES, wait_for
-from uikit import PageCheck, UiServer, chromium, send_to_review, sign_in
+from uikit import PageCheck, UiServer, send_to_review, sign_in
 from webhook_receiver import WebhookReceiver
 
 REVIEWER, REVIEWER_PW = "pruefer", "Pruef-Passwort-2026"
@@ -119,21 +119,6 @@ def setup(server: UiServer, receiver: WebhookReceiver, tmp_path_factory: pytest.
         assert server.wait_settled(station, document_id)["state"] == "review"
     server.user(REVIEWER, "reviewer", REVIEWER_PW)
     return {"admin": admin, "station": station, "invoice": invoice, "letter": letter, "pdfs": pdfs}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as running:
-        yield running
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(locale="de-DE", viewport={"width": 1400, "height": 1000})
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
 
 
 def stored(server: UiServer, token: str, document_id: str) -> dict[str, Any]:
