@@ -141,26 +141,33 @@ class MailboxReader:
                 client.oauth2_login(box.username, self.tokens.token())
             else:
                 client.login(box.username, box.password())
+        except MailboxUnavailable as exc:  # no OAuth2 token
+            self._status_failed(exc)
+            raise
         except (TimeoutError, IMAPClientError, imaplib.IMAP4.error, OSError) as exc:
-            raise MailboxUnavailable(f"{box.name}: cannot log in to {box.host}:{box.port}: {_why(exc)}") from exc
+            failure = MailboxUnavailable(f"{box.name}: cannot log in to {box.host}:{box.port}: {_why(exc)}")
+            self._status_failed(failure)
+            raise failure from exc
         try:
             yield client
         finally:
             with contextlib.suppress(Exception):
                 client.logout()
 
-    def poll(self) -> PollReport:
-        """Take every message waiting in the folder now; record how it went."""
+    def poll(self, client: IMAPClient | None = None) -> PollReport:
+        """Take every message waiting in the folder now, on ``client`` (else on a connection of its own); record
+        how it went in the mailbox's status."""
         report = PollReport(self.box.name)
         try:
-            with self.connected() as client:
-                self._prepare(client)
+            if client is None:
+                with self.connected() as own:
+                    self._take_all(own, report)
+            else:
                 self._take_all(client, report)
-        except MailboxUnavailable as exc:
+        except MailboxUnavailable as exc:  # the login failed: recorded by connected()
             report.error = exc.code
-            self._status_failed(exc)
             raise
-        except (IMAPClientError, imaplib.IMAP4.error, OSError) as exc:
+        except (TimeoutError, IMAPClientError, imaplib.IMAP4.error, OSError) as exc:
             failure = MailboxUnavailable(f"{self.box.name}: the connection broke: {_why(exc)}")
             report.error = failure.code
             self._status_failed(failure)
@@ -185,22 +192,25 @@ class MailboxReader:
             client.idle_done()
 
     def run(self, stop: threading.Event) -> None:
-        """Poll until ``stop``; a mailbox that fails is tried again after ``poll_seconds`` (at most 5 minutes)."""
+        """Poll and wait on one connection until ``stop`` (no new login per poll, no gap between a poll and the
+        IDLE after it); a mailbox that fails is tried again after ``poll_seconds`` times the failures in a row
+        (at most 5 minutes)."""
         failures = 0
         while not stop.is_set():
             try:
-                report = self.poll()
-                failures = 0
-                if report.filed or report.refused:
-                    log.info("%s: %d messages filed, %d refused", self.box.name, len(report.filed),
-                             len(report.refused))
                 with self.connected() as client:
-                    self.wait(client, self.box.poll_seconds, stop)
+                    while not stop.is_set():
+                        report = self.poll(client)
+                        failures = 0
+                        if report.filed or report.refused:
+                            log.info("%s: %d messages filed, %d refused", self.box.name, len(report.filed),
+                                     len(report.refused))
+                        self.wait(client, self.box.poll_seconds, stop)
             except MailroomError as exc:
                 failures += 1
                 log.error("%s: %s", self.box.name, exc.message, extra={"error_code": exc.code})
                 stop.wait(min(self.box.poll_seconds * failures, 300.0))
-            except (IMAPClientError, imaplib.IMAP4.error, OSError) as exc:
+            except (TimeoutError, IMAPClientError, imaplib.IMAP4.error, OSError) as exc:
                 log.error("%s: the connection broke while waiting: %s", self.box.name, _why(exc))
                 stop.wait(self.box.poll_seconds)
 
@@ -213,6 +223,7 @@ class MailboxReader:
         client.select_folder(self.box.folder)
 
     def _take_all(self, client: IMAPClient, report: PollReport) -> None:
+        self._prepare(client)
         uids = sorted(client.search(["NOT", "DELETED"]))
         for start in range(0, len(uids), FETCH_BATCH):
             batch = uids[start:start + FETCH_BATCH]
@@ -249,9 +260,10 @@ class MailboxReader:
         known = self._known(header_id) if header_id else None
         if known is not None:
             return self._again(known)
+        if too_large is not None:
+            limit = settings.mail_max_message_bytes
+            return self._refuse(raw, header_id, MessageTooLarge(f"The message has {too_large} bytes; at most {limit}."))
         try:
-            if too_large is not None:
-                raise MessageTooLarge(f"The message has {too_large} bytes; at most {settings.mail_max_message_bytes}.")
             message = parse_message(raw, max_bytes=settings.mail_max_message_bytes,
                                     max_attachments=settings.mail_max_attachments, archive_limits=self.limits)
             if not self.box.sender_allowed(message.sender):
@@ -383,6 +395,6 @@ def _header_message_id(raw: bytes) -> str | None:
 
 
 def _why(exc: BaseException) -> str:
-    """What went wrong, without anything the server echoed back that might contain a credential."""
+    """What went wrong, in one short line (the server's answer; IMAP servers never echo credentials back)."""
     text = str(exc).replace("\n", " ")[:200]
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
