@@ -90,10 +90,10 @@ def _serves(client: redis.Redis, workdir: Path) -> bool:
         config = client.config_get("dir")
     except redis.RedisError:
         return False
-    value = config.get("dir") or config.get(b"dir")
+    value = next(iter(config.values()), None)
     if isinstance(value, bytes):
         value = value.decode()
-    return value is not None and Path(value).resolve() == workdir.resolve()
+    return isinstance(value, str) and Path(value).resolve() == workdir.resolve()
 
 
 def _pings(client: redis.Redis) -> bool:
@@ -186,15 +186,19 @@ def descendants(pid: int, parents: dict[int, int] | None = None) -> list[int]:
 
 
 def ocr_running_under(roots: Iterable[int]) -> tuple[int, int] | None:
-    """(tesseract pid, pid of the pool process that runs it) for a Tesseract below one of ``roots``."""
+    """(tesseract pid, pid of the pool process that runs it) for a Tesseract reading a page below one of
+    ``roots``. A Tesseract that a worker's main process starts itself is its tool check at start
+    (``--list-langs``, ``--version``), not OCR: killing its parent would kill the whole worker."""
     parents = _parents()
+    roots = set(roots)
     for root in roots:
         for pid in descendants(root, parents):
             try:
                 name = Path(f"/proc/{pid}/comm").read_text().strip()
+                args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if name == "tesseract":
+            if name == "tesseract" and parents[pid] not in roots and not {b"--list-langs", b"--version"} & set(args):
                 return pid, parents[pid]
     return None
 
