@@ -5,6 +5,8 @@ processes with the beat, the database and blobs in a data directory.
   instead of failing every document with ``tool_missing``; a worker with the tools takes the pages;
 * a data directory that is read-only for a while does not kill the beat (its schedule is in the database and a
   failed write is tried again): its heartbeat comes back, and documents are processed afterwards;
+* a beat that dies all the same (``kill -9``) ends its worker with exit status 3, and ``mailroom serve`` (the
+  supervisor of the embedded mode) starts worker and beat again: the schedule runs on;
 * the sweep removes the scratch folders that killed tasks left behind.
 
 (kill -9 during OCR and a Redis restart: ``test_workers_redis.py``.)
@@ -20,12 +22,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from servicekit import SCANS_1P, Process, read_only, wait_for
+from servicekit import SCANS_1P, Database, Process, descendants, free_port, read_only, running, service_env, wait_for
 from test_workers_redis import Scaled
 
 from mailroom.settings import Settings
 from mailroom.storage import heartbeats
-from mailroom.storage.db import session_scope
+from mailroom.storage.db import migrate, session_scope
 from workers.sweeper import clean_scratch
 
 POPPLER = ("pdfinfo", "pdfimages", "pdftoppm", "pdftotext")
@@ -89,6 +91,48 @@ def test_a_read_only_data_dir_does_not_kill_the_beat(scaled: Scaled) -> None:
     assert scaled.db.wait_settled([document_id], 150)[document_id] in {"routed", "review"}
     scaled.db.assert_exactly_once(document_id, pages=1)
     assert os.path.exists(scaled.data_dir) and not (scaled.data_dir / "celerybeat-schedule").exists()
+    assert beat.terminate() == 0  # a warm shutdown stops the beat too: that is no death of the beat (status 3)
+
+
+def _beat_row(db: Database) -> tuple[int, datetime] | None:
+    with session_scope(db.sessions, readonly=True) as session:
+        rows = [(row.beat_at, row.pid) for row in heartbeats.heartbeats(session) if row.role == heartbeats.BEAT]
+    if not rows:
+        return None
+    beat_at, pid = max(rows)
+    return pid, beat_at
+
+
+def _sweep_run(db: Database) -> datetime | None:
+    with session_scope(db.sessions, readonly=True) as session:
+        row = heartbeats.schedule(session).get("sweep")
+        return row.last_run_at if row is not None else None
+
+
+def test_a_dead_beat_ends_its_worker_and_serve_starts_both_again(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    env = service_env(data_dir, MAILROOM_SWEEP_INTERVAL_SECONDS="2")
+    log = tmp_path / "serve.log"
+    serve = Process(["serve", "--port", str(free_port()), "--concurrency", "1"], env, log).start()
+    db = Database(Settings(_env_file=None, data_dir=data_dir, broker_url=None))
+    migrate(db.engine)  # the same migrations the service runs at start: the test reads the tables at once
+    try:
+        first = wait_for(lambda: _beat_row(db), 120, "the beat's heartbeat")
+        beat_pid = first[0]
+        assert beat_pid in descendants(serve.pid)  # the beat process inside the light worker of serve
+        os.kill(beat_pid, 9)
+        wait_for(lambda: "exited with 3" in log.read_text(), 60, "the worker to exit with status 3")
+        assert "the embedded beat" in log.read_text() and serve.alive()
+        killed_at = datetime.now(UTC)
+        again = wait_for(lambda: (row := _beat_row(db)) and row[0] != beat_pid and row[1] > killed_at and row,
+                         120, "a heartbeat of a new beat")
+        assert running(again[0]) and again[0] in descendants(serve.pid)
+        wait_for(lambda: (at := _sweep_run(db)) is not None and at > killed_at, 60, "a sweep after the restart")
+        serve.terminate()  # serve's warm stop ends the beat as well: that is no death of the beat
+        assert log.read_text().count("the embedded beat") == 1
+    finally:
+        serve.stop()
+        db.close()
 
 
 def test_the_sweep_removes_scratch_folders_of_killed_tasks_only(tmp_path: Path) -> None:

@@ -6,13 +6,21 @@ or retraining afterwards. :class:`DatabaseScheduler` stores the last runs in ``b
 retention still runs daily across restarts) and writes the beat's heartbeat (``service_heartbeats``, read by
 ``/readyz`` and ``/metrics``). A database that cannot be written is logged and tried again at the next sync: the
 schedule goes on from memory meanwhile.
+
+A beat that dies all the same (killed, a bug, the out-of-memory killer) inside ``mailroom worker --beat`` must not
+leave its worker running without a schedule: :class:`BeatWatch`, a thread of the worker's main process, sees the
+beat's process end, shuts the worker down warmly (running tasks finish) and ``mailroom worker`` exits with
+:data:`BEAT_DIED_EXIT_CODE`, so that its supervisor (``mailroom serve``, compose's ``restart:``, systemd) starts
+worker and beat again, as it does for any other crash, and the restart shows in its log and restart count.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
+import threading
 import time
 from typing import Any
 
@@ -83,3 +91,42 @@ class DatabaseScheduler(Scheduler):
             if self._failing:
                 log.info("beat: the database takes writes again")
             self._failing = False
+
+
+#: ``mailroom worker --beat`` exits with this when its embedded beat died (the supervisor starts both again).
+BEAT_DIED_EXIT_CODE = 3
+#: How often the watch looks at the beat's process.
+WATCH_SECONDS = 1.0
+
+
+class BeatWatch:
+    """Ends the worker (warm shutdown) when its embedded beat process died; see the module docstring.
+
+    ``start`` once the worker is ready (the beat is forked then), ``stop`` when the worker shuts down for any
+    other reason (its own shutdown stops the beat: that is no death to react to).
+    """
+
+    def __init__(self, worker: Any, interval: float = WATCH_SECONDS) -> None:
+        self.worker = worker
+        self.interval = interval
+        self.died = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="mailroom-beat-watch", daemon=True)
+
+    def start(self) -> None:
+        if not self._thread.is_alive() and not self._stop.is_set():
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            process = getattr(self.worker, "beat", None)
+            if process is None or process.is_alive() or self._stop.is_set():
+                continue
+            self.died = True
+            log.error("the embedded beat (process %s) died with exit code %s: stopping this worker so that its "
+                      "supervisor starts worker and beat again", process.pid, process.exitcode)
+            os.kill(os.getpid(), signal.SIGTERM)  # Celery's warm shutdown: running tasks finish
+            return

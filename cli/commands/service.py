@@ -2,7 +2,8 @@
 
 * ``mailroom worker [--concurrency N] [--queues ocr,default] [--beat]``: a Celery worker with N pool processes
   (default: the machine's cores) on the broker of the settings (Redis, or the embedded SQLite broker);
-  ``--beat`` also runs the schedule (the sweeper) in it — exactly one process of a deployment should.
+  ``--beat`` also runs the schedule (the sweeper) in it — exactly one process of a deployment should; if that
+  beat dies, the worker stops warmly and exits with 3 so that its supervisor starts both again.
 * ``mailroom serve [--host --port]``: the REST API (uvicorn). In the embedded mode (no ``MAILROOM_BROKER_URL``) it
   also starts and supervises the workers: one for the ``ocr`` queue with one pool process per core, one for the
   ``default`` queue with the sweeper; they are stopped cleanly (warm shutdown: running tasks finish) on SIGTERM
@@ -56,13 +57,16 @@ def _settings(data_dir: Path | None) -> Settings:
 def worker(
     concurrency: Annotated[int | None, typer.Option(help="Pool processes; default: the number of cores")] = None,
     queues: Annotated[str, typer.Option(help="Queues to consume, comma-separated: ocr, default")] = "ocr,default",
-    beat: Annotated[bool, typer.Option(help="Also run the schedule (the sweeper); one per deployment")] = False,
+    beat: Annotated[bool, typer.Option(
+        help="Also run the schedule (the sweeper); one per deployment. If the beat dies, the worker exits "
+             "with status 3 (its supervisor starts both again)")] = False,
     data_dir: DataDirOption = None,
 ) -> None:
     """Run a Celery worker: reads pages, assembles documents, sweeps stuck ones (with --beat)."""
-    from celery.signals import setup_logging, worker_ready
+    from celery.signals import setup_logging, worker_ready, worker_shutting_down
 
     from mailroom.storage.db import make_engine, migrate
+    from workers.beat import BEAT_DIED_EXIT_CODE, BeatWatch
     from workers.celery_app import OCR_QUEUE, QUEUES, create_celery
     from workers.heartbeat import RECHECK_SECONDS, Heartbeat, check_tools
 
@@ -108,10 +112,18 @@ def worker(
              "redis" if settings.broker_url else "embedded SQLite")
     # the heartbeat thread starts once the pool and the beat are forked (no thread is copied into a fork)
     worker_ready.connect(lambda **_: heartbeat.start(), weak=False)
+    watch = BeatWatch(instance) if beat else None
+    if watch is not None:  # a beat that dies ends its worker: the supervisor starts both again
+        worker_ready.connect(lambda **_: watch.start(), weak=False)
+        worker_shutting_down.connect(lambda **_: watch.stop(), weak=False)
     try:
         instance.start()
     finally:
         heartbeat.stop()
+        if watch is not None:
+            watch.stop()
+    if watch is not None and watch.died:
+        raise typer.Exit(BEAT_DIED_EXIT_CODE)
     raise typer.Exit(int(instance.exitcode or 0))
 
 
