@@ -3,7 +3,8 @@
 
 :func:`apply_decision` moves a document to a postbox (from ``review``: a decision; from ``routed``: a re-route),
 rewrites its result, stores the corrections as labels (postbox, type, invoice fields) and, for corrected invoice
-fields, teaches the supplier's layout memory (:func:`extraction.store.learn_from_confirmation`): all in one
+fields, confirms them through the one correction service (:func:`extraction.confirm.confirm_invoice_fields`:
+checks, label, audit, the supplier's layout memory): all in one
 transaction, conditional on the state the caller saw, so that two reviewers deciding the same document at once
 cannot both win (409).
 """
@@ -13,15 +14,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import date
-from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from extraction import validation
-from extraction.confirm import confirm_invoice_fields
-from extraction.review import TypedFields, check_typed
+from extraction.confirm import Form, confirm_invoice_fields
 from mailroom import audit
-from mailroom.errors import DocumentNotFound, InvalidFields, InvalidTransition, SamePostbox
+from mailroom.errors import DocumentNotFound, InvalidTransition, SamePostbox
 from mailroom.result import DocumentType, RescanRequest, Result, Routing
 from mailroom.storage import repository
 from mailroom.storage.blobs import BlobStore
@@ -30,13 +28,6 @@ from mailroom.storage.labels import LabelKind, record_correction
 from mailroom.storage.models import DocumentRow, DocumentState
 
 log = logging.getLogger(__name__)
-
-#: Checks that :func:`extraction.validation.check_fields` makes (re-run after a correction); other checks of an
-#: invoice (supplier's IBAN, duplicate) are kept as they were.
-_FIELD_CHECKS = frozenset({
-    "iban_checksum", "bic_format", "bic_matches_iban_country", "vat_id_check_digits", "leitweg_id",
-    "dates_plausible", "due_date_not_before_issue_date", "service_period_in_order", "net_plus_vat_equals_gross",
-})
 
 
 def apply_decision(
@@ -55,11 +46,12 @@ def apply_decision(
 ) -> DocumentRow:
     """Move the document to ``postbox`` (state ``routed``), rewrite its result, store the labels and, with
     ``fields`` (what the reviewer typed, by field name; empty ones stay as read), confirm or correct the invoice
-    fields through :func:`extraction.confirm.confirm_invoice_fields` (label, audit, the supplier's layout learned)
-    and check them again: one transaction. Returns the updated row."""
-    checked = check_typed(fields, today=today or date.today()) if fields else None
-    if checked is not None and not checked.ok:
-        raise InvalidFields(_problems_text(checked), field=next(iter(checked.problems)), problems=checked.problems)
+    fields through :func:`extraction.confirm.confirm_invoice_fields` (checked as typed, label, audit, checks run
+    again, the supplier's layout learned): one transaction. Returns the updated row.
+
+    Raises :class:`~mailroom.errors.InvalidFields` (nothing stored) when a typed value does not parse or fails its
+    checks."""
+    typed = {name: text for name, text in (fields or {}).items() if text.strip()}
     with session_scope(sessions) as session:
         row = repository.get_document(session, document_id)
         if row is None:
@@ -70,11 +62,11 @@ def apply_decision(
                 from_state=row.state, to_state=DocumentState.ROUTED.value,
             )
         corrected: list[str] = []
-        if checked is not None and checked.values:
+        if typed:
             if blobs is None:
                 raise ValueError("correcting invoice fields needs the blob store (the pages' words)")
-            confirmation = confirm_invoice_fields(session, blobs, row.id, checked.values, actor=decided_by, who=who)
-            corrected = confirmation.corrected
+            corrected = confirm_invoice_fields(session, blobs, row.id, typed, actor=decided_by, who=who,
+                                               form=Form.TYPED, today=today).corrected
         previous = repository.stored_routing(row)
         if expected is DocumentState.ROUTED and previous is not None and previous.postbox == postbox:
             raise SamePostbox(f"document {row.id} is already in postbox {postbox!r}", field="postbox")
@@ -83,8 +75,6 @@ def apply_decision(
         routing = previous.superseded(decided) if previous is not None else decided.model_copy(update={"history": []})
 
         def edit(result: Result) -> None:
-            if checked is not None and checked.values and isinstance(result.invoice, dict):
-                _recheck(result.invoice, today or date.today())
             result.routing = routing
             if document_type:
                 result.document_type = DocumentType(label=document_type, confidence=1.0, decided_by=decided_by)
@@ -107,21 +97,6 @@ def apply_decision(
         session.refresh(row)
         row.children  # noqa: B018  loaded now: the caller reads the letters of a stack after the session ends
         return row
-
-
-def _problems_text(checked: TypedFields) -> str:
-    return "; ".join(f"{name}: {', '.join(codes)}" for name, codes in checked.problems.items())
-
-
-def _recheck(invoice: dict[str, Any], today: date) -> None:
-    """Run the field checks again on the confirmed values (the supplier's IBAN and duplicate checks are kept)."""
-    values = {n: f["value"] for n, f in invoice.items() if isinstance(f, dict) and "value" in f}
-    kept = (invoice.get("validation") or {}).get("checks") or []
-    checks = [validation.Check(c["check"], bool(c["ok"]), c.get("reason")) for c in kept
-              if c.get("check") not in _FIELD_CHECKS]
-    checks += validation.check_fields(values, today=today)
-    invoice["validation"] = {**(invoice.get("validation") or {}), "status": validation.status_of(checks, values),
-                             "checks": [c.to_dict() for c in checks]}
 
 
 def send_back_for_rescan(

@@ -1,10 +1,14 @@
-"""A reviewer confirms or corrects an invoice's fields: the result is put right, the correction is kept as a
-label, the audit trail records it, and the supplier's layout is learned so that its next invoice is read right.
+"""The one home of invoice field corrections: a reviewer confirms or corrects an invoice's fields, the values are
+checked, the result is put right and its checks run again, the correction is kept as a label, the audit trail
+records it, and the supplier's layout is learned so that its next invoice is read right.
 
-:func:`confirm_invoice_fields` is the one service function behind ``POST /api/v1/documents/{id}/fields`` and the
-web UI's validation station: both call it with an open session, the blob store and the person acting. Values are
-given in the contract's form (ISO dates, ``"1234.56"`` amounts, compact IBANs); a value of the wrong shape is
-refused with ``invalid_correction`` naming the field.
+:func:`confirm_invoice_fields` is the one service function behind ``POST /api/v1/documents/{id}/fields`` (values
+in the contract's form: ISO dates, ``"1234.56"`` amounts, compact IBANs; :attr:`Form.CONTRACT`) and the web UI's
+validation station (through :func:`api.review.apply_decision`; values as typed, German or English notation:
+:attr:`Form.TYPED`). Both call it with an open session, the blob store and the person acting; the caller commits.
+A value of the wrong shape is refused with ``invalid_correction`` (contract form) or ``invalid_fields`` (typed),
+values that fail their checks (IBAN/VAT id check digits, dates, net + VAT = gross) with ``invalid_fields`` and
+the problems per field.
 """
 
 from __future__ import annotations
@@ -13,15 +17,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from enum import Enum
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from extraction import parsers
+from extraction import parsers, validation
 from extraction.labels import FIELD_KINDS, Kind
+from extraction.review import TypedFields, add_check_problems, check_typed
 from extraction.store import learn_from_confirmation
 from mailroom import audit
-from mailroom.errors import InvalidCorrection, NotAnInvoice
+from mailroom.errors import InvalidCorrection, InvalidFields, NotAnInvoice
 from mailroom.model import Document, Page
 from mailroom.result import Result
 from mailroom.storage import repository
@@ -35,6 +41,19 @@ CONFIRMABLE = frozenset(
      "service_period_end", "seller_name", "buyer_name", "currency", "type_code", "payment_terms"}
 )
 MAX_VALUE_LENGTH = 200
+#: Checks that :func:`extraction.validation.check_fields` makes (run again after a correction); the other checks
+#: of an invoice (the supplier's IBAN, duplicates) are kept as they were.
+FIELD_CHECKS = frozenset({
+    "iban_checksum", "bic_format", "bic_matches_iban_country", "vat_id_check_digits", "leitweg_id",
+    "dates_plausible", "due_date_not_before_issue_date", "service_period_in_order", "net_plus_vat_equals_gross",
+})
+
+
+class Form(Enum):
+    """How the corrected values are written: the contract's form (API) or as a reviewer types them (station)."""
+
+    CONTRACT = "contract"
+    TYPED = "typed"
 
 
 @dataclass(frozen=True)
@@ -75,6 +94,23 @@ def checked_value(field: str, value: Any) -> str:
     return text
 
 
+def checked_fields(fields: Mapping[str, Any], *, form: Form, today: date) -> dict[str, str]:
+    """The corrected values in the contract's form, checked like extracted fields (check digits, dates, totals).
+
+    Contract form: an unknown field or a value of the wrong shape raises :class:`InvalidCorrection` naming it.
+    Typed form: blank fields stay as read; unreadable values are problems like failed checks. Any problem raises
+    :class:`InvalidFields` with ``details.problems`` (codes per field)."""
+    if form is Form.TYPED:
+        checked = check_typed({name: str(value) for name, value in fields.items()}, today=today)
+    else:
+        checked = add_check_problems(
+            TypedFields(values={name: checked_value(name, value) for name, value in fields.items()}), today=today)
+    if not checked.ok:
+        text = "; ".join(f"{name}: {', '.join(codes)}" for name, codes in checked.problems.items())
+        raise InvalidFields(text, field=next(iter(checked.problems)), problems=checked.problems)
+    return checked.values
+
+
 def stored_document(session: Session, blobs: BlobStore, document_id: str) -> Document:
     """The document tree as read (one page JSON per page)."""
     rows = repository.page_artifacts(session, document_id, kind=ArtifactKind.PAGE_JSON)
@@ -83,17 +119,21 @@ def stored_document(session: Session, blobs: BlobStore, document_id: str) -> Doc
 
 def confirm_invoice_fields(
     session: Session, blobs: BlobStore, document_id: str, fields: Mapping[str, Any], *, actor: str, who: str,
-    confirm_rest: bool = False,
+    confirm_rest: bool = False, form: Form = Form.CONTRACT, today: date | None = None,
 ) -> Confirmation:
     """Confirm or correct ``fields`` of a document's invoice (and, with ``confirm_rest``, every other field as
-    read), then learn the supplier's layout from all confirmed values. The caller commits.
+    read): check them (:func:`checked_fields`), store them with source ``reviewer``, run the invoice's field
+    checks again on the stored values, keep the ``fields`` label, audit ``invoice.fields_confirmed`` (names, not
+    values) and learn the supplier's layout from all confirmed values. The caller commits.
 
-    Raises :class:`InvalidCorrection` (422) for unknown fields or values of the wrong shape and
+    Raises :class:`InvalidCorrection` (422) for unknown fields or values of the wrong shape (contract form),
+    :class:`InvalidFields` (422) for values that fail their checks (or, typed, do not parse) and
     :class:`NotAnInvoice` (409) for a document without an invoice part.
     """
-    if not fields and not confirm_rest:
+    day = today or date.today()
+    values = checked_fields(fields, form=form, today=day)
+    if not values and not confirm_rest:
         raise InvalidCorrection("no fields given to confirm", field="fields")
-    values = {name: checked_value(name, value) for name, value in fields.items()}
     row = repository.get_document(session, document_id)
     if row is None:
         raise InvalidCorrection(f"no document {document_id}", field="document_id")
@@ -108,23 +148,24 @@ def confirm_invoice_fields(
     confirmed.update(values)
     corrected = sorted(name for name, value in values.items()
                        if str((invoice.get(name) or {}).get("value")) != value)
+    # learned only from values read on the page (an e-invoice's XML has no places), judged before they are replaced
+    read_from_page = any((invoice.get(n) or {}).get("source") != "e-invoice" for n in confirmed)
     for name, value in confirmed.items():
         previous = invoice.get(name)
         before: dict[str, Any] = previous if isinstance(previous, dict) else {}
         same = str(before.get("value")) == value
         invoice[name] = {"value": value, "confidence": 1.0, "page": before.get("page") if same else None,
                          "box": before.get("box") if same else None, "source": "reviewer"}
-    validation = dict(invoice.get("validation") or {})
-    validation["confirmed_by"] = actor
-    invoice["validation"] = validation
+    invoice["validation"] = {**(invoice.get("validation") or {}), "confirmed_by": actor}
     key = _supplier_key(invoice)
     learned: list[str] = []
-    read_from_page = any((invoice.get(n) or {}).get("source") != "e-invoice" for n in confirmed)
     if key is not None and read_from_page:
         document = stored_document(session, blobs, document_id)
         if document.pages:
             layout = learn_from_confirmation(session, document, confirmed, key, document_id=document_id)
             learned = sorted({p.field for p in layout.fields})
+
+    _recheck(invoice, day)
 
     def edit(result: Result) -> None:
         result.invoice = invoice
@@ -149,3 +190,14 @@ def _supplier_key(invoice: Mapping[str, Any]) -> str | None:
         if isinstance(part, dict) and part.get("value"):
             return str(part["value"])
     return None
+
+
+def _recheck(invoice: dict[str, Any], today: date) -> None:
+    """Run the field checks again on the confirmed values (the supplier's IBAN and duplicate checks are kept)."""
+    values = {n: f["value"] for n, f in invoice.items() if isinstance(f, dict) and "value" in f}
+    kept = (invoice.get("validation") or {}).get("checks") or []
+    checks = [validation.Check(c["check"], bool(c["ok"]), c.get("reason")) for c in kept
+              if c.get("check") not in FIELD_CHECKS]
+    checks += validation.check_fields(values, today=today)
+    invoice["validation"] = {**(invoice.get("validation") or {}), "status": validation.status_of(checks, values),
+                             "checks": [c.to_dict() for c in checks]}

@@ -1,10 +1,11 @@
 """What a reviewer types into an invoice field: parsed into the contract's form and checked at once.
 
-The validation station (web UI) and the field-correction service call :func:`check_typed` on every keystroke
-pause and before a correction is stored: each field's value is parsed like extraction parses the page (German or
-English amounts and dates, IBAN/VAT id/BIC without spaces, upper case), then the same checks run as on extracted
-fields (:func:`extraction.validation.check_fields`: check digits, date order and plausibility, net + VAT = gross).
-Problems come back per field as stable codes (the UI's text catalogue words them).
+The validation station (web UI) calls :func:`check_typed` on every keystroke pause; the one correction service
+(:func:`extraction.confirm.confirm_invoice_fields`) calls it, or :func:`add_check_problems` for values given in
+the contract's form, before a correction is stored. Each field's value is parsed like extraction parses the page
+(German or English amounts and dates, IBAN/VAT id/BIC without spaces, upper case), then the same checks run as on
+extracted fields (:func:`extraction.validation.check_fields`: check digits, date order and plausibility,
+net + VAT = gross). Problems come back per field as stable codes (the UI's text catalogue words them).
 """
 
 from __future__ import annotations
@@ -83,6 +84,11 @@ def check_typed(typed: Mapping[str, str], *, today: date) -> TypedFields:
             out.add(name, problem)
         elif value is not None:
             out.values[name] = value
+    return add_check_problems(out, today=today)
+
+
+def add_check_problems(out: TypedFields, *, today: date) -> TypedFields:
+    """Run the invoice checks on ``out.values`` and add each failed check at the fields it concerns."""
     for check in validation.check_fields(out.values, today=today):
         if not check.ok:
             for name in CHECK_FIELDS.get(check.check, ()):

@@ -14,9 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.units import mm
-from reportlab.pdfgen import canvas
+from supplier_invoice import IBAN, LEARNED_FIELDS, VAT_ID, SupplierInvoice, render_supplier_invoice
 from test_api_support import SAMPLES, ApiServer, make_settings, serve, upload, wait_settled
 
 from extraction.eval import degrade_pdf_page
@@ -24,49 +22,12 @@ from mailroom import audit
 from mailroom.storage.db import session_scope
 from mailroom.storage.labels import labels_of
 
-IBAN = "DE89370400440532013000"
-VAT_ID = "DE458864807"
-LEARNED = ("invoice_number", "issue_date", "total_net", "total_vat", "total_gross")
 
-
-def _de(amount: Decimal) -> str:
-    return f"{amount:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".")
-
-
-def _truth(number: str, issue: str, net: Decimal) -> dict[str, str]:
-    vat = (net * Decimal("0.19")).quantize(Decimal("0.01"))
-    return {"invoice_number": number, "issue_date": issue, "total_net": f"{net:.2f}", "total_vat": f"{vat:.2f}",
-            "total_gross": f"{net + vat:.2f}"}
-
-
-def _scan(truth: dict[str, str], folder: Path, seed: int) -> bytes:
+def _scan(invoice: SupplierInvoice, folder: Path, seed: int) -> bytes:
     """The supplier's invoice rendered as a PDF, then rasterised and degraded like a scan (TIFF bytes)."""
-    path = folder / f"{truth['invoice_number']}.pdf"
-    pdf = canvas.Canvas(str(path), pagesize=A4)
-    height = A4[1]
-    y, m, d = truth["issue_date"].split("-")
-    pdf.setFont("Helvetica-Bold", 16)
-    pdf.drawString(20 * mm, height - 20 * mm, "Kanzlei Obermeyer Partner")
-    pdf.setFont("Helvetica", 11)
-    pdf.drawString(20 * mm, height - 50 * mm, "Stadtverwaltung Musterstadt")
-    pdf.drawString(20 * mm, height - 56 * mm, "Rathausplatz 1, 12345 Musterstadt")
-    pdf.drawString(130 * mm, height - 50 * mm, "Belegkennung")
-    pdf.drawString(130 * mm, height - 56 * mm, truth["invoice_number"])
-    pdf.drawString(130 * mm, height - 66 * mm, "Ausgestellt am")
-    pdf.drawString(130 * mm, height - 72 * mm, f"{d}.{m}.{y}")
-    pdf.setFont("Helvetica-Bold", 13)
-    pdf.drawString(20 * mm, height - 90 * mm, "Rechnung")
-    pdf.setFont("Helvetica", 11)
-    pdf.drawString(20 * mm, height - 97 * mm, "Honorar für anwaltliche Beratung im Vergabeverfahren")
-    for n, key in enumerate(("total_net", "total_vat", "total_gross")):
-        label = ("Warenwert", "Steueranteil", "Endsumme inkl. Steuer")[n]
-        pdf.drawString(20 * mm, height - (120 + 8 * n) * mm, label)
-        pdf.drawRightString(110 * mm, height - (120 + 8 * n) * mm, _de(Decimal(truth[key])))
-    pdf.setFont("Helvetica", 9)
-    pdf.drawString(20 * mm, 30 * mm, "Bankverbindung: Commerzbank  IBAN: DE89 3704 0044 0532 0130 00")
-    pdf.drawString(20 * mm, 25 * mm, f"USt-IdNr.: {VAT_ID}")
-    pdf.save()
-    return degrade_pdf_page(path, folder / f"{truth['invoice_number']}.tif", seed=seed).read_bytes()
+    pdf = render_supplier_invoice(invoice, folder / f"{invoice.number}.pdf", heading="Rechnung",
+                                  subject="Honorar für anwaltliche Beratung im Vergabeverfahren")
+    return degrade_pdf_page(pdf, folder / f"{invoice.number}.tif", seed=seed).read_bytes()
 
 
 @pytest.fixture(scope="module")
@@ -106,12 +67,13 @@ def _values(result: dict[str, object]) -> dict[str, object]:
 def test_confirmed_fields_teach_the_suppliers_next_invoice(
     server: ApiServer, station: httpx.Client, reviewer: httpx.Client, tmp_path: Path
 ) -> None:
-    first_truth = _truth("OB-24-0113", "2026-03-02", Decimal("1250.00"))
-    second_truth = _truth("OB-24-0187", "2026-04-17", Decimal("8431.70"))
-    first_id, first = _read(station, reviewer, "first.tif", _scan(first_truth, tmp_path, 1))
+    first_invoice = SupplierInvoice("OB-24-0113", "2026-03-02", Decimal("1250.00"))
+    second_invoice = SupplierInvoice("OB-24-0187", "2026-04-17", Decimal("8431.70"))
+    first_truth, second_truth = first_invoice.truth(), second_invoice.truth()
+    first_id, first = _read(station, reviewer, "first.tif", _scan(first_invoice, tmp_path, 1))
     before = _values(first)
     assert before.get("iban") == IBAN and before.get("seller_vat_id") == VAT_ID
-    missed = [f for f in LEARNED if before.get(f) != first_truth[f]]
+    missed = [f for f in LEARNED_FIELDS if before.get(f) != first_truth[f]]
     assert missed, "the unusual labels should not be read without learning"
 
     # a station may not confirm fields; an unknown field or a bad date is refused with a stable code
@@ -120,6 +82,12 @@ def test_confirmed_fields_teach_the_suppliers_next_invoice(
     assert bad.status_code == 422 and bad.json()["code"] == "invalid_correction", bad.text
     unknown = reviewer.post(f"/api/v1/documents/{first_id}/fields", json={"fields": {"colour": "blue"}})
     assert unknown.status_code == 422 and unknown.json()["code"] == "invalid_correction"
+    # values of the right shape that fail their checks are refused as in the validation station, nothing stored
+    inconsistent = {**first_truth, "total_gross": "9999.99"}
+    failed = reviewer.post(f"/api/v1/documents/{first_id}/fields", json={"fields": inconsistent})
+    assert failed.status_code == 422 and failed.json()["code"] == "invalid_fields", failed.text
+    assert set(failed.json()["details"]["problems"]) >= {"total_net", "total_vat", "total_gross"}
+    assert reviewer.get(f"/api/v1/documents/{first_id}").json()["result"]["invoice"] == first["invoice"]
 
     confirmed = reviewer.post(f"/api/v1/documents/{first_id}/fields",
                               json={"fields": first_truth, "confirm_rest": True})
@@ -127,10 +95,11 @@ def test_confirmed_fields_teach_the_suppliers_next_invoice(
     body = confirmed.json()
     assert body["supplier_key"] == VAT_ID
     assert set(missed) <= set(body["corrected"])
-    assert set(LEARNED) <= set(body["learned"])
+    assert set(LEARNED_FIELDS) <= set(body["learned"])
     stored = reviewer.get(f"/api/v1/documents/{first_id}").json()["result"]["invoice"]
-    assert {f: stored[f]["value"] for f in LEARNED} == first_truth
-    assert all(stored[f]["source"] == "reviewer" for f in LEARNED)
+    assert {f: stored[f]["value"] for f in LEARNED_FIELDS} == first_truth
+    assert all(stored[f]["source"] == "reviewer" for f in LEARNED_FIELDS)
+    assert stored["validation"]["status"] == "valid" and stored["validation"]["confirmed_by"] == "reviewer:pruefer-1"
     with session_scope(server.ctx.sessions, readonly=True) as session:
         kinds = [label.kind for label in labels_of(session, first_id)]
         entries = [e for e in audit.export(session) if e["action"] == "invoice.fields_confirmed"]
@@ -138,9 +107,9 @@ def test_confirmed_fields_teach_the_suppliers_next_invoice(
     assert entries and entries[-1]["actor"] == "reviewer:pruefer-1" and entries[-1]["object_id"] == first_id
     assert "1250.00" not in json.dumps(entries[-1]["details"])  # names of fields, not their values
 
-    _, second = _read(station, reviewer, "second.tif", _scan(second_truth, tmp_path, 2))
+    _, second = _read(station, reviewer, "second.tif", _scan(second_invoice, tmp_path, 2))
     after = _values(second)
-    assert {f: after.get(f) for f in LEARNED} == second_truth  # the next invoice of the supplier is read right
+    assert {f: after.get(f) for f in LEARNED_FIELDS} == second_truth  # the next invoice of the supplier is read right
 
 
 def test_fields_of_a_document_that_is_no_invoice_are_refused(server: ApiServer, station: httpx.Client) -> None:

@@ -8,15 +8,12 @@ After one confirmed invoice its next invoices are read right.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.units import mm
-from reportlab.pdfgen import canvas
 from sqlalchemy import Engine
+from supplier_invoice import IBAN, LEARNED_FIELDS, SELLER, VAT_ID, SupplierInvoice, render_supplier_invoice
 
 from extraction.eval import degrade_pdf_page
 from extraction.invoice import extract_invoice
@@ -29,58 +26,12 @@ from mailroom.storage.db import make_engine, migrate, session_scope
 from workers.inprocess import process_path
 from workers.pipeline import PipelineContext
 
-SUPPLIER = Supplier("70009", "Kanzlei Obermeyer Partner", ("DE89370400440532013000",), "DE458864807")
-LEARNED_FIELDS = ("invoice_number", "issue_date", "total_net", "total_vat", "total_gross")
+SUPPLIER = Supplier("70009", SELLER, (IBAN,), VAT_ID)
 
 
-@dataclass(frozen=True)
-class Example:
-    number: str
-    issue: str  # ISO
-    net: Decimal
-
-    @property
-    def vat(self) -> Decimal:
-        return (self.net * Decimal("0.19")).quantize(Decimal("0.01"))
-
-    @property
-    def gross(self) -> Decimal:
-        return self.net + self.vat
-
+class Example(SupplierInvoice):
     def truth(self) -> dict[str, str]:
-        return {"invoice_number": self.number, "issue_date": self.issue, "total_net": f"{self.net:.2f}",
-                "total_vat": f"{self.vat:.2f}", "total_gross": f"{self.gross:.2f}",
-                "iban": SUPPLIER.ibans[0], "seller_vat_id": "DE458864807"}
-
-
-def _de(amount: Decimal) -> str:
-    return f"{amount:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".")
-
-
-def _render(example: Example, path: Path) -> Path:
-    """An invoice with the supplier's own label words, label above its value, totals in a box at the left."""
-    pdf = canvas.Canvas(str(path), pagesize=A4)
-    height = A4[1]
-    y, m, d = example.issue.split("-")
-    pdf.setFont("Helvetica-Bold", 16)
-    pdf.drawString(20 * mm, height - 20 * mm, "Kanzlei Obermeyer Partner")
-    pdf.setFont("Helvetica", 11)
-    pdf.drawString(20 * mm, height - 50 * mm, "Stadtverwaltung Musterstadt")
-    pdf.drawString(20 * mm, height - 56 * mm, "Rathausplatz 1, 12345 Musterstadt")
-    pdf.drawString(130 * mm, height - 50 * mm, "Belegkennung")
-    pdf.drawString(130 * mm, height - 56 * mm, example.number)
-    pdf.drawString(130 * mm, height - 66 * mm, "Ausgestellt am")
-    pdf.drawString(130 * mm, height - 72 * mm, f"{d}.{m}.{y}")
-    pdf.drawString(20 * mm, height - 95 * mm, "Honorarnote für anwaltliche Beratung im Vergabeverfahren")
-    for n, (label, value) in enumerate([("Warenwert", example.net), ("Steueranteil", example.vat),
-                                        ("Endsumme inkl. Steuer", example.gross)]):
-        pdf.drawString(20 * mm, height - (120 + 8 * n) * mm, label)
-        pdf.drawRightString(110 * mm, height - (120 + 8 * n) * mm, _de(value))
-    pdf.setFont("Helvetica", 9)
-    pdf.drawString(20 * mm, 30 * mm, "Bankverbindung: Commerzbank  IBAN: DE89 3704 0044 0532 0130 00")
-    pdf.drawString(20 * mm, 25 * mm, "USt-IdNr.: DE458864807")
-    pdf.save()
-    return path
+        return {**super().truth(), "iban": IBAN, "seller_vat_id": VAT_ID}
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +44,7 @@ def scanned(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Example
                 Example("OB-24-0302", "2026-07-09", Decimal("312.45"))]
     out = {}
     for n, example in enumerate(examples):
-        pdf = _render(example, root / f"{example.number}.pdf")
+        pdf = render_supplier_invoice(example, root / f"{example.number}.pdf")
         tif = degrade_pdf_page(pdf, root / f"{example.number}.tif", seed=n)
         outcome = process_path(tif, ctx)
         assert outcome.document is not None

@@ -104,8 +104,10 @@ def reroute_document(
     "`reviewer`; with `confirm_rest`, every other field as read is confirmed too. The correction is stored as a "
     "`fields` label, the audit trail records `invoice.fields_confirmed` (field names, not values), and the place "
     "of every confirmed value on the page is learned for the supplier (its creditor number, else its VAT id, "
-    "else its IBAN), so that its next invoice is read there first. 422 `invalid_correction` for an unknown field "
-    "or a value of the wrong shape; 409 `not_an_invoice` for a document not read as an invoice.",
+    "else its IBAN), so that its next invoice is read there first; the invoice's checks run again on the stored "
+    "values. 422 `invalid_correction` for an unknown field or a value of the wrong shape, `invalid_fields` for "
+    "values that fail their checks (IBAN/VAT id check digits, dates, net + VAT = gross; `details.problems` per "
+    "field); 409 `not_an_invoice` for a document not read as an invoice.",
     responses=error_responses(401, 403, 404, 409, 422),
 )
 def confirm_fields(
