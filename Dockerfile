@@ -28,7 +28,7 @@ RUN /opt/mailroom/bin/pip install --no-deps --no-build-isolation . \
 FROM python:3.11-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng tesseract-ocr-osd poppler-utils \
-      fonts-dejavu-core fonts-liberation curl procps \
+      fonts-dejavu-core fonts-liberation curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --create-home --uid 10001 mailroom \
  && mkdir -p /data && chown mailroom:mailroom /data
@@ -44,6 +44,7 @@ USER mailroom
 WORKDIR /home/mailroom
 VOLUME ["/data"]
 EXPOSE 8000
+# the API's check; the worker containers (docker-compose.yml) use `mailroom health worker [--beat]` (heartbeats)
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD curl -fsS http://127.0.0.1:8000/healthz || exit 1
 CMD ["mailroom", "serve", "--host", "0.0.0.0", "--port", "8000"]

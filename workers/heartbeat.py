@@ -1,5 +1,8 @@
 """A worker's tool check at start and its heartbeat (``service_heartbeats``, see :mod:`mailroom.storage.heartbeats`).
 
+The heartbeat is written only while the worker's consumer runs (``running``): a worker whose consumer stopped
+goes stale in ``/readyz`` and ``mailroom health worker`` (:mod:`workers.health`).
+
 A worker started without Tesseract (or its language model) or Poppler used to take OCR tasks and fail every
 document with ``tool_missing``. Now ``mailroom worker`` checks its tools before it consumes a queue: without them
 it does not consume the ``ocr`` queue (another worker takes the pages), says so in its log and its heartbeat
@@ -54,12 +57,13 @@ class Heartbeat:
     """A daemon thread of the worker's main process that writes its heartbeat every HEARTBEAT_SECONDS."""
 
     def __init__(self, settings: Settings, name: str, queues: list[str], tools: ToolCheck, *,
-                 recheck: Callable[[], ToolCheck] | None = None) -> None:
+                 recheck: Callable[[], ToolCheck] | None = None, running: Callable[[], bool] | None = None) -> None:
         self.settings = settings
         self.name = name
         self.queues = queues
         self.tools = tools
         self.recheck = recheck
+        self.running = running  # whether the worker's consumer runs: no heartbeat without it
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="mailroom-heartbeat", daemon=True)
         self._failing = False
@@ -86,6 +90,11 @@ class Heartbeat:
                     return
 
     def write(self, sessions: object) -> None:
+        if self.running is not None and not self.running():
+            if not self._failing:
+                log.warning("heartbeat not written: the worker's consumer does not run")
+            self._failing = True
+            return
         try:
             with session_scope(sessions) as session:  # type: ignore[arg-type]
                 heartbeats.beat(

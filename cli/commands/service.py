@@ -96,7 +96,6 @@ def worker(
         idle.stop()
         log.warning("the OCR tools work now: restarting the worker to take OCR work")
         raise typer.Exit(0)  # the supervisor starts it again (mailroom serve, compose's restart policy)
-    heartbeat = Heartbeat(settings, hostname, names, tools, recheck=recheck)
     instance = app.Worker(
         hostname=hostname,
         concurrency=concurrency or os.cpu_count() or 1,
@@ -110,6 +109,7 @@ def worker(
     )
     log.info("worker for queues %s with %d processes (broker: %s)", ",".join(names), instance.concurrency,
              "redis" if settings.broker_url else "embedded SQLite")
+    heartbeat = Heartbeat(settings, hostname, names, tools, recheck=recheck, running=partial(_consuming, instance))
     # the heartbeat thread starts once the pool and the beat are forked (no thread is copied into a fork)
     worker_ready.connect(lambda **_: heartbeat.start(), weak=False)
     watch = BeatWatch(instance) if beat else None
@@ -125,6 +125,15 @@ def worker(
     if watch is not None and watch.died:
         raise typer.Exit(BEAT_DIED_EXIT_CODE)
     raise typer.Exit(int(instance.exitcode or 0))
+
+
+def _consuming(instance: Any) -> bool:
+    """Whether the Celery worker's consumer runs (its blueprint is started and not closing)."""
+    from celery.bootsteps import RUN
+
+    consumer = getattr(instance, "consumer", None)
+    blueprint = getattr(consumer, "blueprint", None)
+    return blueprint is not None and blueprint.state == RUN
 
 
 def _keep_mailroom_logging(**_: Any) -> None:
