@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 from servicekit import (
+    REPO,
     SAMPLES,
     SCANS_1P,
     Database,
@@ -55,6 +59,40 @@ def test_two_embedded_workers_process_documents(tmp_path: Path) -> None:
         for worker in workers:
             worker.stop()
         db.close()
+    for worker in workers:  # kombu's deprecated mapping is replaced (workers/broker_sqlite.py)
+        assert "noload" not in worker.log.read_text()
+
+
+# a fresh process: SQLAlchemy configures the broker's mappers (and warned about kombu's ``noload``) once per process
+ROUND_TRIP = """
+import json, sys, warnings
+from pathlib import Path
+from mailroom.settings import Settings
+from workers.celery_app import DEFAULT_QUEUE, SWEEP, create_celery
+from workers.dispatch import CeleryDispatcher
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    app = create_celery(Settings(_env_file=None, data_dir=Path(sys.argv[1]), broker_url=None))
+    app.send_task(SWEEP, queue=DEFAULT_QUEUE)
+    depths = dict(CeleryDispatcher(app).queue_depths())
+    with app.connection_for_read() as connection, connection.channel() as channel:
+        message = channel.basic_get(DEFAULT_QUEUE, no_ack=True)
+        task = message.headers["task"] if message is not None else None
+        lazy = channel.queue_cls.messages.property.lazy
+    after = dict(CeleryDispatcher(app).queue_depths())
+print(json.dumps({"depths": depths, "task": task, "after": after, "lazy": lazy,
+                  "warnings": [f"{w.category.__name__}: {w.message}" for w in caught]}))
+"""
+
+
+def test_the_embedded_broker_carries_a_task_without_sqlalchemy_deprecations(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-c", ROUND_TRIP, str(tmp_path / "data")], capture_output=True,
+                          text=True, timeout=120, cwd=REPO, check=True)
+    seen = json.loads(done.stdout)
+    assert seen["depths"] == {"ocr": 0, "default": 1} and seen["task"] == "mailroom.sweep"
+    assert seen["after"] == {"ocr": 0, "default": 0}  # taken once, by one consumer
+    assert seen["lazy"] == "raise"  # never loads a queue's messages; kombu's own mapping said the deprecated noload
+    assert not [w for w in seen["warnings"] if "SADeprecationWarning" in w or "noload" in w], seen["warnings"]
 
 
 def alive(pid: int) -> bool:

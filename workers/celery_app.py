@@ -4,7 +4,8 @@ Two deployments share it (see ``DESIGN.md``, "Running it"):
 
 * **scale-out**: ``MAILROOM_BROKER_URL=redis://…``; any number of ``mailroom worker`` processes on any machines.
 * **embedded** (no broker URL): kombu's SQLAlchemy transport on a SQLite file in the data directory
-  (``sqla+sqlite:///<data_dir>/broker.sqlite3``, WAL mode). No server to install; messages survive a restart
+  (``sqlite:///<data_dir>/broker.sqlite3``, WAL mode; the transport is :mod:`workers.broker_sqlite`, kombu's with
+  its deprecated ``noload`` mapping replaced). No server to install; messages survive a restart
   (they are rows in a file); several worker processes take messages in ``BEGIN IMMEDIATE`` transactions, so a
   message is handed to one of them only. The filesystem transport was the alternative: its ``_put`` creates the
   message file before writing it, so a concurrent consumer can take an empty message, and its moves are not
@@ -59,6 +60,8 @@ KICK_EXPIRES_SECONDS = 60
 """A delivery kick not started within this is dropped (the beat has sent the events by then)."""
 
 EMBEDDED_BROKER_FILE = "broker.sqlite3"
+EMBEDDED_TRANSPORT = "workers.broker_sqlite:Transport"
+"""kombu's SQLAlchemy transport without its deprecated ``noload`` mapping (:mod:`workers.broker_sqlite`)."""
 EMBEDDED_POLLING_SECONDS = 1.0
 """How often an idle embedded worker looks for messages (a busy worker takes the next message at once)."""
 MAX_MEMORY_PER_CHILD_KIB = 800_000
@@ -101,7 +104,7 @@ def embedded_broker_path(settings: Settings) -> Path:
 
 def broker_url(settings: Settings) -> str:
     """The broker: ``settings.broker_url``, or the embedded SQLite broker in the data directory."""
-    return settings.broker_url or f"sqla+sqlite:///{embedded_broker_path(settings)}"
+    return settings.broker_url or f"sqlite:///{embedded_broker_path(settings)}"
 
 
 def task_time_limits(settings: Settings) -> tuple[float, float]:
@@ -113,8 +116,10 @@ def task_time_limits(settings: Settings) -> tuple[float, float]:
 def create_celery(settings: Settings, *, worker: bool = False) -> MailroomCelery:
     """The Celery app for ``settings``; ``worker=True`` also loads the tasks (imports the pipeline)."""
     embedded = not settings.broker_url
+    transport: str | None = None  # from the URL's scheme (redis)
     if embedded:
         prepare_embedded_broker(settings)
+        transport = EMBEDDED_TRANSPORT
         transport_options: dict[str, Any] = {"connect_args": {"timeout": 30}}
     else:
         transport_options = {"visibility_timeout": REDIS_VISIBILITY_TIMEOUT_SECONDS}
@@ -122,6 +127,7 @@ def create_celery(settings: Settings, *, worker: bool = False) -> MailroomCelery
     app = MailroomCelery(settings, include=["workers.tasks"] if worker else [])
     app.conf.update(
         broker_url=broker_url(settings),
+        broker_transport=transport,
         broker_transport_options=transport_options,
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,  # a restarted Redis is waited for, never given up on
