@@ -24,7 +24,9 @@ from api.routes.directory import router as directory_router
 from api.routes.postboxes import copy_router as postbox_copy_router
 from api.routes.postboxes import router as postboxes_router
 from api.routes.reprocess import router as reprocess_router
+from api.routes.rescan import router as rescan_router
 from api.routes.rules import router as rules_router
+from api.routes.split import router as split_router
 from api.routes.webhooks import router as webhooks_router
 from api.ui import install as install_ui
 from mailroom import __version__
@@ -96,6 +98,8 @@ def create_app(settings: Settings, *, dispatcher: Dispatcher, pipeline: Pipeline
     app.include_router(postbox_copy_router)
     app.include_router(deletion_router)
     app.include_router(reprocess_router)
+    app.include_router(rescan_router)
+    app.include_router(split_router)
     app.include_router(webhooks_router)
     install_ui(app)
     return app

@@ -4,7 +4,8 @@ rendered as PNG at a viewing resolution.
 This is a download for people (a station checking a scan, a clerk without a PDF viewer), not a pipeline
 intermediate: PDF pages are rasterised by Poppler (``intake.poppler``) in grey, image files are scaled from
 their own resolution, never to more than :data:`MAX_VIEW_PIXELS` (a huge page is rendered at a lower resolution).
-A letter separated from a stack counts its pages from its first page in the stack.
+A letter separated from a stack counts its pages from its first page in the stack (a letter of a letter: the
+offsets added up).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from PIL import Image
 from intake.poppler import rasterise_page
 from intake.types import FileKind
 from mailroom.errors import NotAvailable, PageNotFound
+from mailroom.storage import repository
+from mailroom.storage.db import session_scope
 from mailroom.storage.models import DocumentRow
 from workers.pipeline import PipelineContext
 
@@ -31,6 +34,8 @@ _ASSUMED_IMAGE_DPI = 300
 #: The most pixels a rendered view may have (A4 at 300 dpi is 8.7 Mpx): a larger page is rendered at a lower
 #: resolution instead (a 200 × 200 inch page at dpi=100 would be 400 Mpx, a 792 MB raster).
 MAX_VIEW_PIXELS = 16_000_000
+#: How many parents up a letter's first page is looked for (each "split here" of a letter adds one).
+_MAX_NESTING = 16
 
 
 def view_dpi(width_pt: float, height_pt: float, dpi: int, max_pixels: int = MAX_VIEW_PIXELS) -> int:
@@ -59,11 +64,28 @@ def render_page_png(ctx: PipelineContext, row: DocumentRow, number: int, dpi: in
         raise NotAvailable(f"document {row.id} has no page images ({row.kind})")
     if number < 1 or (row.pages is not None and number > row.pages):
         raise PageNotFound(f"document {row.id} has {row.pages} page(s), not page {number}", field="n")
-    page_in_file = (row.page_from or 1) + number - 1
+    page_in_file = _first_page_in_file(ctx, row) + number - 1
     original = ctx.blobs.path(row.original_sha)
     if row.kind == FileKind.PDF.value:
         return _pdf_page(ctx, original, page_in_file, dpi)
     return _image_page(original, page_in_file, dpi)
+
+
+def _first_page_in_file(ctx: PipelineContext, row: DocumentRow) -> int:
+    """Where the document's first page lies in its original file: 1 for a file, its first page in the stack for a
+    letter, and for a letter of a letter (a reviewer split a letter of a stack) the offsets added up."""
+    first = row.page_from or 1
+    parent_id = row.parent_id
+    if parent_id is None:
+        return first
+    with session_scope(ctx.sessions, readonly=True) as session:
+        for _ in range(_MAX_NESTING):
+            parent = repository.get_document(session, parent_id) if parent_id else None
+            if parent is None or parent.page_from is None:
+                break
+            first += parent.page_from - 1
+            parent_id = parent.parent_id
+    return first
 
 
 def render_reading_png(ctx: PipelineContext, row: DocumentRow, number: int, dpi: int) -> bytes:

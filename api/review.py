@@ -7,6 +7,9 @@ fields, confirms them through the one correction service (:func:`extraction.conf
 checks, label, audit, the supplier's layout memory): all in one
 transaction, conditional on the state the caller saw, so that two reviewers deciding the same document at once
 cannot both win (409).
+
+The other decisions of the validation station have their own homes: back to the station for a rescan
+(:func:`api.rescan.send_back_for_rescan`) and "split here" (:func:`api.split.split_document`).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from extraction.confirm import Form, confirm_invoice_fields
 from mailroom import audit
 from mailroom.errors import DocumentNotFound, InvalidTransition, SamePostbox
-from mailroom.result import DocumentType, RescanRequest, Result, Routing
+from mailroom.result import DocumentType, Result, Routing
 from mailroom.storage import repository
 from mailroom.storage.blobs import BlobStore
 from mailroom.storage.db import session_scope
@@ -96,34 +99,4 @@ def apply_decision(
         session.flush()
         session.refresh(row)
         row.children  # noqa: B018  loaded now: the caller reads the letters of a stack after the session ends
-        return row
-
-
-def send_back_for_rescan(
-    sessions: sessionmaker[Session], document_id: str, *, decided_by: str, message: str, pages: list[int],
-) -> DocumentRow:
-    """A reviewer's decision: the scan of a document in review is unusable, its station scans it again. The
-    document moves to ``rescan`` with ``result.rescan`` (reason ``reviewer``, the pages, the message the station
-    reads), audited as ``document.rescan_requested``: the same request the quality gate makes."""
-    with session_scope(sessions) as session:
-        row = repository.get_document(session, document_id)
-        if row is None:
-            raise DocumentNotFound(f"no document {document_id}")
-        if row.state != DocumentState.REVIEW.value:
-            raise InvalidTransition(f"document {row.id} is {row.state}, not review", document_id=row.id,
-                                    from_state=row.state, to_state=DocumentState.RESCAN.value)
-        wanted = sorted({p for p in pages if 1 <= p <= (row.pages or 1)}) or list(range(1, (row.pages or 1) + 1))
-        request = RescanRequest(reason="reviewer", pages=wanted, message=message)
-
-        def edit(result: Result) -> None:
-            result.rescan = request
-
-        repository.change_result(session, row, edit)
-        repository.transition(session, row, DocumentState.RESCAN,
-                              reason=f"rescan requested by {decided_by}: pages {wanted}")
-        audit.record(session, actor=decided_by, action="document.rescan_requested", object_type="document",
-                     object_id=row.id, details={"state": DocumentState.RESCAN.value, "station": row.station,
-                                                "reason": "reviewer", "pages": wanted, "message": message})
-        session.flush()
-        session.refresh(row)
         return row

@@ -277,6 +277,29 @@ class DecisionRequest(BaseModel):
     )
 
 
+class RescanBody(BaseModel):
+    """A reviewer's request to the station that scanned a document in review: scan these pages again."""
+
+    message: str = Field(min_length=1, max_length=500, description="what the station operator reads (German)")
+    pages: list[int] = Field(default_factory=list, max_length=500,
+                             description="the pages to scan again (1-based); empty or none valid: every page")
+
+
+class DismissBody(BaseModel):
+    """A station closes a rescan request: the new scan is in (``replaced_by``) or there was nothing to scan."""
+
+    replaced_by: str | None = Field(None, min_length=1, max_length=64,
+                                    description="the new scan's document id (a document the caller sees)")
+    note: str | None = Field(None, max_length=500, description="why, for the trail")
+
+
+class SplitBody(BaseModel):
+    """A reviewer splits a document in review that holds several letters: a new letter starts at each page."""
+
+    before_pages: list[int] = Field(min_length=1, max_length=100,
+                                    description="the pages (2..pages) at which a new letter starts")
+
+
 class FieldsRequest(BaseModel):
     """A reviewer's confirmed or corrected invoice fields (contract form: ISO dates, ``"1234.56"`` amounts)."""
 

@@ -51,6 +51,7 @@ class LetterStart(StrEnum):
     FILE_START = "file_start"  # the first letter of the file
     SEPARATOR_SHEET = "separator_sheet"  # the first page after a separator sheet
     FIRST_PAGE = "first_page"  # a page that looks like a letter's first page
+    REVIEWER = "reviewer"  # a person in the validation station split the document here ("split here")
 
 
 @dataclass(frozen=True)

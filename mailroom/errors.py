@@ -420,6 +420,20 @@ class InvalidFields(InputError):
     http_status = 422
 
 
+class NoStation(MailroomError):
+    """A rescan request for a document that no scanning station sent (mail, e-invoice): nobody can scan it again."""
+
+    code = "no_station"
+    http_status = 409
+
+
+class InvalidSplit(InputError):
+    """A split of a document in review at pages it does not have (or a document without pages to split)."""
+
+    code = "invalid_split"
+    http_status = 422
+
+
 class InvalidCorrection(InputError):
     """A correction that cannot be stored (unknown document or kind, value of the wrong shape)."""
 

@@ -173,11 +173,12 @@ class ParentStack(_Part):
 
 
 class Letter(_Part):
-    """One letter of a scanned stack (in the stack's result)."""
+    """One letter of a scanned stack (in the stack's result), or of a document a reviewer split."""
 
     document_id: str
     pages: list[int]
-    started_by: str = Field(description="file_start, separator_sheet, first_page")
+    started_by: str = Field(description="file_start, separator_sheet, first_page; reviewer: split in the "
+                            "validation station")
     blank_pages: list[int] | None = None
     evidence: list[str] | None = None
 

@@ -7,8 +7,8 @@ keeps a document for its retention period (the directory's ``retention_days`` of
 postboxes (primary and copies) is deleted when the last of them no longer needs it; one postbox that keeps
 forever keeps it. What no postbox holds:
 
-* ``failed`` documents (and ``routed`` ones without a postbox item) expire ``MAILROOM_RETENTION_DAYS`` after
-  their last state change;
+* ``failed`` documents, dismissed rescan requests (``dismissed``) and ``routed`` ones without a postbox item
+  expire ``MAILROOM_RETENTION_DAYS`` after their last state change;
 * documents still in the pipeline (``received`` … ``recognised``) or waiting in the review queue are never
   deleted by retention: a person or a worker still needs them;
 * a scanned stack (``split``) is the file its letters were cut from (they share its original): it stays as long
@@ -62,6 +62,9 @@ S = DocumentState
 #: The actor of the audit tombstones written by the scheduled retention.
 RETENTION_ACTOR = "system:retention"
 DELETED = "document.deleted"
+#: States whose documents retention deletes ``MAILROOM_RETENTION_DAYS`` after their last state change when no
+#: postbox holds them (a routed one in a postbox: that postbox's period).
+_KEPT_FOR_A_PERIOD = (S.ROUTED.value, S.FAILED.value, S.DISMISSED.value)
 #: Documents deleted per run of :func:`apply_retention` at most (the next run goes on).
 DEFAULT_BATCH = 500
 
@@ -99,7 +102,7 @@ class RetentionPolicy:
 
     def document_expiry(self, doc: DocumentRow, items: Iterable[PostboxItemRow]) -> datetime | None:
         """When retention deletes ``doc`` (``None``: not retention's to delete, or kept forever)."""
-        if doc.state in (S.ROUTED.value, S.FAILED.value):
+        if doc.state in _KEPT_FOR_A_PERIOD:
             expiries = [self.item_expiry(item) for item in items]
             if expiries:
                 return None if None in expiries else max(e for e in expiries if e is not None)
@@ -173,7 +176,8 @@ def _erase(
     session: Session, doc: DocumentRow, *, who: str, reason: str, note: str | None, deletion: Deletion
 ) -> set[str]:
     """Delete ``doc`` (with its letters; with its stack when it was the last letter); returns the blobs it used."""
-    letters = list(session.scalars(select(DocumentRow).where(DocumentRow.parent_id == doc.id)))
+    levels = _letter_levels(session, doc.id)  # a reviewer's split of a letter makes letters of a letter
+    letters = [letter for level in levels for letter in level]
     group = [*letters, doc]
     busy = [d.id for d in group if DocumentState(d.state) in ACTIVE_STATES]
     if busy:
@@ -188,7 +192,8 @@ def _erase(
     session.execute(delete(InvoiceFingerprintRow).where(InvoiceFingerprintRow.document_id.in_(ids)))
     session.execute(update(SupplierLayoutRow).where(SupplierLayoutRow.learned_from.in_(ids)).values(learned_from=None))
     parent_id = doc.parent_id
-    for member_ids in ([d.id for d in letters], [doc.id]):  # letters first: they refer to their stack
+    # letters first, the deepest first: each refers to its stack
+    for member_ids in [*[[d.id for d in level] for level in reversed(levels)], [doc.id]]:
         if member_ids:
             session.execute(
                 delete(DocumentRow).where(DocumentRow.id.in_(member_ids)).execution_options(synchronize_session=False)
@@ -203,6 +208,18 @@ def _erase(
             shas |= _erase(session, parent, who=who, reason=reason, deletion=deletion,
                            note=f"the last letter of the stack was deleted ({doc.id})")
     return shas
+
+
+def _letter_levels(session: Session, document_id: str) -> list[list[DocumentRow]]:
+    """The letters of a document, level by level (its letters, their letters, ...)."""
+    levels: list[list[DocumentRow]] = []
+    parents = [document_id]
+    while parents:
+        level = list(session.scalars(select(DocumentRow).where(DocumentRow.parent_id.in_(parents))))
+        if level:
+            levels.append(level)
+        parents = [d.id for d in level]
+    return levels
 
 
 def _tombstone(
@@ -304,7 +321,7 @@ def expired_documents(
         default_cutoff = now - timedelta(days=policy.default_days)
         without_items = (
             select(DocumentRow.id)
-            .where(DocumentRow.state.in_((S.ROUTED.value, S.FAILED.value)),
+            .where(DocumentRow.state.in_(_KEPT_FOR_A_PERIOD),
                    DocumentRow.state_changed_at <= default_cutoff,
                    ~exists().where(PostboxItemRow.document_id == DocumentRow.id))
             .order_by(DocumentRow.state_changed_at, DocumentRow.id)

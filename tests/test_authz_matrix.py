@@ -87,6 +87,14 @@ ROUTES: dict[tuple[str, str], Access] = {
         ONLY({REVIEWER, ADMIN}), "document", probe={"json": {"fields": {"gibt_es_nicht": "x"}}}),
     ("POST", "/api/v1/documents/{document_id}/copy"): Access(
         ONLY({CLERK, DMS, REVIEWER, ADMIN}), "document", probe={"json": {"postbox": "gibt-es-nicht", "reason": "x"}}),
+    # rescan requests: reviewers send a scan in review back (the probe has no message: 422); its station (or an
+    # admin) closes the request (none of the documents waits for a rescan: 409, nothing changes)
+    ("POST", "/api/v1/documents/{document_id}/rescan"): Access(
+        ONLY({REVIEWER, ADMIN}), "document", probe={"json": {"message": ""}}),
+    ("POST", "/api/v1/documents/{document_id}/dismiss"): Access(ONLY({STATION, ADMIN}), "document", probe=EMPTY_JSON),
+    # "split here": reviewers split a document in review (the probe names no page: 422, nothing changes)
+    ("POST", "/api/v1/documents/{document_id}/split"): Access(
+        ONLY({REVIEWER, ADMIN}), "document", probe={"json": {"before_pages": []}}),
     # deletion on request: admins only (the probe's body is malformed: nothing is deleted)
     ("DELETE", "/api/v1/documents/{document_id}"): Access(ADMIN_ONLY, probe=EMPTY_JSON),
     # processing a failed document again: admins only (the probe's documents did not fail: 409, nothing changes)

@@ -94,3 +94,14 @@ def test_station_uploads_and_sees_its_rescan_requests(
     expect(page.locator("#rescan-list li")).to_have_count(2, timeout=30_000)
     expect(page.locator("#rescan-list")).to_contain_text(REVIEWER_MESSAGE)
     check(page, "station-rescan-reviewer")
+
+    # the new scan is in: the operator closes the reviewer's request with "Erledigt"; the document stays, dismissed
+    reviewer_request = page.locator("#rescan-list li", has_text=REVIEWER_MESSAGE)
+    reviewer_request.get_by_role("button", name=re.compile("Erledigt")).click()
+    expect(page.locator("#station-notice")).to_contain_text("erledigt")
+    expect(page.locator("#rescan-list li")).to_have_count(1)
+    expect(page.locator("#rescan-list")).not_to_contain_text(REVIEWER_MESSAGE)
+    expect(page.locator(f'#upload-table tbody tr[data-document="{document_id}"]')).to_have_class(
+        re.compile(r"state-dismissed"))
+    expect(page.locator(f'#upload-table tbody tr[data-document="{document_id}"]')).to_contain_text("erledigt")
+    check(page, "station-rescan-dismissed")

@@ -12,12 +12,19 @@ import logging
 import threading
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from mailroom.errors import MailroomError
-from workers.celery_app import DEFAULT_QUEUE, DELIVER_WEBHOOKS, KICK_EXPIRES_SECONDS, QUEUES, START_DOCUMENT
+from workers.celery_app import (
+    DEFAULT_QUEUE,
+    DELIVER_WEBHOOKS,
+    FINISH_LETTER,
+    KICK_EXPIRES_SECONDS,
+    QUEUES,
+    START_DOCUMENT,
+)
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -31,6 +38,23 @@ class Dispatcher(Protocol):
     def submit(self, document_id: str, *, again: bool = False) -> None:
         """Start processing a stored document; returns at once (the database tracks progress)."""
         ...
+
+
+@runtime_checkable
+class LetterDispatcher(Protocol):
+    def finish_letter(self, document_id: str) -> None:
+        """Finish a letter created from a document (state ``received``, pages stored); returns at once."""
+        ...
+
+
+def finish_letters(dispatcher: Dispatcher, document_ids: list[str]) -> None:
+    """Hand the letters split off a document (by a reviewer's "split here") to the workers. A dispatcher that
+    cannot finish letters leaves them ``received``: the sweeper finishes them (``finish_letter``)."""
+    for document_id in document_ids:
+        if isinstance(dispatcher, LetterDispatcher):
+            dispatcher.finish_letter(document_id)
+        else:
+            log.info("letter left to the sweeper", extra={"document_id": document_id})
 
 
 class InlineDispatcher:
@@ -47,6 +71,20 @@ class InlineDispatcher:
         with self._lock:
             self.pending.add(future)
         future.add_done_callback(self._done)
+
+    def finish_letter(self, document_id: str) -> None:
+        future = self._pool.submit(self._finish, document_id)
+        with self._lock:
+            self.pending.add(future)
+        future.add_done_callback(self._done)
+
+    def _finish(self, document_id: str) -> None:
+        from workers.inprocess import finish_letter
+
+        try:
+            finish_letter(document_id, self.ctx)
+        except MailroomError as exc:  # recorded on the document by the pipeline
+            log.info("letter %s stopped: %s", document_id, exc.code)
 
     def _run(self, document_id: str, again: bool) -> None:
         from workers.inprocess import run_document
@@ -79,6 +117,13 @@ class CeleryDispatcher:
             self.app.send_task(START_DOCUMENT, args=[document_id], kwargs={"again": again}, queue=DEFAULT_QUEUE)
         except (BrokerUnavailable, OSError) as exc:
             log.warning("broker unavailable, the sweeper will enqueue the document: %s", exc,
+                        extra={"document_id": document_id})
+
+    def finish_letter(self, document_id: str) -> None:
+        try:
+            self.app.send_task(FINISH_LETTER, args=[document_id], queue=DEFAULT_QUEUE)
+        except (BrokerUnavailable, OSError) as exc:
+            log.warning("broker unavailable, the sweeper will finish the letter: %s", exc,
                         extra={"document_id": document_id})
 
     def kick_delivery(self) -> None:

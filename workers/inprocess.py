@@ -84,6 +84,27 @@ def run_document(document_id: str, ctx: PipelineContext, *, again: bool = False)
     return results, document
 
 
+def finish_letter(document_id: str, ctx: PipelineContext) -> Result:
+    """Finish a letter whose pages and document tree are stored (a letter of a stack, a part of a document a
+    reviewer split): recognition, invoice, decision. Raises :class:`MailroomError`; permanent errors have marked
+    the letter ``failed``."""
+    with log_context(document_id=document_id):
+        try:
+            return finish(document_id, stored_file(document_id, ctx), stored_document(document_id, ctx), ctx)
+        except MailroomError as exc:
+            log.warning("failed: %s", exc)
+            if exc.permanent:
+                fail(document_id, exc, ctx)
+            raise
+        except ENVIRONMENT_ERRORS:
+            raise
+        except Exception as exc:
+            error = unexpected(exc, "finishing the letter")
+            log_unexpected(error, exc)
+            fail(document_id, error, ctx)
+            raise error from exc
+
+
 def process_path(path: Path, ctx: PipelineContext, *, channel: str = "cli", station: str | None = None) -> Outcome:
     """Receive one file and run every stage in this process. Never raises for bad input: the outcome says."""
     started = time.perf_counter()

@@ -64,23 +64,12 @@ def separate(document_id: str, ctx: PipelineContext, document: Document, *, task
     info = stored_file(document_id, ctx)
     with ctx.session() as session:
         searchable_sha = _row(session, document_id).searchable_pdf_sha
-    letters = [letter_document(document, span) for span in spans]
-    pdfs = _cut_searchable_pdf(document, searchable_sha, spans, ctx)
+    pdfs = cut_searchable_pdf(document, searchable_sha, spans, ctx)
     with ctx.session() as session:
         parent = _row(session, document_id)
-        ids: list[str] = []
-        for span, letter, pdf_sha in zip(spans, letters, pdfs, strict=True):
-            child, _ = repository.add_separated_letter(
-                session, parent, page_from=span.page_from, page_to=span.page_to, task_id=task_id,
-                reason=_reason(span),
-            )
-            child.pages = len(letter.pages)
-            child.searchable_pdf_sha = pdf_sha
-            repository.save_result(session, child, None, letter.model_dump_json())
-            ids.append(child.id)
+        ids = add_letters(session, parent, document, spans, pdfs, task_id=task_id)
         result = build_result(parent, info, document, ctx.settings)
-        entries = [_letter_entry(child_id, span) for child_id, span in zip(ids, spans, strict=True)]
-        result.letters = entries
+        result.letters = [letter_entry(child_id, span) for child_id, span in zip(ids, spans, strict=True)]
         repository.save_result(session, parent, result.to_json())
         if parent.state != DocumentState.SPLIT.value:
             repository.transition(
@@ -90,12 +79,33 @@ def separate(document_id: str, ctx: PipelineContext, document: Document, *, task
     return ids
 
 
+def add_letters(
+    session: Any, parent: DocumentRow, document: Document, spans: list[LetterSpan], pdfs: list[str | None], *,
+    task_id: str | None = None,
+) -> list[str]:
+    """Create (once) the child document of each letter of ``parent`` (state ``received``, its pages and document
+    tree stored, its searchable PDF from ``pdfs``): what :func:`separate` does for a stack and
+    :func:`api.split.split_document` for a reviewer's "split here". Returns the children's ids in page order;
+    each is then finished (``finish_letter``)."""
+    ids: list[str] = []
+    for span, pdf_sha in zip(spans, pdfs, strict=True):
+        letter = letter_document(document, span)
+        child, _ = repository.add_separated_letter(
+            session, parent, page_from=span.page_from, page_to=span.page_to, task_id=task_id, reason=_reason(span),
+        )
+        child.pages = len(letter.pages)
+        child.searchable_pdf_sha = pdf_sha
+        repository.save_result(session, child, None, letter.model_dump_json())
+        ids.append(child.id)
+    return ids
+
+
 def _reason(span: LetterSpan) -> str:
     evidence = f" ({', '.join(span.evidence)})" if span.evidence else ""
     return f"letter starts at page {span.page_from}: {span.start.value}{evidence}"
 
 
-def _letter_entry(document_id: str, span: LetterSpan) -> Letter:
+def letter_entry(document_id: str, span: LetterSpan) -> Letter:
     return Letter(document_id=document_id, pages=list(span.pages), started_by=span.start.value,
                   blank_pages=list(span.dropped) or None, evidence=list(span.evidence) or None)
 
@@ -107,7 +117,7 @@ def _row(session: Any, document_id: str) -> DocumentRow:
     return row
 
 
-def _cut_searchable_pdf(
+def cut_searchable_pdf(
     document: Document, searchable_sha: str | None, spans: list[LetterSpan], ctx: PipelineContext
 ) -> list[str | None]:
     """Each letter's searchable PDF, cut from the stack's (``None`` for a letter without a PDF page)."""

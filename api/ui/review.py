@@ -22,14 +22,15 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import visible_documents
 from api.deps import ReadSession, Services, ServicesDep, record_audit
-from api.review import apply_decision, send_back_for_rescan
+from api.rescan import send_back_for_rescan
+from api.review import apply_decision
 from api.ui.documents import failed_fields, field_state, page_views, result_of, stored_document, visible_row
 from api.ui.texts import DOCUMENT_TYPES
 from api.ui.web import UI_PREFIX, UiContext, changing_as, redirect, render, signed_in_as
 from extraction.labels import FIELD_KINDS, Kind
 from extraction.review import EDITABLE_FIELDS, MAX_TYPED_LENGTH, check_typed
 from mailroom.directory import check_known_postbox, current_directory
-from mailroom.errors import InvalidFields, UnknownPostbox
+from mailroom.errors import InvalidFields, InvalidTransition, NoStation, UnknownPostbox, ValidationFailed
 from mailroom.storage.keys import Role
 from mailroom.storage.models import DocumentRow, DocumentState
 
@@ -229,13 +230,24 @@ async def rescan(
     """Back to the station: the scan is unusable; the station reads the message and scans the pages again."""
     row = visible_row(session, ui.principal, document_id)
     form = await request.form()
-    message = str(form.get("message", "")).strip()[:500]
+    message = str(form.get("message", ""))[:2000]
     pages = [int(p) for p in str(form.get("pages", "")).replace(",", " ").split() if p.isdigit()][:500]
-    if not message or row.station is None:
+    try:
+        await run_in_threadpool(send_back_for_rescan, services.pipeline.sessions, row.id,
+                                decided_by=ui.principal.actor, message=message, pages=pages)
+    except ValidationFailed:
         return _document_page(request, ui, services, session, row, message="doc.rescan.needs_message",
                               status_code=422)
-    await run_in_threadpool(send_back_for_rescan, services.pipeline.sessions, row.id,
-                            decided_by=ui.principal.actor, message=message, pages=pages)
+    except NoStation:
+        return _document_page(request, ui, services, session, row, message="doc.rescan.no_station",
+                              status_code=409)
+    except InvalidTransition:
+        return _document_page(request, ui, services, session, row, message="doc.decided_elsewhere", status_code=409)
+    return _next(request, ui, session, row)
+
+
+def _next(request: Request, ui: UiContext, session: Session, row: DocumentRow) -> Response:
+    """After a decision: the next document of the queue (or the queue when it is empty)."""
     following = [e for e in review_queue(session, ui, limit=2) if e.id != row.id]
     target = f"{UI_PREFIX}/review/{following[0].id}" if following else f"{UI_PREFIX}/review"
     return redirect(f"{target}?done={row.id}", request)

@@ -1,6 +1,8 @@
-"""The station view: today's uploads of the user's station with state, quality warnings and rescan requests,
-and upload by drag and drop (or the file chooser), each file through the REST API's upload path
-(:func:`api.upload.accept_upload`: streamed, checked, stored durably, then queued)."""
+"""The station view: today's uploads of the user's station with state and quality warnings, its open rescan
+requests (whatever day they came) with "Erledigt" to close one once the new scan is in
+(:func:`api.rescan.dismiss_rescan`, as ``POST /api/v1/documents/{id}/dismiss``), and upload by drag and drop (or
+the file chooser), each file through the REST API's upload path (:func:`api.upload.accept_upload`: streamed,
+checked, stored durably, then queued)."""
 
 from __future__ import annotations
 
@@ -9,22 +11,26 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from api.auth import visible_documents
 from api.deps import ReadSession, ServicesDep
-from api.ui.web import LOCAL_ZONE, UI_PREFIX, UiContext, changing_as, render, signed_in_as
+from api.rescan import dismiss_rescan
+from api.ui.documents import visible_row
+from api.ui.web import LOCAL_ZONE, UI_PREFIX, UiContext, changing_as, redirect, render, signed_in_as
 from api.upload import accept_upload
-from mailroom.errors import MailroomError
+from mailroom.errors import InvalidTransition, MailroomError
 from mailroom.storage.keys import Role
-from mailroom.storage.models import DocumentRow, utcnow
+from mailroom.storage.models import DocumentRow, DocumentState, utcnow
 
 router = APIRouter(prefix=UI_PREFIX, include_in_schema=False)
 
 STATION_ROLES = (Role.STATION, Role.ADMIN)
 Station = Annotated[UiContext, Depends(signed_in_as(*STATION_ROLES))]
 StationChanging = Annotated[UiContext, Depends(changing_as(Role.STATION))]
+StationOrAdminChanging = Annotated[UiContext, Depends(changing_as(*STATION_ROLES))]
 MAX_LISTED = 500
 
 
@@ -65,20 +71,39 @@ def todays_uploads(session: ReadSession, ui: UiContext) -> list[Upload]:
     return [_upload(r) for r in rows if r.received_at >= since]
 
 
+def open_rescans(session: ReadSession, ui: UiContext) -> list[Upload]:
+    """The rescan requests still open for the user's station (any day), oldest first."""
+    rows = visible_documents(session, ui.principal, state=DocumentState.RESCAN.value, limit=MAX_LISTED,
+                             oldest_first=True)
+    return [_upload(r) for r in rows]
+
+
 @router.get("/station")
 def station_page(request: Request, ui: Station, session: ReadSession) -> HTMLResponse:
-    uploads = todays_uploads(session, ui)
-    rescans = [u for u in uploads if u.state == "rescan"]
-    return render(request, "station.html", ui=ui, uploads=uploads, rescans=rescans,
-                  can_upload=ui.role is Role.STATION)
+    return render(request, "station.html", ui=ui, uploads=todays_uploads(session, ui),
+                  rescans=open_rescans(session, ui), can_upload=ui.role is Role.STATION,
+                  notice=request.query_params.get("notice"))
 
 
 @router.get("/station/uploads")
 def station_uploads(request: Request, ui: Station, session: ReadSession) -> HTMLResponse:
     """The table alone (htmx refreshes it while documents are read)."""
-    uploads = todays_uploads(session, ui)
-    return render(request, "_station_uploads.html", ui=ui, uploads=uploads,
-                  rescans=[u for u in uploads if u.state == "rescan"])
+    return render(request, "_station_uploads.html", ui=ui, uploads=todays_uploads(session, ui),
+                  rescans=open_rescans(session, ui))
+
+
+@router.post("/station/{document_id}/dismiss")
+async def station_dismiss(
+    request: Request, ui: StationOrAdminChanging, services: ServicesDep, session: ReadSession,
+    document_id: Annotated[str, Path(max_length=64)],
+) -> Response:
+    """"Erledigt": the new scan is in; the rescan request is closed (the document stays, ``dismissed``)."""
+    row = visible_row(session, ui.principal, document_id)
+    try:
+        await run_in_threadpool(dismiss_rescan, services.pipeline.sessions, row.id, principal=ui.principal)
+    except InvalidTransition:  # closed meanwhile (another operator, the API): the page shows how things are
+        return redirect(f"{UI_PREFIX}/station?notice=already", request)
+    return redirect(f"{UI_PREFIX}/station?notice=dismissed", request)
 
 
 @router.post("/station/upload")

@@ -112,6 +112,10 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "doc.rescan.default": (
         "Bitte neu scannen: die Seiten sind nicht lesbar.", "Please scan again: the pages cannot be read."
     ),
+    "doc.decided_elsewhere": (
+        "Das Dokument ist nicht mehr in Prüfung: jemand anderes hat schon entschieden.",
+        "The document is no longer in review: someone else decided it already.",
+    ),
     "doc.rescan.pages": ("Seiten (leer: alle)", "Pages (empty: all)"),
     "doc.rescan.submit": ("An die Station zurückgeben", "Send back to the station"),
     "doc.rescan.no_station": (
@@ -198,6 +202,12 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "station.none": ("Heute noch keine Eingänge.", "No uploads today yet."),
     "station.rescans": ("Bitte neu scannen", "Please scan again"),
     "station.rescans.none": ("Keine Aufforderungen zum Neuscannen.", "No requests to scan again."),
+    "station.dismiss": ("Erledigt (neu gescannt)", "Done (scanned again)"),
+    "station.dismiss.label": ("Erledigt (neu gescannt): {file}", "Done (scanned again): {file}"),
+    "station.notice.dismissed": ("Die Aufforderung ist erledigt.", "The request is closed."),
+    "station.notice.already": (
+        "Diese Aufforderung war schon erledigt.", "That request was closed already.",
+    ),
     "station.col.file": ("Datei", "File"),
     "station.col.time": ("Uhrzeit", "Time"),
     "station.col.pages": ("Seiten", "Pages"),
@@ -217,6 +227,7 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "state.rescan": ("neu scannen", "scan again"),
     "state.split": ("aufgeteilt", "split"),
     "state.failed": ("fehlgeschlagen", "failed"),
+    "state.dismissed": ("erledigt (neu gescannt)", "dismissed (scanned again)"),
     # postboxes (clerks)
     "postboxes.title": ("Meine Postkörbe", "My postboxes"),
     "postboxes.none": ("Ihnen ist kein Postkorb zugeordnet.", "No postbox is assigned to you."),

@@ -27,7 +27,7 @@ from mailroom.errors import ServiceUnreachable
 err = Console(stderr=True, soft_wrap=True, highlight=False)
 
 #: States in which the service is done with a document (for now: a rescan waits for the station, review for a person).
-FINAL_STATES = {"routed", "review", "rescan", "failed", "split"}
+FINAL_STATES = {"routed", "review", "rescan", "failed", "split", "dismissed"}
 #: A station's own upload that was routed confidentially: the API answers 404 with this code (only then).
 NO_LONGER_VISIBLE = "no_longer_visible"
 RETRY_PAUSE_SECONDS = 2.0

@@ -119,7 +119,9 @@ class DocumentState(StrEnum):
     waiting for a person in the validation station; ``rescan``: blank or unreadable, sent back to the station
     that scanned it (the result's ``rescan`` says why and which pages; the quality gate
     ``intake.quality_gate`` decides); ``failed``: gave up, see ``error_code``; ``split``: the file held several
-    letters, each of which continues as its own (child) document — final for the file itself.
+    letters, each of which continues as its own (child) document — final for the file itself (also a document a
+    reviewer split in the validation station); ``dismissed``: a rescan request its station (or an admin) closed,
+    the new scan being in (or nothing to scan) — final, the document and its trail are kept.
     """
 
     RECEIVED = "received"
@@ -131,6 +133,7 @@ class DocumentState(StrEnum):
     RESCAN = "rescan"
     SPLIT = "split"
     FAILED = "failed"
+    DISMISSED = "dismissed"
 
 
 class ArtifactKind(StrEnum):

@@ -45,22 +45,27 @@ ALLOWED_TRANSITIONS: dict[DocumentState, frozenset[DocumentState]] = {
     S.RECOGNISED: frozenset({S.ROUTED, S.REVIEW, S.RESCAN, S.FAILED}),
     # routed -> routed is a re-route; routed -> review is a clerk sending a misrouted letter back
     S.ROUTED: frozenset({S.ROUTED, S.REVIEW}),
-    # review -> rescan: a reviewer sends an unusable scan back to the station that scanned it
-    S.REVIEW: frozenset({S.ROUTED, S.FAILED, S.RESCAN}),
+    # review -> rescan: a reviewer sends an unusable scan back to the station that scanned it;
+    # review -> split: a reviewer splits a document that holds two letters (the letters go on as its children)
+    S.REVIEW: frozenset({S.ROUTED, S.FAILED, S.RESCAN, S.SPLIT}),
     # a rescan request a person overrides (the page is readable enough after all) goes to review; a station's
-    # new scan is a new document, the old one is processed again (``restart``) or deleted
-    S.RESCAN: frozenset({S.REVIEW, S.FAILED}),
+    # new scan is a new document, and the station (or an admin) dismisses the old one once the new one is in
+    S.RESCAN: frozenset({S.REVIEW, S.FAILED, S.DISMISSED}),
     # an operator reprocesses a failed document from the start
     S.FAILED: frozenset({S.RECEIVED}),
     # a file split into letters is done: its letters go on as child documents
     S.SPLIT: frozenset(),
+    # a rescan request closed by its station: done with
+    S.DISMISSED: frozenset(),
 }
 
 #: States in which a document waits for the pipeline (the sweeper re-enqueues them when they stall).
 ACTIVE_STATES: frozenset[DocumentState] = frozenset({S.RECEIVED, S.SEPARATED, S.OCR, S.RECOGNISED})
 #: States in which the pipeline is done with a document (``review`` waits for a person, ``rescan`` for the
 #: station, not for a worker).
-SETTLED_STATES: frozenset[DocumentState] = frozenset({S.ROUTED, S.REVIEW, S.RESCAN, S.FAILED, S.SPLIT})
+SETTLED_STATES: frozenset[DocumentState] = frozenset(
+    {S.ROUTED, S.REVIEW, S.RESCAN, S.FAILED, S.SPLIT, S.DISMISSED}
+)
 
 JsonText = str | Mapping[str, Any] | BaseModel
 
