@@ -1,6 +1,8 @@
 """The Tesseract wrapper: the one place that runs the ``tesseract`` program.
 
-It owns the version and language check, the timeouts, the environment of every OCR process
+It owns the version and language check, the limits of every run (a CPU budget per page, RLIMIT_CPU, so that a
+busy machine does not cut a normal page short while a pathological page stays bounded; a wall clock of
+:data:`WALL_FACTOR` times that for a child that hangs), the environment of every OCR process
 (``OMP_THREAD_LIMIT=1``: parallelism comes from processes, never from OpenMP threads) and the translation of
 failures into :mod:`mailroom.errors`. It never writes temporary images: it is handed an image file that is
 already on disk (PGM/PBM/TIFF/JPEG ...) and runs Tesseract on it once.
@@ -20,13 +22,16 @@ environment of the process). So the program is called directly; revisit if pytes
 from __future__ import annotations
 
 import ctypes
+import math
 import os
+import resource
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from functools import lru_cache
@@ -35,7 +40,7 @@ from typing import IO, Protocol
 
 from mailroom.errors import ToolFailed, ToolMissing, ToolTimeout
 from mailroom.model import Block, Box, Line, Word, union_box
-from mailroom.settings import Settings
+from mailroom.settings import OCR_WALL_FACTOR, Settings
 
 _STDERR_TAIL_CHARS = 600
 _CHECK_TIMEOUT_SECONDS = 30.0
@@ -107,12 +112,33 @@ def _child_env() -> dict[str, str]:
 
 _PR_SET_PDEATHSIG = 1
 
+WALL_FACTOR = OCR_WALL_FACTOR  # the wall clock of a run: this many times its CPU budget (see the settings)
 
-def _die_with_parent() -> None:
-    """In the child before exec: SIGKILL when the process that started it dies (a worker killed with kill -9 or
-    by the out-of-memory killer leaves no Tesseract running on as an orphan). Linux only; a no-op elsewhere."""
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+def _cpu_limit(budget: float) -> int:
+    """RLIMIT_CPU counts whole seconds: the budget rounded up, at least one."""
+    return max(1, math.ceil(budget))
+
+
+def _child_setup(cpu_budget: float) -> Callable[[], None]:
+    """What the child does before exec (Linux; a no-op elsewhere but for the limits):
+
+    * SIGKILL when the process that started it dies (a worker killed with kill -9 or by the out-of-memory killer
+      leaves no Tesseract running on as an orphan);
+    * at most ``cpu_budget`` CPU seconds (RLIMIT_CPU: SIGXCPU at the budget, SIGKILL a second later), no core
+      file when that ends it.
+    """
+    limit = _cpu_limit(cpu_budget)
+
+    def setup() -> None:
+        if sys.platform.startswith("linux"):
+            ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        ceiling = limit + 1 if hard == resource.RLIM_INFINITY else min(limit + 1, hard)
+        resource.setrlimit(resource.RLIMIT_CPU, (min(limit, ceiling), ceiling))
+
+    return setup
 
 
 def _tail(data: bytes) -> str:
@@ -125,17 +151,20 @@ def _read_all(stream: IO[bytes]) -> bytes:
     return stream.read()
 
 
-def _run(args: list[str], *, timeout: float) -> _Run:
-    """Run one program with a hard timeout and measure exactly its CPU time.
+def _run(args: list[str], *, timeout: float, wall_timeout: float | None = None) -> _Run:
+    """Run one program with a CPU budget of ``timeout`` seconds and a wall-clock limit (``wall_timeout``,
+    default :data:`WALL_FACTOR` times the budget), and measure exactly its CPU time. Either limit ends it with
+    :class:`ToolTimeout`: the kernel stops a child at its CPU budget (RLIMIT_CPU), a timer one that hangs.
 
     The child is reaped with ``os.wait4`` (its own rusage, unaffected by other threads' children). Output goes
     to anonymous temporary files, so a chatty child can never block on a full pipe.
     """
+    wall_timeout = timeout * WALL_FACTOR if wall_timeout is None else wall_timeout
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         try:
             proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=_child_env(),
-                                    preexec_fn=_die_with_parent)
+                                    preexec_fn=_child_setup(timeout))
         except FileNotFoundError as exc:
             raise ToolMissing(
                 f"{args[0]} is not installed or not on PATH: install tesseract-ocr (scripts/bootstrap.sh does)",
@@ -150,7 +179,7 @@ def _run(args: list[str], *, timeout: float) -> _Run:
             with suppress(ProcessLookupError):
                 os.kill(proc.pid, signal.SIGKILL)
 
-        timer = threading.Timer(timeout, _kill)
+        timer = threading.Timer(wall_timeout, _kill)
         timer.start()
         try:
             # Wait for the exit without reaping: the pid stays ours until wait4, so the timer can never
@@ -165,13 +194,19 @@ def _run(args: list[str], *, timeout: float) -> _Run:
             _, status, usage = os.wait4(proc.pid, 0)
             proc.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - start
+        cpu = usage.ru_utime + usage.ru_stime
+        name = Path(args[0]).name
         if timed_out.is_set():
-            raise ToolTimeout(f"{Path(args[0]).name} did not finish within {timeout:g} s", timeout=timeout)
+            raise ToolTimeout(f"{name} did not finish within {wall_timeout:g} s", timeout=wall_timeout)
+        if proc.returncode == -signal.SIGXCPU or (proc.returncode == -signal.SIGKILL
+                                                   and cpu >= _cpu_limit(timeout) - 0.05):
+            raise ToolTimeout(f"{name} used up its CPU budget of {_cpu_limit(timeout)} s (after {wall:.0f} s)",
+                              timeout=timeout, cpu_seconds=round(cpu, 1))
         return _Run(
             returncode=proc.returncode,
             stdout=_read_all(out),
             stderr=_read_all(err),
-            cpu_seconds=usage.ru_utime + usage.ru_stime,
+            cpu_seconds=cpu,
             wall_seconds=wall,
         )
 
@@ -179,12 +214,12 @@ def _run(args: list[str], *, timeout: float) -> _Run:
 @lru_cache(maxsize=8)
 def _installation(binary: str) -> _Installation:
     """Version and installed languages of one Tesseract binary (cached per process)."""
-    version_run = _run([binary, "--version"], timeout=_CHECK_TIMEOUT_SECONDS)
+    version_run = _run([binary, "--version"], timeout=_CHECK_TIMEOUT_SECONDS, wall_timeout=_CHECK_TIMEOUT_SECONDS)
     # Tesseract 5 prints the version on stdout, some builds on stderr.
     first = (version_run.stdout or version_run.stderr).decode("utf-8", errors="replace").strip().splitlines()
     if version_run.returncode != 0 or not first or not first[0].startswith("tesseract"):
         raise ToolMissing(f"{binary} does not answer like Tesseract", tool=binary)
-    langs_run = _run([binary, "--list-langs"], timeout=_CHECK_TIMEOUT_SECONDS)
+    langs_run = _run([binary, "--list-langs"], timeout=_CHECK_TIMEOUT_SECONDS, wall_timeout=_CHECK_TIMEOUT_SECONDS)
     if langs_run.returncode != 0:
         raise ToolMissing(f"{binary} --list-langs failed: {_tail(langs_run.stderr)}", tool=binary)
     listing = langs_run.stdout.decode("utf-8", errors="replace").splitlines()
@@ -257,10 +292,12 @@ class TesseractEngine:
     """The :class:`OcrEngine` backed by the ``tesseract`` command line program (one process per page)."""
 
     def __init__(
-        self, language: str = "deu", timeout: float = 180.0, psm: int = 3, *, binary: str = "tesseract"
+        self, language: str = "deu", timeout: float = 180.0, psm: int = 3, *, binary: str = "tesseract",
+        wall_timeout: float | None = None,
     ) -> None:
         self.language = language
-        self.timeout = timeout
+        self.timeout = timeout  # CPU seconds of one run (the page budget)
+        self.wall_timeout = wall_timeout  # None: WALL_FACTOR x timeout
         self.psm = psm
         self.binary = binary
 
@@ -303,7 +340,7 @@ class TesseractEngine:
             "-l", self.language, "--psm", str(psm), "--dpi", str(dpi),
             *renderers,
         ]  # fmt: skip
-        run = _run(args, timeout=self.timeout)
+        run = _run(args, timeout=self.timeout, wall_timeout=self.wall_timeout)
         tsv_path = out_base.with_name(out_base.name + ".tsv")
         pdf_path = out_base.with_name(out_base.name + ".pdf")
         if run.returncode != 0 or not tsv_path.is_file():
@@ -341,7 +378,7 @@ class TesseractEngine:
         args = [self.binary, str(image_path), "stdout", "-l", "osd", "--psm", "0"]
         if dpi is not None:
             args += ["--dpi", str(dpi)]
-        run = _run(args, timeout=self.timeout)
+        run = _run(args, timeout=self.timeout, wall_timeout=self.wall_timeout)
         result = parse_osd(run.stdout.decode("utf-8", errors="replace"))
         if result is not None:
             return result

@@ -22,6 +22,12 @@ def _default_models_cache() -> Path:
     return Path(cache) / "mailroom" / "default-models"
 
 
+OCR_WALL_FACTOR = 3.0
+"""A Tesseract run may take this many times its CPU budget (``ocr_timeout_seconds``) on the wall clock: a busy
+machine makes a page slower, not endless; the CPU limit bounds a pathological page, the wall clock a child that
+hangs without using CPU."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MAILROOM_", env_file=".env", extra="ignore")
 
@@ -72,7 +78,9 @@ class Settings(BaseSettings):
     # page images and OCR
     raster_dpi: int = Field(default=300, description="Resolution for rasterising PDF pages")
     ocr_language: str = Field(default="deu", description="Tesseract language(s), e.g. 'deu' or 'deu+eng'")
-    ocr_timeout_seconds: float = Field(default=180.0, description="Timeout for one Tesseract run (one page)")
+    ocr_timeout_seconds: float = Field(
+        default=180.0, description="CPU seconds one Tesseract run (one page) may use (RLIMIT_CPU); on the wall "
+        "clock it may take OCR_WALL_FACTOR (3) times that: a busy machine is slower, not stuck")
     ocr_psm: int = Field(default=3, description="Tesseract page segmentation mode")
     separator_patches: str = Field(
         default="T,2", description="Patch codes that mark a separator sheet (comma-separated: T, 2, 3, 1, 4, 6)"
@@ -181,6 +189,11 @@ class Settings(BaseSettings):
     @property
     def webhook_allowed_hosts(self) -> tuple[str, ...]:
         return tuple(h.strip().lower() for h in self.webhook_allow_hosts.split(",") if h.strip())
+
+    @property
+    def ocr_wall_timeout_seconds(self) -> float:
+        """The wall clock one Tesseract run may take (its CPU budget times :data:`OCR_WALL_FACTOR`)."""
+        return self.ocr_timeout_seconds * OCR_WALL_FACTOR
 
     @property
     def blob_dir(self) -> Path:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import cv2
 import img2pdf
+import numpy as np
 import pytest
 from pagefactory import render_letter, scan_grey
 
@@ -77,3 +78,25 @@ def test_a_page_over_its_budget_does_not_fail_the_document(
         assert max(w.box[2] for w in pages[2].words()) <= pages[2].width
     for result in outcome.results:  # every letter has a readable page: none goes back, none fails
         assert result.rescan is None and result.routing is not None
+
+
+def test_a_page_over_its_cpu_budget_goes_the_budget_way(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The real engine and the real CPU limit (no injection): with a budget of 1 CPU second, a dense page of two
+    letters is stopped by the kernel, which the pipeline treats as a page over its budget (read the cheaper way,
+    or marked unreadable): the document does not fail."""
+    page, _ = render_letter(300)
+    tall = np.vstack([scan_grey(page, seed=4), scan_grey(page, seed=5)])
+    path = tmp_path / "zwei-briefe.png"
+    cv2.imwrite(str(path), tall)
+    document = tmp_path / "zwei-briefe.pdf"
+    document.write_bytes(img2pdf.convert([str(path)], layout_fun=img2pdf.get_fixed_dpi_layout_fun((300, 300))))
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data", ocr_timeout_seconds=1)
+    ctx = PipelineContext.create(settings)
+    with caplog.at_level("WARNING", logger="workers.pipeline"):
+        outcome = process_path(document, ctx, channel="upload", station="poststelle-1")
+    assert outcome.error is None, outcome.error
+    assert any("over its budget" in r.getMessage() and "CPU budget of 1 s" in r.getMessage()
+               for r in caplog.records), [r.getMessage() for r in caplog.records]
+    assert outcome.document is not None
+    [read] = outcome.document.pages
+    assert read.quality.unreadable or sum(1 for _ in read.words()) > 50  # the cheaper reading, or unreadable

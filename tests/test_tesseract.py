@@ -3,7 +3,12 @@ fault injection."""
 
 from __future__ import annotations
 
+import math
+import os
+import signal
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -167,3 +172,84 @@ def test_parse_osd() -> None:
     report = "Page number: 0\nOrientation in degrees: 90\nRotate: 270\nOrientation confidence: 12.79\n"
     assert parse_osd(report) == (270, 12.79)
     assert parse_osd("") is None
+
+
+# --- the page budget is CPU seconds (RLIMIT_CPU), the wall clock a multiple of it ------------------------------
+
+
+@pytest.fixture(scope="module")
+def letter(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, float]:
+    """A full scanned letter at 300 dpi, and the CPU seconds Tesseract needs for it here (unlimited run)."""
+    import cv2
+    from pagefactory import render_letter, scan_grey
+
+    path = tmp_path_factory.mktemp("letter") / "letter.png"
+    page, _ = render_letter(300)
+    cv2.imwrite(str(path), scan_grey(page, seed=3))
+    out = TesseractEngine(timeout=600).recognise(path, path.with_name("baseline"), dpi=300, pdf=False)
+    assert out.word_count > 100
+    return path, out.cpu_seconds
+
+
+def _tesseract_child() -> int | None:
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            name, rest = stat.split("(", 1)[1].rsplit(")", 1)
+            if name == "tesseract" and int(rest.split()[1]) == os.getpid():
+                return int(entry.name)
+    return None
+
+
+def test_a_busy_machine_does_not_cut_a_normal_page_short(letter: tuple[Path, float], tmp_path: Path) -> None:
+    """The reading gets no CPU for longer than its budget (SIGSTOP: as on a machine busy with other work); it is
+    not cut short, because the budget counts the CPU it used, and the wall clock allows three times that."""
+    path, cpu = letter
+    budget = math.ceil(2 * cpu) + 1
+    engine = TesseractEngine(timeout=budget)
+
+    def starve() -> None:
+        child = None
+        deadline = time.monotonic() + 30
+        while child is None and time.monotonic() < deadline:
+            child = _tesseract_child()
+            time.sleep(0.01)
+        if child is not None:
+            os.kill(child, signal.SIGSTOP)
+            time.sleep(budget + 0.5)
+            os.kill(child, signal.SIGCONT)
+
+    starver = threading.Thread(target=starve)
+    starver.start()
+    try:
+        out = engine.recognise(path, tmp_path / "busy", dpi=300, pdf=False)
+    finally:
+        starver.join()
+    assert out.word_count > 100
+    assert out.wall_seconds > budget  # a wall-clock budget would have cut this page short
+    assert out.cpu_seconds < budget
+
+
+def test_a_page_over_its_cpu_budget_is_stopped_by_the_kernel(letter: tuple[Path, float], tmp_path: Path) -> None:
+    """Two letters on one tall page need about twice the CPU of one; a budget of 1 s ends the run there (SIGXCPU
+    from RLIMIT_CPU) as a tool_timeout, long before the wall clock, and leaves no core file."""
+    path, cpu = letter
+    assert cpu > 1.0  # one letter alone needs more than the budget of 1 s
+    with Image.open(path) as one:
+        tall = Image.new("L", (one.width, 2 * one.height), 255)
+        tall.paste(one, (0, 0))
+        tall.paste(one, (0, one.height))
+    tall_path = tmp_path / "two-letters.png"
+    tall.save(tall_path)
+    engine = TesseractEngine(timeout=1, wall_timeout=600)
+    engine.check()
+    start = time.monotonic()
+    with pytest.raises(ToolTimeout, match="CPU budget of 1 s") as raised:
+        engine.recognise(tall_path, tmp_path / "over", dpi=300)
+    assert time.monotonic() - start < 120  # not the wall clock's 600 s
+    assert raised.value.code == "tool_timeout" and 1.0 <= raised.value.details["cpu_seconds"] < 3.0
+    assert not list(tmp_path.glob("core*")) and not list(Path.cwd().glob("core.*"))
+    assert _tesseract_child() is None

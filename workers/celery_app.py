@@ -108,8 +108,9 @@ def broker_url(settings: Settings) -> str:
 
 
 def task_time_limits(settings: Settings) -> tuple[float, float]:
-    """(soft, hard) seconds for one task: a page may need the Poppler tools, orientation detection and OCR."""
-    soft = settings.tool_timeout_seconds + 2 * settings.ocr_timeout_seconds + 60
+    """(soft, hard) seconds for one task: a page may need the Poppler tools and two Tesseract runs (the reading and,
+    over its budget, the cheaper one), each up to its wall clock on a busy machine."""
+    soft = settings.tool_timeout_seconds + 2 * settings.ocr_wall_timeout_seconds + 60
     return soft, soft + 60
 
 
