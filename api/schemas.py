@@ -21,7 +21,8 @@ def document_url(document_id: str, suffix: str = "") -> str:
 class UploadAccepted(BaseModel):
     document_id: str
     state: str = Field(
-        description="Pipeline state: received, separated, ocr, recognised, routed, review, rescan, split, failed"
+        description="Pipeline state: received, separated, ocr, recognised, routed, review, rescan, split, failed, "
+        "dismissed"
     )
     status_url: str = Field(description="Poll this URL for the state and the result")
     duplicate: bool = Field(description="True when this station sent the same file before (same document)")
@@ -58,7 +59,8 @@ class DocumentStatus(BaseModel):
     document_id: str
     state: str = Field(
         description="received, separated, ocr, recognised, routed, review, rescan (back at the station: scan "
-        "again, see `rescan`), split or failed"
+        "again, see `rescan`), split (its letters go on: `letters`), failed or dismissed (a rescan request the "
+        "station closed)"
     )
     filename: str
     kind: str = Field(description="pdf, tiff, png, jpeg or xml (sniffed from the bytes)")

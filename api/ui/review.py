@@ -24,13 +24,21 @@ from api.auth import visible_documents
 from api.deps import ReadSession, Services, ServicesDep, record_audit
 from api.rescan import send_back_for_rescan
 from api.review import apply_decision
+from api.split import split_document
 from api.ui.documents import failed_fields, field_state, page_views, result_of, stored_document, visible_row
 from api.ui.texts import DOCUMENT_TYPES
 from api.ui.web import UI_PREFIX, UiContext, changing_as, redirect, render, signed_in_as
 from extraction.labels import FIELD_KINDS, Kind
 from extraction.review import EDITABLE_FIELDS, MAX_TYPED_LENGTH, check_typed
 from mailroom.directory import check_known_postbox, current_directory
-from mailroom.errors import InvalidFields, InvalidTransition, NoStation, UnknownPostbox, ValidationFailed
+from mailroom.errors import (
+    InvalidFields,
+    InvalidSplit,
+    InvalidTransition,
+    NoStation,
+    UnknownPostbox,
+    ValidationFailed,
+)
 from mailroom.storage.keys import Role
 from mailroom.storage.models import DocumentRow, DocumentState
 
@@ -241,6 +249,24 @@ async def rescan(
     except NoStation:
         return _document_page(request, ui, services, session, row, message="doc.rescan.no_station",
                               status_code=409)
+    except InvalidTransition:
+        return _document_page(request, ui, services, session, row, message="doc.decided_elsewhere", status_code=409)
+    return _next(request, ui, session, row)
+
+
+@router.post("/review/{document_id}/split")
+async def split(
+    request: Request, ui: ReviewerChanging, services: ServicesDep, session: ReadSession,
+    document_id: Annotated[str, Path(max_length=64)],
+) -> Response:
+    """"Split here": a new letter starts at the chosen page; the letters are read and routed as a stack's."""
+    row = visible_row(session, ui.principal, document_id)
+    before = str((await request.form()).get("before", ""))
+    try:
+        await run_in_threadpool(split_document, services.pipeline, services.dispatcher, row.id,
+                                before_pages=[int(before)] if before.isdigit() else [], principal=ui.principal)
+    except InvalidSplit:
+        return _document_page(request, ui, services, session, row, message="doc.split.invalid", status_code=422)
     except InvalidTransition:
         return _document_page(request, ui, services, session, row, message="doc.decided_elsewhere", status_code=409)
     return _next(request, ui, session, row)

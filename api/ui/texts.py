@@ -116,6 +116,13 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "Das Dokument ist nicht mehr in Prüfung: jemand anderes hat schon entschieden.",
         "The document is no longer in review: someone else decided it already.",
     ),
+    "doc.split": ("Hier trennen: zwei Schreiben in einem Dokument", "Split here: two letters in one document"),
+    "doc.split.before": ("Neues Schreiben beginnt auf", "A new letter starts on"),
+    "doc.split.page": ("Seite {n}", "page {n}"),
+    "doc.split.submit": ("Dokument hier trennen", "Split the document here"),
+    "doc.split.invalid": (
+        "Trennen geht nur vor einer Seite des Dokuments ab Seite 2.", "A split goes before a page from page 2 on.",
+    ),
     "doc.rescan.pages": ("Seiten (leer: alle)", "Pages (empty: all)"),
     "doc.rescan.submit": ("An die Station zurückgeben", "Send back to the station"),
     "doc.rescan.no_station": (
