@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from api.ui import accounts, dashboard, documents, masterdata, postboxes, review, rules, signin, station
+from api.ui import account, accounts, dashboard, documents, masterdata, postboxes, review, rules, signin, station
 from api.ui.web import STATIC_DIR, UI_PREFIX, redirect, render
 from mailroom.errors import CsrfRefused, SignInRequired, UiForbidden, UiNotFound
 
@@ -28,6 +28,7 @@ def install(app: FastAPI) -> None:
     app.include_router(dashboard.router)
     app.include_router(masterdata.router)
     app.include_router(accounts.router)
+    app.include_router(account.router)
 
     @app.exception_handler(SignInRequired)
     def _sign_in(request: Request, exc: SignInRequired) -> Response:

@@ -1,4 +1,5 @@
-"""User accounts for admins: list, create (role and scope as for API keys), new password, unlock, disable.
+"""User accounts for admins: list, create (role and scope as for API keys), set a new password (typed twice),
+unlock, disable. A user's own password: :mod:`api.ui.account`.
 The same functions as ``mailroom users`` (:mod:`mailroom.storage.users`), audited with the admin as actor."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ReadSession, ServicesDep
+from api.ui import texts
 from api.ui.web import UI_PREFIX, UiContext, changing_as, redirect, render, signed_in_as
 from mailroom.errors import MailroomError, UiNotFound
 from mailroom.storage import users
@@ -62,6 +64,8 @@ async def create(request: Request, ui: AdminChanging, services: ServicesDep, ses
 async def change(request: Request, ui: AdminChanging, services: ServicesDep, session: ReadSession, name: UserName,
                  action: str) -> Response:
     form = await request.form()
+    if action == "password" and form.get("password") != form.get("password2"):
+        return _page(request, ui, session, error=texts.text("users.password.mismatch", ui.language), status_code=422)
 
     def apply() -> None:
         with session_scope(services.pipeline.sessions) as writing:

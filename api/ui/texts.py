@@ -208,6 +208,38 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "station.progress": ("Hochgeladen: {done} von {total}", "Uploaded: {done} of {total}"),
     "station.none": ("Heute noch keine Eingänge.", "No uploads today yet."),
     "station.rescans": ("Bitte neu scannen", "Please scan again"),
+    "account.title": ("Mein Konto", "My account"),
+    "account.password": ("Passwort ändern", "Change the password"),
+    "account.current": ("Aktuelles Passwort", "Current password"),
+    "account.new": ("Neues Passwort", "New password"),
+    "account.repeat": ("Neues Passwort wiederholen", "Repeat the new password"),
+    "account.rules": ("Mindestens {n} Zeichen.", "At least {n} characters."),
+    "account.change": ("Passwort ändern", "Change the password"),
+    "account.done": (
+        "Das Passwort ist geändert. Andere Anmeldungen mit diesem Konto sind beendet.",
+        "The password is changed. Other sessions of this account have ended.",
+    ),
+    "account.mismatch": (
+        "Die beiden neuen Passwörter stimmen nicht überein.", "The two new passwords do not match.",
+    ),
+    "account.same": (
+        "Das neue Passwort ist das bisherige. Bitte ein anderes wählen.",
+        "The new password is the current one. Please choose another.",
+    ),
+    "account.wrong_current": (
+        "Das aktuelle Passwort stimmt nicht. Nach fünf Fehlversuchen wird das Konto für 15 Minuten gesperrt.",
+        "The current password is wrong. After five failures the account is locked for 15 minutes.",
+    ),
+    "account.sessions": (
+        "Nach der Änderung bleiben Sie nur in diesem Browser angemeldet.",
+        "After the change you stay signed in in this browser only.",
+    ),
+    "users.password": ("Neues Passwort setzen", "Set a new password"),
+    "users.password.for": ("Neues Passwort für {name}", "New password for {name}"),
+    "users.password.repeat": ("Wiederholen", "Repeat"),
+    "users.password.mismatch": (
+        "Die beiden Passwörter stimmen nicht überein.", "The two passwords do not match.",
+    ),
     "station.rescans.none": ("Keine Aufforderungen zum Neuscannen.", "No requests to scan again."),
     "station.dismiss": ("Erledigt (neu gescannt)", "Done (scanned again)"),
     "station.dismiss.label": ("Erledigt (neu gescannt): {file}", "Done (scanned again): {file}"),

@@ -220,14 +220,7 @@ def authenticate(session: Session, name: str, password: str, *, now: datetime | 
                      object_id=row.id, details={"name": row.name, "why": "locked"})
         return SignIn(None, locked=True)
     if not ok or row.disabled_at is not None:
-        row.failed_signins += 1
-        locked = row.failed_signins >= MAX_FAILED_SIGNINS
-        if locked:
-            row.locked_until = now + timedelta(minutes=LOCKOUT_MINUTES)
-            row.failed_signins = 0
-        audit.record(session, actor=f"user:{row.name}", action="user.locked" if locked else "user.signin_failed",
-                     object_type="user", object_id=row.id,
-                     details={"name": row.name, "why": "disabled" if row.disabled_at else "wrong password"})
+        locked = _count_failure(session, row, now, why="disabled" if row.disabled_at else "wrong password")
         return SignIn(None, locked=locked)
     row.failed_signins = 0
     row.locked_until = None
@@ -235,6 +228,38 @@ def authenticate(session: Session, name: str, password: str, *, now: datetime | 
     if _HASHER.check_needs_rehash(row.password_hash):
         row.password_hash = _HASHER.hash(password)
     return SignIn(row)
+
+
+def _count_failure(session: Session, row: UserRow, now: datetime, *, why: str) -> bool:
+    """One more failed password check in a row (sign-in, or the current password when changing it); locks the
+    account after :data:`MAX_FAILED_SIGNINS`. Returns whether it is locked now."""
+    row.failed_signins += 1
+    locked = row.failed_signins >= MAX_FAILED_SIGNINS
+    if locked:
+        row.locked_until = now + timedelta(minutes=LOCKOUT_MINUTES)
+        row.failed_signins = 0
+    audit.record(session, actor=f"user:{row.name}", action="user.locked" if locked else "user.signin_failed",
+                 object_type="user", object_id=row.id, details={"name": row.name, "why": why})
+    return locked
+
+
+def change_own_password(
+    session: Session, name: str, current: str, new: str, *, now: datetime | None = None,
+) -> UserRow | None:
+    """A signed-in user changes their own password: ``current`` must be right (a wrong one counts as a failed
+    sign-in, :data:`MAX_FAILED_SIGNINS` of them lock the account), ``new`` follows the rules of
+    :func:`check_password` and differs from ``current``. Ends every session of the user (the caller starts a new
+    one for the browser that changed it). Returns ``None`` for a wrong current password (the failure is counted:
+    commit the session). Raises :class:`InvalidUserSpec` for a new password the rules refuse."""
+    now = now or utcnow()
+    row = _existing(session, name)
+    if len(current) > MAX_PASSWORD_LENGTH or not _verify(row.password_hash, current):
+        _count_failure(session, row, now, why="wrong current password")
+        return None
+    check_password(new)
+    if hmac.compare_digest(new.encode("utf-8", "replace"), current.encode("utf-8", "replace")):
+        raise InvalidUserSpec("the new password is the current one", field="password")
+    return set_password(session, name, new, actor=f"{row.role}:{row.name}")
 
 
 def _verify(hashed: str, password: str) -> bool:
