@@ -31,7 +31,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from functools import lru_cache
@@ -120,25 +119,27 @@ def _cpu_limit(budget: float) -> int:
     return max(1, math.ceil(budget))
 
 
-def _child_setup(cpu_budget: float) -> Callable[[], None]:
-    """What the child does before exec (Linux; a no-op elsewhere but for the limits):
+# resolved once at import: the child between fork and exec only calls it (no dlopen there, where another thread
+# of the parent could hold the loader's lock)
+_PRCTL = ctypes.CDLL(None).prctl if sys.platform.startswith("linux") else None
 
-    * SIGKILL when the process that started it dies (a worker killed with kill -9 or by the out-of-memory killer
-      leaves no Tesseract running on as an orphan);
-    * at most ``cpu_budget`` CPU seconds (RLIMIT_CPU: SIGXCPU at the budget, SIGKILL a second later), no core
-      file when that ends it.
-    """
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGKILL when the process that started it dies (a worker killed with kill -9 or
+    by the out-of-memory killer leaves no Tesseract running on as an orphan). Linux only; a no-op elsewhere."""
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _limit_cpu(pid: int, cpu_budget: float) -> None:
+    """From the parent, right after the start (``prlimit``: nothing to run in the child): at most ``cpu_budget``
+    CPU seconds (RLIMIT_CPU: SIGXCPU at the budget, SIGKILL a second later) and no core file when that ends it."""
     limit = _cpu_limit(cpu_budget)
-
-    def setup() -> None:
-        if sys.platform.startswith("linux"):
-            ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    with suppress(ProcessLookupError):  # a child that has already exited (``--version``) needs no limit
+        resource.prlimit(pid, resource.RLIMIT_CORE, (0, 0))
+        _, hard = resource.prlimit(pid, resource.RLIMIT_CPU)
         ceiling = limit + 1 if hard == resource.RLIM_INFINITY else min(limit + 1, hard)
-        resource.setrlimit(resource.RLIMIT_CPU, (min(limit, ceiling), ceiling))
-
-    return setup
+        resource.prlimit(pid, resource.RLIMIT_CPU, (min(limit, ceiling), ceiling))
 
 
 def _tail(data: bytes) -> str:
@@ -164,7 +165,7 @@ def _run(args: list[str], *, timeout: float, wall_timeout: float | None = None) 
         start = time.perf_counter()
         try:
             proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=_child_env(),
-                                    preexec_fn=_child_setup(timeout))
+                                    preexec_fn=_die_with_parent)
         except FileNotFoundError as exc:
             raise ToolMissing(
                 f"{args[0]} is not installed or not on PATH: install tesseract-ocr (scripts/bootstrap.sh does)",
@@ -172,6 +173,7 @@ def _run(args: list[str], *, timeout: float, wall_timeout: float | None = None) 
             ) from exc
         except PermissionError as exc:
             raise ToolMissing(f"{args[0]} is not executable", tool=args[0]) from exc
+        _limit_cpu(proc.pid, timeout)
         timed_out = threading.Event()
 
         def _kill() -> None:

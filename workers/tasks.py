@@ -69,6 +69,7 @@ from workers.celery_app import (
     SWEEP,
     MailroomCelery,
 )
+from workers.keepalive import keeping_alive
 from workers.pipeline import PipelineContext
 from workers.separation import separate, stored_document
 from workers.sweeper import sweep
@@ -124,7 +125,8 @@ def read_page(self: Task, document_id: str, page: int) -> None:
         with ctx.session() as session:
             done = _page_done(session, document_id, page)
         if not done:
-            pipeline.read_pages(document_id, info, ctx, only={page})
+            with keeping_alive(ctx, document_id):  # a slow page on a busy machine is not swept as stuck
+                pipeline.read_pages(document_id, info, ctx, only={page})
         if _claim_pages_read(ctx, document_id, info, self.request.id):
             _send(self, ASSEMBLE_DOCUMENT, document_id)
 

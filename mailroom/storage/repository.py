@@ -372,6 +372,18 @@ def document_events(session: Session, document_id: str) -> list[DocumentEventRow
     )
 
 
+def keep_alive(session: Session, document_id: str, *, now: datetime | None = None) -> bool:
+    """Refresh ``updated_at`` of a document a task is still working on (in an :data:`ACTIVE_STATES` state): the
+    sweeper does not take it for stuck while one of its pages is read on a busy machine. True if refreshed."""
+    result = session.execute(
+        update(DocumentRow)
+        .where(DocumentRow.id == document_id, DocumentRow.state.in_([s.value for s in ACTIVE_STATES]))
+        .values(updated_at=now or utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
 def stuck_documents(
     session: Session,
     older_than: timedelta,
