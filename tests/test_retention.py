@@ -366,3 +366,52 @@ def test_keep_forever_by_default_and_per_postbox(store: Store) -> None:
         assert sorted(expired_documents(session, POLICY, now=now + 1000 * DAY)) == sorted(
             [personal, hauptamt, copied, failed])
         assert expired_documents(session, RetentionPolicy(default_days=0), now=now + 1000 * DAY) == []
+
+
+def test_a_dismissed_rescan_request_goes_after_the_default_period(store: Store) -> None:
+    document_id = add_document(store, b"blank scan", state="received")
+    with session_scope(store.sessions) as session:
+        doc = repository.get_document(session, document_id)
+        assert doc is not None
+        repository.transition(session, doc, "rescan")
+        waiting_since = doc.state_changed_at
+    # an open request waits for its station, however long
+    assert apply_retention(store.sessions, store.blobs, POLICY, now=waiting_since + 400 * DAY).deleted == []
+    with session_scope(store.sessions) as session:
+        doc = repository.get_document(session, document_id)
+        assert doc is not None
+        repository.transition(session, doc, "dismissed")
+        dismissed_at = doc.state_changed_at
+    assert apply_retention(store.sessions, store.blobs, POLICY, now=dismissed_at + 29 * DAY).deleted == []
+    report = apply_retention(store.sessions, store.blobs, POLICY, now=dismissed_at + 31 * DAY)
+    assert [d.document_id for d in report.deleted] == [document_id]
+    assert tombstones(store)[document_id][1]["state"] == "dismissed"
+
+
+def test_letters_of_a_split_letter_go_with_their_stack(store: Store) -> None:
+    """A reviewer split a letter of a stack ("split here"): its letters are letters of a letter. Deleting the
+    stack takes all of them (the deepest first); deleting the last of them takes the letter and the stack."""
+    for delete_from_top in (True, False):
+        stack, (letter,) = add_stack(store, [("review", None)])
+        parts: list[str] = []
+        with session_scope(store.sessions) as session:
+            parent = repository.get_document(session, letter)
+            assert parent is not None
+            repository.transition(session, parent, "split")
+            for number in (1, 2):
+                part, _ = repository.add_separated_letter(session, parent, page_from=number, page_to=number)
+                move_to(session, part, "routed", "hauptamt")
+                parts.append(part.id)
+        if delete_from_top:
+            deletion = delete_document(store.sessions, store.blobs, stack, who="admin:a", reason="request", note="x")
+            assert deletion is not None
+            assert {d.document_id for d in deletion.documents} == {stack, letter, *parts}
+        else:
+            first = delete_document(store.sessions, store.blobs, parts[0], who="admin:a", reason="request", note="x")
+            assert first is not None and [d.document_id for d in first.documents] == [parts[0]]
+            assert exists(store, letter) and exists(store, stack)
+            last = delete_document(store.sessions, store.blobs, parts[1], who="admin:a", reason="request", note="x")
+            assert last is not None and [d.document_id for d in last.documents] == [parts[1], letter, stack]
+        assert not any(exists(store, d) for d in (stack, letter, *parts))
+        stones = tombstones(store)
+        assert {stack, letter, *parts} <= set(stones)
