@@ -130,6 +130,43 @@ def _first_token(parse: Callable[[str], str | None]) -> Finder:
     return find
 
 
+#: A lone word joining the two parts of a number written with spaces ("018304 / 28865").
+_NUMBER_JOINERS = frozenset({"/", "-", "–"})
+
+
+#: Words that name a number rather than start it ("NR 4711").
+_NOT_PREFIXES = frozenset({"N", "NR", "NO", "NUM", "ID", "EUR", "USD", "CHF", "GBP"})
+_PREFIX = re.compile(r"[A-Z]{1,4}")
+
+
+def _identifier(text: str) -> list[tuple[str, int, int]]:
+    """The first word as an identifier (:func:`parsers.parse_identifier`). Letters written apart from the number
+    ("RE 2026-0042", "R 4711") are its prefix when the number starts with a digit; a second part joined by a lone
+    slash or dash ("018304 / 28865") is its suffix when that part is digits."""
+    words = text.split(" ")
+    lead = next((i for i, w in enumerate(words) if w), None)
+    if (lead is not None and lead + 1 < len(words) and _PREFIX.fullmatch(words[lead])
+            and words[lead] not in _NOT_PREFIXES and words[lead + 1][:1].isdigit()):
+        number = parsers.parse_identifier(words[lead + 1])
+        if number is not None:
+            start = sum(len(w) + 1 for w in words[:lead])
+            value, end = f"{words[lead]} {number}", start + len(words[lead]) + 1 + len(number)
+            return _with_suffix(text, value, start, end)
+    found = _first_token(parsers.parse_identifier)(text)
+    if not found:
+        return found
+    return _with_suffix(text, *found[0])
+
+
+def _with_suffix(text: str, value: str, start: int, end: int) -> list[tuple[str, int, int]]:
+    rest = text[end:].split(" ")
+    if len(rest) >= 3 and rest[0] == "" and rest[1] in _NUMBER_JOINERS and rest[2].rstrip(".,;:").isdigit():
+        suffix = rest[2].rstrip(".,;:")
+        joined = f"{value} {rest[1]} {suffix}"
+        return [(joined, start, end + 2 + len(rest[1]) + len(suffix))]
+    return [(value, start, end)]
+
+
 _LOOKALIKE_SWAPS = {"O": "0", "0": "O", "I": "1", "1": "I"}
 
 
@@ -152,7 +189,7 @@ def _leitweg(text: str) -> list[tuple[str, int, int]]:
 
 
 _FINDERS: dict[Kind, Finder] = {
-    Kind.IDENTIFIER: _first_token(parsers.parse_identifier),
+    Kind.IDENTIFIER: _identifier,
     Kind.DATE: _dates,
     Kind.AMOUNT: _amounts,
     Kind.IBAN: parsers.find_ibans,
@@ -197,31 +234,59 @@ def labelled_candidates(rows: list[Row], sources: dict[int, str]) -> tuple[list[
         by_row.setdefault((hit.row.page, hit.row.index), []).append(hit)
     out: list[Candidate] = []
     for hit in hits:
-        kind = FIELD_KINDS.get(hit.label.field)
-        if kind is None:
-            continue
-        if kind is Kind.PERIOD:
-            out.extend(_period(hit, sources))
-            continue
-        row_hits = by_row[(hit.row.page, hit.row.index)]
-        same_row = _limit(hit.after, hit, row_hits)
-        if kind is Kind.AMOUNT and not same_row and _is_table_header(row_hits):
-            column = _column_candidates(rows, hit, sources)
-            if column:
-                out.extend(column)
-                continue
-        runs = [same_row or tokens_beside(rows, hit), *tokens_below(rows, hit)]
-        for position, run in enumerate(runs):
-            found = _value_in(run, kind)
-            if found is None:
-                continue
-            value, tokens = found
-            score = _label_weight(hit) * POSITION_WEIGHT[min(position, 2)] * _reading_factor(kind, value, tokens)
-            out.append(_candidate(hit.label.field, kind, value, score, tokens, sources, hit.label.text, hit.row))
-            if kind is Kind.AMOUNT and position == 0:
-                out.extend(_further_amounts(hit, run, tokens, score, sources))
-            break
+        for field in _FIELDS_OF_LABEL.get(hit.label.key, (hit.label.field,)):
+            out.extend(_hit_candidates(rows, hit, field, by_row[(hit.row.page, hit.row.index)], sources))
     return out, hits
+
+
+#: Fields by label text (folded): a text several fields share ("TVA": the VAT id's label and the VAT amount's)
+#: is read for each of them, and the value's kind decides ("TVA 19 % 2 382,00" is an amount, "TVA FR…" an id).
+_FIELDS_OF_LABEL: dict[str, tuple[str, ...]] = {}
+for _label in LABELS:
+    if _label.field not in _FIELDS_OF_LABEL.get(_label.key, ()):
+        _FIELDS_OF_LABEL[_label.key] = (*_FIELDS_OF_LABEL.get(_label.key, ()), _label.field)
+
+
+def _hit_candidates(
+    rows: list[Row], hit: LabelHit, field: str, row_hits: list[LabelHit], sources: dict[int, str]
+) -> list[Candidate]:
+    """The candidates of ``field`` at one label: right of it, beside it, below it, or in its table column."""
+    kind = FIELD_KINDS.get(field)
+    if kind is None:
+        return []
+    if kind is Kind.PERIOD:
+        return _period(hit, sources)
+    same_row = _limit(hit.after, hit, row_hits)
+    glued = _glued_value(hit)
+    if glued is not None:
+        same_row = (glued, *same_row)
+    if kind is Kind.AMOUNT and not same_row and _is_table_header(row_hits):
+        column = _column_candidates(rows, hit, sources, field)
+        if column:
+            return column
+    runs = [same_row or tokens_beside(rows, hit), *tokens_below(rows, hit)]
+    for position, run in enumerate(runs):
+        found = _value_in(run, kind)
+        if found is None:
+            continue
+        value, tokens = found
+        score = _label_weight(hit) * POSITION_WEIGHT[min(position, 2)] * _reading_factor(kind, value, tokens)
+        out = [_candidate(field, kind, value, score, tokens, sources, hit.label.text, hit.row)]
+        if kind is Kind.AMOUNT and position == 0:
+            out.extend(_further_amounts(hit, run, tokens, score, sources, field))
+        return out
+    return []
+
+
+def _glued_value(hit: LabelHit) -> Token | None:
+    """A value written onto its label's last word after a colon ("Tax No.:201/113/40209"), as a word of its own
+    (the label's box); None when the label ends with its word."""
+    last = hit.row.tokens[hit.end - 1]
+    _, colon, rest = last.text.partition(":")
+    rest = rest.strip()
+    if not colon or not any(c.isdigit() for c in rest):
+        return None
+    return Token(rest, last.box, last.confidence, last.page)
 
 
 def _in_running_text(hit: LabelHit) -> bool:
@@ -250,7 +315,7 @@ def _is_table_header(row_hits: list[LabelHit]) -> bool:
                                                        for h in row_hits)
 
 
-def _column_candidates(rows: list[Row], hit: LabelHit, sources: dict[int, str]) -> list[Candidate]:
+def _column_candidates(rows: list[Row], hit: LabelHit, sources: dict[int, str], field: str) -> list[Candidate]:
     """The amounts printed in the label's column, row after row below it: the last one is the total (scored as
     a value beside its label) when it is the sum of the ones above it, the parts (per VAT rate), which score
     less; when it is not their sum (the sum row was not read), every row is a part.
@@ -280,7 +345,7 @@ def _column_candidates(rows: list[Row], hit: LabelHit, sources: dict[int, str]) 
     for n, (value, tokens, row) in enumerate(found):
         total = sums_up and n == len(found) - 1
         score = weight * _ocr_factor(tokens) * (1.0 if total else PART_ROW_WEIGHT)
-        out.append(_candidate(hit.label.field, Kind.AMOUNT, value, score, tokens, sources, hit.label.text, row))
+        out.append(_candidate(field, Kind.AMOUNT, value, score, tokens, sources, hit.label.text, row))
     return out
 
 
@@ -290,14 +355,15 @@ FURTHER_AMOUNT_WEIGHT = 0.9
 
 
 def _further_amounts(
-    hit: LabelHit, run: tuple[Token, ...], first: tuple[Token, ...], score: float, sources: dict[int, str]
+    hit: LabelHit, run: tuple[Token, ...], first: tuple[Token, ...], score: float, sources: dict[int, str],
+    field: str,
 ) -> list[Candidate]:
     rest = run[run.index(first[-1]) + 1 :]
     text, starts = _joined(rest)
     out = []
     for n, (value, start, end) in enumerate(_amounts(text), start=1):
         tokens = _covering(rest, starts, start, end)
-        out.append(_candidate(hit.label.field, Kind.AMOUNT, value, score * FURTHER_AMOUNT_WEIGHT**n, tokens, sources,
+        out.append(_candidate(field, Kind.AMOUNT, value, score * FURTHER_AMOUNT_WEIGHT**n, tokens, sources,
                               hit.label.text, hit.row))
     return out
 
@@ -403,7 +469,10 @@ def pattern_candidates(rows: list[Row], sources: dict[int, str]) -> list[Candida
 UNCHECKED_SCORE = 0.5
 _UNCHECKED_SHAPES: dict[str, re.Pattern[str]] = {
     "iban": re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){3,7}(?:\s?[A-Z0-9]{1,3})?\b"),
-    "seller_vat_id": re.compile(r"\b(?:DE\s?\d{9}|ATU\d{8}|FR\s?[0-9A-Z]{2}\s?\d{9}|[A-Z]{2}\d{8,12})\b"),
+    # spaced as people write them ("DE 123 456 789", "ATU 12345678"); an Austrian one with a digit too many is
+    # still the one printed
+    "seller_vat_id": re.compile(r"\b(?:DE\s?\d{3}\s?\d{3}\s?\d{3}|ATU\s?\d{8,9}"
+                               r"|FR\s?[0-9A-Z]{2}\s?\d{3}\s?\d{3}\s?\d{3}|[A-Z]{2}\s?\d{8,12})\b"),
 }
 
 

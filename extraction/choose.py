@@ -161,10 +161,23 @@ def _amount_due(due: list[Candidate], gross: Candidate, confidence: float) -> Fi
                                                 lone.page, lone.box, lone.source)
 
 
+#: The highest VAT rate of the EU (Hungary, 27 %) with room for rounding: VAT is never a larger share of the net.
+MAX_VAT_SHARE = Decimal("0.28")
+
+
+def plausible_vat(net: Decimal, vat: Decimal) -> bool:
+    """Whether ``vat`` can be the VAT of ``net``: the same sign (or none) and at most :data:`MAX_VAT_SHARE` of it
+    (a cent more for rounding). Net + VAT = gross holds as well with the two swapped ("Subtotaal excl. BTW" is a
+    VAT label too); this tells them apart."""
+    if vat == 0:
+        return True
+    return (vat > 0) == (net > 0) and abs(vat) <= abs(net) * MAX_VAT_SHARE + Decimal("0.01")
+
+
 def _consistent(
     nets: list[Candidate], vats: list[Candidate], grosses: list[Candidate]
 ) -> tuple[Candidate, tuple[Candidate, ...], Candidate] | None:
-    """The best-scored (net, VAT rows, gross) with net + VAT = gross, or None."""
+    """The best-scored (net, VAT rows, gross) with net + VAT = gross and a plausible VAT share, or None."""
     by_row: dict[tuple[int, int], list[Candidate]] = {}
     for vat in vats:
         by_row.setdefault((vat.page, vat.row), []).append(vat)
@@ -180,7 +193,8 @@ def _consistent(
             if n <= 0 < g:
                 continue
             for vat_set in vat_sets:
-                if n + sum((Decimal(v.value) for v in vat_set), Decimal(0)) != g:
+                v = sum((Decimal(v.value) for v in vat_set), Decimal(0))
+                if n + v != g or not plausible_vat(n, v):
                     continue
                 score = gross.score + net.score + sum(v.score for v in vat_set) / len(vat_set)
                 if best is None or score > best[0]:

@@ -3,14 +3,15 @@
 When a reviewer confirms or corrects the fields of an invoice, :func:`learn_layout` finds each confirmed value
 on the page and remembers where it sits relative to an *anchor*: the words just left of it on its row (its
 label, whatever the supplier calls it), else the words above it; without any anchor, its absolute position in
-millimetres. :func:`apply_layout` reads the supplier's next invoices at those places first. Positions are kept
-in millimetres, so a scan at another resolution reads the same.
+millimetres. :func:`apply_layout` reads the supplier's next invoices at those places first: an amount where its
+right edge was (amounts stand right-aligned, so one of another width starts elsewhere), else, like every other
+field, where its left edge was. Positions are kept in millimetres, so a scan at another resolution reads the same.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 
 from extraction.candidates import _FINDERS, Candidate, _covering, _joined, _ocr_factor
@@ -23,6 +24,8 @@ LEARNED_SCORE = 0.97
 #: How far (mm) a value may sit from where it was learned: left/up, and right (values vary in length).
 SLACK_MM = 3.0
 RIGHT_SLACK_MM = 25.0
+#: How far left of the learned right edge a right-aligned amount may start (the widest amount's width).
+AMOUNT_SPAN_MM = 45.0
 MIN_ANCHOR_LETTERS = 3
 LEARNABLE = frozenset(f for f, kind in FIELD_KINDS.items() if kind is not Kind.PERIOD)
 
@@ -177,23 +180,53 @@ def _locate_anchor(rows: list[Row], position: FieldPosition, dpi: int) -> tuple[
 def _read_at(
     rows: list[Row], position: FieldPosition, origin: tuple[float, float], dpi: int
 ) -> tuple[str, tuple[Token, ...]] | None:
+    """The value at its learned place. An amount is first looked for ending where the learned one ended (amounts
+    stand right-aligned in columns: one of another width starts elsewhere), then, as every other field, starting
+    where the learned one started (left-aligned values vary in length to the right)."""
+    if FIELD_KINDS[position.field] is Kind.AMOUNT:
+        found = _read_right_aligned(rows, position, origin, dpi)
+        if found is not None:
+            return found
     px = dpi / MM_PER_INCH
     left = origin[0] + (position.dx_mm - SLACK_MM) * px
     right = origin[0] + (position.dx_mm + position.width_mm + RIGHT_SLACK_MM) * px
-    top = origin[1] + (position.dy_mm - SLACK_MM) * px
-    bottom = origin[1] + (position.dy_mm + position.height_mm + SLACK_MM) * px
-    for row in rows:
-        if row.page != position.page:
-            continue
-        tokens = tuple(
-            t for t in row.tokens
-            if left <= (t.box[0] + t.box[2]) / 2 <= right and top <= t.centre_y <= bottom and t.box[0] >= left
-        )
+    for tokens in _rows_at(rows, position, origin, dpi):
+        tokens = tuple(t for t in tokens if left <= (t.box[0] + t.box[2]) / 2 <= right and t.box[0] >= left)
         if not tokens:
             continue
         text, starts = _joined(tokens)
-        found = _FINDERS[FIELD_KINDS[position.field]](text)
-        if found:
-            value, start, end = found[0]
+        matches = _FINDERS[FIELD_KINDS[position.field]](text)
+        if matches:
+            value, start, end = matches[0]
             return value, _covering(tokens, starts, start, end)
     return None
+
+
+def _read_right_aligned(
+    rows: list[Row], position: FieldPosition, origin: tuple[float, float], dpi: int
+) -> tuple[str, tuple[Token, ...]] | None:
+    """An amount whose right edge is within :data:`SLACK_MM` of the learned value's right edge."""
+    px = dpi / MM_PER_INCH
+    edge = origin[0] + (position.dx_mm + position.width_mm) * px
+    for tokens in _rows_at(rows, position, origin, dpi):
+        tokens = tuple(t for t in tokens if edge - AMOUNT_SPAN_MM * px <= t.box[0] and t.box[2] <= edge + SLACK_MM * px)
+        if not tokens:
+            continue
+        text, starts = _joined(tokens)
+        for value, start, end in reversed(_FINDERS[Kind.AMOUNT](text)):
+            covering = _covering(tokens, starts, start, end)
+            if abs(max(t.box[2] for t in covering) - edge) <= SLACK_MM * px:
+                return value, covering
+    return None
+
+
+def _rows_at(
+    rows: list[Row], position: FieldPosition, origin: tuple[float, float], dpi: int
+) -> Iterator[tuple[Token, ...]]:
+    """The words of each row of the learned page within the learned value's height (with slack)."""
+    px = dpi / MM_PER_INCH
+    top = origin[1] + (position.dy_mm - SLACK_MM) * px
+    bottom = origin[1] + (position.dy_mm + position.height_mm + SLACK_MM) * px
+    for row in rows:
+        if row.page == position.page:
+            yield tuple(t for t in row.tokens if top <= t.centre_y <= bottom)

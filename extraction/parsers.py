@@ -71,7 +71,15 @@ _IBAN_SHAPE = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}")
 _BIC_SHAPE = re.compile(r"[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}(?:[A-Z0-9]{3})?")
 _VAT_SHAPE = re.compile(r"(?:DE\d{9}|ATU\d{8}|[A-Z]{2}[0-9A-Z]{8,12})")
 # German Steuernummer as printed: "12/345/67890", "123/456/78901", "21 815 08150", or 13 digits (ELSTER).
-_TAX_NUMBER = re.compile(r"\b(?:\d{2,3}/\d{3}/\d{4,5}|\d{3}\s\d{3}\s\d{5}|\d{13})\b")
+#: A tax number (Steuernummer) as printed after its label: Finanzamt/district/number with an optional check suffix
+#: (``201/113/40209``, ``22/815/0815/4``), the Austrian ``12 345/6789`` or the 13-digit federal form spaced or not;
+#: never part of an amount, date or longer word.
+_TAX_NUMBER = re.compile(
+    r"(?<![\w/.,-])(?:\d{2,3}/\d{3,4}/\d{3,5}(?:/\d{1,2})?|\d{2}\s\d{3}/\d{4}|\d{3}\s\d{3}\s\d{5}|\d{13})"
+    r"(?![\w/-]|[.,]\d)"
+)
+#: Digits alone are a tax number only as the first word after the label (``Fiscaal nr.: 9990815``).
+_PLAIN_TAX_NUMBER = re.compile(r"^\W{0,2}(\d{4,13})(?![\w/-]|[.,]\d)")
 _IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9/\-_.]*[A-Za-z0-9]|[0-9]")
 
 
@@ -390,14 +398,19 @@ def find_vat_ids(text: str) -> list[tuple[str, int, int]]:
 
 
 def find_tax_numbers(text: str) -> list[tuple[str, int, int]]:
-    """German Steuernummern as printed (``"96/483/64352"``) with their character spans."""
-    return [(m.group(0), m.start(), m.end()) for m in _TAX_NUMBER.finditer(text)]
+    """Tax numbers as printed after their label (``"96/483/64352"``, :data:`_TAX_NUMBER`; plain digits only
+    first: :data:`_PLAIN_TAX_NUMBER`) with their spans."""
+    found = [(m.group(0), m.start(), m.end()) for m in _TAX_NUMBER.finditer(text)]
+    plain = _PLAIN_TAX_NUMBER.match(text)
+    if plain is not None and not any(start == plain.start(1) for _, start, _ in found):
+        found.insert(0, (plain.group(1), plain.start(1), plain.end(1)))
+    return found
 
 
 def parse_identifier(text: str) -> str | None:
     """An invoice, customer or order number: one token of letters/digits joined by ``/ - _ .``, with at
-    least one digit, 2 to 35 characters."""
+    least one digit, 2 to 35 characters; not a date (``23.02.2016`` under a number's label is the next column's)."""
     core = text.strip().strip(".,;:")
     if not 2 <= len(core) <= 35 or not _IDENTIFIER.fullmatch(core) or not any(c.isdigit() for c in core):
         return None
-    return core
+    return None if parse_date(core) is not None else core

@@ -36,12 +36,14 @@ class Example(SupplierInvoice):
 
 @pytest.fixture(scope="module")
 def scanned(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Example, Document]]:
-    """Three invoices of the supplier, rendered, degraded like scans and read by the real pipeline."""
+    """Four invoices of the supplier, rendered, degraded like scans and read by the real pipeline."""
     root = tmp_path_factory.mktemp("learning")
     ctx = PipelineContext.create(Settings(data_dir=root / "data"))
     examples = [Example("OB-24-0113", "2026-03-02", Decimal("1250.00")),
                 Example("OB-24-0187", "2026-04-17", Decimal("8431.70")),
-                Example("OB-24-0302", "2026-07-09", Decimal("312.45"))]
+                Example("OB-24-0302", "2026-07-09", Decimal("312.45")),
+                # wider amounts than the confirmed invoice's: right-aligned, they start further left
+                Example("OB-24-0419", "2026-09-14", Decimal("112431.70"))]
     out = {}
     for n, example in enumerate(examples):
         pdf = render_supplier_invoice(example, root / f"{example.number}.pdf")
@@ -87,7 +89,7 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
 
 
 def test_learned_layout_is_stored_and_replaced(engine: Engine, scanned: dict[str, tuple[Example, Document]]) -> None:
-    (first, first_doc), (second, second_doc), _ = scanned.values()
+    (first, first_doc), (second, second_doc), *_ = scanned.values()
     with session_scope(engine) as session:
         learn_from_confirmation(session, first_doc, first.truth(), "70009", document_id="a" * 32)
     with session_scope(engine) as session:

@@ -27,9 +27,9 @@ INVOICE_POSTBOX = "kaemmerei-rechnungseingang"
 
 
 FIRST = SupplierInvoice("OB-24-0113", "2026-03-02", Decimal("1250.00"))
-# amounts of the same widths as the first invoice's: the learned places are the left edges of the values, and the
-# supplier prints its amounts right-aligned (wider amounts start further left: a limit of extraction/learning.py)
-NEXT = SupplierInvoice("OB-24-0187", "2026-04-17", Decimal("1843.10"))
+# wider amounts than the first invoice's: the supplier prints them right-aligned, so they start further left than
+# the learned ones and are found by their right edge
+NEXT = SupplierInvoice("OB-24-0187", "2026-04-17", Decimal("118431.10"))
 
 
 def render_invoice(invoice: SupplierInvoice, path: Path) -> Path:

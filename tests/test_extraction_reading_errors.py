@@ -1,0 +1,143 @@
+"""Reading errors seen on invoices of layouts the extractor was not made for (the independent dev split), one test
+per kind: net and VAT swapped, a label two fields share, VAT ids written with spaces, invoice numbers with letters
+apart or a suffix, a date under a number's label, tax numbers of every shape, and learned amounts of another
+width."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from extraction import parsers
+from extraction.candidates import Candidate
+from extraction.choose import choose_totals, plausible_vat
+from extraction.invoice import extract_invoice
+from extraction.learning import apply_layout, learn_layout
+from mailroom.model import Block, Document, Line, Page, TextSource, Word
+
+
+def _page(*rows: tuple[str, ...], gap: int = 260) -> Document:
+    """One page at 300 dpi: each row's words left to right, ``gap`` pixels apart."""
+    lines = []
+    for n, words in enumerate(rows):
+        y = 100 + 40 * n
+        line_words = [Word(text=w, box=(100 + gap * i, y, 100 + gap * i + 160, y + 30), confidence=96)
+                      for i, w in enumerate(words)]
+        lines.append(Line(words=line_words, box=(100, y, 2300, y + 30)))
+    return Document(pages=[Page(number=1, width=2480, height=3508, dpi=300, text_source=TextSource.OCR,
+                                blocks=[Block(lines=lines)])])
+
+
+def _values(document: Document) -> dict[str, str]:
+    invoice = extract_invoice(document).invoice
+    return {name: part["value"] for name, part in invoice.items() if isinstance(part, dict) and "value" in part}
+
+
+def test_net_and_vat_are_not_swapped_when_both_ways_add_up() -> None:
+    # "Subtotaal excl. BTW" holds a VAT label too: net + VAT = gross held with the two swapped
+    values = _values(_page(("Factuurnummer", "NL-5521"), ("Subtotaal", "excl.", "BTW", "44.682,01", "€"),
+                           ("BTW", "19%", "8.489,58", "€"), ("Totaal", "incl.", "BTW", "53.171,59", "€")))
+    assert (values["total_net"], values["total_vat"], values["total_gross"]) == ("44682.01", "8489.58", "53171.59")
+
+
+def test_a_swapped_set_of_totals_is_never_chosen() -> None:
+    def candidate(field: str, value: str, row: int) -> Candidate:
+        return Candidate(field=field, value=value, score=0.9, page=1, box=(0, 0, 1, 1), source="ocr",
+                         evidence="test", row=row)
+
+    swapped_first = [candidate("total_net", "8489.58", 1), candidate("total_vat", "44682.01", 1),
+                     candidate("total_net", "44682.01", 2), candidate("total_vat", "8489.58", 2),
+                     candidate("total_gross", "53171.59", 3)]
+    totals = choose_totals(swapped_first)
+    assert totals.consistent
+    assert totals.fields["total_net"].value == "44682.01" and totals.fields["total_vat"].value == "8489.58"
+    assert plausible_vat(Decimal("1.28"), Decimal("0.20")) and plausible_vat(Decimal("100"), Decimal("0"))
+    assert plausible_vat(Decimal("-100.00"), Decimal("-19.00"))
+    assert not plausible_vat(Decimal("8489.58"), Decimal("44682.01"))
+    assert not plausible_vat(Decimal("100.00"), Decimal("-19.00"))
+
+
+def test_a_label_two_fields_share_is_read_for_the_one_its_value_fits() -> None:
+    # French "TVA" names the VAT amount and the VAT id
+    values = _values(_page(("Facture", "N°", "F-2026-118"), ("Total", "HT", "12", "536,84", "€"),
+                           ("TVA", "19%", "2", "382,00", "€"), ("Total", "TTC", "14", "918,84", "€"),
+                           ("N°", "TVA", "intracommunautaire", ":", "DE136695976")))
+    assert (values["total_net"], values["total_vat"], values["total_gross"]) == ("12536.84", "2382.00", "14918.84")
+    assert values["seller_vat_id"] == "DE136695976"
+
+
+@pytest.mark.parametrize(("written", "read"), [
+    (("DE", "136", "695", "976"), "DE136695976"),  # valid, spaced in groups
+    (("DE", "123", "456", "788"), "DE123456788"),
+    (("ATU", "12345675"), "ATU12345675"),
+])
+def test_vat_ids_written_with_spaces(written: tuple[str, ...], read: str) -> None:
+    assert _values(_page(("USt-IdNr.", *written)))["seller_vat_id"] == read
+
+
+@pytest.mark.parametrize("written", [("DE", "123", "456", "789"), ("ATU", "123456789")])
+def test_vat_ids_that_fail_their_check_digits_are_given_as_printed_for_review(written: tuple[str, ...]) -> None:
+    invoice = extract_invoice(_page(("Rechnungsnummer", "R-1"), ("USt-IdNr.", *written))).invoice
+    assert invoice["seller_vat_id"]["value"] == "".join(written)
+    assert invoice["seller_vat_id"]["confidence"] < 0.8  # below the review line: the check digits fail
+
+
+@pytest.mark.parametrize(("row", "number"), [
+    (("Rechnungsnummer", "RE", "2026-0042"), "RE 2026-0042"),
+    (("Rechnung", "Nr.", "R", "4711"), "R 4711"),
+    (("Factuurnummer", ":018304", "/", "28865"), "018304 / 28865"),
+    (("Rechnungsnummer", "4711", "/", "03.02.2026"), "4711"),  # a date is no suffix
+    (("Rechnungsnummer", "NR", "4711"), "4711"),  # a word naming the number is no prefix
+])
+def test_invoice_numbers_keep_their_letters_and_suffix(row: tuple[str, ...], number: str) -> None:
+    assert _values(_page(row)).get("invoice_number") == number
+
+
+def test_a_date_under_a_numbers_label_is_not_the_number() -> None:
+    assert parsers.parse_identifier("23.02.2016") is None and parsers.parse_identifier("2016-02-23") is None
+    assert parsers.parse_identifier("RE-2016.02") == "RE-2016.02"
+    values = _values(_page(("Rechnungsnummer", "Rechnungsdatum"), ("Dummywert", "23.02.2016")))
+    assert "invoice_number" not in values
+
+
+@pytest.mark.parametrize(("row", "number"), [
+    (("Steuernummer", "201/113/40209"), "201/113/40209"),
+    (("Steuernummer", "22/815/0815/4"), "22/815/0815/4"),  # with its suffix
+    (("St.-Nr.", "123/456/789"), "123/456/789"),
+    (("Tax", "No.:201/113/40209"), "201/113/40209"),  # glued to its label
+    (("Fiscaal", "nr.:", "9990815"), "9990815"),
+    (("Steuer-Nr.", "12", "345/6789"), "12 345/6789"),  # Austrian
+])
+def test_tax_numbers_of_every_shape(row: tuple[str, ...], number: str) -> None:
+    assert _values(_page(row, gap=200))["seller_tax_number"] == number
+
+
+def test_tax_numbers_are_not_amounts_or_dates() -> None:
+    assert parsers.find_tax_numbers("4711,50 EUR") == []
+    assert parsers.find_tax_numbers("am 03.02.2026") == []
+    assert [v for v, _, _ in parsers.find_tax_numbers(": 4711 ")] == ["4711"]  # digits alone: first after the label
+    assert parsers.find_tax_numbers("Telefon 96483") == []
+
+
+def _totals_page(net: str, vat: str, gross: str) -> Document:
+    """Totals under the supplier's own words, the amounts right-aligned at x = 1500 (about 30 px per character)."""
+    lines = []
+    for n, (label, amount) in enumerate([("Warenwert", net), ("Steueranteil", vat), ("Endsumme", gross)]):
+        y = 1400 + 95 * n
+        lines.append(Line(words=[Word(text=label, box=(240, y, 600, y + 30), confidence=96),
+                                 Word(text=amount, box=(1500 - 30 * len(amount), y, 1500, y + 30), confidence=96)],
+                          box=(240, y, 1500, y + 30)))
+    return Document(pages=[Page(number=1, width=2480, height=3508, dpi=300, text_source=TextSource.OCR,
+                                blocks=[Block(lines=lines)])])
+
+
+def test_learned_right_aligned_amounts_of_another_width_are_read() -> None:
+    layout = learn_layout(_totals_page("1.250,00", "237,50", "1.487,50"),
+                          {"total_net": "1250.00", "total_vat": "237.50", "total_gross": "1487.50"}, "K-1")
+    wider = _totals_page("112.431,70", "21.362,02", "133.793,72")
+    read = {c.field: c.value for c in apply_layout(wider, layout, {1: "ocr"})}
+    assert read == {"total_net": "112431.70", "total_vat": "21362.02", "total_gross": "133793.72"}
+    narrower = _totals_page("12,00", "2,28", "14,28")
+    assert {c.field: c.value for c in apply_layout(narrower, layout, {1: "ocr"})} == {
+        "total_net": "12.00", "total_vat": "2.28", "total_gross": "14.28"}
