@@ -116,7 +116,7 @@ def _name_table(directory: Directory) -> tuple[list[tuple[str, str, str]], list[
     if held is None or held[0] is not directory:
         rows = []
         for dep in directory.departments.values():
-            unit_names = tuple(n for n in dep.unit_names if len(n) >= 6)
+            unit_names = tuple(n for n in dep.all_unit_names if len(n) >= 6)
             for kind, names in (
                 ("name", (dep.name,)), ("alias", dep.aliases), ("former_name", dep.former_names),
                 ("alias", unit_names),

@@ -3,6 +3,7 @@
     catalogue = catalogue_for(directory)
     catalogue.content_evidence(text, subject)   # [PostboxEvidence(postbox, department, score, hits)], best first
     catalogue.address_hits(line)                # [UnitHit(department, kind, score, matched)]: "Team Personalservice"
+    catalogue.addressed_postbox(lines, department)  # ("ordnungsamt-gewerbe", "Gewerbeamt"): a task's unit named
 
 **Content.** The letter is read from its subject line on (letterhead, address field and information block are
 about the sender, not the matter), without lines of a letterhead or footer (bank, register, contact, a
@@ -84,6 +85,7 @@ _COMPONENT_TEXT = (
     "Taube Ratte Tonne Sack Sperrmüll Graffiti Firma Zuzug Umzug"
 )
 COMPONENTS = _COMPONENT_TEXT.split()
+_UNIT_STEMS = {stem(w) for w in (*UNIT_WORDS, "stelle", "abteilung", "behörde", "büro", "verwaltung", "amt")}
 
 
 @dataclass(frozen=True)
@@ -141,7 +143,7 @@ class Catalogue:
         for dep in directory.departments.values():
             for task in dep.tasks:
                 everything += [w for phrase in task.all_words for w in words(phrase)]
-            for name in (*dep.names, *dep.unit_names):
+            for name in (*dep.names, *dep.all_unit_names):
                 everything += words(name)
         self.vocabulary = Vocabulary(_atomic({stem(w) for w in everything if len(w) >= 3}), stemmed=True)
         self._signatures: dict[tuple[str, ...], list[_Signature]] = defaultdict(list)
@@ -156,12 +158,15 @@ class Catalogue:
                     if parts and not any(s.department == dep.id for s in self._signatures[parts]):
                         self._signatures[parts].append(_Signature(parts, phrase, dep.id, postbox, task.name))
             if main is not None:
+                # a name that is a task's unit ("Gewerbeamt") points to that task's postbox
+                unit_postbox = {fold(n): t.postbox for t in dep.tasks if t.postbox for n in t.unit_names}
                 for name in (dep.name, *dep.aliases, *dep.former_names):
                     parts = self.signature(name)
                     if len(parts) == 1 and len(parts[0]) < 8:  # "Kasse", "Recht": too common in other words
                         continue
                     if parts and not any(s.department == dep.id for s in self._signatures[parts]):
-                        self._signatures[parts].append(_Signature(parts, name, dep.id, main, dep.name))
+                        postbox = unit_postbox.get(fold(name), main)
+                        self._signatures[parts].append(_Signature(parts, name, dep.id, postbox, dep.name))
         self._by_part: dict[str, list[tuple[str, ...]]] = defaultdict(list)
         for parts in self._signatures:
             for part in parts:
@@ -172,13 +177,33 @@ class Catalogue:
         self._name_specificity: dict[str, float] = {}
         holders: dict[str, set[str]] = defaultdict(set)
         for dep in directory.departments.values():
-            each = [frozenset(self._content_parts(name)) for name in (*dep.names, *dep.unit_names)]
+            each = [frozenset(self._content_parts(name)) for name in (*dep.names, *dep.all_unit_names)]
             self._whole_names[dep.id] = {parts for parts in each if parts}
             name_parts = {p for parts in each for p in parts}
             self._name_parts[dep.id] = name_parts
             for p in name_parts:
                 holders[p].add(dep.id)
         self._name_specificity = {p: 1.0 / len(deps) for p, deps in holders.items()}
+        # the units of tasks with their own postbox ("Gewerbeamt", "Zentrale Vergabestelle"): name parts per postbox
+        # with the parts only they have in the department ("vergabe", not the "zentral" of "Zentrale Dienste")
+        self._postbox_units: dict[str, dict[str, tuple[set[str], set[str]]]] = defaultdict(dict)
+        for dep in directory.departments.values():
+            named: dict[str, set[str]] = defaultdict(set)
+            for task in dep.tasks:
+                if task.postbox is None or task.postbox == dep.main_postbox:
+                    continue
+                names = list(task.unit_names)
+                box = directory.postboxes.get(task.postbox)
+                if box is not None and box.name != box.id:
+                    names.append(box.name)
+                named[task.postbox].update(p for name in names for p in self._unit_parts(name))
+            task_units = {fold(n) for t in dep.tasks for n in t.unit_names}
+            for postbox, unit_parts in named.items():
+                others = {p for name in (*dep.names, *dep.unit_names) if fold(name) not in task_units
+                          for p in self._unit_parts(name)}
+                others.update(p for box, other in named.items() if box != postbox for p in other)
+                if unit_parts - others:
+                    self._postbox_units[dep.id][postbox] = (unit_parts, unit_parts - others)
         self._numbers: dict[tuple[str, str], set[str]] = defaultdict(set)
         for dep in directory.departments.values():
             for number in dep.numbers:
@@ -209,6 +234,10 @@ class Catalogue:
             parts = self.vocabulary.parts(word) or ((stem(word),) if len(word) >= 3 else ())
             out += [p for p in parts if p not in UNIT_WORDS]
         return out
+
+    def _unit_parts(self, name: str) -> list[str]:
+        """The subject parts of a unit's name, without parts of unit words ("Gewerbe-melde-stelle": gewerb, meld)."""
+        return [p for p in self._content_parts(name) if p not in _UNIT_STEMS]
 
     # --- content --------------------------------------------------------------------------------------
 
@@ -312,6 +341,26 @@ class Catalogue:
                                         " ".join(explained)))
         return hits
 
+    def addressed_postbox(self, lines: Sequence[str], department: str) -> tuple[str, str] | None:
+        """The postbox of ``department`` whose task's unit an address line names, with that line: every subject
+        word of the line (or of a part between dashes, slashes, commas) belongs to the unit names of one task
+        with its own postbox ("Gewerbeamt", "Zentrale Vergabe- und Beschaffungsstelle"); OCR-misread words within
+        an edit or two. A line that also names other matters ("Ordnung und Gewerbe") names the department."""
+        units = self._postbox_units.get(department)
+        if not units:
+            return None
+        for line in lines:
+            for piece in {line, *re.split(r"\s*[/,]\s*|\s+[—–-]+\s+|\s*[—–]\s*", line)}:
+                if any(c.isdigit() for c in piece):
+                    continue
+                parts = set(self._unit_parts(piece)) - self._town
+                if not parts:
+                    continue
+                for postbox, (unit_parts, own) in units.items():
+                    if all(_similar(p, unit_parts) for p in parts) and any(_similar(p, own) for p in parts):
+                        return postbox, piece.strip()
+        return None
+
     def _is_unit_word(self, token: str) -> bool:
         if token in UNIT_WORDS:
             return True
@@ -336,6 +385,11 @@ class Catalogue:
             if score >= best_score:
                 best, best_score = part, score
         return best
+
+
+def _similar(part: str, parts: set[str]) -> bool:
+    """``part`` is one of ``parts``, or (5+ letters) an OCR-misread one."""
+    return part in parts or (len(part) >= 5 and any(fuzz.ratio(part, p) >= MIN_FUZZY for p in parts))
 
 
 def _atomic(stems: set[str]) -> set[str]:

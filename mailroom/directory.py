@@ -10,14 +10,17 @@ YAML: top-level ``town`` (``name``, ``administration``, optional ``leitweg_id``)
 ``id``, ``name``, ``amt``, ``aliases``, ``former_names``, ``postboxes``, ``leitweg_ids`` and its Aktenzeichen
 patterns either as ``aktenzeichen: {regex: ...}`` or as a list ``aktenzeichen_patterns``. A person has ``id``,
 ``title``, ``salutation``, ``first_name``, ``last_name``, ``department``, ``role``, ``aliases``,
-``former_names`` (e.g. a maiden name), ``former_department(s)`` and ``deputy``/``deputies``. Other keys
-(generator hints) are ignored.
+``former_names`` (e.g. a maiden name), ``former_department(s)``, ``deputy``/``deputies`` and optionally
+``postbox`` (a postbox of their department that mail for them goes to; default: the department's main postbox).
+Other keys (generator hints) are ignored.
 
 The *responsibilities catalogue* (``docs/directory.md``) is part of each department: ``product_area`` (its KGSt
 product area, for people), ``unit_names`` (what the unit is about: "Finanzen", "Sicherheit und Ordnung", found in
 the address with any unit word such as Amt für / Fachbereich / Team), ``numbers`` ("FB 3", "Fachbereich 3"; the
-``amt`` number is always known) and ``tasks``: ``{task: name, words: [...], postbox: optional}``, the department's
-products in the words citizens and companies use. A task's postbox must belong to its department.
+``amt`` number is always known) and ``tasks``: ``{task: name, words: [...], postbox: optional, unit_names:
+optional}``, the department's products in the words citizens and companies use. A task's postbox must belong to
+its department; a task's ``unit_names`` name the unit that handles it as an address may ("Gewerbeamt", "Zentrale
+Vergabestelle"): mail addressed to one goes to the task's postbox (they are unit names of the department too).
 
 CSV: one row per entry with a ``kind`` column (``department``, ``person`` or ``postbox``) and the field
 names above as columns; list values are separated by ``|``.
@@ -66,6 +69,7 @@ class Task:
     name: str
     words: tuple[str, ...] = ()
     postbox: str | None = None  # a postbox of the department; None: its main postbox
+    unit_names: tuple[str, ...] = ()  # the unit handling the task as an address names it ("Gewerbeamt")
 
     @property
     def all_words(self) -> tuple[str, ...]:
@@ -94,6 +98,12 @@ class Department:
         return (self.name, *self.aliases, *self.former_names)
 
     @property
+    def all_unit_names(self) -> tuple[str, ...]:
+        """The department's unit names and those of its tasks' units ("Gewerbeamt"), without repeats."""
+        names = [*self.unit_names, *(n for task in self.tasks for n in task.unit_names)]
+        return tuple(dict.fromkeys(names))
+
+    @property
     def main_postbox(self) -> str | None:
         """The department's general postbox: the one named like the department, else the first."""
         if self.id in self.postboxes:
@@ -114,6 +124,7 @@ class Person:
     former_names: tuple[str, ...] = ()
     former_departments: tuple[str, ...] = ()
     deputies: tuple[str, ...] = ()
+    postbox: str | None = None  # where their mail goes; None: their department's main postbox
 
     @property
     def display_name(self) -> str:
@@ -205,12 +216,13 @@ def _tasks(raw: Mapping[str, Any]) -> tuple[Task, ...]:
             raise InvalidDirectory(
                 f"department {_text(raw, 'id')!r}: task #{i} must be a name or a mapping", field="tasks"
             )
-        unknown = sorted(set(item) - {"task", "words", "postbox"})
+        unknown = sorted(set(item) - {"task", "words", "postbox", "unit_names"})
         if unknown:
             raise InvalidDirectory(
                 f"department {_text(raw, 'id')!r}: task #{i} has unknown keys {', '.join(unknown)}", field="tasks"
             )
-        out.append(Task(name=_text(item, "task"), words=_list(item, "words"), postbox=_text(item, "postbox") or None))
+        out.append(Task(name=_text(item, "task"), words=_list(item, "words"), postbox=_text(item, "postbox") or None,
+                        unit_names=_list(item, "unit_names")))
     return tuple(out)
 
 
@@ -250,6 +262,7 @@ def _person(raw: Mapping[str, Any]) -> Person:
         former_names=_list(raw, "former_names"),
         former_departments=_list(raw, "former_departments", "former_department"),
         deputies=_list(raw, "deputies", "deputy"),
+        postbox=_text(raw, "postbox") or None,
     )
 
 
@@ -305,6 +318,9 @@ def _catalogue_problems(dep: Department, box_ids: set[str], box_department: Mapp
                 problems.append(f"{where}: postbox {task.postbox!r} belongs to another department")
         if not any(len(w) >= 3 for w in task.all_words):
             problems.append(f"{where}: no word of at least 3 letters")
+        if task.unit_names and task.postbox is None:
+            problems.append(f"{where}: unit_names need the task's own postbox (mail to the unit goes there)")
+        problems += [f"{where}: empty unit name" for n in task.unit_names if not n.strip()]
     for number in dep.numbers:
         if not _NUMBER.match(number):
             problems.append(f"department {dep.id!r}: number {number!r} is not a unit word and a number ('FB 3')")
@@ -330,13 +346,14 @@ def build_directory(
     dep_ids = {d.id for d in departments}
     box_ids = {b.id for b in postboxes}
     person_ids = {p.id for p in persons}
+    box_department = {b.id: b.department for b in postboxes}
     for dep in departments:
         if not dep.name:
             problems.append(f"department {dep.id!r}: missing name")
         problems += [
             f"department {dep.id!r}: unknown postbox {b!r}" for b in dep.postboxes if b not in box_ids
         ]
-        problems += _catalogue_problems(dep, box_ids, {b.id: b.department for b in postboxes})
+        problems += _catalogue_problems(dep, box_ids, box_department)
         for pattern in dep.aktenzeichen_patterns:
             try:
                 re.compile(pattern)
@@ -354,6 +371,10 @@ def build_directory(
         problems += [
             f"person {person.id!r}: unknown deputy {d!r}" for d in person.deputies if d not in person_ids
         ]
+        if person.postbox is not None and person.postbox not in box_ids:
+            problems.append(f"person {person.id!r}: unknown postbox {person.postbox!r}")
+        elif person.postbox is not None and box_department.get(person.postbox) != person.department:
+            problems.append(f"person {person.id!r}: postbox {person.postbox!r} is not one of their department's")
     if problems:
         raise InvalidDirectory(
             f"invalid organisation directory {name!r}: " + "; ".join(problems), problems=problems

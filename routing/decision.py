@@ -72,6 +72,9 @@ CATALOGUE_CAP = 4.0  # evidence beyond this adds nothing
 CATALOGUE_RIVAL = 0.6  # a second department with this share of the first's evidence makes the catalogue undecided
 CATALOGUE_FLOOR = 0.02  # the share a postbox the models gave nothing starts from before the catalogue's factor
 DEFAULT_POSTBOX_THRESHOLD = 0.9
+ADDRESS_MIN_CONFIDENCE = 0.8  # least confidence of the address field's department for the address to decide it
+ADDRESS_SOURCE = "recipient:address_field"
+ADDRESS_PRIOR_FLOOR = 0.2  # least share, within an addressed department, of a postbox the catalogue speaks for
 DEFAULT_TYPE_THRESHOLD = 0.5
 MIN_MASS = 1e-4  # type probabilities below this are not spread over postboxes
 RECIPIENT_SOURCES = {"address": "address_field", "aktenzeichen": "aktenzeichen", "leitweg_id": "leitweg_id"}
@@ -248,8 +251,11 @@ def postbox_scores(
     directory: Directory,
     routes: Mapping[str, TypeRoute],
     learned: Mapping[str, tuple[float, str]] | None = None,
+    *,
+    evidence: bool = True,
 ) -> list[PostboxScore]:
-    """Every postbox with a score, best first (see the module doc for the formula)."""
+    """Every postbox with a score, best first (see the module doc for the formula); ``evidence=False``: without
+    the catalogue's and the corrections' factors."""
     scores = _Scores()
     match = recognition.recipient
     recipient_by = f"recipient:{RECIPIENT_SOURCES.get(match.source or '', 'address_field')}"
@@ -278,8 +284,10 @@ def postbox_scores(
             candidates.append(main)  # addressed elsewhere than the usual places: the content weighs that too
         for box, w in _normalised(content, candidates).items():
             scores.add(box, rest * w, content_by, f"{type_reason}; content suggests {box} ({content.get(box, 0):.2f})")
-    scores.fuse(catalogue_factors(recognition), CATALOGUE_SOURCE, CATALOGUE_FLOOR)
-    scores.fuse({b: f for b, f in (learned or {}).items() if b in directory.postboxes}, LEARNED_SOURCE, CATALOGUE_FLOOR)
+    if evidence:
+        scores.fuse(catalogue_factors(recognition), CATALOGUE_SOURCE, CATALOGUE_FLOOR)
+        scores.fuse({b: f for b, f in (learned or {}).items() if b in directory.postboxes}, LEARNED_SOURCE,
+                    CATALOGUE_FLOOR)
     return scores.ranked()
 
 
@@ -376,6 +384,112 @@ def _model_routing(
     }
 
 
+def _department_shares(
+    recognition: Recognition,
+    directory: Directory,
+    routes: Mapping[str, TypeRoute],
+    boxes: list[str],
+    learned: Mapping[str, tuple[float, str]] | None,
+) -> list[tuple[str, float, list[str]]]:
+    """How an addressed department's score divides among its postboxes, best first, with the reasons: the types'
+    and the content's scores within the department, a postbox that the catalogue or corrections speak for
+    starting from at least :data:`ADDRESS_PRIOR_FLOOR`, times the catalogue's and the corrections' factors."""
+    base = {s.postbox: s for s in postbox_scores(recognition, directory, routes, evidence=False) if s.postbox in boxes}
+    total = sum(s.score for s in base.values())
+    factors = [catalogue_factors(recognition), {b: f for b, f in (learned or {}).items() if b in boxes}]
+    weights: dict[str, float] = {}
+    reasons: dict[str, list[str]] = {}
+    for box in boxes:
+        weight = base[box].score / total if total > 0 and box in base else 0.0
+        reasons[box] = list(base[box].because) if box in base else []
+        if any(box in f for f in factors):
+            weight = max(weight, ADDRESS_PRIOR_FLOOR)
+            for f in factors:
+                if box in f:
+                    weight *= f[box][0]
+                    reasons[box].insert(0, f[box][1])
+        weights[box] = weight
+    whole = sum(weights.values())
+    if whole <= 0:
+        return []
+    return sorted(((b, w / whole, reasons[b]) for b, w in weights.items()), key=lambda t: -t[1])
+
+
+def _address_routing(
+    recognition: Recognition,
+    directory: Directory,
+    ranked: list[PostboxScore],
+    thresholds: Thresholds,
+    routes: Mapping[str, TypeRoute],
+    learned: Mapping[str, tuple[float, str]] | None = None,
+) -> dict[str, Any] | None:
+    """The decision when the address field names a department (or a person of it) surely enough: mail goes to
+    whom it is addressed. Which of the department's postboxes: the one the address names itself (a postbox's
+    name, a task's unit, the person's postbox), the only one, else the scores restricted to the department's
+    postboxes (the catalogue's task postboxes, the types' postboxes, the content) — routed when the best has its
+    postbox threshold of that share, else review between them. ``None``: the address does not decide and the
+    scores do, as the directory's ``document_types`` say — no department named surely enough; the likeliest type
+    has a fixed postbox and is sure (invoices → the Rechnungseingang, whoever they are addressed to) or its
+    postbox is one of the department's (the type's threshold applies); or the type goes to one of several
+    postboxes, not the addressed department's, and the letter cites another department's Aktenzeichen that is
+    one of them (an objection goes to the department whose notice it cites)."""
+    match = recognition.recipient
+    if match.source != "address" or match.department is None or match.confidence < ADDRESS_MIN_CONFIDENCE:
+        return None
+    department = directory.departments.get(match.department)
+    boxes = [b for b in (department.postboxes if department else ()) if b in directory.postboxes]
+    if department is None or not boxes:
+        return None
+    prediction = recognition.document_type
+    route = routes.get(prediction.label)
+    if route is not None and route.postbox and (
+        prediction.confidence >= thresholds.for_type(prediction.label) or route.postbox in boxes
+    ):
+        return None
+    if route is not None and route.candidates and not set(route.candidates) & set(boxes):
+        cited = {directory.departments[r.department].main_postbox for r in recognition.references
+                 if r.department != match.department and r.department in directory.departments}
+        if cited & set(route.candidates):
+            return None
+    addressed = f"the address names {department.name} ({match.confidence:.2f})"
+    evidence = [str(e) for e in match.evidence]
+    shares = _department_shares(recognition, directory, routes, boxes, learned) if len(boxes) > 1 else []
+    because: list[str]
+    if recognition.addressed_postbox in boxes:
+        postbox, share = recognition.addressed_postbox, 1.0
+        because = [addressed, f"and its postbox {postbox}", *evidence]
+    elif not shares:
+        postbox, share = department.main_postbox or boxes[0], 1.0
+        because = [addressed, *evidence]
+    else:
+        postbox, share, why = shares[0]
+        because = [addressed, f"{postbox}: {share:.2f} of the department's score", *why, *evidence]
+        needed = thresholds.for_postbox(postbox)
+        if share < needed:
+            alternatives = [Alternative(postbox=b, confidence=round(w, 4)) for b, w, _ in shares]
+            return {
+                "status": "review",
+                "postbox": None,
+                "confidence": round(share, 4),
+                "decided_by": ADDRESS_SOURCE,
+                "because": because,
+                "alternatives": (alternatives + _alternatives(ranked, set(boxes)))[:3],
+                "review_reasons": [
+                    f"{addressed}; postbox {postbox}: {share:.2f} of the department's score, below its threshold "
+                    f"{needed:.2f} (" + ", ".join(f"{a.postbox} {a.confidence:.2f}" for a in alternatives) + ")"
+                ],
+            }
+    return {
+        "status": "routed",
+        "postbox": postbox,
+        "confidence": round(min(match.confidence, share), 4),
+        "decided_by": ADDRESS_SOURCE,
+        "because": because,
+        "alternatives": _alternatives(ranked, {postbox}),
+        "review_reasons": [],
+    }
+
+
 def _supported(recognition: Recognition, learned: Mapping[str, tuple[float, str]] | None) -> set[str]:
     """Postboxes the catalogue or reviewers' corrections speak for."""
     return {e.postbox for e in recognition.catalogue} | set(learned or {})
@@ -409,8 +523,11 @@ def decide(
         ][:3]
         data["because"] = list(rules_decision.review_reasons)
     else:
-        data.update(_model_routing(ranked, document_type, policy.thresholds, policy.routes,
-                                   _supported(recognition, learned), recognition.document_type_by))
+        data.update(
+            _address_routing(recognition, directory, ranked, policy.thresholds, policy.routes, learned)
+            or _model_routing(ranked, document_type, policy.thresholds, policy.routes,
+                              _supported(recognition, learned), recognition.document_type_by)
+        )
         data["alternatives"] = [a.model_dump() for a in data["alternatives"]] if "alternatives" in data else []
     if not data.get("review_reasons"):
         data.pop("review_reasons", None)

@@ -97,11 +97,20 @@ class Recognition:
         return next((r.value for r in self.references if r.kind == "leitweg_id"), None)
 
 
-def _addressed_postbox(match: RecipientMatch, directory: Directory) -> str | None:
-    """A postbox of the matched department whose name is written in the address ("Zentrale Vergabestelle")."""
-    if match.department is None or match.text is None:
+def addressed_postbox(match: RecipientMatch, directory: Directory) -> str | None:
+    """A postbox of the matched department that the address names itself, not only the department: the postbox's
+    name ("Zentrale Vergabestelle"), the unit of a task with its own postbox in the responsibilities catalogue
+    ("Gewerbeamt", "Vergabe- und Beschaffungsstelle"), or the postbox of the person it is addressed to."""
+    if match.department is None or match.source != "address":
         return None
-    lines = [normalise(line) for line in match.text.splitlines()]
+    if match.person is not None:
+        person = directory.persons.get(match.person)
+        if person is not None and person.postbox and person.department == match.department:
+            return person.postbox
+    if match.text is None:
+        return None
+    raw_lines = match.text.splitlines()
+    lines = [normalise(line) for line in raw_lines]
     for box in directory.postboxes.values():
         department = directory.departments[box.department]
         if box.department != match.department or box.id == department.main_postbox:
@@ -109,7 +118,8 @@ def _addressed_postbox(match: RecipientMatch, directory: Directory) -> str | Non
         name = normalise(box.name)
         if any(line == name or (len(line) >= 8 and name.startswith(line)) for line in lines):
             return box.id
-    return None
+    named = catalogue_for(directory).addressed_postbox(raw_lines, match.department)
+    return named[0] if named else None
 
 
 def _references(text: str, your_reference: str | None, directory: Directory) -> tuple[Reference, ...]:
@@ -202,7 +212,7 @@ def recognise(
         document_type_by=f"model:doctype@{type_model.version}",
         postbox=predictions[1],
         postbox_by=f"model:postbox@{postbox_model.version}",
-        addressed_postbox=_addressed_postbox(match, directory),
+        addressed_postbox=addressed_postbox(match, directory),
         references=references,
         catalogue=tuple(evidence),
     )

@@ -68,6 +68,7 @@ class Person:
     role: str
     deputy: str | None = None
     former_department: str | None = None
+    postbox: str | None = None  # where mail for them goes (the directory's optional person postbox)
 
     @property
     def display_name(self) -> str:
