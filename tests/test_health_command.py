@@ -1,7 +1,7 @@
 """``mailroom health worker [--beat]``: the healthcheck of the worker containers, from the heartbeats.
 
-Real ``mailroom worker`` processes (embedded broker, the data directory's SQLite) and the real command in a
-subprocess, as Docker runs it: exit status 0 healthy, 1 unhealthy, one line German / English.
+Real ``mailroom worker`` processes (embedded broker or a real redis-server, the data directory's SQLite) and the
+real command in a subprocess, as Docker runs it: exit status 0 healthy, 1 unhealthy, one line German / English.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from servicekit import REPO, Database, Process, service_env, wait_for
+from servicekit import REPO, Database, Process, RedisServer, service_env, wait_for
 from test_faults_heal import _path_without_tesseract
 
 from mailroom.settings import Settings
@@ -103,3 +103,29 @@ def test_an_unreadable_database_is_unhealthy_without_its_password(tmp_path: Path
     code, said = _health(env)
     assert code == 1 and said.startswith("UNGESUND") and "not readable" in said, said
     assert "s3cr3t-pw" not in said
+
+
+def test_a_worker_that_lost_its_broker_is_unhealthy_until_it_is_back(tmp_path: Path) -> None:
+    """The process runs on, but its consumer has no broker: no heartbeat, so the check says unhealthy once the
+    last one is a minute old; after the broker's restart the consumer reconnects and the worker is healthy."""
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    data_dir = tmp_path / "data"
+    env = service_env(data_dir, server.url)
+    db = Database(Settings(_env_file=None, data_dir=data_dir, broker_url=server.url))
+    migrate(db.engine)
+    worker = Process(["worker", "--queues", "default", "--concurrency", "1"], env, tmp_path / "worker.log").start()
+    try:
+        wait_for(lambda: _health(env)[0] == 0, 120, "a healthy worker")
+        server.kill()
+        _, said = wait_for(lambda: (h := _health(env))[0] == 1 and h, 120, "the worker to be unhealthy", 5)
+        assert "no worker" in said and worker.alive()
+        assert "consumer does not run" in (tmp_path / "worker.log").read_text()
+        server.start()  # the same port (the worker's broker URL)
+        _, said = wait_for(lambda: (h := _health(env))[0] == 0 and h, 120, "the worker healthy again", 2)
+        assert said.startswith("GESUND") and worker.alive()
+    finally:
+        worker.stop()
+        db.close()
+        if server.process is not None and server.process.poll() is None:
+            server.kill()

@@ -2,7 +2,7 @@
 
 A container's healthcheck used to ask ``pgrep -f 'mailroom worker'``: a process that exists, whatever it does. The
 heartbeats (``service_heartbeats``, :mod:`mailroom.storage.heartbeats`) say more: a worker writes its row every
-10 s only while its consumer runs, with the queues it consumes (none: an OCR worker without its tools idles), and
+10 s only while its consumer runs and is connected to the broker, with the queues it consumes (none: an OCR worker without its tools idles), and
 the beat writes its own row from its ticks. :func:`local_health` judges the rows of this host: healthy when a worker
 process of this host that still runs has beaten within :data:`~mailroom.storage.heartbeats.STALE_AFTER_SECONDS`
 and consumes a queue, and (``beat=True``) the beat of this host has beaten within that time too.

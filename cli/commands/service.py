@@ -128,12 +128,13 @@ def worker(
 
 
 def _consuming(instance: Any) -> bool:
-    """Whether the Celery worker's consumer runs (its blueprint is started and not closing)."""
+    """Whether the Celery worker's consumer runs (its blueprint is started, not closing) and is connected to the
+    broker (Celery clears ``consumer.connection`` when it loses the broker, until it has reconnected)."""
     from celery.bootsteps import RUN
 
     consumer = getattr(instance, "consumer", None)
     blueprint = getattr(consumer, "blueprint", None)
-    return blueprint is not None and blueprint.state == RUN
+    return blueprint is not None and blueprint.state == RUN and getattr(consumer, "connection", None) is not None
 
 
 def _keep_mailroom_logging(**_: Any) -> None:
