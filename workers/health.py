@@ -1,11 +1,12 @@
 """Is the worker (and its beat) of this machine alive? ``mailroom health worker [--beat]``, from the heartbeats.
 
 A container's healthcheck used to ask ``pgrep -f 'mailroom worker'``: a process that exists, whatever it does. The
-heartbeats (``service_heartbeats``, :mod:`mailroom.storage.heartbeats`) say more: a worker writes its row every
-10 s only while its consumer runs and is connected to the broker, with the queues it consumes (none: an OCR worker without its tools idles), and
-the beat writes its own row from its ticks. :func:`local_health` judges the rows of this host: healthy when a worker
-process of this host that still runs has beaten within :data:`~mailroom.storage.heartbeats.STALE_AFTER_SECONDS`
-and consumes a queue, and (``beat=True``) the beat of this host has beaten within that time too.
+heartbeats (``service_heartbeats``, :mod:`mailroom.storage.heartbeats`) say more: a worker writes its row every 10 s
+only while its consumer runs and is connected to the broker, with the queues it consumes (none: an OCR worker
+without its tools idles), and the beat writes its own row from its ticks. :func:`local_health` judges the rows of
+this host: healthy when a worker process of this host that still runs has beaten within
+:data:`~mailroom.storage.heartbeats.STALE_AFTER_SECONDS` and consumes a queue, and (``beat=True``) the beat of this
+host has beaten within that time too.
 
 The exit status follows Docker's healthcheck convention: 0 healthy, 1 unhealthy (also when the database cannot be
 read: nothing can be told then). One line for the log of the healthcheck, German first, then English; the database

@@ -1,7 +1,8 @@
 """A worker's tool check at start and its heartbeat (``service_heartbeats``, see :mod:`mailroom.storage.heartbeats`).
 
 The heartbeat is written only while the worker's consumer runs and is connected to the broker (``running``): a
-worker whose consumer stopped or lost its broker goes stale in ``/readyz`` and ``mailroom health worker`` (:mod:`workers.health`).
+worker whose consumer stopped or lost its broker goes stale in ``/readyz`` and ``mailroom health worker``
+(:mod:`workers.health`).
 
 A worker started without Tesseract (or its language model) or Poppler used to take OCR tasks and fail every
 document with ``tool_missing``. Now ``mailroom worker`` checks its tools before it consumes a queue: without them
