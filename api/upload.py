@@ -67,6 +67,11 @@ class _FormReceiver:
         self._header_name = b""
         self._header_value = b""
         self._disposition = b""
+        self.complete = False
+
+    def on_end(self) -> None:
+        """The closing boundary was read: the body is whole (a body cut off in a file part is not)."""
+        self.complete = True
 
     def on_part_begin(self) -> None:
         self._disposition = b""
@@ -129,6 +134,7 @@ async def _stream_to(request: Request, directory: Path, limit: int) -> StreamedF
         "on_headers_finished": form.on_headers_finished,
         "on_part_data": form.on_part_data,
         "on_part_end": form.on_part_end,
+        "on_end": form.on_end,
     })
     try:
         async for chunk in request.stream():
@@ -140,6 +146,8 @@ async def _stream_to(request: Request, directory: Path, limit: int) -> StreamedF
         raise UploadIncomplete("the client disconnected before the upload was complete") from exc
     finally:
         form.close()
+    if not form.complete:
+        raise UploadIncomplete("the upload ended before the closing boundary of the form: the file may be cut off")
     if form.path is None:
         raise ValidationFailed("the form has no file in the field 'file'", field=FILE_FIELD)
     return StreamedFile(path=form.path, size=form.size)

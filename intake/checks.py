@@ -27,6 +27,7 @@ import numpy as np
 import pikepdf
 from PIL import Image, UnidentifiedImageError
 
+from intake import poppler
 from intake.einvoice import find_embedded_invoice_xml, xml_invoice_root
 from intake.filetype import SNIFF_BYTES, sniff
 from intake.types import FileInfo, FileKind
@@ -39,6 +40,7 @@ from mailroom.errors import (
     FileTooLarge,
     ImageTooLarge,
     InputError,
+    ToolMissing,
     TooManyPages,
     TruncatedFile,
     UnsupportedFileType,
@@ -187,7 +189,19 @@ def _check_pdf(path: Path, settings: Settings) -> _Contents:
         raise EncryptedPdf("The PDF is protected by a password and cannot be opened.") from exc
     except pikepdf.PikepdfError as exc:
         raise _pdf_damage(str(exc).replace(str(path), path.name)) from exc
+    if repaired:
+        _check_poppler_reads(path, settings)
     return _Contents(page_count=page_count, embedded_xml_name=embedded[0] if embedded else None)
+
+
+def _check_poppler_reads(path: Path, settings: Settings) -> None:
+    """qpdf repaired the file; Poppler, which renders and reads its pages later, must be able to read it too, or
+    the file is refused now (``corrupt_file``) rather than failing in the worker after it was accepted. Where
+    Poppler is not installed (an API-only host) the worker finds out."""
+    try:
+        poppler.page_count(path, timeout=settings.tool_timeout_seconds)
+    except ToolMissing:
+        return
 
 
 def _too_many_objects(count: int, limit: int) -> ContentTooComplex:

@@ -17,6 +17,7 @@ are called directly, all from this module.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import subprocess
@@ -26,6 +27,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from mailroom.errors import CorruptFile, EncryptedPdf, FileNotFound, ToolFailed, ToolMissing, ToolTimeout
+
+log = logging.getLogger(__name__)
 
 _STDERR_TAIL_CHARS = 600
 _VERSION_TIMEOUT_SECONDS = 30.0
@@ -118,12 +121,16 @@ def _run(args: list[str], pdf: Path, *, timeout: float) -> bytes:
         raise ToolTimeout(message, timeout=timeout) from exc
     if proc.returncode == 0:
         return proc.stdout
-    message = f"{tool} failed on {pdf.name} (exit {proc.returncode}): {_tail(proc.stderr)}"
+    # Poppler's own words (and the stored file's internal name) go to the log for the operator; the error that a
+    # clerk or a station reads says what is wrong with the document
+    log.warning("%s failed on %s (exit %d): %s", tool, pdf.name, proc.returncode, _tail(proc.stderr))
     if proc.returncode == 1:
-        raise CorruptFile(message, tool=tool)
+        raise CorruptFile(f"The PDF is damaged: Poppler ({tool}) cannot read it. Scan the paper again or ask the "
+                          "sender for an intact file.", tool=tool)
     if proc.returncode == 3:
-        raise EncryptedPdf(message, tool=tool)
-    raise ToolFailed(message, tool=tool, exit_code=proc.returncode)
+        raise EncryptedPdf(f"The PDF is protected and Poppler ({tool}) may not read it.", tool=tool)
+    raise ToolFailed(f"{tool} failed on the PDF (exit {proc.returncode}); details in the worker's log", tool=tool,
+                     exit_code=proc.returncode)
 
 
 def _unique_root(out_dir: Path, prefix: str, suffix: str = "") -> Path:

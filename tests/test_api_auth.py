@@ -16,8 +16,8 @@ from test_api_support import ApiServer, make_settings, serve, upload, wait_settl
 from typer.testing import CliRunner
 
 from cli.main import app as cli
-from mailroom.errors import InvalidKeySpec
-from mailroom.storage import keys, repository
+from mailroom.errors import InvalidKeySpec, InvalidUserSpec
+from mailroom.storage import keys, repository, users
 from mailroom.storage.db import session_scope
 from mailroom.storage.models import DocumentRow
 
@@ -168,6 +168,22 @@ def test_one_active_key_per_name(server: ApiServer) -> None:
         server.key("reviewer", "twice")
     assert "never reused" in refused.value.message
     assert server.key("station", "twice-2", station="twice").startswith("mr_")
+
+
+def test_keys_and_web_accounts_share_one_namespace(server: ApiServer) -> None:
+    """A reviewer's scope and the labels name keys and web UI accounts by name: an account named like a key (even
+    a revoked one) would see what that key decided, and the other way round."""
+    with session_scope(server.ctx.sessions) as session:
+        users.create_user(session, name="pruefer-mueller", role="reviewer", password="Ein langes Passwort 42!")
+    with pytest.raises(InvalidKeySpec) as refused:
+        server.key("reviewer", "pruefer-mueller")
+    assert refused.value.field == "name" and "namespace" in refused.value.message
+    server.key("clerk", "sachbearbeitung-alt", postboxes=["kaemmerei"])
+    with session_scope(server.ctx.sessions) as session:
+        keys.revoke_key(session, "sachbearbeitung-alt")
+    with session_scope(server.ctx.sessions) as session, pytest.raises(InvalidUserSpec) as taken:
+        users.create_user(session, name="sachbearbeitung-alt", role="reviewer", password="Ein langes Passwort 42!")
+    assert taken.value.field == "name" and "namespace" in taken.value.message
 
 
 def test_person_is_settable_for_clerk_and_dms_keys_only(server: ApiServer, tmp_path: Path) -> None:

@@ -209,3 +209,23 @@ def test_upload_without_file_is_a_validation_error(station: httpx.Client, kwargs
     response = station.post("/api/v1/documents", **kwargs)  # type: ignore[arg-type]
     assert response.status_code == 422
     assert response.json()["code"] == "validation_error" and response.json()["field"] == field
+
+
+def test_a_body_without_its_closing_boundary_is_refused_as_incomplete(station: httpx.Client,
+                                                                      server: ApiServer) -> None:
+    """A form cut off after the file's bytes (a client or proxy that stopped early) may hold half a file: refused,
+    nothing stored; the same body with its closing boundary is accepted."""
+    boundary = "mailroom-test-boundary"
+    content = (SAMPLES / "0008-complaint.png").read_bytes()
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"brief.png\"\r\n"
+            "Content-Type: image/png\r\n\r\n").encode()
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    cut = station.post("/api/v1/documents", content=head + content[: len(content) // 2], headers=headers)
+    assert cut.status_code == 400, cut.text
+    assert cut.json()["code"] == "upload_incomplete"
+    cut = station.post("/api/v1/documents", content=head + content + b"\r\n", headers=headers)
+    assert cut.status_code == 400 and cut.json()["code"] == "upload_incomplete"
+    assert not list(server.settings.work_dir.glob("upload-*"))
+    whole = station.post("/api/v1/documents", content=head + content + f"\r\n--{boundary}--\r\n".encode(),
+                         headers=headers)
+    assert whole.status_code in (200, 202), whole.text

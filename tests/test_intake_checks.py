@@ -419,3 +419,39 @@ def test_real_fail_samples(settings: Settings) -> None:
         inspect_file(FERD / "ZUGFeRDv2/fail/Mustangproject/noNetPriceValidation.xml", settings).kind
         is FileKind.XML
     )
+
+
+def _repairable_pdf_bytes() -> bytes:
+    """A one-page PDF without its cross-reference table: qpdf (and Poppler) rebuild it."""
+    data = badfiles.pdf_bytes(1)
+    start, end = data.index(b"\nxref"), data.index(b"trailer")
+    return data[:start + 1] + data[end:]
+
+
+def test_a_repaired_pdf_that_poppler_reads_is_accepted(tmp_path: Path, settings: Settings) -> None:
+    path = put(tmp_path, "repariert.pdf", _repairable_pdf_bytes())
+    with pikepdf.open(path) as pdf:
+        assert pdf.get_warnings(), "the test file is meant to need qpdf's repair"
+    assert inspect_file(path, settings).page_count == 1
+
+
+def test_a_repaired_pdf_that_poppler_cannot_read_is_refused_at_intake(
+        tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """qpdf repairs more than Poppler reads: such a file is refused at intake with a clear message (before, it
+    was accepted and failed in the worker with the stored file's internal name and Poppler's raw output)."""
+    import intake.poppler as poppler
+
+    real = poppler.page_count
+    seen: list[Path] = []
+
+    def unreadable(pdf: Path, **kwargs: float) -> int:
+        """Fault injected: Poppler is given a file it cannot read (named like a stored blob) in place of ``pdf``."""
+        seen.append(pdf)
+        return real(put(tmp_path, "b3f1c0ffee.pdf", badfiles.corrupt_pdf_bytes()), **kwargs)
+
+    monkeypatch.setattr(poppler, "page_count", unreadable)
+    error = refused(put(tmp_path, "repariert.pdf", _repairable_pdf_bytes()), settings, "corrupt_file")
+    assert seen and "b3f1c0ffee" not in error.message and "Syntax Error" not in error.message
+    assert "beschädigt" in error.message or "damaged" in error.message
+    inspect_file(put(tmp_path, "heil.pdf", badfiles.pdf_bytes(1)), settings)  # an intact file: Poppler not asked
+    assert len(seen) == 1

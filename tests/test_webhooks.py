@@ -12,6 +12,8 @@ import hmac
 import json
 import random
 import socket
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import httpx
 import pytest
@@ -384,3 +387,65 @@ def test_ssrf_guard_refuses_ipv4_inside_ipv6_and_site_local(address: str) -> Non
     with pytest.raises(WebhookTargetRefused):
         check_target("https://hooks.example/x", resolve=lambda host, port: [address])
     check_target("https://hooks.example/x", resolve=lambda host, port: ["2002:808:808::1"])  # 6to4 of 8.8.8.8
+
+
+@pytest.fixture
+def tls_receiver(tmp_path: Path) -> Iterator[tuple[int, Path, list[str]]]:
+    """An HTTPS receiver on 127.0.0.1 whose certificate names only ``dms.invalid`` (a name no DNS answers);
+    yields (port, its certificate as the client's trust anchor, the Host headers it saw)."""
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                    "/CN=dms.invalid", "-addext", "subjectAltName=DNS:dms.invalid", "-keyout", "key.pem",
+                    "-out", "cert.pem"], check=True, capture_output=True, cwd=tmp_path)
+    hosts: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            hosts.append(self.headers.get("Host", ""))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1], tmp_path / "cert.pem", hosts
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_delivery_connects_to_the_address_it_checked_not_to_a_second_lookup(
+        tls_receiver: tuple[int, Path, list[str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """DNS rebinding: the name answers a permitted address to the guard and an internal one a moment later. The
+    request goes to the checked address; the name is looked up once; TLS still verifies the name."""
+    port, cert, hosts = tls_receiver
+    lookups: list[str] = []
+    real = socket.getaddrinfo
+
+    def rebinding(host: object, *args: object, **kwargs: object) -> object:
+        if host == "dms.invalid":
+            lookups.append(host)
+            host = "127.0.0.1" if len(lookups) == 1 else "169.254.169.254"
+        elif host == "other.invalid":  # the same receiver under a name its certificate does not have
+            host = "127.0.0.1"
+        return real(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    event_id, body = build_event("document.routed", {"id": "d1"}, LINKS)
+    with httpx.Client(verify=ssl.create_default_context(cafile=str(cert))) as client:
+        attempt = deliver_once(client, f"https://dms.invalid:{port}/hook", event_id, body, SECRET, timeout=5,
+                               allow_private=True)
+        assert attempt.outcome is Outcome.DELIVER and attempt.status == 200, attempt.error
+        assert lookups == ["dms.invalid"] and hosts == [f"dms.invalid:{port}"]
+        # the certificate is still checked against the name: a pinned address does not weaken TLS
+        wrong = deliver_once(client, f"https://other.invalid:{port}/hook", event_id, body, SECRET, timeout=5,
+                             allow_private=True)
+        assert wrong.status is None and wrong.outcome is not Outcome.DELIVER

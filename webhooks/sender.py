@@ -266,15 +266,16 @@ def check_target(
     allow_hosts: Collection[str] = (),
     allow_private: bool = False,
     resolve: Resolver | None = None,
-) -> None:
+) -> list[str]:
     """Refuse webhook URLs that could reach inside the network (server-side request forgery).
 
     Only ``https`` is allowed, or ``http`` to a host in ``allow_hosts``. The host is resolved and every address
     must be public: loopback, link-local, private, multicast, reserved and cloud metadata addresses are refused,
     unless the host is in ``allow_hosts`` (``allow_private`` admits private, loopback and link-local addresses
     but never metadata, multicast or unspecified ones). Raises :class:`WebhookTargetRefused`; a failed DNS lookup
-    propagates as :class:`socket.gaierror` (transient). Connect with the checked addresses where possible: a
-    name may resolve differently a moment later (DNS rebinding).
+    propagates as :class:`socket.gaierror` (transient). Returns the checked addresses (none for a host in
+    ``allow_hosts``): connect to one of them (:func:`pinned_request`), never to a second lookup of the name, which
+    may answer differently a moment later (DNS rebinding).
     """
     try:
         parts = urlsplit(url)
@@ -291,7 +292,7 @@ def check_target(
     if parts.username is not None or parts.password is not None:
         raise WebhookTargetRefused("credentials in the URL are not allowed; use the signature", field="url")
     if host in allowed:
-        return
+        return []
     if scheme == "http":
         raise WebhookTargetRefused(f"http to {host!r} is not allowed; use https", field="url")
     addresses = (resolve or _resolve)(host, port or 443)
@@ -302,6 +303,25 @@ def check_target(
         reason = _refusal(ip, allow_private)
         if reason:
             raise WebhookTargetRefused(f"{host!r} resolves to {address}, {reason}", field="url", address=address)
+    return addresses
+
+
+def pinned_request(client: httpx.Client, url: str, addresses: list[str], *, content: bytes,
+                   headers: dict[str, str], timeout: float) -> httpx.Request:
+    """A POST to ``url`` that connects to the first checked address instead of resolving the name again.
+
+    The request line and ``Host`` header keep the name, and TLS verifies the receiver's certificate against the
+    name (SNI via httpcore's ``sni_hostname`` extension), so a name that re-resolves to an internal address after
+    the check cannot redirect the request there. Without addresses (an allowed host) the URL is used as it is.
+    """
+    target = httpx.URL(url)
+    if not addresses:
+        return client.build_request("POST", target, content=content, headers=headers, timeout=timeout)
+    host = target.host
+    pinned = target.copy_with(host=addresses[0].split("%", 1)[0])
+    headers = {**headers, "Host": target.netloc.decode("ascii")}
+    return client.build_request("POST", pinned, content=content, headers=headers, timeout=timeout,
+                                extensions={"sni_hostname": host})
 
 
 # --- one attempt -----------------------------------------------------------------------------------------
@@ -332,7 +352,8 @@ def deliver_once(
 ) -> Attempt:
     """POST the signed event once and classify the answer. Never raises for network or HTTP errors.
 
-    The target is checked with :func:`check_target` before every attempt; redirects are not followed and the
+    The target is checked with :func:`check_target` before every attempt and the request goes to an address that
+    was checked (:func:`pinned_request`); redirects are not followed and the
     response body is not read (the status decides). The signature timestamp is taken per attempt, so a retry
     hours later still verifies within the receiver's tolerance.
     """
@@ -349,8 +370,8 @@ def deliver_once(
         return round((time.perf_counter() - started) * 1000, 1)
 
     try:
-        check_target(url, allow_hosts=allow_hosts, allow_private=allow_private)
-        request = client.build_request("POST", url, content=body, headers=headers, timeout=timeout)
+        addresses = check_target(url, allow_hosts=allow_hosts, allow_private=allow_private)
+        request = pinned_request(client, url, addresses, content=body, headers=headers, timeout=timeout)
         response = client.send(request, follow_redirects=False, stream=True)
         response.close()
     except (httpx.HTTPError, OSError, WebhookTargetRefused) as exc:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Index, String, Text, select, text
+from sqlalchemy import CheckConstraint, Index, String, Text, column, select, table, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -136,6 +136,10 @@ def check_scope(
     return role, boxes, station
 
 
+#: The web UI's accounts (:mod:`mailroom.storage.users`, which builds on this module), seen by name only.
+_USERS = table("users", column("name"))
+
+
 def create_key(
     session: Session,
     *,
@@ -157,6 +161,10 @@ def create_key(
         # name: a new key with an old name would inherit what the old one did
         raise InvalidKeySpec(f"a key named {name!r} existed (revoked {earlier.revoked_at:%Y-%m-%d}); key names are "
                              "never reused: choose another name", field="name")
+    if session.scalar(select(_USERS.c.name).where(_USERS.c.name == name).limit(1)) is not None:
+        # keys and web UI accounts share one namespace: labels and the audit trail name either by name alone
+        raise InvalidKeySpec(f"{name!r} is the name of a web UI account; key and user names are one namespace: "
+                             "choose another name", field="name")
     key_id = secrets.token_hex(KEY_ID_BYTES)
     secret = secrets.token_hex(SECRET_BYTES)
     row = ApiKeyRow(

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from mailroom import audit
 from mailroom.errors import InvalidUserSpec
-from mailroom.storage.keys import Role, check_scope
+from mailroom.storage.keys import ApiKeyRow, Role, check_scope
 from mailroom.storage.models import Base, utcnow
 
 #: Failed sign-ins in a row that lock an account.
@@ -133,6 +133,11 @@ def create_user(
     role, boxes, station = check_scope(name=name, role=role, postboxes=postboxes, station=station, person=person,
                                        error=InvalidUserSpec, what="user")
     check_password(password)
+    if session.scalar(select(ApiKeyRow.id).where(ApiKeyRow.name == name).limit(1)) is not None:
+        # one namespace with API keys (revoked ones too): a reviewer's scope and the labels name either by name,
+        # so an account named like a key would see what that key decided
+        raise InvalidUserSpec(f"{name!r} is the name of an API key; user and key names are one namespace: choose "
+                              "another name", field="name")
     now = utcnow()
     row = UserRow(
         id=secrets.token_hex(8), name=name, display_name=display_name, role=role.value, station=station,
