@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 from servicekit import SAMPLES
 from uikit import PageCheck, UiServer, send_to_review, sign_in
 
@@ -26,13 +26,21 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
         running.stop()
 
 
-def test_reviewer_splits_a_document_before_page_two(server: UiServer, page: Page, tmp_path: Path) -> None:
+def test_reviewer_splits_a_document_before_page_two(
+    server: UiServer, browser: Browser, page: Page, tmp_path: Path
+) -> None:
     check = PageCheck(tmp_path / "screenshots")
     admin = server.key("admin", "it-admin")
     send_to_review(server, admin, "Stichprobe", {"term": "Ingenieurvertrag"})
     document_id = server.upload(server.key("station", "poststelle-1", "--station", "poststelle-1"),
                                 SAMPLES / CONTRACT)
     assert server.wait_settled(admin, document_id)["state"] == "review"
+
+    # an admin has the same document open (another reviewer would no longer see it once it is split)
+    other = browser.new_context(locale="de-DE", viewport={"width": 1400, "height": 1000}).new_page()
+    server.user("chefin", "admin", REVIEWER_PW)
+    sign_in(other, server.base, "chefin", REVIEWER_PW)
+    other.goto(f"{server.base}/ui/review/{document_id}")
 
     sign_in(page, server.base, REVIEWER, REVIEWER_PW)
     page.goto(f"{server.base}/ui/review/{document_id}")
@@ -41,6 +49,12 @@ def test_reviewer_splits_a_document_before_page_two(server: UiServer, page: Page
     page.locator("#split-before").select_option("2")
     page.get_by_role("button", name="Dokument hier trennen").click()
     expect(page).to_have_url(re.compile(rf"/ui/review.*done={document_id}"))
+    # the admin's confirmation comes too late: told so, nothing changes
+    try:
+        other.get_by_role("button", name="Bestätigen und nächstes öffnen").click()
+        expect(other.get_by_role("alert")).to_contain_text("jemand anderes hat schon entschieden")
+    finally:
+        other.context.close()
 
     parent = server.wait_settled(admin, document_id)
     assert parent["state"] == "split"

@@ -225,9 +225,9 @@ async def confirm(
     except UnknownPostbox:
         return _document_page(request, ui, services, session, row, typed=typed, chosen_postbox=postbox,
                               chosen_type=doc_type, message="problem.unknown_postbox", status_code=422)
-    following = [e for e in review_queue(session, ui, limit=2) if e.id != row.id]
-    target = f"{UI_PREFIX}/review/{following[0].id}" if following else f"{UI_PREFIX}/review"
-    return redirect(f"{target}?done={row.id}", request)
+    except InvalidTransition:  # another reviewer decided, split or sent it back first
+        return _document_page(request, ui, services, session, row, message="doc.decided_elsewhere", status_code=409)
+    return _next(request, ui, session, row)
 
 
 @router.post("/review/{document_id}/rescan")
