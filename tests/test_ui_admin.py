@@ -85,9 +85,10 @@ def test_admin_edits_simulates_activates_and_rolls_back_rules(
     expect(page.locator("#sim-totals")).to_contain_text(re.compile(r"\d+ Dokumente: unverändert \d+"))
     check(page, "rules-simulation")
 
-    row.get_by_role("link").click()  # the explain view of the document
+    row.get_by_role("link").click()  # the explain view of the document (decided before the new rule existed)
     expect(page.get_by_role("heading", level=1)).to_contain_text(LETTER)
-    expect(page.locator("#fired > li.matched")).not_to_have_count(0)
+    expect(page.locator("#decided")).to_be_visible()
+    expect(page.locator('#fired > li[data-rule="test-meldebescheinigung"]')).to_have_count(0)
     check(page, "explain")
     page.goto(f"{server.base}/ui/rules/versions/2")  # back to the draft (the simulation was a POST)
 
@@ -97,6 +98,16 @@ def test_admin_edits_simulates_activates_and_rolls_back_rules(
     assert "test-meldebescheinigung" in active_version(server, setup["admin"])["yaml"]
     expect(page.locator("#changes")).to_contain_text("activate")
     expect(page.locator("#changes")).to_contain_text(f"admin:{ADMIN}")
+
+    # the same letter from another station, read under the new rule: the explain view shows it fired and why
+    again = server.upload(server.key("station", "poststelle-2"), SAMPLES / LETTER)
+    assert server.wait_settled(setup["admin"], again)["result"]["routing"]["postbox"] == "standesamt"
+    page.goto(f"{server.base}/ui/documents/{again}/explain")
+    fired = page.locator('#fired > li.matched[data-rule="test-meldebescheinigung"]')
+    expect(fired).to_contain_text("v2")
+    expect(fired.locator("li")).not_to_have_count(0)  # the because: the words it found
+    check(page, "explain-new-rule")
+    page.goto(f"{server.base}/ui/rules")
 
     page.locator("#rollback").click()
     expect(page.locator("#rules-done")).to_have_text("Die vorherige Version ist wieder aktiv.")
