@@ -58,7 +58,23 @@ def test_user_changes_their_own_password(server: UiServer, browser: Browser, pag
         expect(page.get_by_role("alert")).to_contain_text("stimmen nicht überein")
         change(OLD_PW, OLD_PW, OLD_PW)
         expect(page.get_by_role("alert")).to_contain_text("das bisherige")
-        change(OLD_PW, NEW_PW, NEW_PW)
+        # the change itself with the keyboard alone: skip link, tab to the form, type, Enter
+        page.goto(f"{server.base}/ui/account")
+        page.keyboard.press("Tab")
+        expect(page.locator(":focus")).to_have_text("Zum Inhalt springen")
+        page.keyboard.press("Enter")
+        for _ in range(10):
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.id") == "pw-current":
+                break
+        expect(page.locator("#pw-current")).to_be_focused()
+        page.keyboard.type(OLD_PW)
+        page.keyboard.press("Tab")
+        page.keyboard.type(NEW_PW)
+        page.keyboard.press("Tab")
+        expect(page.locator("#pw-new2")).to_be_focused()
+        page.keyboard.type(NEW_PW)
+        page.keyboard.press("Enter")
         expect(page.get_by_role("status")).to_contain_text("Das Passwort ist geändert")
         check(page, "account-changed")
 
