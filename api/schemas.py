@@ -366,6 +366,8 @@ class PersonInfo(BaseModel):
 class DirectoryView(BaseModel):
     name: str
     source: str = Field(description="'installed' (PUT /api/v1/directory) or 'default' (Stadt Musterstadt)")
+    warnings: list[str] = Field(default_factory=list, description="After a PUT: each stored rule the change "
+                                "affects (a postbox, person or department gone, a person moved)")
     leitweg_id: str | None = None
     departments: list[DepartmentInfo]
     postboxes: list[PostboxInfo]

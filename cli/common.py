@@ -1,5 +1,6 @@
 """What every command of the ``mailroom`` command line shares: the ``--data-dir`` option, the settings (with
-logging set up as ``-v`` asks), the error console and the ``eval`` group.
+logging set up as ``-v`` asks), the error console, the ``eval`` group, and :class:`GuardedGroup`, the one place
+where an error that ends a command becomes one line ``error: CODE: message`` on stderr (never a traceback).
 
 The command modules (``cli.commands.*``) and ``cli.main`` import this module, never each other.
 """
@@ -8,13 +9,20 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
+from mailroom.errors import ConfigurationError, FileNotFound, MailroomError
 from mailroom.logs import configure_logging
 from mailroom.settings import Settings
+
+#: click's ``ClickException`` (usage errors, bad parameters), found from typer's public ``BadParameter``: typer
+#: carries its own copy of click in newer versions and uses click's in older ones.
+CLICK_EXCEPTION: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
 
 #: Messages for people (progress, errors) go to stderr; stdout carries results only.
 err = Console(stderr=True, soft_wrap=True)
@@ -45,4 +53,64 @@ def cli_settings(data_dir: Path | None) -> Settings:
         settings = settings.model_copy(update={"data_dir": data_dir})
     level = "DEBUG" if _verbose else (settings.log_level if "MAILROOM_LOG_LEVEL" in os.environ else "WARNING")
     configure_logging(level, settings.log_format)
+    check_data_dir(settings)
     return settings
+
+
+def check_data_dir(settings: Settings) -> None:
+    """:class:`ConfigurationError` when the data directory names a file (every store in it would fail later, with
+    a less clear message)."""
+    if settings.data_dir.exists() and not settings.data_dir.is_dir():
+        raise ConfigurationError(f"the data directory {settings.data_dir} is a file, not a folder", field="data_dir")
+
+
+def require_paths(*paths: Path) -> None:
+    """:class:`FileNotFound` (``file_not_found``) for the first path that does not exist: said before any work."""
+    for path in paths:
+        if not path.exists():
+            raise FileNotFound(f"{path}: no such file or folder", field="path")
+
+
+def one_line(text: str) -> str:
+    """A message on one line (YAML parser errors and the like span several)."""
+    return " ".join(str(text).split())
+
+
+def fail(code: str, message: str, exit_code: int = 1) -> typer.Exit:
+    """Print ``error: CODE: message`` (one line) on stderr; returns the :class:`typer.Exit` to raise."""
+    err.print(f"error: {code}: {one_line(message)}", highlight=False, markup=False)
+    return typer.Exit(exit_code)
+
+
+class GuardedGroup(TyperGroup):
+    """The ``mailroom`` group: whatever ends a command with an error ends it with one line ``error: CODE:
+    message`` on stderr and exit status 1 (2 for usage errors), never a traceback: a :class:`MailroomError` with
+    its code, a usage error (missing argument, unknown option, bad value) as ``usage_error``, a file that cannot
+    be read as ``file_not_found``, anything unexpected as ``internal_error`` naming the exception's type (its
+    traceback only with ``mailroom -v ...``)."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, KeyboardInterrupt, EOFError):
+            raise
+        except CLICK_EXCEPTION as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":
+                raise  # a group called alone: its help
+            context = getattr(exc, "ctx", None)
+            where = f" ({context.command_path} --help)" if context is not None else ""
+            message = exc.format_message()  # type: ignore[attr-defined]
+            raise fail("usage_error", message + where, getattr(exc, "exit_code", 2)) from None
+        except MailroomError as exc:
+            raise fail(exc.code, exc.message) from None
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:
+            raise fail("file_not_found", f"{exc.filename or ''}: {exc.strerror}") from None
+        except Exception as exc:
+            if _verbose:
+                err.print_exception()  # asked for with -v: the details (never the local variables)
+            tb = exc.__traceback__
+            while tb is not None and tb.tb_next is not None:
+                tb = tb.tb_next
+            at = f" at {Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}" if tb is not None else ""
+            what = f"{type(exc).__name__}: {exc}" if isinstance(exc, OSError) else type(exc).__name__
+            raise fail("internal_error", f"unexpected {what}{at} (mailroom -v ... shows the details)") from None

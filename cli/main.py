@@ -16,9 +16,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from cli.commands import register_all
-from cli.common import DataDirOption, cli_settings, err, eval_app, set_verbose
+from cli.common import DataDirOption, GuardedGroup, cli_settings, err, eval_app, require_paths, set_verbose
 from mailroom import __version__
-from mailroom.errors import MailroomError
+from mailroom.errors import MailroomError, NoLabelledData
 from mailroom.evaluation import NO_ERRORS, TextErrors, load_truth, text_errors, truth_page_texts
 from mailroom.text import plain_text
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
 app = typer.Typer(
+    cls=GuardedGroup,  # every error ends a command with one line `error: CODE: message`, never a traceback
     name="mailroom",
     help="Intelligent mail intake for German town halls: OCR, recognition and routing of incoming mail.",
     no_args_is_help=True,
@@ -175,10 +176,10 @@ def eval_ocr(
     from workers.inprocess import expand_inputs, process_path
     from workers.pipeline import PipelineContext
 
+    require_paths(directory)
     files = [p for p in expand_inputs([directory]) if load_truth(p) is not None]
     if not files:
-        err.print(f"no documents with truth files in {directory}")
-        raise typer.Exit(1)
+        raise NoLabelledData(f"no documents with truth files in {directory}")
     scratch_dir = None
     if data_dir is None:
         scratch_dir = Path(tempfile.mkdtemp(prefix="mailroom-eval-"))

@@ -6,7 +6,8 @@ VAT id or tax number belongs to a known supplier but whose IBAN is none of that 
 classic invoice fraud (a forged invoice with the fraudster's account): it is flagged and sent to review.
 
 :func:`read_suppliers_csv` reads the CSV export of the accounting system (``;`` or ``,`` separated, German or
-English headers, several IBANs in one cell separated by spaces, ``,``, ``;`` or ``|``).
+English headers, several IBANs in one cell separated by spaces, ``,``, ``;`` or ``|``); :func:`write_suppliers_csv`
+writes the master data in the form it reads (``mailroom suppliers export``, the web UI's export).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from extraction import parsers
 from mailroom.errors import SupplierCsvError
@@ -98,6 +100,21 @@ def read_suppliers_csv(text: str) -> list[Supplier]:
     for line, record in enumerate(reader, start=2):
         suppliers.append(_supplier(record, columns, line))
     return suppliers
+
+
+#: The columns :func:`write_suppliers_csv` writes (``;`` separated, IBANs joined with ``|``).
+CSV_COLUMNS = ("creditor_number", "name", "iban", "vat_id", "tax_number")
+
+
+def write_suppliers_csv(suppliers: Iterable[Any]) -> str:
+    """Suppliers (anything with ``creditor_number``, ``name``, ``ibans``, ``vat_id``, ``tax_number``) as the CSV
+    :func:`read_suppliers_csv` reads back unchanged."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for s in suppliers:
+        writer.writerow([s.creditor_number, s.name, "|".join(s.ibans), s.vat_id or "", s.tax_number or ""])
+    return out.getvalue()
 
 
 def _column_map(fieldnames: Sequence[str]) -> dict[str, str]:

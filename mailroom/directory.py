@@ -41,7 +41,7 @@ from typing import Any
 
 import yaml
 
-from mailroom.errors import InvalidDirectory, UnknownPostbox
+from mailroom.errors import InvalidDirectory, UnknownPostbox, UnknownSubscriptionPerson
 from mailroom.settings import Settings
 
 DEFAULT_PATH = Path(__file__).with_name("data") / "musterstadt.yaml"
@@ -439,11 +439,50 @@ def load_directory(path: Path) -> Directory:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise InvalidDirectory(f"cannot read directory {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise InvalidDirectory(f"{path.name}: not UTF-8 text (byte {exc.start})") from exc
     if path.suffix.lower() == ".csv":
         return parse_csv(text, path.stem)
     if path.suffix.lower() in (".yaml", ".yml"):
         return parse_yaml(text, path.stem)
     raise InvalidDirectory(f"{path.name}: a directory is a .yaml, .yml or .csv file")
+
+
+def to_yaml(directory: Directory) -> str:
+    """The directory in the YAML form :func:`parse_yaml` reads (every field; empty ones left out), so that
+    ``parse_yaml(to_yaml(d))`` equals ``d``: ``mailroom directory export`` of a directory installed as CSV."""
+
+    def compact(entry: dict[str, Any]) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in entry.items() if v not in ("", (), None)}
+
+    town: dict[str, Any] = {"name": directory.name}
+    if len(directory.town_names) > 1:
+        town["administration"] = directory.town_names[1]
+    if directory.leitweg_id:
+        town["leitweg_id"] = directory.leitweg_id
+    departments = []
+    for dep in directory.departments.values():
+        entry = compact({
+            "id": dep.id, "name": dep.name, "amt": dep.amt, "aliases": dep.aliases, "former_names": dep.former_names,
+            "postboxes": dep.postboxes, "leitweg_ids": dep.leitweg_ids,
+            "aktenzeichen_patterns": dep.aktenzeichen_patterns, "product_area": dep.product_area,
+            "unit_names": dep.unit_names, "numbers": dep.numbers,
+        })
+        if dep.tasks:
+            entry["tasks"] = [compact({"task": t.name, "words": t.words, "postbox": t.postbox}) for t in dep.tasks]
+        departments.append(entry)
+    postboxes = [compact({"id": b.id, "name": b.name, "department": b.department, "retention_days": b.retention_days})
+                 for b in directory.postboxes.values()]
+    persons = [
+        compact({
+            "id": p.id, "title": p.title, "salutation": p.salutation, "first_name": p.first_name,
+            "last_name": p.last_name, "department": p.department, "role": p.role, "aliases": p.aliases,
+            "former_names": p.former_names, "former_departments": p.former_departments, "deputies": p.deputies,
+        })
+        for p in directory.persons.values()
+    ]
+    data = {"town": town, "departments": departments, "postboxes": postboxes, "persons": persons}
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=120)
 
 
 @lru_cache(maxsize=1)
@@ -470,3 +509,17 @@ def check_known_postbox(settings: Settings, postbox: str) -> None:
     if postbox not in directory.postboxes:
         raise UnknownPostbox(f"no postbox {postbox!r} in the organisation directory {directory.name!r}",
                              field="postbox")
+
+
+def check_scope(settings: Settings, postboxes: Iterable[str] = (), person: str | None = None) -> None:
+    """The postboxes and the person an API key, a user or a subscription is given must exist in the current
+    organisation directory: :class:`UnknownPostbox` naming every unknown postbox, :class:`UnknownSubscriptionPerson`
+    (``unknown_person``) for an unknown person. A misspelt postbox would give a key that sees nothing."""
+    directory = current_directory(settings)
+    unknown = [box for box in postboxes if box not in directory.postboxes]
+    if unknown:
+        raise UnknownPostbox(f"no postbox {', '.join(map(repr, unknown))} in the organisation directory "
+                             f"{directory.name!r}", field="postbox")
+    if person is not None and person not in directory.persons:
+        raise UnknownSubscriptionPerson(f"no person {person!r} in the organisation directory {directory.name!r}",
+                                        field="person")

@@ -110,6 +110,28 @@ class FileNotFound(InputError):
     http_status = 404
 
 
+class NoLabelledData(InputError):
+    """An evaluation (``mailroom eval ...``) found no labelled documents (``*.truth.json``) where it was pointed."""
+
+    code = "no_labelled_data"
+    http_status = 422
+
+
+class UsageError(InputError):
+    """The command line was called wrongly: a missing argument, an unknown option or command, a bad value (exit
+    status 2; the message names the command's ``--help``)."""
+
+    code = "usage_error"
+    http_status = 400
+
+
+class OutputNotWritable(InputError):
+    """The command line cannot write the file named with ``--out`` (no such folder, no permission)."""
+
+    code = "output_not_writable"
+    http_status = 422
+
+
 class ContentTooComplex(InputError):
     """A PDF page whose content costs more than the limits allow to read: content streams longer than
     ``MAILROOM_MAX_CONTENT_STREAM_BYTES`` (after decompression), graphics states nested deeper than
@@ -266,6 +288,13 @@ class InvalidKeySpec(InputError):
 
     code = "invalid_key"
     http_status = 422
+
+
+class KeyNotFound(InputError):
+    """No active API key of that name (``mailroom keys revoke``)."""
+
+    code = "key_not_found"
+    http_status = 404
 
 
 class InvalidUserSpec(InputError):
@@ -488,6 +517,20 @@ class InvalidRuleSet(InputError):
         self.problems = problems
 
 
+class RulesNotInDirectory(InvalidRuleSet):
+    """A well-formed rule set that names postboxes (``route_to``, ``copy_to``), persons or departments (conditions)
+    the organisation directory does not have; ``problems`` lists each (``unknown_postbox``, ``unknown_person``,
+    ``unknown_department``). Checked at validate, import, activation and roll back."""
+
+    code = "rules_not_in_directory"
+
+    def __init__(self, problems: Sequence[Problem], *, directory: str = "") -> None:
+        super().__init__(problems)
+        where = f"the organisation directory {directory!r}" if directory else "the organisation directory"
+        self.message = f"{len(problems)} name(s) not in {where}: " + "; ".join(map(str, problems[:5]))
+        self.args = (self.message,)
+
+
 class RuleSetNotFound(InputError):
     """No such rule set or version."""
 
@@ -522,8 +565,9 @@ class UnknownEventType(InputError):
 
 
 class UnknownSubscriptionPerson(InputError):
-    """The person a webhook subscription is bound to is not in the organisation directory, or the subscription has
-    no postbox filter (a confidential letter's content goes only to holders of its postbox)."""
+    """The person a webhook subscription (or an API key, a user) is bound to is not in the organisation directory,
+    or the subscription has no postbox filter (a confidential letter's content goes only to holders of its
+    postbox)."""
 
     code = "unknown_person"
     http_status = 422

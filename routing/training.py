@@ -234,9 +234,12 @@ class TrainingReport:
 
 
 def retrain(
-    settings: Settings, session: Session, *, count: int = DEFAULT_COUNT, seed: int = DEFAULT_SEED
+    settings: Settings, session: Session, *, count: int = DEFAULT_COUNT, seed: int = DEFAULT_SEED,
+    actor: str = "system",
 ) -> TrainingReport:
-    """Train candidates on generated letters + corrections; promote each model only if not worse."""
+    """Train candidates on generated letters + corrections; promote each model only if not worse. The run is
+    recorded in the audit trail in ``session`` (``models.trained``: rows, each model's verdict and macro-F1s;
+    ``model.promoted`` for each model made current), committed with the caller's transaction."""
     trained_labels, held_labels = split_labels(training_labels(session))
     trained = rows_from_labels(trained_labels)
     held = rows_from_labels(held_labels)
@@ -245,7 +248,7 @@ def retrain(
     candidates = train_models(generated + trained, seed=seed)
     with _models_lock(settings):
         types, postboxes = registries(settings)
-        return TrainingReport(
+        report = TrainingReport(
             generated_rows=len(generated),
             correction_rows=len(trained),
             heldout_rows=len(heldout),
@@ -256,3 +259,25 @@ def retrain(
                 candidates.postbox, _postbox_rows(heldout), tolerance=PROMOTION_TOLERANCE
             ),
         )
+    audit_training(session, report, actor=actor, count=count, seed=seed)
+    return report
+
+
+def audit_training(session: Session, report: TrainingReport, *, actor: str, count: int, seed: int) -> None:
+    """``models.trained`` for the run and ``model.promoted`` for each model it made current."""
+    from mailroom import audit
+
+    verdicts: dict[str, object] = {}
+    for kind, promotion in (("doctype", report.document_type), ("postbox", report.postbox)):
+        verdicts[kind] = {
+            "promoted": promotion.promoted, "version": promotion.version, "reason": promotion.reason,
+            "candidate_macro_f1": round(promotion.candidate.macro_f1, 4),
+            "current_macro_f1": round(promotion.current.macro_f1, 4) if promotion.current else None,
+        }
+    audit.record(session, actor=actor, action="models.trained", object_type="model", object_id=None,
+                 details={"generated_rows": report.generated_rows, "correction_rows": report.correction_rows,
+                          "heldout_rows": report.heldout_rows, "count": count, "seed": seed, **verdicts})
+    for kind, promotion in (("doctype", report.document_type), ("postbox", report.postbox)):
+        if promotion.promoted:
+            audit.record(session, actor=actor, action="model.promoted", object_type="model",
+                         object_id=f"{kind}:{promotion.version}", details=verdicts[kind])  # type: ignore[arg-type]

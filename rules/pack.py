@@ -17,7 +17,7 @@ exported gives the same rules.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from sqlalchemy.orm import Session
@@ -27,6 +27,9 @@ from mailroom.storage.rulesets import RuleSetVersionRow
 from rules.language import CONDITION_KINDS, PackHeader, RuleSet
 from rules.store import DEFAULT_RULESET, activate, create_draft, read_version
 from rules.validate import load_ruleset
+
+if TYPE_CHECKING:
+    from mailroom.directory import Directory
 
 
 class _PackDumper(yaml.SafeDumper):
@@ -84,15 +87,17 @@ def import_pack(
     name: str = DEFAULT_RULESET,
     source: str | None = None,
     activate_now: bool = False,
+    directory: Directory | None = None,
 ) -> RuleSetVersionRow:
     """Check a pack and store it as the next version of the rule set: a draft, or active with ``activate_now``.
 
-    Raises :class:`rules.InvalidRuleSet` with every problem found.
+    Raises :class:`rules.InvalidRuleSet` with every problem found (:class:`RulesNotInDirectory` when it names
+    postboxes, persons or departments ``directory`` does not have).
     """
-    ruleset = load_ruleset(text)
+    ruleset = load_ruleset(text, directory)
     pack = ruleset.pack
     label = source or (f"pack {pack.name} v{pack.version}" + (f" ({pack.town})" if pack.town else "") if pack else None)
-    row = create_draft(session, text, actor=actor, name=name, source=label)
+    row = create_draft(session, text, actor=actor, name=name, source=label, directory=directory)
     if activate_now:
-        activate(session, row.version, actor=actor, name=name)
+        activate(session, row.version, actor=actor, name=name, directory=directory)
     return row

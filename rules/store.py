@@ -9,7 +9,9 @@ append-only. Every change writes a ``ruleset_changes`` row with who, when, and t
 Workers never restart for a rule change: :class:`ActiveRuleSetCache` reads ``rulesets.active_version`` (one
 indexed single-row query) per document and recompiles only when that number changed.
 
-All functions take an open SQLAlchemy session and leave committing to the caller.
+All functions take an open SQLAlchemy session and leave committing to the caller. The functions that make or
+activate a version take the organisation ``directory`` in force: a rule set naming a postbox, person or department
+it lacks is refused (``rules_not_in_directory``); only the system's installation of the default pack passes none.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -30,7 +32,10 @@ from mailroom.storage.models import utcnow
 from mailroom.storage.rulesets import RuleSetChangeRow, RuleSetRow, RuleSetVersionRow, VersionStatus
 from rules.compiled import CompiledRuleSet, compile_ruleset
 from rules.language import RuleSet
-from rules.validate import load_ruleset
+from rules.validate import directory_change_warnings, load_ruleset
+
+if TYPE_CHECKING:
+    from mailroom.directory import Directory
 
 DEFAULT_RULESET = "default"
 PACKS_DIR = Path(__file__).resolve().parent / "packs"
@@ -171,13 +176,16 @@ def _next_number(session: Session, ruleset: RuleSetRow) -> int:
 
 
 def create_draft(
-    session: Session, text: str, *, actor: str, name: str = DEFAULT_RULESET, source: str | None = None
+    session: Session, text: str, *, actor: str, name: str = DEFAULT_RULESET, source: str | None = None,
+    directory: Directory | None = None,
 ) -> RuleSetVersionRow:
-    """Check the YAML and store it as a new draft version (numbered after every existing version).
+    """Check the YAML (against ``directory`` when given) and store it as a new draft version (numbered after every
+    existing version).
 
-    Raises :class:`rules.InvalidRuleSet` with every problem when the YAML is not a valid rule set.
+    Raises :class:`rules.InvalidRuleSet` with every problem when the YAML is not a valid rule set,
+    :class:`RulesNotInDirectory` when it names what the directory does not have.
     """
-    load_ruleset(text)
+    load_ruleset(text, directory)
     ruleset = _ruleset_for_write(session, name)
     number = _next_number(session, ruleset)
     stored = with_version(text, number)
@@ -201,12 +209,13 @@ def _draft(session: Session, number: int, name: str) -> RuleSetVersionRow:
 
 
 def update_draft(
-    session: Session, number: int, text: str, *, actor: str, name: str = DEFAULT_RULESET
+    session: Session, number: int, text: str, *, actor: str, name: str = DEFAULT_RULESET,
+    directory: Directory | None = None,
 ) -> RuleSetVersionRow:
-    """Replace the YAML of a draft (validated; the version number stays)."""
+    """Replace the YAML of a draft (validated, against ``directory`` when given; the version number stays)."""
     row = _draft(session, number, name)
     stored = with_version(text, number)
-    load_ruleset(stored)
+    load_ruleset(stored, directory)
     old = {"sha256": row.sha256, "yaml": row.yaml_text}
     row.yaml_text, row.sha256 = stored, _sha(stored)
     _record(session, get_ruleset(session, name), actor=actor, action="update_draft", version=number, old=old,
@@ -237,8 +246,11 @@ def _make_active(session: Session, ruleset: RuleSetRow, row: RuleSetVersionRow) 
     return previous
 
 
-def activate(session: Session, number: int, *, actor: str, name: str = DEFAULT_RULESET) -> RuleSetVersionRow:
-    """Make draft ``number`` the active version; every worker uses it from its next document on."""
+def activate(
+    session: Session, number: int, *, actor: str, name: str = DEFAULT_RULESET, directory: Directory | None = None
+) -> RuleSetVersionRow:
+    """Make draft ``number`` the active version; every worker uses it from its next document on. With
+    ``directory``, a draft naming what the directory no longer has is refused (``rules_not_in_directory``)."""
     row = get_version(session, number, name=name)
     if row.status == VersionStatus.ACTIVE.value:
         raise RuleSetConflict(f"version {number} of {name!r} is already active")
@@ -246,7 +258,7 @@ def activate(session: Session, number: int, *, actor: str, name: str = DEFAULT_R
         raise RuleSetConflict(
             f"version {number} of {name!r} is history; `rollback --to {number}` re-activates it as a new version"
         )
-    load_ruleset(row.yaml_text)
+    load_ruleset(row.yaml_text, directory)
     ruleset = get_ruleset(session, name)
     previous = _make_active(session, ruleset, row)
     _record(session, ruleset, actor=actor, action="activate", version=number,
@@ -255,12 +267,13 @@ def activate(session: Session, number: int, *, actor: str, name: str = DEFAULT_R
 
 
 def rollback(
-    session: Session, *, actor: str, name: str = DEFAULT_RULESET, to: int | None = None
+    session: Session, *, actor: str, name: str = DEFAULT_RULESET, to: int | None = None,
+    directory: Directory | None = None,
 ) -> RuleSetVersionRow:
     """Re-activate an earlier version as a new version (``to``, default: the one active before the current).
 
     The copy gets the next number, so history is never rewritten and decisions keep naming the version that
-    made them.
+    made them. With ``directory``, a version naming what the directory no longer has is refused.
     """
     ruleset = get_ruleset(session, name)
     if to is None:
@@ -279,6 +292,7 @@ def rollback(
         target = get_version(session, to, name=name)
         if target.status != VersionStatus.HISTORY.value:
             raise RuleSetConflict(f"version {to} of {name!r} is {target.status}; roll back to a history version")
+    load_ruleset(target.yaml_text, directory)
     number = _next_number(session, ruleset)
     stored = with_version(target.yaml_text, number)
     row = RuleSetVersionRow(
@@ -301,6 +315,23 @@ def ensure_default_ruleset(session: Session, *, name: str = DEFAULT_RULESET) -> 
                            source=f"default pack {DEFAULT_PACK.name}")
         activate(session, row.version, actor=SYSTEM_ACTOR, name=name)
     return ruleset
+
+
+def directory_warnings(session: Session, old: Directory | None, new: Directory) -> list[str]:
+    """What a change of the organisation directory from ``old`` to ``new`` means for the stored rules: one line
+    per affected rule of every rule set's active version and drafts (a postbox, person or department gone, a
+    person moved), e.g. ``rule set 'default' version 3 (active): rule 'x', then.route_to: no postbox ...``."""
+    lines = []
+    rows = session.scalars(
+        select(RuleSetVersionRow)
+        .where(RuleSetVersionRow.status.in_((VersionStatus.ACTIVE.value, VersionStatus.DRAFT.value)))
+        .order_by(RuleSetVersionRow.ruleset_id, RuleSetVersionRow.version)
+    )
+    for row in rows:
+        ruleset = session.get(RuleSetRow, row.ruleset_id)
+        label = f"rule set {ruleset.name if ruleset else '?'!r} version {row.version} ({row.status})"
+        lines += [f"{label}: {p}" for p in directory_change_warnings(load_ruleset(row.yaml_text), old, new)]
+    return lines
 
 
 # --- the active version in workers -------------------------------------------------------------------------

@@ -6,18 +6,28 @@ Codes are stable (documented in ``docs/rules.md``): ``yaml_syntax``, ``not_a_map
 ``unknown_invoice_field``, ``unknown_intake_fact``, ``bad_value``, ``bad_id``, ``bad_region``,
 ``bad_operator``, ``no_action``, ``term_not_one_word``, ``phrase_too_short``, ``empty_operand``,
 ``bad_regex``, ``regex_too_long``, ``unsafe_regex``, ``duplicate_id``, ``unreachable``.
+
+Against the organisation directory (when one is given: at validate, import, activation and roll back): every
+postbox named in ``route_to``/``copy_to`` and every person and department named in a condition must exist in it
+(``unknown_postbox``, ``unknown_person``, ``unknown_department``); a rule set that passes the language but names
+what the directory does not have is refused with :class:`RulesNotInDirectory` (``rules_not_in_directory``).
+:func:`directory_change_warnings` lists the rules a new directory affects (names gone, persons moved).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import ValidationError
 
-from mailroom.errors import InvalidRuleSet
-from rules.language import CONDITION_KINDS, Rule, RuleSet
+from mailroom.errors import InvalidRuleSet, RulesNotInDirectory
+from rules.language import CONDITION_KINDS, All, AnyOf, Department, Not, Person, Rule, RuleSet
+
+if TYPE_CHECKING:
+    from mailroom.directory import Directory
 
 _CUSTOM = {
     "bad_region",
@@ -47,16 +57,20 @@ class RuleProblem:
         return {"code": self.code, "rule": self.rule_id, "field": self.path, "message": self.message}
 
 
-def load_ruleset(text: str) -> RuleSet:
-    """Parse and check a YAML rule set; raises :class:`InvalidRuleSet` with every problem."""
-    ruleset, problems = check_ruleset(text)
+def load_ruleset(text: str, directory: Directory | None = None) -> RuleSet:
+    """Parse and check a YAML rule set (against ``directory`` when given); raises :class:`InvalidRuleSet` with
+    every problem, or :class:`RulesNotInDirectory` when the only problems are names the directory lacks."""
+    ruleset, problems = check_ruleset(text, directory)
     if ruleset is None or problems:
+        if ruleset is not None and all(p.code in NAME_CODES for p in problems):
+            raise RulesNotInDirectory(problems, directory=directory.name if directory else "")
         raise InvalidRuleSet(problems)
     return ruleset
 
 
-def check_ruleset(text: str) -> tuple[RuleSet | None, list[RuleProblem]]:
-    """The rule set (when it parses) and all problems found in it."""
+def check_ruleset(text: str, directory: Directory | None = None) -> tuple[RuleSet | None, list[RuleProblem]]:
+    """The rule set (when it parses) and all problems found in it; with ``directory``, also every postbox,
+    person and department it names that the directory does not have."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -70,7 +84,8 @@ def check_ruleset(text: str) -> tuple[RuleSet | None, list[RuleProblem]]:
     except ValidationError as exc:
         found = [_translate(err, data) for err in exc.errors()]
         return None, _dedupe([p for p in found if p is not None]) + _duplicates(data)
-    return ruleset, _duplicates(data) + _unreachable(ruleset)
+    names = unknown_names(ruleset, directory) if directory is not None else []
+    return ruleset, _duplicates(data) + _unreachable(ruleset) + names
 
 
 def _dedupe(problems: list[RuleProblem]) -> list[RuleProblem]:
@@ -199,4 +214,76 @@ def _unreachable(ruleset: RuleSet) -> list[RuleProblem]:
     return problems
 
 
-__all__ = ["InvalidRuleSet", "Rule", "RuleProblem", "RuleSet", "check_ruleset", "load_ruleset"]
+# --- names against the organisation directory -------------------------------------------------------------
+
+#: Problem codes of names a directory lacks (the rule itself is well-formed).
+NAME_CODES = frozenset({"unknown_postbox", "unknown_person", "unknown_department"})
+
+
+def _conditions(condition: Any, path: str) -> Iterator[tuple[str, Any]]:
+    """Every condition of a tree with its path (``when.all[1].any[0]``)."""
+    yield path, condition
+    if isinstance(condition, All | AnyOf):
+        kind = "all" if isinstance(condition, All) else "any"
+        items = condition.all if isinstance(condition, All) else condition.any
+        for i, item in enumerate(items):
+            yield from _conditions(item, f"{path}.{kind}[{i}]")
+    elif isinstance(condition, Not):
+        yield from _conditions(condition.not_, f"{path}.not")
+
+
+def named_in(rule: Rule) -> Iterator[tuple[str, str, str]]:
+    """What a rule names from the directory: ``(kind, id, path)`` with kind postbox, person or department."""
+    if rule.then.route_to:
+        yield "postbox", rule.then.route_to, "then.route_to"
+    for i, box in enumerate(rule.then.copy_to):
+        yield "postbox", box, f"then.copy_to[{i}]"
+    if rule.when is not None:
+        for path, condition in _conditions(rule.when, "when"):
+            if isinstance(condition, Person):
+                yield "person", condition.person, f"{path}.person"
+            elif isinstance(condition, Department):
+                yield "department", condition.department, f"{path}.department"
+
+
+def _known(directory: Directory, kind: str) -> Any:
+    return {"postbox": directory.postboxes, "person": directory.persons, "department": directory.departments}[kind]
+
+
+def unknown_names(ruleset: RuleSet, directory: Directory) -> list[RuleProblem]:
+    """Every postbox, person and department a rule names that ``directory`` does not have."""
+    problems = []
+    for rule in ruleset.rules:
+        for kind, name, path in named_in(rule):
+            if name not in _known(directory, kind):
+                problems.append(RuleProblem(
+                    f"unknown_{kind}", rule.id, path,
+                    f"no {kind} {name!r} in the organisation directory {directory.name!r}",
+                ))
+    return problems
+
+
+def directory_change_warnings(ruleset: RuleSet, old: Directory | None, new: Directory) -> list[RuleProblem]:
+    """The rules a change of the directory from ``old`` to ``new`` affects: every name ``new`` lacks (a postbox,
+    person or department gone: ``unknown_*``) and every rule naming a person who moved to another department
+    (``person_moved``: her letters now go where the rule says, not to her new department)."""
+    problems = unknown_names(ruleset, new)
+    if old is None:
+        return problems
+    for rule in ruleset.rules:
+        for kind, name, path in named_in(rule):
+            before, after = old.persons.get(name), new.persons.get(name)
+            if kind != "person" or before is None or after is None or before.department == after.department:
+                continue
+            where = f"; the rule routes to {rule.then.route_to!r}" if rule.then.route_to else ""
+            problems.append(RuleProblem(
+                "person_moved", rule.id, path,
+                f"person {name!r} moved from department {before.department!r} to {after.department!r}{where}",
+            ))
+    return problems
+
+
+__all__ = [
+    "InvalidRuleSet", "Rule", "RuleProblem", "RuleSet", "RulesNotInDirectory", "check_ruleset",
+    "directory_change_warnings", "load_ruleset", "unknown_names",
+]

@@ -133,9 +133,19 @@ def test_a_correction_changes_the_next_decision_for_a_similar_letter(settings: S
         record_correction(session, document_id, kind="type", value="enquiry", who="poststelle")
     session.commit()
     assert len(training_labels(session)) == 8
-    report = retrain(settings, session, count=300, seed=3)
+    report = retrain(settings, session, count=300, seed=3, actor="cli:trainer")
     assert report.correction_rows == 7  # every fifth corrected document is held back
     assert report.postbox.promoted, report.postbox.reason
+    session.commit()
+    entries = [e for e in audit.export(session) if e["object_type"] == "model"]
+    trained = [e for e in entries if e["action"] == "models.trained"]
+    assert len(trained) == 1 and trained[0]["actor"] == "cli:trainer"
+    assert trained[0]["details"]["correction_rows"] == 7
+    assert trained[0]["details"]["postbox"]["promoted"] is True
+    assert trained[0]["details"]["postbox"]["version"] == report.postbox.version
+    promoted = {e["object_id"] for e in entries if e["action"] == "model.promoted"}
+    assert f"postbox:{report.postbox.version}" in promoted
+    assert (f"doctype:{report.document_type.version}" in promoted) == report.document_type.promoted
     # routed as the pipeline routes: with the session, so that the reviewers' corrections count at once too
     # (routing.memory) besides the retrained models
     after = route_document(_hive_letter(0), Router.create(settings), session=session)
@@ -153,7 +163,12 @@ def test_models_list_and_rollback(settings: Settings) -> None:
     assert rolled.exit_code == 0, rolled.output
     assert registries(settings)[1].current_version() == 1
     again = runner.invoke(app, ["models", "rollback", "--kind", "postbox", "--data-dir", str(settings.data_dir)])
-    assert again.exit_code != 0  # nothing earlier to roll back to
+    assert again.exit_code == 1  # nothing earlier to roll back to
+    assert again.stderr.startswith("error: model_not_found: no earlier postbox model") and "Traceback" not in again.output
+    with session_scope(make_engine(settings), readonly=True) as session:
+        rollbacks = [e for e in audit.export(session) if e["action"] == "model.rolled_back"]
+    assert len(rollbacks) == 1 and rollbacks[0]["actor"].startswith("cli")
+    assert rollbacks[0]["object_id"] == "postbox:1" and rollbacks[0]["details"]["from_version"] == 2
 
 
 def test_directory_import(settings: Settings, tmp_path: Path) -> None:

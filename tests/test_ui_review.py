@@ -42,7 +42,7 @@ def queue(server: UiServer) -> list[str]:
         assert server.wait_settled(station, document_id)["state"] == "review"
         ids.append(document_id)
     server.user(REVIEWER, "reviewer", REVIEWER_PW)
-    server.user(CLERK, "clerk", CLERK_PW, "--postbox", "bauamt-bauantraege")
+    server.user(CLERK, "clerk", CLERK_PW, "--postbox", "bauaufsicht")  # a postbox of the directory
     server.user(LOCKED, "reviewer", LOCKED_PW)
     return ids
 

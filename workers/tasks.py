@@ -239,7 +239,7 @@ def retrain_models(self: Task, count: int | None = None, seed: int | None = None
     app = _app(self)
     with log_context(task_id=self.request.id), app.pipeline_context().session() as session:
         report = retrain(app.settings, session, count=count or DEFAULT_COUNT,
-                         seed=DEFAULT_SEED if seed is None else seed)
+                         seed=DEFAULT_SEED if seed is None else seed, actor="beat")
     summary: dict[str, Any] = {
         "generated_rows": report.generated_rows,
         "correction_rows": report.correction_rows,

@@ -33,6 +33,7 @@ from api.schemas import (
     SimulationResult,
     rules_url,
 )
+from mailroom.directory import Directory, current_directory
 from mailroom.errors import FileTooLarge, ValidationFailed
 from mailroom.storage.db import session_scope
 from mailroom.storage.keys import Role
@@ -124,6 +125,11 @@ def _installed(services: Services) -> None:
         ensure_default_ruleset(session)
 
 
+def _directory(services: Services) -> Directory:
+    """The organisation directory in force: every rule set made or activated here is checked against it."""
+    return current_directory(services.settings)
+
+
 def _info(row: RuleSetVersionRow) -> RuleVersionInfo:
     return RuleVersionInfo(
         version=row.version, status=row.status, source=row.source, sha256=row.sha256, created_by=row.created_by,
@@ -176,12 +182,14 @@ def get_rules_version(number: VersionNumber, services: ServicesDep) -> RuleVersi
     "/validate",
     summary="Check a rule set without saving it",
     description="Body: the rule set (or a rule pack) as YAML, or JSON `{\"yaml\": \"...\"}`. Answers 200 with "
-    "`valid` and every problem found: its `code`, the `rule` id, the `field` path and the `message` (why).",
+    "`valid` and every problem found: its `code`, the `rule` id, the `field` path and the `message` (why); "
+    "postboxes, persons and departments the organisation directory does not have are problems too "
+    "(`unknown_postbox`, `unknown_person`, `unknown_department`).",
     openapi_extra=_RULES_BODY,
     responses=error_responses(401, 403, 413, 422),
 )
-def validate_rules(text: RulesText) -> RuleValidation:
-    ruleset, problems = check_ruleset(text)
+def validate_rules(text: RulesText, services: ServicesDep) -> RuleValidation:
+    ruleset, problems = check_ruleset(text, _directory(services))
     return RuleValidation(
         valid=ruleset is not None and not problems,
         problems=[RuleProblemInfo(**problem.to_dict()) for problem in problems],
@@ -194,7 +202,8 @@ def validate_rules(text: RulesText) -> RuleValidation:
     status_code=201,
     summary="Store a rule set as a new draft version",
     description="The draft gets the next version number (its `version:` line is set to it). An invalid rule set "
-    "answers 422 `invalid_rules` with every problem in `details.problems` (`code`, `rule`, `field`, `message`).",
+    "answers 422 `invalid_rules` with every problem in `details.problems` (`code`, `rule`, `field`, `message`); "
+    "one naming a postbox, person or department the organisation directory lacks 422 `rules_not_in_directory`.",
     openapi_extra=_RULES_BODY,
     responses=_CHANGE_ERRORS,
 )
@@ -203,7 +212,7 @@ def create_rules_version(
 ) -> RuleVersionDetail:
     _installed(services)
     with session_scope(services.pipeline.sessions) as session:
-        row = create_draft(session, text, actor=admin.actor, source="API")
+        row = create_draft(session, text, actor=admin.actor, source="API", directory=_directory(services))
         detail = _detail(session, row.version)
     response.headers["Location"] = detail.url
     return detail
@@ -212,7 +221,8 @@ def create_rules_version(
 @router.put(
     "/versions/{number}",
     summary="Replace the YAML of a draft",
-    description="Only drafts change (409 `ruleset_conflict` otherwise); invalid rules answer 422 `invalid_rules`.",
+    description="Only drafts change (409 `ruleset_conflict` otherwise); invalid rules answer 422 `invalid_rules`, "
+    "names the organisation directory lacks 422 `rules_not_in_directory`.",
     openapi_extra=_RULES_BODY,
     responses=_CHANGE_ERRORS,
 )
@@ -220,7 +230,7 @@ def update_rules_version(
     number: VersionNumber, text: RulesText, services: ServicesDep, admin: AdminPrincipal
 ) -> RuleVersionDetail:
     with session_scope(services.pipeline.sessions) as session:
-        update_draft(session, number, text, actor=admin.actor)
+        update_draft(session, number, text, actor=admin.actor, directory=_directory(services))
         return _detail(session, number)
 
 
@@ -278,20 +288,22 @@ def simulate_rules_version(
     "/versions/{number}/activate",
     summary="Make a draft the active version",
     description="Every worker uses it from its next document on, without a restart. The active version before "
-    "becomes history. 409 `ruleset_conflict` for a version that is active or history (use rollback).",
-    responses=error_responses(401, 403, 404, 409),
+    "becomes history. 409 `ruleset_conflict` for a version that is active or history (use rollback); 422 "
+    "`rules_not_in_directory` for a draft naming what the organisation directory no longer has.",
+    responses=error_responses(401, 403, 404, 409, 422),
 )
 def activate_rules_version(number: VersionNumber, services: ServicesDep, admin: AdminPrincipal) -> RuleVersionInfo:
     with session_scope(services.pipeline.sessions) as session:
-        return _info(activate(session, number, actor=admin.actor))
+        return _info(activate(session, number, actor=admin.actor, directory=_directory(services)))
 
 
 @router.post(
     "/rollback",
     summary="Re-activate an earlier version",
     description="Copies a history version (`to`, default: the one active before the current) into a new version "
-    "and activates it; history itself never changes.",
-    responses=error_responses(401, 403, 404, 409),
+    "and activates it; history itself never changes. 422 `rules_not_in_directory` when that version names what "
+    "the organisation directory no longer has.",
+    responses=error_responses(401, 403, 404, 409, 422),
 )
 def rollback_rules(
     services: ServicesDep,
@@ -300,7 +312,7 @@ def rollback_rules(
 ) -> RuleVersionInfo:
     _installed(services)
     with session_scope(services.pipeline.sessions) as session:
-        return _info(rollback(session, actor=admin.actor, to=to))
+        return _info(rollback(session, actor=admin.actor, to=to, directory=_directory(services)))
 
 
 @router.get(
@@ -330,7 +342,8 @@ def export_rules(
     status_code=201,
     summary="Store a rule pack as the next version (a draft, or active with `activate=true`)",
     description="Body: a rule pack (or plain rule set) as YAML, or JSON `{\"yaml\": \"...\"}`. Invalid rules "
-    "answer 422 `invalid_rules` with every problem in `details.problems`.",
+    "answer 422 `invalid_rules` with every problem in `details.problems` (422 `rules_not_in_directory` for names "
+    "the organisation directory lacks).",
     openapi_extra=_RULES_BODY,
     responses=_CHANGE_ERRORS,
 )
@@ -343,7 +356,8 @@ def import_rules(
 ) -> RuleVersionInfo:
     _installed(services)
     with session_scope(services.pipeline.sessions) as session:
-        info = _info(import_pack(session, text, actor=admin.actor, activate_now=activate_now))
+        info = _info(import_pack(session, text, actor=admin.actor, activate_now=activate_now,
+                                 directory=_directory(services)))
     response.headers["Location"] = info.url
     return info
 

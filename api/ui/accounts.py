@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import ReadSession, ServicesDep
 from api.ui import texts
 from api.ui.web import UI_PREFIX, UiContext, changing_as, redirect, render, signed_in_as
+from mailroom.directory import check_scope
 from mailroom.errors import MailroomError, UiNotFound
 from mailroom.storage import users
 from mailroom.storage.db import session_scope
@@ -45,6 +46,7 @@ async def create(request: Request, ui: AdminChanging, services: ServicesDep, ses
     boxes = [b.strip() for b in form.get("postboxes", "").replace(",", " ").split() if b.strip()]
 
     def make() -> None:
+        check_scope(services.settings, boxes, form.get("person", "").strip() or None)
         with session_scope(services.pipeline.sessions) as writing:
             users.create_user(writing, name=form.get("name", "").strip(), role=form.get("role", ""),
                               password=form.get("password", ""), postboxes=boxes,

@@ -9,27 +9,24 @@ VAT id checked like the CSV import) or imported from the creditors' CSV export.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ReadSession, ServicesDep, record_audit
-from api.routes.directory import directory_view
+from api.deps import ReadSession, ServicesDep
+from api.routes.directory import directory_view, replace_directory
 from api.ui.web import UI_PREFIX, UiContext, changing_as, redirect, render, signed_in_as
 from extraction import parsers
-from extraction.suppliers import read_suppliers_csv
+from extraction.suppliers import read_suppliers_csv, write_suppliers_csv
 from mailroom import audit
 from mailroom.directory import DEFAULT_PATH, current_directory, installed_directory_file
 from mailroom.errors import InvalidDirectory, MailroomError
 from mailroom.storage import suppliers as tables
 from mailroom.storage.db import session_scope
 from mailroom.storage.keys import Role
-from routing.router import install_directory
 
 router = APIRouter(prefix=UI_PREFIX, include_in_schema=False)
 Admin = Annotated[UiContext, Depends(signed_in_as(Role.ADMIN))]
@@ -46,12 +43,13 @@ def _directory_text(services: Any) -> tuple[str, str]:
 
 def _directory_page(request: Request, ui: UiContext, services: Any, *, text: str | None = None,
                     problems: list[str] | None = None, message: str | None = None,
-                    status_code: int = 200) -> HTMLResponse:
+                    warnings: list[str] | None = None, status_code: int = 200) -> HTMLResponse:
     source = "installed" if installed_directory_file(services.settings) else "default"
     stored, suffix = _directory_text(services)
     return render(request, "directory.html", ui=ui, status_code=status_code,
                   view=directory_view(current_directory(services.settings), source), text=text or stored,
-                  editable=suffix in (".yaml", ".yml"), problems=problems or [], message=message)
+                  editable=suffix in (".yaml", ".yml"), problems=problems or [], message=message,
+                  warnings=warnings or [])
 
 
 @router.get("/directory")
@@ -70,20 +68,15 @@ def directory_export(ui: Admin, services: ServicesDep) -> Response:
 
 async def _install(request: Request, ui: UiContext, services: Any, body: bytes, suffix: str) -> Response:
     try:
-        directory = await run_in_threadpool(install_directory, services.settings, body, suffix)
+        _, warnings = await run_in_threadpool(replace_directory, services, ui.principal.actor, body, suffix, "ui")
     except InvalidDirectory as exc:
         problems = [str(p) for p in exc.details.get("problems") or [exc.message]]
         text = body.decode("utf-8", "replace") if suffix != ".csv" else None
         return _directory_page(request, ui, services, text=text, problems=problems, status_code=422)
     except MailroomError as exc:
         return _directory_page(request, ui, services, problems=[exc.message], status_code=exc.http_status)
-    await run_in_threadpool(
-        record_audit, services, actor=ui.principal.actor, action="directory.replaced", object_type="directory",
-        object_id=directory.name,
-        details={"format": suffix.lstrip("."), "sha256": hashlib.sha256(body).hexdigest(), "bytes": len(body),
-                 "departments": len(directory.departments), "postboxes": len(directory.postboxes),
-                 "persons": len(directory.persons), "via": "ui"},
-    )
+    if warnings:  # installed; the rules it affects are shown at once (no redirect, which would lose them)
+        return _directory_page(request, ui, services, message="dir.saved", warnings=warnings)
     return redirect(f"{UI_PREFIX}/directory?saved=1", request)
 
 
@@ -187,10 +180,6 @@ async def supplier_import(request: Request, ui: AdminChanging, services: Service
 
 @router.get("/suppliers/export")
 def supplier_export(ui: Admin, session: ReadSession) -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow(["creditor_number", "name", "iban", "vat_id", "tax_number"])
-    for s in tables.load_suppliers(session):
-        writer.writerow([s.creditor_number, s.name, "|".join(s.ibans), s.vat_id or "", s.tax_number or ""])
-    return Response(out.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8",
+    text = write_suppliers_csv(tables.load_suppliers(session))
+    return Response(text.encode("utf-8"), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="suppliers.csv"'})

@@ -21,6 +21,7 @@ from api.deps import ReadSession, ServicesDep, record_audit
 from api.routes import rules as api
 from api.ui.documents import BoxView, PageView, page_views, result_of, stored_document, visible_row
 from api.ui.web import UI_PREFIX, UiContext, changing_as, redirect, render, signed_in_as
+from mailroom.directory import Directory, current_directory
 from mailroom.errors import MailroomError, UiNotFound
 from mailroom.model import MM_PER_INCH
 from mailroom.storage.keys import Role
@@ -73,9 +74,10 @@ def split_yaml(text: str) -> Draft:
     ])
 
 
-def assemble(header_text: str, rule_texts: list[str]) -> tuple[Draft, str | None]:
+def assemble(header_text: str, rule_texts: list[str], directory: Directory | None = None) -> tuple[Draft, str | None]:
     """The rule set written in the editor: each rule's YAML parsed, then the whole set checked by the rule
-    language's validator; every problem is put at its rule. Returns the draft and, when it is valid, the YAML."""
+    language's validator (against the organisation ``directory``: postboxes, persons, departments); every problem
+    is put at its rule. Returns the draft and, when it is valid, the YAML."""
     draft = Draft(header=header_text, rules=[])
     try:
         header = yaml.safe_load(header_text) or {}
@@ -109,7 +111,7 @@ def assemble(header_text: str, rule_texts: list[str]) -> tuple[Draft, str | None
     if not draft.valid:
         return draft, None
     text = _dump({**header, "rules": rules})
-    _, problems = check_ruleset(text)
+    _, problems = check_ruleset(text, directory)
     by_id: dict[str, RuleBlock] = {}
     for block in draft.rules:
         if block.rule_id is not None:
@@ -166,7 +168,7 @@ async def save_draft(request: Request, ui: AdminChanging, services: ServicesDep,
     """Save the editor's rules into the draft; problems are shown at their rules (nothing is saved then)."""
     form = await request.form()
     texts = [str(v) for v in form.getlist("rule")]
-    draft, text = assemble(str(form.get("header", "")), texts)
+    draft, text = assemble(str(form.get("header", "")), texts, current_directory(services.settings))
     if text is None:
         return _version_page(request, ui, services, number, draft=draft, error="rules.invalid", status_code=422)
     try:

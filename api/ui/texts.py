@@ -397,6 +397,10 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "dir.source.default": ("Mitgeliefertes Standardverzeichnis", "The default directory shipped"),
     "dir.export": ("Exportieren", "Export"),
     "dir.saved": ("Das Verzeichnis ist installiert.", "The directory is installed."),
+    "dir.rule_warnings": ("Diese Regeln nennen Postkörbe, Personen oder Ämter, die es nicht mehr gibt, oder Personen, "
+                          "die das Amt gewechselt haben. Bitte die Regeln prüfen:",
+                          "These rules name postboxes, persons or departments that are gone, or persons who moved "
+                          "to another department. Please check the rules:"),
     "dir.invalid": (
         "Das Verzeichnis hat Fehler und wurde nicht installiert:", "The directory has errors and was not installed:"
     ),

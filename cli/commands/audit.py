@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sys
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -56,6 +57,10 @@ def verify(
     data_dir: DataDir = None,
 ) -> None:
     """Check every entry's keyed hash and link; exit 1 naming the first broken entry or the failed anchor."""
+    malformed = [h for h in head or [] if not re.fullmatch(r"[0-9a-f]{64}", h)]
+    if malformed:
+        raise typer.BadParameter(f"{malformed[0]!r} is not a head hash (64 hex digits, as verify prints it)",
+                                 param_hint="--head")
     settings = cli_settings(data_dir)
     engine = None
     try:
@@ -174,7 +179,7 @@ def transfer_notes_command(
     finally:
         engine.dispose()
     if document is not None and not notes:
-        err.print(f"[red]error[/red]: no transfer note for document {document}", highlight=False)
+        err.print(f"[red]error[/red]: document_not_found: no transfer note for document {document}", highlight=False)
         raise typer.Exit(1)
     if output_format is NoteFormat.CSV:
         writer = csv.writer(sys.stdout, lineterminator="\n")

@@ -112,6 +112,9 @@ class Item:
         return out
 
 
+#: Why a file named on the command line is not sent: it is not there (counts as a problem: exit status 1).
+NOT_FOUND = "file_not_found: nicht gefunden"
+
 def _summary(status: dict[str, Any]) -> dict[str, Any]:
     """What the station needs of a document's status (no page text, no invoice fields)."""
     if status.get("code") == NO_LONGER_VISIBLE:
@@ -189,7 +192,7 @@ def collect(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
     skipped: list[tuple[Path, str]] = []
     for path in paths:
         if not path.exists():
-            skipped.append((path, "nicht gefunden"))
+            skipped.append((path, NOT_FOUND))
         elif path.is_dir():
             for found in sorted(p for p in path.rglob("*") if p.is_file()):
                 if found.suffix.lower() in SUPPORTED_SUFFIXES:
@@ -296,7 +299,8 @@ def register(main: typer.Typer) -> None:
                         item.error = {"code": "not_done", "message": f"nach {timeout:.0f} s noch nicht fertig"}
                         err.print(f"[red]… {escape(item.path.name)}: nach {timeout:.0f} s noch nicht fertig[/red]")
             except ServiceUnreachable as exc:
-                err.print(f"[red]Dienst {url} nicht erreichbar ({exc.message}), aufgegeben nach {retry:g} s[/red]")
+                err.print(f"[red]{exc.code}: Dienst {url} nicht erreichbar ({exc.message}), aufgegeben nach "
+                          f"{retry:g} s[/red]")
                 for item in items:
                     if item.error is None and item.status is None and (wait or item.document_id is None):
                         item.error = {"code": exc.code, "message": f"Dienst nicht erreichbar ({exc.message})"}
@@ -310,4 +314,5 @@ def register(main: typer.Typer) -> None:
         if rescans:
             summary += f", {rescans} neu zu scannen"
         err.print(summary)
-        raise typer.Exit(1 if problems or rescans else 0)
+        missing = sum(1 for _, reason in skipped if reason == NOT_FOUND)  # named on purpose, not there: a problem
+        raise typer.Exit(1 if problems or rescans or missing else 0)

@@ -1,4 +1,4 @@
-"""``mailroom eval invoices DIR`` (accuracy of invoice extraction) and ``mailroom suppliers import FILE.csv``."""
+"""``mailroom eval invoices DIR``: accuracy of invoice extraction (supplier master data: ``cli.commands.suppliers``)."""
 
 from __future__ import annotations
 
@@ -16,19 +16,16 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from cli.common import eval_app
+from cli.common import eval_app, require_paths
 from extraction.calibration import fit
 from extraction.eval import REQUIRED, InvoiceScores, TruthInvoice, degrade_pdf, file_split, source_of, truth_invoices
 from extraction.invoice import extract_invoice
 from extraction.learning import learn_layout
-from extraction.suppliers import read_suppliers_csv
 from intake.einvoice import find_embedded_invoice_xml
-from mailroom.errors import MailroomError, SupplierCsvError
+from mailroom.errors import MailroomError, NoLabelledData
 from mailroom.evaluation import load_truth
 from mailroom.model import Document
 from mailroom.settings import Settings
-from mailroom.storage.db import make_engine, migrate, session_scope
-from mailroom.storage.suppliers import SupplierRecord, upsert_suppliers
 
 if TYPE_CHECKING:
     from workers.pipeline import PipelineContext
@@ -36,8 +33,6 @@ if TYPE_CHECKING:
 MAX_ERRORS_SHOWN = 30  # wrong values and missed required fields listed under the table
 RASTERISED_PAGES = 4  # pages of a PDF turned into a scan for --rasterise (totals are often on page 2)
 
-NAME = "suppliers"
-app = typer.Typer(help="Supplier master data (creditors) for invoice checking.", no_args_is_help=True)
 err = Console(stderr=True, soft_wrap=True)
 
 
@@ -222,6 +217,7 @@ def register(main_app: typer.Typer) -> None:
         share of invoices with every required field right."""
         from workers.pipeline import PipelineContext
 
+        require_paths(directory)
         scratch = Path(tempfile.mkdtemp(prefix="mailroom-eval-invoices-"))
         try:
             scores = InvoiceScores()
@@ -239,32 +235,8 @@ def register(main_app: typer.Typer) -> None:
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         if summary["invoices"] == 0:
-            err.print(f"no invoices with truth files in {directory}")
-            raise typer.Exit(1)
+            raise NoLabelledData(f"no invoices with truth files in {directory}")
         if as_json:
             typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
         else:
             _print(summary, directory)
-
-
-@app.command("import")
-def import_suppliers(
-    csv_file: Annotated[Path, typer.Argument(help="CSV export: creditor number, name, IBANs, VAT id, tax number")],
-    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Data directory")] = None,
-) -> None:
-    """Import (or update) supplier master data; suppliers are matched by creditor number."""
-    settings = Settings() if data_dir is None else Settings(data_dir=data_dir)
-    try:
-        suppliers = read_suppliers_csv(csv_file.read_text(encoding="utf-8-sig"))
-    except (OSError, SupplierCsvError) as exc:
-        err.print(f"[red]{csv_file}[/red]: {exc}")
-        raise typer.Exit(1) from exc
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings)
-    migrate(engine)
-    with session_scope(engine) as session:
-        created, updated = upsert_suppliers(session, [
-            SupplierRecord(s.creditor_number, s.name, s.ibans, s.vat_id, s.tax_number) for s in suppliers
-        ])
-    engine.dispose()
-    err.print(f"{created} suppliers added, {updated} updated")

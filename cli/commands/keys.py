@@ -16,7 +16,8 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.common import cli_settings
-from mailroom.errors import MailroomError
+from mailroom.directory import check_scope
+from mailroom.errors import KeyNotFound, MailroomError
 from mailroom.storage import keys
 from mailroom.storage.db import make_engine, migrate, session_scope
 
@@ -67,9 +68,12 @@ def create(
     ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Create a key and print its token once (stdout); store only its hash."""
-    engine = make_engine(cli_settings(data_dir))
+    """Create a key and print its token once (stdout); store only its hash. Its postboxes and person must exist
+    in the organisation directory."""
+    settings = cli_settings(data_dir)
+    engine = make_engine(settings)
     try:
+        check_scope(settings, postbox or (), person)
         migrate(engine)
         with session_scope(engine) as session:
             created = keys.create_key(session, name=name, role=role, postboxes=postbox, station=station,
@@ -138,6 +142,5 @@ def revoke(
     finally:
         engine.dispose()
     if key_id is None:
-        err.print(f"[red]error[/red]: no active key named {name!r}", highlight=False)
-        raise typer.Exit(1)
+        raise KeyNotFound(f"no active key named {name!r}", field="name")
     err.print(f"revoked key {name!r} (id {key_id})", highlight=False)

@@ -1,7 +1,8 @@
 """``mailroom rules ...``: check, version, activate, roll back, share and try out routing rules.
 
 Every command except ``validate`` and ``eval`` works on the rule set in the data directory's database; the
-default pack is installed as version 1 the first time it is needed.
+default pack is installed as version 1 the first time it is needed. ``validate``, ``import``, ``activate`` and
+``rollback`` check the rules against the data directory's organisation directory (``rules_not_in_directory``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from cli.common import cli_settings
-from mailroom.errors import MailroomError
+from mailroom.directory import Directory, current_directory
+from mailroom.errors import FileNotFound, MailroomError
 from mailroom.settings import Settings
 from mailroom.storage.db import make_engine, migrate, session_scope
 
@@ -64,6 +66,15 @@ def _fail(exc: MailroomError) -> None:
     raise typer.Exit(1)
 
 
+def _directory(data_dir: Path | None) -> Directory:
+    """The organisation directory in force in the data directory (installed, else the default one)."""
+    try:
+        return current_directory(cli_settings(data_dir))
+    except MailroomError as exc:
+        _fail(exc)
+        raise  # unreachable: _fail exits
+
+
 def _actor(actor: str | None) -> str:
     if actor:
         return actor
@@ -79,17 +90,30 @@ def _read(path: Path) -> str:
     except OSError as exc:
         err.print(f"error: file_not_found: {path}: {exc.strerror}", highlight=False)
         raise typer.Exit(1) from exc
+    except UnicodeDecodeError as exc:
+        err.print(f"error: invalid_rules: {path}: not UTF-8 text (byte {exc.start})", highlight=False)
+        raise typer.Exit(1) from exc
 
 
 @app.command()
-def validate(path: Annotated[Path, typer.Argument(help="Rule set or rule pack (YAML)")]) -> None:
-    """Check a rule file; prints every problem (rule id, field, why) and exits 1 if there is one."""
+def validate(
+    path: Annotated[Path, typer.Argument(help="Rule set or rule pack (YAML)")],
+    data_dir: DataDir = None,
+) -> None:
+    """Check a rule file, also against the organisation directory in force (every postbox in route_to/copy_to,
+    every person and department in a condition must exist); prints every problem (rule id, field, why) and exits
+    1 if there is one."""
     from rules import check_ruleset
+    from rules.validate import NAME_CODES
 
-    ruleset, problems = check_ruleset(_read(path))
+    text = _read(path)
+    directory = _directory(data_dir)
+    ruleset, problems = check_ruleset(text, directory)
     for problem in problems:
         err.print(f"{path}: {problem}", highlight=False, markup=False)
     if ruleset is None or problems:
+        code = "rules_not_in_directory" if ruleset and all(p.code in NAME_CODES for p in problems) else "invalid_rules"
+        err.print(f"error: {code}: {len(problems)} problem(s) in {path}", highlight=False, markup=False)
         raise typer.Exit(1)
     out.print(f"{path}: valid, {len(ruleset.rules)} rules, version {ruleset.version}", highlight=False)
 
@@ -144,15 +168,17 @@ def import_(
     name: RuleSetName = "default",
     actor: Actor = None,
 ) -> None:
-    """Store a rule file as the next version (a draft unless --activate)."""
+    """Store a rule file as the next version (a draft unless --activate); refused when it names postboxes,
+    persons or departments the organisation directory does not have."""
     from rules.pack import import_pack
     from rules.store import ensure_default_ruleset
 
     text = _read(path)
+    directory = _directory(data_dir)
     with _session(data_dir) as session:
         ensure_default_ruleset(session, name=name)
         row = import_pack(session, text, actor=_actor(actor), name=name, source=f"import of {path.name}",
-                          activate_now=activate)
+                          activate_now=activate, directory=directory)
         number, status = row.version, row.status
     out.print(f"imported {path} as version {number} ({status})", highlight=False)
 
@@ -186,13 +212,15 @@ def activate(
     name: RuleSetName = "default",
     actor: Actor = None,
 ) -> None:
-    """Make a draft the active version; every worker uses it from its next document on."""
+    """Make a draft the active version; every worker uses it from its next document on. Refused when the draft
+    names what the organisation directory does not have."""
     from rules.store import activate as activate_version
     from rules.store import ensure_default_ruleset
 
+    directory = _directory(data_dir)
     with _session(data_dir) as session:
         ensure_default_ruleset(session, name=name)
-        activate_version(session, version, actor=_actor(actor), name=name)
+        activate_version(session, version, actor=_actor(actor), name=name, directory=directory)
     out.print(f"version {version} of {name} is active", highlight=False)
 
 
@@ -204,13 +232,15 @@ def rollback(
     name: RuleSetName = "default",
     actor: Actor = None,
 ) -> None:
-    """Re-activate an earlier version as a new version (history stays as it was)."""
+    """Re-activate an earlier version as a new version (history stays as it was); refused when it names what the
+    organisation directory no longer has."""
     from rules.store import ensure_default_ruleset
     from rules.store import rollback as rollback_version
 
+    directory = _directory(data_dir)
     with _session(data_dir) as session:
         ensure_default_ruleset(session, name=name)
-        row = rollback_version(session, actor=_actor(actor), name=name, to=to)
+        row = rollback_version(session, actor=_actor(actor), name=name, to=to, directory=directory)
         number, source = row.version, row.source
     out.print(f"version {number} ({source}) of {name} is active", highlight=False)
 
@@ -274,6 +304,8 @@ def eval_routing(
     from workers.inprocess import expand_inputs, process_path
     from workers.pipeline import PipelineContext
 
+    if not directory.is_dir():
+        _fail(FileNotFound(f"{directory}: no such folder"))
     scratch = None if data_dir is not None else Path(tempfile.mkdtemp(prefix="mailroom-routing-"))
     try:
         ruleset = load_ruleset(_read(rules_file)) if rules_file is not None else None

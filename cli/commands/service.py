@@ -29,6 +29,7 @@ from typing import Annotated, Any
 
 import typer
 
+from cli.common import check_data_dir
 from mailroom.logs import configure_logging
 from mailroom.settings import Settings
 
@@ -51,6 +52,7 @@ def _settings(data_dir: Path | None) -> Settings:
     if data_dir is not None:
         settings = settings.model_copy(update={"data_dir": data_dir})
     configure_logging(settings.log_level, settings.log_format)
+    check_data_dir(settings)
     return settings
 
 

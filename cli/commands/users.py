@@ -19,6 +19,7 @@ from rich.table import Table
 
 from cli.commands.keys import DataDir, cli_actor
 from cli.common import cli_settings
+from mailroom.directory import check_scope
 from mailroom.errors import MailroomError
 from mailroom.storage import users
 from mailroom.storage.db import make_engine, migrate, session_scope
@@ -81,8 +82,11 @@ def create(
     password_file: PasswordFile = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Create a user account (the password is asked for, or read with --password-file)."""
+    """Create a user account (the password is asked for, or read with --password-file); its postboxes and person
+    must exist in the organisation directory."""
     password = read_password(password_file)
+
+    check_scope(cli_settings(data_dir), postbox or (), person)
 
     def action(session: Any) -> str:
         row = users.create_user(session, name=name, role=role, password=password, postboxes=postbox,

@@ -19,10 +19,15 @@ from sqlalchemy import select
 
 from cli.commands.keys import cli_actor
 from cli.common import cli_settings
-from mailroom.errors import MailroomError
+from mailroom.errors import MailroomError, SubscriptionNotFound
 from mailroom.storage.db import make_engine, migrate, session_scope
 from mailroom.storage.models import OutboxEventRow
-from mailroom.storage.subscriptions import DeliveryState, WebhookAttemptRow, WebhookDeliveryRow
+from mailroom.storage.subscriptions import (
+    DeliveryState,
+    WebhookAttemptRow,
+    WebhookDeliveryRow,
+    WebhookSubscriptionRow,
+)
 
 NAME = "webhooks"
 app = typer.Typer(help="Webhook subscriptions: list them, show the delivery log, replay failed events.",
@@ -88,6 +93,8 @@ def deliveries(
     try:
         migrate(engine)
         with session_scope(engine, readonly=True) as session:
+            if session.get(WebhookSubscriptionRow, subscription) is None:
+                raise SubscriptionNotFound(f"no webhook subscription {subscription!r}", field="subscription")
             query = (select(WebhookDeliveryRow, OutboxEventRow.type)
                      .join(OutboxEventRow, OutboxEventRow.id == WebhookDeliveryRow.event_id)
                      .where(WebhookDeliveryRow.subscription_id == subscription)
