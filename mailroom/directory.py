@@ -469,7 +469,8 @@ def to_yaml(directory: Directory) -> str:
             "unit_names": dep.unit_names, "numbers": dep.numbers,
         })
         if dep.tasks:
-            entry["tasks"] = [compact({"task": t.name, "words": t.words, "postbox": t.postbox}) for t in dep.tasks]
+            entry["tasks"] = [compact({"task": t.name, "words": t.words, "postbox": t.postbox,
+                                       "unit_names": t.unit_names}) for t in dep.tasks]
         departments.append(entry)
     postboxes = [compact({"id": b.id, "name": b.name, "department": b.department, "retention_days": b.retention_days})
                  for b in directory.postboxes.values()]
@@ -478,6 +479,7 @@ def to_yaml(directory: Directory) -> str:
             "id": p.id, "title": p.title, "salutation": p.salutation, "first_name": p.first_name,
             "last_name": p.last_name, "department": p.department, "role": p.role, "aliases": p.aliases,
             "former_names": p.former_names, "former_departments": p.former_departments, "deputies": p.deputies,
+            "postbox": p.postbox,
         })
         for p in directory.persons.values()
     ]

@@ -265,21 +265,24 @@ def unknown_names(ruleset: RuleSet, directory: Directory) -> list[RuleProblem]:
 
 def directory_change_warnings(ruleset: RuleSet, old: Directory | None, new: Directory) -> list[RuleProblem]:
     """The rules a change of the directory from ``old`` to ``new`` affects: every name ``new`` lacks (a postbox,
-    person or department gone: ``unknown_*``) and every rule naming a person who moved to another department
-    (``person_moved``: her letters now go where the rule says, not to her new department)."""
+    person or department gone: ``unknown_*``) and every rule naming a person who moved to another department or
+    postbox (``person_moved``: her letters now go where the rule says, not where she works now)."""
     problems = unknown_names(ruleset, new)
     if old is None:
         return problems
     for rule in ruleset.rules:
         for kind, name, path in named_in(rule):
             before, after = old.persons.get(name), new.persons.get(name)
-            if kind != "person" or before is None or after is None or before.department == after.department:
+            if kind != "person" or before is None or after is None:
                 continue
             where = f"; the rule routes to {rule.then.route_to!r}" if rule.then.route_to else ""
-            problems.append(RuleProblem(
-                "person_moved", rule.id, path,
-                f"person {name!r} moved from department {before.department!r} to {after.department!r}{where}",
-            ))
+            if before.department != after.department:
+                moved = f"from department {before.department!r} to {after.department!r}"
+            elif before.postbox != after.postbox:
+                moved = f"from postbox {before.postbox or '(main)'!r} to {after.postbox or '(main)'!r}"
+            else:
+                continue
+            problems.append(RuleProblem("person_moved", rule.id, path, f"person {name!r} moved {moved}{where}"))
     return problems
 
 

@@ -8,7 +8,6 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 import yaml
 from test_api_support import ApiServer, make_settings, serve
@@ -106,6 +105,12 @@ def test_a_directory_change_names_the_rules_it_affects() -> None:
     ]
     assert "moved from department 'kaemmerei' to 'kasse'; the rule routes to 'kaemmerei'" in warnings[1].message
     assert directory_change_warnings(load_ruleset(GOOD), old, old) == []
+    own_box = parse_yaml(TOWN_V1.replace("{id: meier, last_name: Meier, department: kaemmerei}",
+                                         "{id: meier, last_name: Meier, department: kaemmerei, postbox: rechnungen}"),
+                         "teststadt")
+    meier = load_ruleset(GOOD.replace("person: schmitz", "person: meier"))
+    (moved,) = directory_change_warnings(meier, old, own_box)
+    assert moved.code == "person_moved" and "moved from postbox '(main)' to 'rechnungen'" in moved.message
 
 
 def test_the_rules_editor_shows_unknown_names_at_their_rule() -> None:

@@ -164,7 +164,8 @@ def test_models_list_and_rollback(settings: Settings) -> None:
     assert registries(settings)[1].current_version() == 1
     again = runner.invoke(app, ["models", "rollback", "--kind", "postbox", "--data-dir", str(settings.data_dir)])
     assert again.exit_code == 1  # nothing earlier to roll back to
-    assert again.stderr.startswith("error: model_not_found: no earlier postbox model") and "Traceback" not in again.output
+    assert again.stderr.startswith("error: model_not_found: no earlier postbox model")
+    assert "Traceback" not in again.output
     with session_scope(make_engine(settings), readonly=True) as session:
         rollbacks = [e for e in audit.export(session) if e["action"] == "model.rolled_back"]
     assert len(rollbacks) == 1 and rollbacks[0]["actor"].startswith("cli")
