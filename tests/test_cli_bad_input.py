@@ -60,6 +60,7 @@ BAD_INPUTS: dict[str, list[list[str]]] = {
     "documents delete": [[UNKNOWN_ID, "--reason", "test"]],
     "documents reprocess": [[UNKNOWN_ID]],
     "documents retention": [["--data-dir", FILE_AS_DATA]],
+    "health worker": [["--data-dir", FILE_AS_DATA]],
     "keys create": [["--role", "nosuchrole", "--name", "k1"], ["--role", "clerk", "--name", "k2", "--postbox",
                                                                 "nosuchpostbox"]],
     "keys list": [["--data-dir", FILE_AS_DATA]],
