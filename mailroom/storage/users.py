@@ -22,6 +22,7 @@ when it ended (logout, password change, account disabled). Everything is recorde
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -55,8 +56,14 @@ SESSION_HOURS = 10
 SESSION_IDLE_MINUTES = 60
 
 _HASHER = PasswordHasher.from_parameters(RFC_9106_LOW_MEMORY)
-#: Verified against when the name is unknown, so that an unknown name costs the same time as a wrong password.
-_DUMMY_HASH = _HASHER.hash(secrets.token_hex(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the name is unknown, so that an unknown name costs the same time as a wrong password.
+    Made at the first sign-in, not at import: hashing costs most of a second of CPU, which every process that
+    imports this module (a worker, ``mailroom process``) paid at start (issue 16)."""
+    return _HASHER.hash(secrets.token_hex(16))
 
 
 class UserRow(Base):
@@ -216,8 +223,9 @@ def authenticate(session: Session, name: str, password: str, *, now: datetime | 
     """Check ``password`` for ``name``, counting failures and locking the account after
     :data:`MAX_FAILED_SIGNINS` of them in a row. Writes (counts, audit): call in a writing session."""
     now = now or utcnow()
+    dummy = _dummy_hash()  # made (once) before the name is looked up: the first sign-in costs the same either way
     row = get_user(session, name) if len(password) <= MAX_PASSWORD_LENGTH else None
-    ok = _verify(row.password_hash if row is not None else _DUMMY_HASH, password[:MAX_PASSWORD_LENGTH])
+    ok = _verify(row.password_hash if row is not None else dummy, password[:MAX_PASSWORD_LENGTH])
     if row is None:
         return SignIn(None)
     if row.locked_until is not None and row.locked_until > now:
