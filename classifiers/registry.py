@@ -2,9 +2,13 @@
 
 Layout of the folder::
 
-    doctype-0001.joblib  doctype-0001.json   # the fitted model and its metadata
-    doctype-0002.joblib  doctype-0002.json
-    current.json                             # {"current": 2, "history": [1, 2]}
+    doctype-0001.pkl  doctype-0001.json   # the fitted model and its metadata
+    doctype-0002.pkl  doctype-0002.json
+    current.json                          # {"current": 2, "history": [1, 2]}
+
+Models are written as plain, uncompressed pickles (protocol 5), which the C unpickler reads in about a tenth of
+a second; joblib's compressed files (``.joblib``, still read) went through its pure-Python unpickler and cost
+a worker or ``mailroom process`` seconds of CPU at every start (issue 16).
 
 The metadata (version, metrics on held-back data, training-data hash, row count, training time, feature,
 scikit-learn, numpy and scipy versions) is read *before* the model file is unpickled; a model written by an
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -89,7 +94,13 @@ class ModelRegistry:
 
     def _paths(self, version: int) -> tuple[Path, Path]:
         stem = self.folder / f"{self.kind}-{version:04d}"
-        return stem.with_suffix(".joblib"), stem.with_suffix(".json")
+        return stem.with_suffix(".pkl"), stem.with_suffix(".json")
+
+    def _model_file(self, version: int) -> Path:
+        """The stored model file of ``version``: the pickle, or a ``.joblib`` file an older mailroom wrote."""
+        path = self._paths(version)[0]
+        legacy = path.with_suffix(".joblib")
+        return legacy if not path.exists() and legacy.exists() else path
 
     def _state(self) -> dict[str, Any]:
         path = self.folder / "current.json"
@@ -118,7 +129,10 @@ class ModelRegistry:
         version = max(self.versions(), default=0) + 1
         model.version = version
         model_path, meta_path = self._paths(version)
-        joblib.dump(model, model_path, compress=3)
+        fd, tmp = tempfile.mkstemp(dir=model_path.parent, prefix=f".{model_path.name}.")
+        with os.fdopen(fd, "wb") as out:
+            pickle.dump(model, out, protocol=5)
+        os.replace(tmp, model_path)
         meta = {
             "kind": self.kind,
             "version": version,
@@ -140,7 +154,12 @@ class ModelRegistry:
         if version is None:
             raise ModelNotFound(f"no current {self.kind} model in {self.folder}; train one with `mailroom train`")
         check_compatible(self.metadata(version))
-        model: TypeModel = joblib.load(self._paths(version)[0])
+        path = self._model_file(version)
+        if path.suffix == ".joblib":
+            model: TypeModel = joblib.load(path)
+        else:
+            with path.open("rb") as stream:
+                model = pickle.load(stream)  # noqa: S301 - our own model files, as joblib's (also pickle)
         model.version = version
         return model
 
@@ -153,7 +172,9 @@ class ModelRegistry:
             raise ModelNotFound(f"no current {other.kind} model in {other.folder}")
         if not self.versions() and source == 1:
             self.folder.mkdir(parents=True, exist_ok=True)
-            for src, dst in zip(other._paths(source), self._paths(source), strict=True):
+            src_model = other._model_file(source)
+            pairs = ((src_model, self.folder / src_model.name), (other._paths(source)[1], self._paths(source)[1]))
+            for src, dst in pairs:
                 tmp = dst.with_name(dst.name + ".tmp")
                 shutil.copyfile(src, tmp)
                 os.replace(tmp, dst)

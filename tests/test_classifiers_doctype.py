@@ -139,3 +139,26 @@ def test_training_needs_two_rows_per_type() -> None:
                 LabelledSample(Sample("g"), "y"),
             ]
         )
+
+
+def test_models_stored_as_fast_pickles_and_older_joblib_files_still_read(
+    model: TypeModel, registry: ModelRegistry, data: tuple[list, list], tmp_path: Path  # type: ignore[type-arg]
+) -> None:
+    import joblib
+
+    version = registry.save(model)
+    registry.activate(version)
+    assert (registry.folder / "doctype-0001.pkl").is_file()
+    assert not (registry.folder / "doctype-0001.joblib").exists()
+    # a registry written by an older mailroom: compressed joblib files are still read, and adopted as they are
+    older = ModelRegistry(tmp_path / "older")
+    older.folder.mkdir()
+    joblib.dump(model, older.folder / "doctype-0001.joblib", compress=3)
+    (older.folder / "doctype-0001.json").write_bytes((registry.folder / "doctype-0001.json").read_bytes())
+    older.activate(1)
+    sample = data[1][0].sample
+    assert older.load().predict(sample).probabilities == pytest.approx(model.predict(sample).probabilities)
+    adopted = ModelRegistry(tmp_path / "adopted")
+    assert adopted.adopt(older) == 1
+    assert (adopted.folder / "doctype-0001.joblib").is_file()
+    assert adopted.load().predict(sample).probabilities == pytest.approx(model.predict(sample).probabilities)
