@@ -7,6 +7,7 @@ The command modules (``cli.commands.*``) and ``cli.main`` import this module, ne
 
 from __future__ import annotations
 
+import getpass
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -114,3 +115,11 @@ class GuardedGroup(TyperGroup):
             at = f" at {Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}" if tb is not None else ""
             what = f"{type(exc).__name__}: {exc}" if isinstance(exc, OSError) else type(exc).__name__
             raise fail("internal_error", f"unexpected {what}{at} (mailroom -v ... shows the details)") from None
+
+
+def cli_actor() -> str:
+    """Who runs the command, for the audit trail: ``cli:<login name>``."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no login name (container without a passwd entry)
+        return "cli"

@@ -18,7 +18,7 @@ from mailroom.storage.models import DocumentRow
 
 
 def _metrics(server: ApiServer) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
-    response = httpx.get(f"{server.base_url}/metrics")
+    response = httpx.get(f"{server.base_url}/metrics", timeout=60)
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
     samples: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
     for family in text_string_to_metric_families(response.text):
@@ -132,7 +132,7 @@ def test_readyz_fails_without_broker_and_without_database(tmp_path: Path) -> Non
     settings = make_settings(tmp_path / "data")
     dispatcher = _BrokerDown()
     with serve(settings, dispatcher=dispatcher) as server:
-        response = httpx.get(f"{server.base_url}/readyz")
+        response = httpx.get(f"{server.base_url}/readyz", timeout=60)
         assert response.status_code == 503
         body = response.json()
         assert body["code"] == "not_ready" and body["checks"]["broker"]["ok"] is False
@@ -141,10 +141,10 @@ def test_readyz_fails_without_broker_and_without_database(tmp_path: Path) -> Non
 
         for path in settings.data_dir.glob("mailroom.sqlite3*"):
             path.unlink()
-        gone = httpx.get(f"{server.base_url}/readyz")
+        gone = httpx.get(f"{server.base_url}/readyz", timeout=60)
         assert gone.status_code == 503
         assert gone.json()["checks"]["database"]["ok"] is False
-        assert httpx.get(f"{server.base_url}/healthz").status_code == 200
+        assert httpx.get(f"{server.base_url}/healthz", timeout=60).status_code == 200
 
 
 def test_an_unwritable_data_dir_is_503_retry_later_and_heals(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -212,10 +213,15 @@ def test_uneven_light_is_binarised_against_the_paper_background() -> None:
 
 
 def test_every_step_is_timed_and_cheap() -> None:
-    prepared = pp.prepare_page(scanned(300, "grey", 2.5), 300)
+    page = scanned(300, "grey", 2.5)
+    cpu = time.process_time()
+    prepared = pp.prepare_page(page, 300)
+    cpu = time.process_time() - cpu
     steps = {"reduce", "borders", "quality", "skew", "orientation", "deskew", "binarise"}
-    assert steps <= set(prepared.timings_ms)
-    assert sum(prepared.timings_ms.values()) < 500  # generous for a shared CI box; typical is ~60 ms
+    assert steps <= set(prepared.timings_ms) and all(ms >= 0 for ms in prepared.timings_ms.values())
+    # CPU of this process (OpenCV's threads included), not wall time, which a busy machine stretches; typical is
+    # ~60 ms, a step gone quadratic would be seconds (the costs themselves are measured in bench/)
+    assert cpu < 1.0
 
 
 # --- paper that is not white, faint and blurred pages ---------------------------------------------------------

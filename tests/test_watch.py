@@ -111,7 +111,7 @@ def test_file_written_slowly_by_another_process_is_taken_once_and_complete(tmp_p
         receipt = json.loads((inbox / "done" / "scan.pdf.json").read_text())
         assert receipt["sha256"] == sha256(inbox / "done" / "scan.pdf") == sha256(LETTER)
         assert not (inbox / "scan.pdf").exists()
-        wait_for(lambda: documents(data_dir)[0][2] in DONE)
+        wait_for(lambda: documents(data_dir)[0][2] in DONE, timeout=180)  # read and routed: slow on a busy machine
     finally:
         stderr = stop(watcher)
     [(document_id, sha, state)] = documents(data_dir)

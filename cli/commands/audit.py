@@ -13,13 +13,11 @@ import re
 import sys
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from cli.common import cli_settings
+from cli.common import DataDirOption, cli_settings, err
 from mailroom import audit, audit_keys, transfer_notes
 from mailroom.errors import MailroomError
 from mailroom.storage.db import make_engine, migrate, session_scope
@@ -28,11 +26,7 @@ NAME = "audit"
 app = typer.Typer(
     help="The audit trail: verify its hash chain, export its entries and the transfer notes.", no_args_is_help=True
 )
-err = Console(stderr=True, soft_wrap=True)
 
-DataDir = Annotated[
-    Path | None, typer.Option("--data-dir", help="Data directory (database); default: $MAILROOM_DATA_DIR")
-]
 
 
 def _parse_since(value: str) -> datetime:
@@ -54,7 +48,7 @@ def verify(
         "(detects a cut-off tail); repeatable")] = None,
     checkpoints: Annotated[bool, typer.Option(
         "--checkpoints", help="Also check the signed checkpoints ($MAILROOM_AUDIT_CHECKPOINT_FILE)")] = False,
-    data_dir: DataDir = None,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Check every entry's keyed hash and link; exit 1 naming the first broken entry or the failed anchor."""
     malformed = [h for h in head or [] if not re.fullmatch(r"[0-9a-f]{64}", h)]
@@ -88,7 +82,7 @@ def verify(
 
 
 @app.command()
-def checkpoint(data_dir: DataDir = None) -> None:
+def checkpoint(data_dir: DataDirOption = None) -> None:
     """Append a signed checkpoint of the chain's head to $MAILROOM_AUDIT_CHECKPOINT_FILE (the beat does it every
     MAILROOM_AUDIT_CHECKPOINT_SECONDS; run it from cron otherwise)."""
     settings = cli_settings(data_dir)
@@ -109,7 +103,7 @@ def checkpoint(data_dir: DataDir = None) -> None:
 
 
 @app.command("rotate-key")
-def rotate_key(data_dir: DataDir = None) -> None:
+def rotate_key(data_dir: DataDirOption = None) -> None:
     """Add a new audit key to the key file; new entries are signed with it, older keys keep verifying."""
     try:
         kid = audit_keys.rotate(cli_settings(data_dir))
@@ -125,7 +119,7 @@ def export(
         str | None, typer.Option("--since", help="Only entries at or after this date/ISO timestamp (UTC)")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per entry (JSON Lines)")] = False,
-    data_dir: DataDir = None,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Print the entries in chain order (tab-separated, or JSON Lines with --json)."""
     since_at = _parse_since(since) if since is not None else None
@@ -161,7 +155,7 @@ def transfer_notes_command(
     output_format: Annotated[
         NoteFormat, typer.Option("--format", help="json: one JSON object per note (JSON Lines); csv: one row each")
     ] = NoteFormat.JSON,
-    data_dir: DataDir = None,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Print the transfer notes (station, time, pages, image settings, quality, SHA-256) of scanned files.
 

@@ -8,16 +8,13 @@ audit tombstone per deleted document (``document.deleted``), as the scheduled re
 
 from __future__ import annotations
 
-import getpass
 import json
 from dataclasses import asdict
-from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from cli.common import cli_settings
+from cli.common import DataDirOption, cli_actor, cli_settings, err
 from mailroom.errors import MailroomError
 from mailroom.storage.blobs import BlobStore
 from mailroom.storage.db import make_engine, migrate, session_factory
@@ -26,17 +23,8 @@ NAME = "documents"
 app = typer.Typer(help="Documents: delete one on request (data protection), run the retention once, process a "
                   "failed one again.",
                   no_args_is_help=True)
-err = Console(stderr=True, soft_wrap=True)
 
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory (default: $MAILROOM_DATA_DIR)")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON")]
-
-
-def _login() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "cli"
 
 
 @app.command()
@@ -46,7 +34,7 @@ def delete(
     by: Annotated[
         str | None, typer.Option("--by", help="Who asks for it, for the audit trail (default: the login name)")
     ] = None,
-    data_dir: DataDir = None,
+    data_dir: DataDirOption = None,
     as_json: AsJson = False,
 ) -> None:
     """Delete a document now with its stored files (a stack: with its letters); an audit tombstone stays.
@@ -62,7 +50,7 @@ def delete(
     try:
         migrate(engine)
         deletion = delete_document(session_factory(engine), BlobStore(settings.blob_dir), document_id,
-                                   who=f"cli:{by or _login()}", reason="request", note=reason.strip())
+                                   who=f"cli:{by}" if by else cli_actor(), reason="request", note=reason.strip())
     except MailroomError as exc:
         err.print(f"error: {exc.code}: {exc.message}", highlight=False, markup=False)
         raise typer.Exit(1) from None
@@ -83,7 +71,7 @@ def reprocess(
     document_id: Annotated[str | None, typer.Argument(help="The failed document's id (32 hex digits)")] = None,
     state: Annotated[str | None, typer.Option("--state", help="'failed': every failed document")] = None,
     by: Annotated[str | None, typer.Option("--by", help="Who, for the audit trail (default: the login name)")] = None,
-    data_dir: DataDir = None,
+    data_dir: DataDirOption = None,
     as_json: AsJson = False,
 ) -> None:
     """Process a failed document again under the same id, once the cause is fixed (the station that uploaded
@@ -108,7 +96,7 @@ def reprocess(
         migrate(engine)
         for one in [document_id] if document_id is not None else failed_documents(sessions):
             try:
-                outcome = reprocess_one(sessions, one, actor=f"cli:{by or _login()}")
+                outcome = reprocess_one(sessions, one, actor=f"cli:{by}" if by else cli_actor())
             except MailroomError as exc:
                 err.print(f"error: {exc.code}: {exc.message}", highlight=False, markup=False)
                 errors += 1
@@ -129,7 +117,7 @@ def reprocess(
 def retention(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list the documents past their period")] = False,
     limit: Annotated[int, typer.Option("--limit", min=1, help="Delete at most this many documents")] = 500,
-    data_dir: DataDir = None,
+    data_dir: DataDirOption = None,
     as_json: AsJson = False,
 ) -> None:
     """Delete the documents past their postbox's retention period once, as the scheduled task does.

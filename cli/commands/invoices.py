@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from cli.common import eval_app, require_paths
+from cli.common import err, eval_app, require_paths
 from extraction.calibration import fit
 from extraction.eval import REQUIRED, InvoiceScores, TruthInvoice, degrade_pdf, file_split, source_of, truth_invoices
 from extraction.invoice import extract_invoice
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 MAX_ERRORS_SHOWN = 30  # wrong values and missed required fields listed under the table
 RASTERISED_PAGES = 4  # pages of a PDF turned into a scan for --rasterise (totals are often on page 2)
 
-err = Console(stderr=True, soft_wrap=True)
 
 
 def einvoice_bytes(path: Path) -> bytes | None:

@@ -6,16 +6,14 @@ and revoking are recorded in the audit trail with the actor ``cli:<login name>``
 
 from __future__ import annotations
 
-import getpass
 import json
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from cli.common import cli_settings
+from cli.common import DataDirOption, cli_actor, cli_settings, err
 from mailroom.directory import check_scope
 from mailroom.errors import KeyNotFound, MailroomError
 from mailroom.storage import keys
@@ -23,19 +21,7 @@ from mailroom.storage.db import make_engine, migrate, session_scope
 
 NAME = "keys"
 app = typer.Typer(help="API keys of the REST API: create (shown once), list, revoke.", no_args_is_help=True)
-err = Console(stderr=True, soft_wrap=True)
 
-DataDir = Annotated[
-    Path | None, typer.Option("--data-dir", help="Data directory (database); default: $MAILROOM_DATA_DIR")
-]
-
-
-def cli_actor() -> str:
-    """Who runs the command, for the audit trail: ``cli:<login name>``."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):  # no login name (container without a passwd entry)
-        return "cli"
 
 
 def describe_scope(role: str, station: str | None, postboxes: list[str]) -> str:
@@ -66,7 +52,7 @@ def create(
         typer.Option("--person", help="Directory person id of a clerk/dms key: it also sees the confidential "
                      "letters for this person in its postboxes"),
     ] = None,
-    data_dir: DataDir = None,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Create a key and print its token once (stdout); store only its hash. Its postboxes and person must exist
     in the organisation directory."""
@@ -96,7 +82,7 @@ def create(
 def list_keys(
     revoked: Annotated[bool, typer.Option("--revoked", help="Include revoked keys")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per key")] = False,
-    data_dir: DataDir = None,
+    data_dir: DataDirOption = None,
 ) -> None:
     """List keys (never their secrets)."""
     engine = make_engine(cli_settings(data_dir))
@@ -130,7 +116,7 @@ def list_keys(
 @app.command()
 def revoke(
     name: Annotated[str, typer.Argument(help="Name of the key to revoke")],
-    data_dir: DataDir = None,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Revoke the active key of this name: it answers 401 from now on."""
     engine = make_engine(cli_settings(data_dir))

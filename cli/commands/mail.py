@@ -17,16 +17,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cli.common import DataDirOption, err
 from mailroom.errors import MailboxesConfigError, MailroomError
 
 NAME = "mail"
 app = typer.Typer(help="E-mail intake: mailboxes read over IMAP (check, poll, run, status).", no_args_is_help=True)
-err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
-DataDir = Annotated[
-    Path | None, typer.Option("--data-dir", help="Data directory (database); default: $MAILROOM_DATA_DIR")
-]
 MailboxesFile = Annotated[
     Path | None, typer.Option("--file", help="Mailbox file; default: $MAILROOM_MAILBOXES_FILE")
 ]
@@ -52,7 +49,7 @@ def _mailboxes(file: Path | None, data_dir: Path | None) -> tuple[Any, tuple[Any
 @app.command("check")
 def check(file: MailboxesFile = None, connect: Annotated[bool, typer.Option(
     "--connect", help="Also log in to each mailbox and count the waiting messages")] = False,
-          data_dir: DataDir = None) -> None:
+          data_dir: DataDirOption = None) -> None:
     """Validate the mailbox file (and with --connect, log in); print the mailboxes without secrets."""
     try:
         settings, boxes = _mailboxes(file, data_dir)
@@ -96,7 +93,7 @@ class _NoDispatch:
 def poll(
     mailbox: Annotated[list[str] | None, typer.Option("--mailbox", help="Only this mailbox (repeatable)")] = None,
     wait: Annotated[bool, typer.Option(help="Wait until the documents are processed (in this process)")] = True,
-    file: MailboxesFile = None, as_json: AsJson = False, data_dir: DataDir = None,
+    file: MailboxesFile = None, as_json: AsJson = False, data_dir: DataDirOption = None,
 ) -> None:
     """Take every waiting message of each mailbox once, in this process, and report what happened."""
     from workers.dispatch import InlineDispatcher
@@ -141,7 +138,7 @@ def _print(data: dict[str, Any], as_json: bool, text: str) -> None:
 
 
 @app.command("run")
-def run(file: MailboxesFile = None, data_dir: DataDir = None) -> None:
+def run(file: MailboxesFile = None, data_dir: DataDirOption = None) -> None:
     """Read every mailbox until stopped (SIGTERM/Ctrl-C); documents go to the service's workers."""
     from workers.celery_app import create_celery
     from workers.dispatch import CeleryDispatcher
@@ -172,7 +169,7 @@ def run(file: MailboxesFile = None, data_dir: DataDir = None) -> None:
 
 
 @app.command("status")
-def status(as_json: AsJson = False, data_dir: DataDir = None) -> None:
+def status(as_json: AsJson = False, data_dir: DataDirOption = None) -> None:
     """Each mailbox's last poll, its errors, and the messages it refused lately (with the reason)."""
     from sqlalchemy import select
 

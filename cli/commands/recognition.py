@@ -21,7 +21,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cli.common import cli_settings, eval_app, require_paths
+from cli.common import DataDirOption, cli_actor, cli_settings, err, eval_app, require_paths
 from mailroom.directory import installed_directory_file
 from mailroom.settings import Settings
 
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 CURVE_THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99)
 
 out = Console()
-err = Console(stderr=True, soft_wrap=True)
 models_app = typer.Typer(help="Versions of the recognition models: list, roll back, prepare the defaults.",
                          no_args_is_help=True)
 directory_app = typer.Typer(help="The organisation directory.", no_args_is_help=True)
@@ -227,7 +226,6 @@ def _print_report(report: dict[str, Any], errors: list[dict[str, str]]) -> None:
 # --- commands ----------------------------------------------------------------------------------------------
 
 
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory (default: $MAILROOM_DATA_DIR)")]
 Kind = Annotated[str, typer.Option("--kind", help="doctype or postbox")]
 
 
@@ -241,7 +239,7 @@ def _registry(settings: Settings, kind: str) -> ModelRegistry:
 
 
 @models_app.command("list")
-def models_list(data_dir: DataDir = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def models_list(data_dir: DataDirOption = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Every stored model version with its metrics; the current one is marked."""
     from routing.training import registries
 
@@ -274,7 +272,7 @@ def models_list(data_dir: DataDir = None, as_json: Annotated[bool, typer.Option(
 
 
 @models_app.command("prepare")
-def models_prepare(data_dir: DataDir = None) -> None:
+def models_prepare(data_dir: DataDirOption = None) -> None:
     """Build the default recognition models of this version once (into MAILROOM_MODELS_CACHE_DIR, one to three
     minutes), so that the first letter of a new data directory does not wait for a training.
     scripts/bootstrap.sh and the image build run it; a no-op when they are built."""
@@ -286,10 +284,9 @@ def models_prepare(data_dir: DataDir = None) -> None:
 
 
 @models_app.command("rollback")
-def models_rollback(kind: Kind = "doctype", data_dir: DataDir = None) -> None:
+def models_rollback(kind: Kind = "doctype", data_dir: DataDirOption = None) -> None:
     """Make the previously current version of a model current again (recorded in the audit trail as
     ``model.rolled_back``)."""
-    from cli.commands.keys import cli_actor
     from mailroom import audit
     from mailroom.errors import MailroomError
     from mailroom.storage.db import make_engine, migrate, session_scope
@@ -315,7 +312,7 @@ def models_rollback(kind: Kind = "doctype", data_dir: DataDir = None) -> None:
 @directory_app.command("import")
 def directory_import(
     file: Annotated[Path, typer.Argument(help="Directory as YAML (like the default) or CSV (kind column)")],
-    data_dir: DataDir = None,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Validate an organisation directory and install it as this data directory's directory (recorded in the
     audit trail as ``directory.replaced``, like ``PUT /api/v1/directory``). Every problem is listed and nothing is
@@ -416,7 +413,7 @@ def directory_validate(
 @directory_app.command("export")
 def directory_export(
     output: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout")] = None,
-    data_dir: DataDir = None,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Write the directory in force as YAML that ``directory import`` accepts: an installed YAML file (or the
     default directory) as it is, with its comments and document-type routes; one installed as CSV converted."""
@@ -446,7 +443,7 @@ def directory_export(
 
 
 @directory_app.command("versions")
-def directory_versions_command(data_dir: DataDir = None) -> None:
+def directory_versions_command(data_dir: DataDirOption = None) -> None:
     """Every installed version of the directory, oldest first; the last one is in use."""
     from routing.router import directory_versions
 
@@ -465,7 +462,7 @@ def directory_versions_command(data_dir: DataDir = None) -> None:
 @directory_app.command("rollback")
 def directory_rollback(
     version: Annotated[int, typer.Argument(help="The version to install again")],
-    data_dir: DataDir = None,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Install an earlier version of the directory again (audited as ``directory.replaced``)."""
     from mailroom.errors import MailroomError
@@ -483,7 +480,6 @@ def directory_rollback(
 def _audit_directory(session: Any, settings: Settings, directory: Any, note: str, warnings: int) -> None:
     import hashlib
 
-    from cli.commands.keys import cli_actor
     from mailroom import audit
 
     target = installed_directory_file(settings)
@@ -505,10 +501,9 @@ def register(main_app: typer.Typer) -> None:
     def train_command(
         count: Annotated[int, typer.Option(help="Generated letters to train on")] = 1500,
         seed: Annotated[int, typer.Option(help="Seed of the generated letters")] = 5001,
-        data_dir: DataDir = None,
+        data_dir: DataDirOption = None,
     ) -> None:
         """Retrain both models on generated mail + stored corrections; promote each only if not worse."""
-        from cli.commands.keys import cli_actor
         from mailroom.storage.db import make_engine, migrate, session_scope
         from routing.training import retrain
 
@@ -536,7 +531,7 @@ def register(main_app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
         rules_file: Annotated[Path | None, typer.Option("--rules", help="Rule set YAML (default: the pack)")] = None,
         thresholds_file: Annotated[Path | None, typer.Option("--thresholds", help="Thresholds YAML")] = None,
-        data_dir: DataDir = None,
+        data_dir: DataDirOption = None,
     ) -> None:
         """Per set of labelled mail: routed automatically and how precisely (also by addressing: department, town,
         person), type accuracy and macro-F1, postbox accuracy, confusion matrix and the automation curve.

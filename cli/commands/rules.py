@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from cli.common import cli_settings
+from cli.common import DataDirOption, cli_settings, err
 from mailroom.directory import Directory, current_directory
 from mailroom.errors import FileNotFound, MailroomError
 from mailroom.settings import Settings
@@ -32,9 +32,7 @@ NAME = "rules"
 app = typer.Typer(help="Routing rules: validate, versions, activate, rollback, import/export, simulate, eval.",
                   no_args_is_help=True)
 out = Console()
-err = Console(stderr=True, soft_wrap=True)
 
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory (default: $MAILROOM_DATA_DIR)")]
 RuleSetName = Annotated[str, typer.Option("--name", help="Rule set name")]
 Actor = Annotated[str | None, typer.Option("--actor", help="Who makes the change (default: the login name)")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON")]
@@ -98,7 +96,7 @@ def _read(path: Path) -> str:
 @app.command()
 def validate(
     path: Annotated[Path, typer.Argument(help="Rule set or rule pack (YAML)")],
-    data_dir: DataDir = None,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Check a rule file, also against the organisation directory in force (every postbox in route_to/copy_to,
     every person and department in a condition must exist); prints every problem (rule id, field, why) and exits
@@ -119,7 +117,7 @@ def validate(
 
 
 @app.command("list")
-def list_versions(data_dir: DataDir = None, name: RuleSetName = "default", as_json: AsJson = False) -> None:
+def list_versions(data_dir: DataDirOption = None, name: RuleSetName = "default", as_json: AsJson = False) -> None:
     """The versions of the rule set with their status (draft, active, history)."""
     from rules.store import ensure_default_ruleset, list_versions
 
@@ -146,7 +144,7 @@ def list_versions(data_dir: DataDir = None, name: RuleSetName = "default", as_js
 @app.command()
 def show(
     version: Annotated[int | None, typer.Argument(help="Version number (default: the active one)")] = None,
-    data_dir: DataDir = None,
+    data_dir: DataDirOption = None,
     name: RuleSetName = "default",
 ) -> None:
     """Print the YAML of a version as stored."""
@@ -164,7 +162,7 @@ def show(
 def import_(
     path: Annotated[Path, typer.Argument(help="Rule pack or rule set (YAML)")],
     activate: Annotated[bool, typer.Option("--activate", help="Activate it at once")] = False,
-    data_dir: DataDir = None,
+    data_dir: DataDirOption = None,
     name: RuleSetName = "default",
     actor: Actor = None,
 ) -> None:
@@ -188,7 +186,7 @@ def export(
     version: Annotated[int | None, typer.Option("--version", help="Version (default: the active one)")] = None,
     output: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout")] = None,
     town: Annotated[str | None, typer.Option(help="Town named in the pack header")] = None,
-    data_dir: DataDir = None,
+    data_dir: DataDirOption = None,
     name: RuleSetName = "default",
 ) -> None:
     """Write a version as a rule pack (YAML with a header) to share with other towns."""
@@ -208,7 +206,7 @@ def export(
 @app.command()
 def activate(
     version: Annotated[int, typer.Argument(help="Draft version to activate")],
-    data_dir: DataDir = None,
+    data_dir: DataDirOption = None,
     name: RuleSetName = "default",
     actor: Actor = None,
 ) -> None:
@@ -228,7 +226,7 @@ def activate(
 def rollback(
     to: Annotated[int | None, typer.Option("--to", help="History version to restore (default: the previous)")]
     = None,
-    data_dir: DataDir = None,
+    data_dir: DataDirOption = None,
     name: RuleSetName = "default",
     actor: Actor = None,
 ) -> None:
@@ -263,7 +261,7 @@ def simulate(
     since: Annotated[str | None, typer.Option("--since", help="Documents received on or after (YYYY-MM-DD)")]
     = None,
     until: Annotated[str | None, typer.Option("--until", help="... and before (YYYY-MM-DD)")] = None,
-    data_dir: DataDir = None,
+    data_dir: DataDirOption = None,
     name: RuleSetName = "default",
     as_json: AsJson = False,
 ) -> None:

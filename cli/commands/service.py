@@ -29,7 +29,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.common import check_data_dir
+from cli.common import DataDirOption, check_data_dir
 from mailroom.logs import configure_logging
 from mailroom.settings import Settings
 
@@ -40,11 +40,6 @@ STOP_GRACE_SECONDS = 60.0
 RESTART_DELAY_SECONDS = 2.0
 LIGHT_WORKER_CONCURRENCY = 2
 
-DataDirOption = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help="Data directory (database, blobs, embedded broker); default: "
-                 "$MAILROOM_DATA_DIR or ~/.local/share/mailroom"),
-]
 
 
 def _settings(data_dir: Path | None) -> Settings:

@@ -12,11 +12,8 @@ from typing import Annotated
 
 import pikepdf
 import typer
-from rich.console import Console
 
-from cli.common import cli_settings
-
-err = Console(stderr=True, soft_wrap=True)
+from cli.common import cli_settings, err
 
 
 def separator_sheets(copies: int) -> bytes:

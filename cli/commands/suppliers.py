@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from cli.common import cli_settings
+from cli.common import DataDirOption, cli_actor, cli_settings, err
 from extraction.suppliers import read_suppliers_csv, write_suppliers_csv
 from mailroom.errors import MailroomError
 
@@ -26,9 +26,7 @@ NAME = "suppliers"
 app = typer.Typer(help="Supplier master data (creditors) for invoice checking: import, list, export.",
                   no_args_is_help=True)
 out = Console()
-err = Console(stderr=True, soft_wrap=True)
 
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory (default: $MAILROOM_DATA_DIR)")]
 
 
 def _fail(code: str, message: str) -> NoReturn:
@@ -54,12 +52,11 @@ def _session(data_dir: Path | None) -> Iterator[Session]:
 @app.command("import")
 def import_suppliers(
     csv_file: Annotated[Path, typer.Argument(help="CSV export: creditor number, name, IBANs, VAT id, tax number")],
-    data_dir: DataDir = None,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Import (or update) supplier master data; suppliers are matched by creditor number. The whole file is
     checked first (IBAN and VAT id check digits; nothing is stored if a line is wrong); recorded in the audit
     trail as ``suppliers.imported`` (who, how many, SHA-256 of the file)."""
-    from cli.commands.keys import cli_actor
     from mailroom import audit
     from mailroom.storage.suppliers import SupplierRecord, upsert_suppliers
 
@@ -85,7 +82,7 @@ def import_suppliers(
 
 @app.command("list")
 def list_suppliers(
-    data_dir: DataDir = None,
+    data_dir: DataDirOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Every supplier of the master data: creditor number, name, IBANs, VAT id, tax number."""
@@ -110,7 +107,7 @@ def list_suppliers(
 @app.command("export")
 def export_suppliers(
     output: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout")] = None,
-    data_dir: DataDir = None,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Write the master data as CSV (``;``, IBANs joined with ``|``) that ``suppliers import`` reads back."""
     from mailroom.storage.suppliers import load_suppliers

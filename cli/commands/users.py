@@ -17,8 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cli.commands.keys import DataDir, cli_actor
-from cli.common import cli_settings
+from cli.common import DataDirOption, cli_actor, cli_settings, err
 from mailroom.directory import check_scope
 from mailroom.errors import MailroomError
 from mailroom.storage import users
@@ -28,7 +27,6 @@ from mailroom.storage.keys import Role
 NAME = "users"
 app = typer.Typer(help="User accounts of the web UI: create, list, set a password, unlock, disable.",
                   no_args_is_help=True)
-err = Console(stderr=True, soft_wrap=True)
 
 PasswordFile = Annotated[
     Path | None,
@@ -80,7 +78,7 @@ def create(
     ] = None,
     display_name: Annotated[str | None, typer.Option("--display-name", help="Name shown in the UI")] = None,
     password_file: PasswordFile = None,
-    data_dir: DataDir = None,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Create a user account (the password is asked for, or read with --password-file); its postboxes and person
     must exist in the organisation directory."""
@@ -100,7 +98,7 @@ def create(
 def set_password(
     name: Annotated[str, typer.Argument(help="Sign-in name")],
     password_file: PasswordFile = None,
-    data_dir: DataDir = None,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Set a new password (unlocks the account, ends its sessions)."""
     password = read_password(password_file)
@@ -109,14 +107,14 @@ def set_password(
 
 
 @app.command()
-def unlock(name: Annotated[str, typer.Argument(help="Sign-in name")], data_dir: DataDir = None) -> None:
+def unlock(name: Annotated[str, typer.Argument(help="Sign-in name")], data_dir: DataDirOption = None) -> None:
     """Unlock an account locked after failed sign-ins."""
     _run(data_dir, lambda session: users.unlock_user(session, name, actor=cli_actor()))
     err.print(f"unlocked {name!r}", highlight=False)
 
 
 @app.command()
-def disable(name: Annotated[str, typer.Argument(help="Sign-in name")], data_dir: DataDir = None) -> None:
+def disable(name: Annotated[str, typer.Argument(help="Sign-in name")], data_dir: DataDirOption = None) -> None:
     """Disable an account: it can no longer sign in and its sessions end now."""
     _run(data_dir, lambda session: users.disable_user(session, name, actor=cli_actor()))
     err.print(f"disabled {name!r}", highlight=False)
@@ -125,7 +123,7 @@ def disable(name: Annotated[str, typer.Argument(help="Sign-in name")], data_dir:
 @app.command("list")
 def list_users(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per user")] = False,
-    data_dir: DataDir = None,
+    data_dir: DataDirOption = None,
 ) -> None:
     """List the accounts (never their password hashes)."""
 

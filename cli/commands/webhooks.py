@@ -9,7 +9,6 @@ A replayed delivery is sent by the running service with its next delivery run (w
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -17,8 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
-from cli.commands.keys import cli_actor
-from cli.common import cli_settings
+from cli.common import DataDirOption, cli_actor, cli_settings, err
 from mailroom.errors import MailroomError, SubscriptionNotFound
 from mailroom.storage.db import make_engine, migrate, session_scope
 from mailroom.storage.models import OutboxEventRow
@@ -32,11 +30,7 @@ from mailroom.storage.subscriptions import (
 NAME = "webhooks"
 app = typer.Typer(help="Webhook subscriptions: list them, show the delivery log, replay failed events.",
                   no_args_is_help=True)
-err = Console(stderr=True, soft_wrap=True)
 
-DataDir = Annotated[
-    Path | None, typer.Option("--data-dir", help="Data directory (database); default: $MAILROOM_DATA_DIR")
-]
 AsJson = Annotated[bool, typer.Option("--json", help="One JSON object per line")]
 
 
@@ -58,7 +52,7 @@ def _emit(rows: list[dict[str, Any]], columns: list[str], as_json: bool) -> None
 
 
 @app.command("list")
-def list_subscriptions(as_json: AsJson = False, data_dir: DataDir = None) -> None:
+def list_subscriptions(as_json: AsJson = False, data_dir: DataDirOption = None) -> None:
     """List the subscriptions (never their secrets) with their deliveries per state."""
     from webhooks import subscriptions
     from webhooks.delivery import state_counts
@@ -86,7 +80,7 @@ def deliveries(
     state: Annotated[DeliveryState | None, typer.Option(help="Only deliveries in this state")] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first")] = 50,
     as_json: AsJson = False,
-    data_dir: DataDir = None,
+    data_dir: DataDirOption = None,
 ) -> None:
     """The delivery log of a subscription: each event with its attempts (status, latency, error)."""
     engine = make_engine(cli_settings(data_dir))
@@ -126,7 +120,7 @@ def replay(
         str | None, typer.Option(help="Replay every delivery of this subscription in --state instead")
     ] = None,
     state: Annotated[DeliveryState, typer.Option(help="With --subscription: dead or delivered")] = DeliveryState.DEAD,
-    data_dir: DataDir = None,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Make dead (or delivered) deliveries pending again: the same event id and body are sent again."""
     from webhooks.delivery import replay as replay_one
