@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import resource
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,29 +60,16 @@ def run_document(document_id: str, ctx: PipelineContext, *, again: bool = False)
     Returns the results of its letters (one, or one per letter of a stack) and the document tree of the whole
     file. Raises :class:`MailroomError`; permanent errors have marked the document ``failed``.
     """
-    with log_context(document_id=document_id):
-        try:
-            start(document_id, ctx, again=again)
-            info = stored_file(document_id, ctx)
-            read_pages(document_id, info, ctx)
-            document = assemble(document_id, info, ctx)
-            letters = separate(document_id, ctx, document)
-            if letters == [document_id]:
-                results = [finish(document_id, info, document, ctx)]
-            else:
-                results = [finish(letter, info, stored_document(letter, ctx), ctx) for letter in letters]
-        except MailroomError as exc:
-            log.warning("failed: %s", exc)
-            if exc.permanent:
-                fail(document_id, exc, ctx)
-            raise
-        except ENVIRONMENT_ERRORS:
-            raise
-        except Exception as exc:
-            error = unexpected(exc, "processing the document")
-            log_unexpected(error, exc)
-            fail(document_id, error, ctx)
-            raise error from exc
+    with _failing(document_id, ctx, "processing the document"):
+        start(document_id, ctx, again=again)
+        info = stored_file(document_id, ctx)
+        read_pages(document_id, info, ctx)
+        document = assemble(document_id, info, ctx)
+        letters = separate(document_id, ctx, document)
+        if letters == [document_id]:
+            results = [finish(document_id, info, document, ctx)]
+        else:
+            results = [finish(letter, info, stored_document(letter, ctx), ctx) for letter in letters]
     return results, document
 
 
@@ -88,9 +77,18 @@ def finish_letter(document_id: str, ctx: PipelineContext) -> Result:
     """Finish a letter whose pages and document tree are stored (a letter of a stack, a part of a document a
     reviewer split): recognition, invoice, decision. Raises :class:`MailroomError`; permanent errors have marked
     the letter ``failed``."""
+    with _failing(document_id, ctx, "finishing the letter"):
+        return finish(document_id, stored_file(document_id, ctx), stored_document(document_id, ctx), ctx)
+
+
+@contextmanager
+def _failing(document_id: str, ctx: PipelineContext, doing: str) -> Iterator[None]:
+    """The stages' one error policy, in the document's log context: a permanent :class:`MailroomError` fails the
+    document; a transient one and the environment's errors (storage, tools) go up for a retry; anything else
+    fails the document at once with ``internal_error``."""
     with log_context(document_id=document_id):
         try:
-            return finish(document_id, stored_file(document_id, ctx), stored_document(document_id, ctx), ctx)
+            yield
         except MailroomError as exc:
             log.warning("failed: %s", exc)
             if exc.permanent:
@@ -99,7 +97,7 @@ def finish_letter(document_id: str, ctx: PipelineContext) -> Result:
         except ENVIRONMENT_ERRORS:
             raise
         except Exception as exc:
-            error = unexpected(exc, "finishing the letter")
+            error = unexpected(exc, doing)
             log_unexpected(error, exc)
             fail(document_id, error, ctx)
             raise error from exc
