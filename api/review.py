@@ -22,15 +22,26 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from extraction.confirm import Form, confirm_invoice_fields
 from mailroom import audit
-from mailroom.errors import DocumentNotFound, InvalidTransition, SamePostbox
+from mailroom.errors import DocumentNotFound, InvalidTransition, SamePostbox, UnknownDocumentType
 from mailroom.result import DocumentType, Result, Routing
+from mailroom.settings import Settings
 from mailroom.storage import repository
 from mailroom.storage.blobs import BlobStore
 from mailroom.storage.db import session_scope
 from mailroom.storage.labels import LabelKind, record_correction
 from mailroom.storage.models import DocumentRow, DocumentState
+from routing.training import known_document_types
 
 log = logging.getLogger(__name__)
+
+
+def check_known_type(settings: Settings, document_type: str) -> None:
+    """Refuse a document type the current type model does not know (``unknown_document_type``): a typo would
+    become a new class of the model at the next training."""
+    known = known_document_types(settings)
+    if known is not None and document_type not in known:
+        raise UnknownDocumentType(f"unknown document type {document_type!r}; known: {', '.join(sorted(known))}",
+                                  field="document_type")
 
 
 def apply_decision(

@@ -156,3 +156,19 @@ def test_keyboard_only(server: UiServer, queue: list[str], page: Page) -> None:
     expect(page.locator("#postbox")).to_be_focused()
     page.keyboard.press("Control+Enter")
     expect(page).to_have_url(f"{server.base}/ui/review/{queue[1]}?done={queue[0]}")
+
+
+def test_a_document_type_the_model_does_not_know_is_refused(server: UiServer, queue: list[str],
+                                                            page: Page) -> None:
+    """A type typed into a forged form (here: an option added to the page) would become a new class of the type
+    model at the next training: refused as the REST decision refuses it; the document stays in review."""
+    sign_in(page, server.base, REVIEWER, REVIEWER_PW)
+    page.goto(f"{server.base}/ui/review/{queue[-1]}")
+    page.evaluate("""() => { const s = document.querySelector('#document_type');
+                             s.add(new Option('rechnung', 'rechnung')); s.value = 'rechnung'; }""")
+    page.locator("#confirm").click()
+    expect(page.get_by_text("Diese Dokumentart gibt es nicht.")).to_be_visible()
+    assert page.url.endswith(f"/ui/review/{queue[-1]}/confirm") or f"/ui/review/{queue[-1]}" in page.url
+    admin = server.key("admin", "it-admin-type-check")
+    with httpx.Client(base_url=server.base, headers={"Authorization": f"Bearer {admin}"}) as client:
+        assert client.get(f"/api/v1/documents/{queue[-1]}").json()["state"] == "review"

@@ -22,7 +22,7 @@ from fastapi import APIRouter, Depends
 from api.auth import Principal
 from api.deps import ServicesDep, VisibleDocument, require
 from api.errors import error_responses
-from api.review import apply_decision
+from api.review import apply_decision, check_known_type
 from api.schemas import (
     API_PREFIX,
     DecisionRequest,
@@ -33,26 +33,14 @@ from api.schemas import (
 )
 from extraction.confirm import confirm_invoice_fields
 from mailroom.directory import check_known_postbox
-from mailroom.errors import UnknownDocumentType
-from mailroom.settings import Settings
 from mailroom.storage.db import session_scope
 from mailroom.storage.keys import Role
 from mailroom.storage.models import DocumentState
-from routing.training import known_document_types
 
 router = APIRouter(prefix=f"{API_PREFIX}/documents", tags=["review"])
 
 ReviewerPrincipal = Annotated[Principal, Depends(require(Role.REVIEWER, Role.ADMIN))]
 ReroutePrincipal = Annotated[Principal, Depends(require(Role.CLERK, Role.DMS, Role.REVIEWER, Role.ADMIN))]
-
-
-def check_known_type(settings: Settings, document_type: str) -> None:
-    """Refuse a document type the current type model does not know (``unknown_document_type``): a typo would
-    become a new class of the model at the next training."""
-    known = known_document_types(settings)
-    if known is not None and document_type not in known:
-        raise UnknownDocumentType(f"unknown document type {document_type!r}; known: {', '.join(sorted(known))}",
-                                  field="document_type")
 
 
 @router.post(

@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from api.auth import visible_documents
 from api.deps import ReadSession, Services, ServicesDep, record_audit
 from api.rescan import send_back_for_rescan
-from api.review import apply_decision
+from api.review import apply_decision, check_known_type
 from api.split import split_document
 from api.ui.documents import failed_fields, field_state, page_views, result_of, stored_document, visible_row
 from api.ui.texts import DOCUMENT_TYPES
@@ -36,6 +36,7 @@ from mailroom.errors import (
     InvalidSplit,
     InvalidTransition,
     NoStation,
+    UnknownDocumentType,
     UnknownPostbox,
     ValidationFailed,
 )
@@ -213,6 +214,8 @@ async def confirm(
     typed = _typed(form) if _is_invoice(result_of(row)) else {}
     try:
         check_known_postbox(services.settings, postbox)
+        if doc_type is not None:
+            check_known_type(services.settings, doc_type)
         await run_in_threadpool(
             apply_decision, services.pipeline.sessions, row.id, expected=DocumentState.REVIEW, postbox=postbox,
             decided_by=ui.principal.actor, who=ui.principal.name, reason=None, document_type=doc_type,
@@ -225,6 +228,9 @@ async def confirm(
     except UnknownPostbox:
         return _document_page(request, ui, services, session, row, typed=typed, chosen_postbox=postbox,
                               chosen_type=doc_type, message="problem.unknown_postbox", status_code=422)
+    except UnknownDocumentType:
+        return _document_page(request, ui, services, session, row, typed=typed, chosen_postbox=postbox,
+                              message="problem.unknown_document_type", status_code=422)
     except InvalidTransition:  # another reviewer decided, split or sent it back first
         return _document_page(request, ui, services, session, row, message="doc.decided_elsewhere", status_code=409)
     return _next(request, ui, session, row)

@@ -179,6 +179,7 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     ),
     "problem.duplicate_invoice": ("Rechnung wurde schon einmal eingereicht.", "The invoice was submitted before."),
     "problem.unknown_postbox": ("Diesen Postkorb gibt es nicht.", "There is no such postbox."),
+    "problem.unknown_document_type": ("Diese Dokumentart gibt es nicht.", "There is no such document type."),
     "doctype.invoice": ("Rechnung", "Invoice"),
     "doctype.credit_note": ("Gutschrift", "Credit note"),
     "doctype.payment_reminder": ("Mahnung / Zahlungserinnerung", "Payment reminder"),
