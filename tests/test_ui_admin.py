@@ -16,7 +16,9 @@ from uikit import PageCheck, UiServer, sign_in
 
 ADMIN, ADMIN_PW = "it.admin", "Admin-Passwort-2026"
 LETTER = "0027-enquiry.pdf"
-NEW_RULE_BROKEN = """id: test-meldebescheinigung
+ADMIN_COMMENT = "# Anfragen zur Meldebescheinigung bearbeitet das Standesamt (Ticket 4711)"
+NEW_RULE_BROKEN = ADMIN_COMMENT + """
+id: test-meldebescheinigung
 priority: 1000
 when: {phrase: Anfrage Meldebescheinigung}
 then: {route_to: standesamt}
@@ -95,7 +97,11 @@ def test_admin_edits_simulates_activates_and_rolls_back_rules(
     page.locator("#activate").click()
     expect(page.locator("#rules-done")).to_have_text("Die Version ist jetzt aktiv.")
     expect(page.locator("#active-version")).to_have_text("Aktive Version: 2")
-    assert "test-meldebescheinigung" in active_version(server, setup["admin"])["yaml"]
+    stored = active_version(server, setup["admin"])["yaml"]
+    assert "test-meldebescheinigung" in stored
+    # saved as written: the admin's comment, the pack's header comments and a comment inside a rule are all kept
+    for comment in (ADMIN_COMMENT, "# Default routing rules of mailroom", '# "Bewerbung" for a market stall'):
+        assert comment in stored, comment
     expect(page.locator("#changes")).to_contain_text("activate")
     expect(page.locator("#changes")).to_contain_text(f"admin:{ADMIN}")
 

@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import ReadSession, ServicesDep, record_audit
 from api.routes import rules as api
 from api.ui.documents import BoxView, PageView, page_views, result_of, stored_document, visible_row
+from api.ui.rule_text import join_rules_text, split_rules_text
 from api.ui.web import UI_PREFIX, UiContext, changing_as, redirect, render, signed_in_as
 from mailroom.directory import Directory, current_directory
 from mailroom.errors import MailroomError, UiNotFound
@@ -65,7 +66,12 @@ def _dump(value: Any) -> str:
 
 
 def split_yaml(text: str) -> Draft:
-    """A stored rule set, one block per rule (comments of the file are not kept by the editor)."""
+    """A stored rule set, one block per rule, each as the admin wrote it (comments kept); only a file that does not
+    cut cleanly into rules (e.g. a flow-style ``rules: [...]``) is shown re-dumped."""
+    cut = split_rules_text(text)
+    if cut is not None:
+        header_text, texts = cut
+        return Draft(header=header_text, rules=[RuleBlock(i, _rule_id(t), t) for i, t in enumerate(texts)])
     data = yaml.safe_load(text) or {}
     rules = data.get("rules") or [] if isinstance(data, dict) else []
     header = {k: v for k, v in data.items() if k != "rules"} if isinstance(data, dict) else {}
@@ -74,15 +80,26 @@ def split_yaml(text: str) -> Draft:
     ])
 
 
+def _rule_id(text: str) -> str | None:
+    try:
+        rule = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+    return str(rule["id"]) if isinstance(rule, dict) and rule.get("id") is not None else None
+
+
 def assemble(header_text: str, rule_texts: list[str], directory: Directory | None = None) -> tuple[Draft, str | None]:
     """The rule set written in the editor: each rule's YAML parsed, then the whole set checked by the rule
     language's validator (against the organisation ``directory``: postboxes, persons, departments); every problem
-    is put at its rule. Returns the draft and, when it is valid, the YAML."""
+    is put at its rule. Returns the draft and, when it is valid, the YAML: the header and the rules as written
+    (comments kept), re-dumped only if the texts do not join into a file that reads back as they do."""
     draft = Draft(header=header_text, rules=[])
     try:
         header = yaml.safe_load(header_text) or {}
         if not isinstance(header, dict):
             raise yaml.YAMLError("the header is a mapping (version, description)")
+        if "rules" in header:
+            raise yaml.YAMLError("the rules go into their own fields, not into the header")
     except yaml.YAMLError as exc:
         draft.header_problems.append(f"YAML: {exc}")
         header = {}
@@ -110,7 +127,8 @@ def assemble(header_text: str, rule_texts: list[str], directory: Directory | Non
         rules.append(rule)
     if not draft.valid:
         return draft, None
-    text = _dump({**header, "rules": rules})
+    written = join_rules_text(header_text, [block.text for block in draft.rules], header, rules)
+    text = written or _dump({**header, "rules": rules})
     _, problems = check_ruleset(text, directory)
     by_id: dict[str, RuleBlock] = {}
     for block in draft.rules:
