@@ -24,7 +24,7 @@ from extraction.layout import Row, Token
 from mailroom.model import Box, union_box
 
 _LEGAL_FORM = re.compile(
-    r"(?:\b(?:GmbH(?:\s*&\s*Co\.?\s*KG)?|gGmbH|mbH|AG|KG|KGaA|OHG|GbR|e\.\s?K\.|e\.\s?V\.|UG|SE|Ltd\.?|Limited|LLC|"
+    r"(?:\b(?:GMBH|GmbH(?:\s*&\s*Co\.?(?:\s*KG)?)?|gGmbH|mbH|AG|KG|KGaA|OHG|GbR|e\.\s?K\.|e\.\s?V\.|UG|SE|Ltd\.?|Limited|LLC|"
     r"Inc\.?|PLC|plc|LLP|SARL|S\.A\.R\.L\.|SAS|SASU|EURL|SA|S\.A\.|B\.V\.|BV|N\.V\.|NV|V\.O\.F\.|S\.p\.A\.|SpA|"
     r"S\.r\.l\.|Srl|S\.L\.|SL|S\.L\.U\.|Sp\.\s?z\s?o\.o\.|s\.r\.o\.|AB|A/S|ApS|Oy|GesmbH|Ges\.m\.b\.H\.|a\.\s?G\.|eG)"
     r"(?=$|[\s,.;)·|]))"
@@ -39,13 +39,17 @@ _BUYER_HEADING = re.compile(
     r"customer|invoice to|acheteur|client|destinataire|koper|klant|cliente|cessionario|comprador|destinatario)\b"
 )
 #: Addressees of a town's mail: a line starting so is the buyer (the town hall), never the seller.
-_ADDRESSEE = re.compile(r"(?i)^(?:stadt|gemeinde|stadtverwaltung|landkreis|kreisverwaltung|amt\b|rathaus|"
-                        r"markt\s|verbandsgemeinde|samtgemeinde|z\.\s?hd|zu händen|herrn?\b|frau\b)")
+_ADDRESSEE = re.compile(r"(?i)^(?:stadt|gemeinde|stadtverwaltung|landkreis|kreisverwaltung|amt|rathaus|"
+                        r"markt|verbandsgemeinde|samtgemeinde|z\.\s?hd|zu händen|herrn?|frau)\b")
 #: Lines of a block that are no name ("Nummer: 549910", "GLN 4000001123452", "Anschrift:").
 _NOT_A_NAME = re.compile(r"(?i)^(?:nummer|globale nummer|number|gln|id|kennung|steuernummer|ust|tel|fax|e-?mail|"
-                         r"www|http|iban|bic|anschrift|adresse|address|seite|page|datum|date)\b")
+                         r"www|http|iban|bic|anschrift|adresse|address|seite|page|datum|date|bank|bankverbindung|konto|pos)\b")
 _NAME_LABEL = re.compile(r"(?i)^(?:name|firma|company|raison sociale|naam|ragione sociale|razón social)\s*:?\s*")
 _SEPARATORS = re.compile(r"\s*(?:·|•|\||–|—|\s-\s|,)\s*")
+#: A street and house number ("Am Mühlbach 3", "Industriestraße 14a"): the line under a letterhead, never a name.
+_STREET = re.compile(r"\s\d{1,4}\s?[a-zA-Z]?$")
+#: Letters that are a name besides its legal form: "GmbH" alone or a Dutch postcode's "6211 AB" are not names.
+MIN_NAME_LETTERS = 2
 _POSTCODE = re.compile(r"\b(?:[A-Z]{1,2}[-\s])?\d{4,5}\b")
 _TITLE_WORDS = re.compile(r"(?i)^(?:rechnung|gutschrift|invoice|credit note|facture|avoir|factuur|fattura|factura|"
                           r"handelsrechnung|mietrechnung|seite|page|beispiel|stylesheet|zugferd|x-?rechnung)\b")
@@ -56,6 +60,7 @@ LEGAL_FORM_TOP_SCORE = 0.8
 LEGAL_FORM_FOOTER_SCORE = 0.75
 LEGAL_FORM_ELSEWHERE_SCORE = 0.55
 LETTERHEAD_SCORE = 0.5
+ADDRESS_BLOCK_SCORE = 0.6
 #: Share of the page height that counts as top (letterhead, sender line) and as footer.
 TOP_SHARE = 0.3
 FOOTER_SHARE = 0.2
@@ -97,9 +102,11 @@ def _legal_name(text: str) -> str | None:
     """The part of ``text`` that is a company name with its legal form ("Müller GmbH" of "Müller GmbH · Köln")."""
     for part in _SEPARATORS.split(text):
         part = _clean(part)
-        if _LEGAL_FORM.search(part) and sum(c.isalpha() for c in part) >= 4 and not _NOT_A_NAME.match(part) \
-                and not _ADDRESSEE.match(part) and not _TITLE_WORDS.match(part):
-            return part[: _LEGAL_FORM.search(part).end()] if _LEGAL_FORM.search(part) else part  # type: ignore[union-attr]
+        if _NOT_A_NAME.match(part) or _ADDRESSEE.match(part) or _TITLE_WORDS.match(part):
+            continue
+        for form in _LEGAL_FORM.finditer(part):
+            if sum(c.isalpha() for c in part[: form.start()]) >= MIN_NAME_LETTERS:
+                return part[: form.end()]
     return None
 
 
@@ -111,7 +118,7 @@ def _plain_name(text: str) -> str | None:
     text = _clean(text)
     if not text or _NOT_A_NAME.match(text) or _ADDRESSEE.match(text) or _TITLE_WORDS.match(text):
         return None
-    if sum(c.isalpha() for c in text) < 3 or sum(c.isdigit() for c in text) > 2 or ":" in text:
+    if sum(c.isalpha() for c in text) < 3 or sum(c.isdigit() for c in text) > 2 or _STREET.search(text):
         return None
     return text
 
@@ -141,6 +148,7 @@ def _buyer_rows(rows: list[Row]) -> set[tuple[int, int]]:
 def name_candidates(rows: list[Row], page_heights: dict[int, int]) -> list[NameCandidate]:
     """Every reading of the seller's name on the pages (see the module's docstring)."""
     buyer = _buyer_rows(rows)
+    typical = _typical_heights(rows)
     out: list[NameCandidate] = []
     for position, row in enumerate(rows):
         if (row.page, row.index) in buyer:
@@ -150,7 +158,7 @@ def name_candidates(rows: list[Row], page_heights: dict[int, int]) -> list[NameC
         for cell in cells(row):
             text = " ".join(t.text for t in cell)
             heading = _SELLER_HEADING.match(text)
-            if heading:
+            if heading and not _large(cell, typical.get(row.page, 0)):  # a letterhead's "Lieferant GmbH" is no heading
                 out.extend(_block_names(rows, position, cell, heading.end()))
                 continue
             legal = _legal_name(text)
@@ -170,6 +178,27 @@ def name_candidates(rows: list[Row], page_heights: dict[int, int]) -> list[NameC
                 if first:
                     out.append(NameCandidate(first, SENDER_LINE_SCORE * 0.9, row.page, _box(cell), "sender line"))
     out.extend(_letterhead(rows, page_heights.get(1, 0), buyer))
+    out.extend(_address_blocks(rows, page_heights.get(1, 0), buyer))
+    return out
+
+
+def _address_blocks(rows: list[Row], page_height: int, buyer: set[tuple[int, int]]) -> list[NameCandidate]:
+    """A name above a street line and a postcode line at the top of page 1 ("Test company / Friedrichstraße 68 /
+    10117 Berlin"), the seller's address written as a block; the buyer's block and the town's address excluded."""
+    top = [r for r in rows if r.page == 1 and page_height and r.box[3] < page_height * TOP_SHARE]
+    out: list[NameCandidate] = []
+    for position, row in enumerate(top[:-2]):
+        if (row.page, row.index) in buyer:
+            continue
+        for cell in cells(row):
+            name = _plain_name(" ".join(t.text for t in cell))
+            if not name or _LEGAL_FORM.search(name):
+                continue  # a name with a legal form has its own candidate
+            x0, x1 = _box(cell)[0], _box(cell)[2]
+            below = [" ".join(t.text for t in c) for r in top[position + 1 : position + 3] for c in cells(r)
+                     if min(_box(c)[2], x1) - max(_box(c)[0], x0) > 0]
+            if len(below) == 2 and _STREET.search(below[0]) and _POSTCODE.match(below[1]):
+                out.append(NameCandidate(name, ADDRESS_BLOCK_SCORE, 1, _box(cell), "address block"))
     return out
 
 
@@ -211,19 +240,44 @@ def _block_names(rows: list[Row], position: int, cell: tuple[Token, ...], headin
     return plain
 
 
+def _typical_heights(rows: list[Row]) -> dict[int, float]:
+    """The median word height per page."""
+    heights: dict[int, list[int]] = {}
+    for row in rows:
+        heights.setdefault(row.page, []).extend(t.height for t in row.tokens)
+    return {page: median(values) for page, values in heights.items() if values}
+
+
+def _large(tokens: tuple[Token, ...], typical: float) -> bool:
+    """Letterhead-size writing: at least :data:`LARGE_SHARE` times the page's typical word height."""
+    return bool(typical) and median(t.height for t in tokens) >= typical * LARGE_SHARE
+
+
+#: Writing this many times the typical word height is a letterhead's (a logo's text).
+LARGE_SHARE = 1.4
+
+
 def _letterhead(rows: list[Row], page_height: int, buyer: set[tuple[int, int]]) -> list[NameCandidate]:
-    """The largest writing at the top of page 1 (a logo's text), if it reads as a name."""
+    """The largest writing at the top of page 1 (a logo's text), if it reads as a name. The logo's words may stand
+    on two rows of the page (their baselines differ a little: "Bei GmbH" / "Spiel"): the large words that overlap
+    the tallest one vertically are read together, left to right."""
     top = [r for r in rows if r.page == 1 and page_height and r.box[3] < page_height * 0.2
            and (r.page, r.index) not in buyer]
     if not top:
         return []
     typical = median(t.height for r in rows if r.page == 1 for t in r.tokens)
     tallest = max(top, key=lambda r: median(t.height for t in r.tokens))
-    if median(t.height for t in tallest.tokens) < typical * 1.4:
+    if median(t.height for t in tallest.tokens) < typical * LARGE_SHARE:
         return []
     cell = max(cells(tallest), key=lambda c: median(t.height for t in c))
-    name = _plain_name(" ".join(t.text for t in cell))
-    return [NameCandidate(name, LETTERHEAD_SCORE, 1, _box(cell), "letterhead")] if name else []
+    y0, y1 = _box(cell)[1], _box(cell)[3]
+    logo = sorted({t for r in top for t in r.tokens
+                   if t.height >= typical * LARGE_SHARE and min(t.box[3], y1) - max(t.box[1], y0) > t.height / 2},
+                  key=lambda t: t.box[0])
+    joined = tuple(logo) if logo else cell
+    text = " ".join(t.text for t in joined)
+    name = _legal_name(text) or _plain_name(text)
+    return [NameCandidate(name, LETTERHEAD_SCORE, 1, _box(joined), "letterhead")] if name else []
 
 
 def _key(name: str) -> str:
@@ -243,7 +297,8 @@ def choose_seller_name(candidates: list[NameCandidate], source: str) -> FieldVal
         groups.setdefault(_key(candidate.value), []).append(candidate)
     ranked = sorted(groups.values(), key=lambda g: -_support(g))
     best_group = ranked[0]
-    best = max(best_group, key=lambda c: c.score)
+    # a letterhead in capitals: the name as written elsewhere
+    best = max(best_group, key=lambda c: (not c.value.isupper(), c.score))
     confidence = _support(best_group)
     if len(ranked) > 1:
         rival = _support(ranked[1])
@@ -252,7 +307,10 @@ def choose_seller_name(candidates: list[NameCandidate], source: str) -> FieldVal
 
 
 def _support(group: list[NameCandidate]) -> float:
-    places = sorted({c.place: c.score for c in group}.values(), reverse=True)
+    best: dict[str, float] = {}
+    for candidate in group:
+        best[candidate.place] = max(candidate.score, best.get(candidate.place, 0.0))
+    places = sorted(best.values(), reverse=True)
     confidence = places[0]
     for score in places[1:]:
         confidence += (1 - confidence) * AGREEMENT_SHARE * score

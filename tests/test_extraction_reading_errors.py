@@ -141,3 +141,55 @@ def test_learned_right_aligned_amounts_of_another_width_are_read() -> None:
     narrower = _totals_page("12,00", "2,28", "14,28")
     assert {c.field: c.value for c in apply_layout(narrower, layout, {1: "ocr"})} == {
         "total_net": "12.00", "total_vat": "2.28", "total_gross": "14.28"}
+
+
+def _placed(*words: tuple[str, int, int, int]) -> Document:
+    """One page at 300 dpi with words placed by hand: (text, x, y, height); about 22 px per character."""
+    tokens = [Word(text=t, box=(x, y, x + 22 * len(t), y + h), confidence=96) for t, x, y, h in words]
+    lines = [Line(words=[w], box=w.box) for w in tokens]
+    return Document(pages=[Page(number=1, width=2480, height=3508, dpi=300, text_source=TextSource.OCR,
+                                blocks=[Block(lines=lines)])])
+
+
+_BODY = [(word, 200 + 300 * (n % 5), 1200 + 60 * (n // 5), 30) for n, word in enumerate(
+    ["Rechnung", "Nummer", "Menge", "Preis", "Betrag", "Pflaster", "2", "Stk", "12,00", "24,00"] * 4)]
+
+
+def _seller(document: Document) -> str | None:
+    part = extract_invoice(document).invoice.get("seller_name")
+    return part["value"] if part else None
+
+
+def test_a_letterhead_whose_logo_words_stand_on_two_rows_is_one_name() -> None:
+    # the logo's baselines differ a little: rows "Bei GmbH" and "Spiel"; "GmbH" alone is no name
+    document = _placed(("Bei", 300, 200, 50), ("GmbH", 540, 200, 42), ("Spiel", 400, 210, 52),
+                       ("Seite", 2100, 205, 30), ("1", 2230, 205, 30), *_BODY)
+    assert _seller(document) == "Bei Spiel GmbH"
+
+
+def test_the_street_under_a_letterhead_and_a_dutch_postcode_are_no_names() -> None:
+    # "Am Mühlbach 3 - 12345 Musterstadt - Hotline" looks like a sender line; "6211 AB" like a Swedish AB
+    document = _placed(("Stadtwerke", 300, 150, 30), ("Musterstadt", 560, 150, 30), ("GmbH", 840, 150, 30),
+                       ("Am", 300, 200, 30), ("Mühlbach", 380, 200, 30), ("3", 590, 200, 30), ("-", 630, 200, 30),
+                       ("12345", 670, 200, 30), ("Musterstadt", 810, 200, 30), ("-", 1070, 200, 30),
+                       ("Hotline", 1110, 200, 30), ("6211", 1700, 260, 30), ("AB", 1810, 260, 30),
+                       ("Maastricht", 1880, 260, 30), ("Stadt", 300, 500, 30), ("Musterstadt", 440, 500, 30),
+                       *_BODY)
+    assert _seller(document) == "Stadtwerke Musterstadt GmbH"  # "Stadtwerke" is no town addressee
+
+
+def test_a_name_over_its_street_and_postcode_is_the_seller() -> None:
+    document = _placed(("Test", 1200, 150, 30), ("company", 1310, 150, 30), ("Friedrichstraße", 1200, 200, 30),
+                       ("68", 1540, 200, 30), ("10117", 1200, 250, 30), ("Berlin", 1330, 250, 30),
+                       ("Stadt", 200, 400, 30), ("Musterstadt", 330, 400, 30), ("Rathausplatz", 200, 450, 30),
+                       ("1", 480, 450, 30), ("12345", 200, 500, 30), ("Musterstadt", 330, 500, 30), *_BODY)
+    assert _seller(document) == "Test company"
+
+
+@pytest.mark.parametrize(("written", "name"), [
+    (("Grundbesitz", "GmbH", "&", "Co."), "Grundbesitz GmbH & Co."),
+    (("MUSTERLIEFERANT", "GMBH"), "MUSTERLIEFERANT GMBH"),
+])
+def test_legal_forms_written_in_full_or_in_capitals(written: tuple[str, ...], name: str) -> None:
+    words = [(w, 300 + sum(22 * len(v) + 20 for v in written[:i]), 150, 30) for i, w in enumerate(written)]
+    assert _seller(_placed(*words, *_BODY)) == name
