@@ -18,9 +18,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from extraction.layout import Label
+from mailroom import yamlio
 
 
 class Kind(StrEnum):
@@ -85,7 +84,7 @@ def language_tables() -> dict[str, LanguageTable]:
     """Every language's table, read once. A field missing from :data:`FIELD_KINDS` is a mistake in the data."""
     tables = {}
     for language in LANGUAGES:
-        data = yaml.safe_load((_DATA / f"{language}.yaml").read_text(encoding="utf-8"))
+        data = yamlio.safe_load((_DATA / f"{language}.yaml").read_text(encoding="utf-8"))
         fields = {name: _strings(data["fields"], name) for name in data["fields"]}
         unknown = set(fields) - set(FIELD_KINDS)
         if unknown:

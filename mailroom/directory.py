@@ -41,6 +41,7 @@ from typing import Any
 
 import yaml
 
+from mailroom import yamlio
 from mailroom.errors import InvalidDirectory, UnknownPostbox, UnknownSubscriptionPerson
 from mailroom.settings import Settings
 
@@ -398,7 +399,7 @@ def _entries(raw: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
 
 def parse_yaml(text: str, name: str = "directory") -> Directory:
     try:
-        raw = yaml.safe_load(text)
+        raw = yamlio.safe_load(text)
     except yaml.YAMLError as exc:
         raise InvalidDirectory(f"{name}: not valid YAML ({exc})") from exc
     if not isinstance(raw, Mapping):

@@ -56,6 +56,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from mailroom import yamlio
 from mailroom.errors import InvalidThresholds
 from mailroom.result import Alternative, DocumentType, Recipient, Routing
 from rules.decision import Decision
@@ -105,7 +106,7 @@ def _probability(value: Any, where: str) -> float:
 def parse_thresholds(text: str) -> Thresholds:
     """Thresholds from YAML (see the module doc); missing keys keep their defaults."""
     try:
-        raw = yaml.safe_load(text) or {}
+        raw = yamlio.safe_load(text) or {}
     except yaml.YAMLError as exc:
         raise InvalidThresholds(f"thresholds: not valid YAML ({exc})") from exc
     if not isinstance(raw, Mapping):

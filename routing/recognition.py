@@ -25,6 +25,7 @@ from classifiers.layout import LetterZones, find_zones
 from classifiers.recipient import RecipientMatch, match_recipient, normalise
 from classifiers.responsibilities import PostboxEvidence, catalogue_for
 from classifiers.samples import Sample
+from mailroom import yamlio
 from mailroom.directory import DEFAULT_PATH, Directory
 from mailroom.errors import InvalidDirectory
 from mailroom.model import Document
@@ -45,7 +46,7 @@ class TypeRoute:
 def load_type_routes(path: Path = DEFAULT_PATH) -> dict[str, TypeRoute]:
     """The ``document_types`` section of a directory YAML: ``{type: {postbox: id} | {postboxes: [ids]}}``."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = yamlio.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise InvalidDirectory(f"cannot read the document-type routes of {path}: {exc}") from exc
     section = raw.get("document_types") or {}

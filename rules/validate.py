@@ -18,11 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import ValidationError
 
+from mailroom import yamlio
 from mailroom.errors import InvalidRuleSet, RulesNotInDirectory
 from rules.language import CONDITION_KINDS, All, AnyOf, Department, Not, Person, Rule, RuleSet
 
@@ -71,21 +73,27 @@ def load_ruleset(text: str, directory: Directory | None = None) -> RuleSet:
 def check_ruleset(text: str, directory: Directory | None = None) -> tuple[RuleSet | None, list[RuleProblem]]:
     """The rule set (when it parses) and all problems found in it; with ``directory``, also every postbox,
     person and department it names that the directory does not have."""
+    ruleset, problems = _checked(text)
+    names = unknown_names(ruleset, directory) if ruleset is not None and directory is not None else []
+    return ruleset, [*problems, *names]
+
+
+@lru_cache(maxsize=16)
+def _checked(text: str) -> tuple[RuleSet | None, tuple[RuleProblem, ...]]:
+    """Parse and check the language once per text: a process reads the same rule set at start, at activation and
+    for every document's rules cache (rule sets and problems are frozen, so sharing them is safe)."""
     try:
-        data = yaml.safe_load(text)
+        data = yamlio.safe_load(text)
     except yaml.YAMLError as exc:
-        return None, [RuleProblem("yaml_syntax", None, "", f"not valid YAML: {exc}")]
+        return None, (RuleProblem("yaml_syntax", None, "", f"not valid YAML: {exc}"),)
     if not isinstance(data, dict):
-        return None, [
-            RuleProblem("not_a_mapping", None, "", "a rule set is a mapping with `version` and `rules`")
-        ]
+        return None, (RuleProblem("not_a_mapping", None, "", "a rule set is a mapping with `version` and `rules`"),)
     try:
         ruleset = RuleSet.model_validate(data)
     except ValidationError as exc:
         found = [_translate(err, data) for err in exc.errors()]
-        return None, _dedupe([p for p in found if p is not None]) + _duplicates(data)
-    names = unknown_names(ruleset, directory) if directory is not None else []
-    return ruleset, _duplicates(data) + _unreachable(ruleset) + names
+        return None, (*_dedupe([p for p in found if p is not None]), *_duplicates(data))
+    return ruleset, (*_duplicates(data), *_unreachable(ruleset))
 
 
 def _dedupe(problems: list[RuleProblem]) -> list[RuleProblem]:
