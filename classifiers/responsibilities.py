@@ -429,12 +429,48 @@ _FOOTER = re.compile(
 )
 
 
+# the closing of a letter: the lines after it are the signature (a name, a role), not the matter
+_CLOSING = re.compile(
+    r"^\W*(?:mit\s+)?(?:freundliche[nm]?|viele[nm]?|beste[nm]?|herzliche[nm]?|liebe[nm]?|sonnige[nm]?)\s+gr[üu]"
+    r"|^\W*hochachtungsvoll|^\W*mfg\b|^\W*gru[ßs]\s*$",
+    re.IGNORECASE,
+)
+_AFTER_SIGNATURE = re.compile(r"^\W*(?:anlage|p\.?\s?s\.|kopie|verteiler|beilage)", re.IGNORECASE)
+SIGNATURE_LINES = 3  # lines after the closing taken for the signature
+# a person's name after a form of address: "Herrn Müller", "Frau Dr. Schneider", "Familie Baumann" (surnames are
+# words too: Müller, Schneider, Baumann would count as Müll, Schnee, Baum); roles stay ("Herr Bürgermeister")
+_NAMED = re.compile(
+    r"\b(?:Herrn?|Frau|Familie|Fam\.)\s+(?:(?:Dr|Prof)\.\s*)*"
+    r"(?!(?:Ober)?[Bb]ürgermeister|Stadtr|Amtsleit|Landr|Kämmerer|Beigeordnet|Dezernent|Vorsitzend|Direktor)"
+    r"([A-ZÄÖÜ][\wäöüß]+(?:-[A-ZÄÖÜ][\wäöüß]+)?)"
+)
+
+
+def _without_signature(lines: list[str]) -> list[str]:
+    """The lines without the signature block: the few lines after the closing ("Mit freundlichen Grüßen"), up to
+    an enclosure or postscript line, which is kept."""
+    out: list[str] = []
+    signature = 0
+    for line in lines:
+        if signature and line.strip():
+            if _AFTER_SIGNATURE.search(line):
+                signature = 0
+            else:
+                signature -= 1
+                continue
+        if _CLOSING.search(line):
+            signature = SIGNATURE_LINES
+            continue
+        out.append(line)
+    return out
+
+
 def _readable(text: str, address: str) -> str:
-    """The text without the address field's lines, letterhead/footer lines (bank, register, contact), street
-    addresses and postcode + town."""
+    """The text without the address field's lines, letterhead/footer lines (bank, register, contact), the
+    signature and persons' names, street addresses and postcode + town."""
     skip = {line.strip() for line in address.splitlines() if line.strip()}
     kept = [line for line in text.splitlines() if line.strip() not in skip and not _FOOTER.search(line)]
-    joined = "\n".join(kept)
+    joined = _NAMED.sub(" ", "\n".join(_without_signature(kept)))
     return _POSTCODE_CITY.sub(" ", _STREET.sub(" ", joined))
 
 

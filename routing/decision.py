@@ -30,7 +30,8 @@
    scores the same way, with ``exp(MEMORY_STRENGTH * votes)``, whoever the letter is addressed to.
 4. **Thresholds.** The best postbox is routed only when its score reaches its postbox threshold *and* the
    type's confidence reaches the type threshold (only where the type gave the postbox its score: the type's
-   fixed postbox, mostly by the type's mass, with neither the catalogue nor corrections for it; elsewhere the
+   fixed postbox, mostly by the type's mass, with neither corrections nor the catalogue for it — a catalogue
+   that names two departments alike speaks for neither; elsewhere the
    score already weighs every type); otherwise ``status: review`` with the top three
    postboxes as alternatives and the reasons. Defaults: :data:`DEFAULT_POSTBOX_THRESHOLD` (calibrated on generated mail
    so that automatic decisions are at least 99 % correct, see ``bench/bench_routing.py``) and
@@ -62,6 +63,7 @@ from mailroom.result import Alternative, DocumentType, Recipient, Routing
 from rules.decision import Decision
 
 if TYPE_CHECKING:  # recognition results are passed in; rules never imports classifiers at run time
+    from classifiers.responsibilities import PostboxEvidence
     from mailroom.directory import Directory
     from routing.recognition import Recognition, TypeRoute
 
@@ -75,6 +77,7 @@ CATALOGUE_FLOOR = 0.02  # the share a postbox the models gave nothing starts fro
 DEFAULT_POSTBOX_THRESHOLD = 0.9
 ADDRESS_MIN_CONFIDENCE = 0.8  # least confidence of the address field's department for the address to decide it
 ADDRESS_SOURCE = "recipient:address_field"
+TYPE_OVER_ADDRESS = 0.9  # least confidence of a type with a fixed postbox to overrule the addressed department
 ADDRESS_PRIOR_FLOOR = 0.2  # least share, within an addressed department, of a postbox the catalogue speaks for
 DEFAULT_TYPE_THRESHOLD = 0.5
 MIN_MASS = 1e-4  # type probabilities below this are not spread over postboxes
@@ -292,21 +295,46 @@ def postbox_scores(
     return scores.ranked()
 
 
+def _contested(ranked: list[float]) -> bool:
+    """Two departments' catalogue evidence (best first) so close that the catalogue does not choose."""
+    return len(ranked) > 1 and ranked[1] >= CATALOGUE_RIVAL * ranked[0]
+
+
+def _catalogue_evidence(recognition: Recognition) -> list[PostboxEvidence]:
+    """The catalogue evidence that counts: within the addressed department when the address names one."""
+    match = recognition.recipient
+    if match.source == "address" and match.department:
+        return [e for e in recognition.catalogue if e.department == match.department]
+    return list(recognition.catalogue)
+
+
+def catalogue_decides_for(recognition: Recognition) -> set[str]:
+    """The postboxes of the department the catalogue points to, when it points to one: a second department
+    with at least :data:`CATALOGUE_RIVAL` of its evidence leaves the catalogue undecided (empty set)."""
+    by_department: dict[str, float] = {}
+    for e in _catalogue_evidence(recognition):
+        if e.score > 0:
+            by_department[e.department] = by_department.get(e.department, 0.0) + e.score
+    if not by_department:
+        return set()
+    ranked = sorted(by_department.items(), key=lambda kv: -kv[1])
+    if _contested([v for _, v in ranked]):
+        return set()
+    return {e.postbox for e in recognition.catalogue if e.department == ranked[0][0] and e.score > 0}
+
+
 def catalogue_factors(recognition: Recognition) -> dict[str, tuple[float, str]]:
     """Per postbox the factor its score is multiplied by for what the letter's words say by the responsibilities
     catalogue: ``exp(CATALOGUE_STRENGTH * evidence)``, evidence capped at :data:`CATALOGUE_CAP`. When the address
     names a department (or a person), the catalogue only chooses among that department's postboxes: mail goes to
     whom it is addressed."""
-    evidence = list(recognition.catalogue)
-    match = recognition.recipient
-    if match.source == "address" and match.department:
-        evidence = [e for e in evidence if e.department == match.department]
+    evidence = _catalogue_evidence(recognition)
     by_department: dict[str, float] = {}
     for e in evidence:
         by_department[e.department] = by_department.get(e.department, 0.0) + e.score
     ranked = sorted(by_department.values(), reverse=True)
     # a rival department with nearly as much evidence: the catalogue does not choose between the two
-    ceiling = ranked[1] if len(ranked) > 1 and ranked[1] >= CATALOGUE_RIVAL * ranked[0] else CATALOGUE_CAP
+    ceiling = ranked[1] if _contested(ranked) else CATALOGUE_CAP
     return {
         e.postbox: (math.exp(CATALOGUE_STRENGTH * min(e.score, ceiling, CATALOGUE_CAP)), e.reason())
         for e in evidence
@@ -428,10 +456,13 @@ def _address_routing(
     whom it is addressed. Which of the department's postboxes: the one the address names itself (a postbox's
     name, a task's unit, the person's postbox), the only one, else the scores restricted to the department's
     postboxes (the catalogue's task postboxes, the types' postboxes, the content) — routed when the best has its
-    postbox threshold of that share, else review between them. ``None``: the address does not decide and the
+    postbox threshold of that share, else review between them. Review too when the likeliest type has a fixed
+    postbox outside the department and is fairly sure (its threshold up to :data:`TYPE_OVER_ADDRESS`): address
+    and type disagree and neither overrules the other. ``None``: the address does not decide and the
     scores do, as the directory's ``document_types`` say — no department named surely enough; the likeliest type
-    has a fixed postbox and is sure (invoices → the Rechnungseingang, whoever they are addressed to) or its
-    postbox is one of the department's (the type's threshold applies); or the type goes to one of several
+    has a fixed postbox and is sure (≥ :data:`TYPE_OVER_ADDRESS`: invoices → the Rechnungseingang, whoever they
+    are addressed to) or its postbox is one of the department's (the type's threshold applies); or the type goes
+    to one of several
     postboxes, not the addressed department's, and the letter cites another department's Aktenzeichen that is
     one of them (an objection goes to the department whose notice it cites)."""
     match = recognition.recipient
@@ -443,16 +474,33 @@ def _address_routing(
         return None
     prediction = recognition.document_type
     route = routes.get(prediction.label)
-    if route is not None and route.postbox and (
-        prediction.confidence >= thresholds.for_type(prediction.label) or route.postbox in boxes
-    ):
-        return None
+    addressed = f"the address names {department.name} ({match.confidence:.2f})"
+    if route is not None and route.postbox and route.postbox in boxes:
+        return None  # the type's postbox is the addressed department's: the type's threshold applies
+    if route is not None and route.postbox and prediction.confidence >= thresholds.for_type(prediction.label):
+        if prediction.confidence >= max(TYPE_OVER_ADDRESS, thresholds.for_type(prediction.label)):
+            return None  # a sure type with a fixed postbox: invoices go to the Rechnungseingang
+        # the address and a fairly sure type disagree: neither is sure enough to overrule the other
+        main = department.main_postbox or boxes[0]
+        return {
+            "status": "review",
+            "postbox": None,
+            "confidence": round(prediction.confidence, 4),
+            "decided_by": ADDRESS_SOURCE,
+            "because": [addressed, f"document_type={prediction.label} ({prediction.confidence:.2f}) goes to "
+                                   f"{route.postbox}"],
+            "alternatives": [Alternative(postbox=route.postbox, confidence=round(prediction.confidence, 4)),
+                             Alternative(postbox=main, confidence=round(match.confidence, 4))],
+            "review_reasons": [
+                f"{addressed}, but the document type {prediction.label} ({prediction.confidence:.2f}, below "
+                f"{TYPE_OVER_ADDRESS:.2f}) goes to {route.postbox}"
+            ],
+        }
     if route is not None and route.candidates and not set(route.candidates) & set(boxes):
         cited = {directory.departments[r.department].main_postbox for r in recognition.references
                  if r.department != match.department and r.department in directory.departments}
         if cited & set(route.candidates):
             return None
-    addressed = f"the address names {department.name} ({match.confidence:.2f})"
     evidence = [str(e) for e in match.evidence]
     shares = _department_shares(recognition, directory, routes, boxes, learned) if len(boxes) > 1 else []
     because: list[str]
@@ -492,8 +540,9 @@ def _address_routing(
 
 
 def _supported(recognition: Recognition, learned: Mapping[str, tuple[float, str]] | None) -> set[str]:
-    """Postboxes the catalogue or reviewers' corrections speak for."""
-    return {e.postbox for e in recognition.catalogue} | set(learned or {})
+    """Postboxes the catalogue (when it points to one department, not two) or reviewers' corrections speak
+    for: a letter whose words name two departments alike is not decided by a weak type model."""
+    return catalogue_decides_for(recognition) | set(learned or {})
 
 
 def decide(
