@@ -27,7 +27,7 @@ from intake.poppler import check_poppler
 from intake.tesseract import TesseractEngine
 from mailroom.settings import Settings
 from mailroom.storage import heartbeats
-from mailroom.storage.db import make_engine, session_factory, session_scope
+from mailroom.storage.db import fork_guard, make_engine, session_factory, session_scope
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,9 @@ class Heartbeat:
             self._failing = True
             return
         try:
-            with session_scope(sessions) as session:  # type: ignore[arg-type]
+            # the main process forks a new pool process whenever one dies: never in the middle of this write,
+            # or that pool process could never write to SQLite (see mailroom.storage.db, "fork")
+            with fork_guard(), session_scope(sessions) as session:  # type: ignore[arg-type]
                 heartbeats.beat(
                     session, name=self.name, role=heartbeats.WORKER, host=socket.gethostname(), pid=os.getpid(),
                     queues=",".join(self.queues), tools_ok=self.tools.ok, detail=self.tools.detail,

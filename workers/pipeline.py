@@ -49,7 +49,7 @@ from mailroom.settings import Settings
 from mailroom.storage import mail as mail_storage
 from mailroom.storage import repository
 from mailroom.storage.blobs import BlobStore
-from mailroom.storage.db import make_engine, migrate, session_factory
+from mailroom.storage.db import make_engine, migrate, session_factory, session_scope
 from mailroom.storage.models import ArtifactKind, DocumentRow, DocumentState
 
 if TYPE_CHECKING:
@@ -104,16 +104,11 @@ class PipelineContext:
         )
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        session = self.sessions()
-        try:
+    def session(self, *, readonly: bool = False) -> Iterator[Session]:
+        """One short unit of work (never held across OCR or other waits). ``readonly``: for reads, which on SQLite
+        then neither take nor wait for the write lock (see :func:`mailroom.storage.db.session_scope`)."""
+        with session_scope(self.sessions, readonly=readonly) as session:
             yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
 
     @contextmanager
     def scratch(self) -> Iterator[Path]:
@@ -394,12 +389,13 @@ def read_page(document_id: str, page_input: PageInput, ctx: PipelineContext, scr
     """
     number = page_input.number
     with log_context(document_id=document_id, page=number):
-        with ctx.session() as session:
-            done = repository.page_artifacts(session, document_id, kind=ArtifactKind.PAGE_JSON, page=number)
+        with ctx.session(readonly=True) as session:  # values read inside: a read-only session's rows expire
+            done = [a.blob_sha for a in repository.page_artifacts(
+                session, document_id, kind=ArtifactKind.PAGE_JSON, page=number)]
         if done:
             if page_input.image is not None:
                 page_input.image.path.unlink(missing_ok=True)
-            return Page.model_validate_json(ctx.blobs.read_bytes(done[0].blob_sha))
+            return Page.model_validate_json(ctx.blobs.read_bytes(done[0]))
         page_pdf: Path | None = None
         if page_input.text_page is not None:
             page = page_input.text_page
@@ -441,11 +437,10 @@ def assemble(document_id: str, info: FileInfo, ctx: PipelineContext) -> Document
     Text-layer pages keep the original PDF page (its text is already searchable); scanned pages use the page
     Tesseract rendered; blank pages and separator sheets are left out of the searchable PDF.
     """
-    with ctx.session() as session:
-        rows = repository.page_artifacts(session, document_id)
     by_kind: dict[str, dict[int, str]] = {}
-    for row in rows:
-        by_kind.setdefault(row.kind, {})[row.page] = row.blob_sha
+    with ctx.session(readonly=True) as session:  # values read inside: a read-only session's rows expire
+        for row in repository.page_artifacts(session, document_id):
+            by_kind.setdefault(row.kind, {})[row.page] = row.blob_sha
     page_json = by_kind.get(ArtifactKind.PAGE_JSON.value, {})
     missing = [n for n in range(1, info.page_count + 1) if n not in page_json] if info.kind is not FileKind.XML else []
     if missing:
@@ -751,7 +746,7 @@ def fail(document_id: str, exc: MailroomError, ctx: PipelineContext, *, task_id:
 
 def stored_file(document_id: str, ctx: PipelineContext) -> FileInfo:
     """The checked :class:`FileInfo` of a stored original (checks are cheap and rerun: nothing is trusted)."""
-    with ctx.session() as session:
+    with ctx.session(readonly=True) as session:
         row = _row(session, document_id)
         original_sha = row.original_sha
     if original_sha is None:

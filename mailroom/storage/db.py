@@ -8,6 +8,12 @@ Two deployments share this code (see ``DESIGN.md``):
   never fails half-way with ``SQLITE_BUSY`` (a deferred transaction cannot wait to upgrade its read snapshot
   to a write lock); read-only sessions (``session_scope(..., readonly=True)``) start with a plain deferred
   ``BEGIN`` and never wait for writers.
+* **fork**: a process that forks Python children while other threads use SQLite (the Celery worker's main process
+  forks a new pool process whenever one dies or outgrows its memory, while its heartbeat thread writes) must not
+  fork in the middle of such a transaction: the child inherits SQLite's in-process record of the lock, which
+  nothing in the child ever releases, and every write of the child fails with "database is locked" for good
+  (SQLite: "carrying an open database connection across a fork"). Such threads run their transactions inside
+  :func:`fork_guard`; ``os.fork()`` waits until the block is over.
 * **scale-out**: PostgreSQL through its URL, with ``pool_pre_ping`` so that a restarted server costs one
   reconnect instead of one failed task.
 
@@ -27,6 +33,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 import time
 import weakref
 from collections.abc import Iterator
@@ -230,6 +237,34 @@ def _dispose_in_forked_children(engine: Engine) -> None:
             child_engine.dispose(close=False)
 
     os.register_at_fork(after_in_child=_after_fork)
+
+
+# Held by a thread's transaction in a forking process (fork_guard) and by os.fork() from its "before" hook to its
+# "after" hooks: a fork never happens while a guarded transaction is open. Re-entrant, so that a thread may start
+# a subprocess inside its own guarded block.
+_FORK_GUARD = threading.RLock()
+
+
+@contextmanager
+def fork_guard() -> Iterator[None]:
+    """Hold off ``os.fork()`` of this process (from any thread) while the block runs.
+
+    For SQLite transactions of a thread in a process that forks Python children (see the module docstring):
+    ``with fork_guard(), session_scope(sessions) as session: ...``. A fork waits at most as long as the block
+    (the busy timeout bounds a transaction's wait for the database).
+    """
+    with _FORK_GUARD:
+        yield
+
+
+def _release_fork_guard() -> None:
+    _FORK_GUARD.release()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(
+        before=_FORK_GUARD.acquire, after_in_parent=_release_fork_guard, after_in_child=_release_fork_guard
+    )
 
 
 # --- sessions -------------------------------------------------------------------------------------------
