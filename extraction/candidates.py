@@ -232,10 +232,12 @@ def labelled_candidates(rows: list[Row], sources: dict[int, str]) -> tuple[list[
     by_row: dict[tuple[int, int], list[LabelHit]] = {}
     for hit in hits:
         by_row.setdefault((hit.row.page, hit.row.index), []).append(hit)
+    labelled: dict[Token, str] = {t: h.label.field for h in hits for t in h.row.tokens[h.start : h.end]}
     out: list[Candidate] = []
     for hit in hits:
         for field in _FIELDS_OF_LABEL.get(hit.label.key, (hit.label.field,)):
-            out.extend(_hit_candidates(rows, hit, field, by_row[(hit.row.page, hit.row.index)], sources))
+            out.extend(_hit_candidates(rows, hit, field, by_row[(hit.row.page, hit.row.index)], sources,
+                                       labelled))
     return out, hits
 
 
@@ -248,9 +250,12 @@ for _label in LABELS:
 
 
 def _hit_candidates(
-    rows: list[Row], hit: LabelHit, field: str, row_hits: list[LabelHit], sources: dict[int, str]
+    rows: list[Row], hit: LabelHit, field: str, row_hits: list[LabelHit], sources: dict[int, str],
+    labelled: dict[Token, str] | None = None,
 ) -> list[Candidate]:
-    """The candidates of ``field`` at one label: right of it, beside it, below it, or in its table column."""
+    """The candidates of ``field`` at one label: right of it, beside it, below it, or in its table column. A
+    value below the label that stands after another field's label ("Invoice date <unreadable>" over "Due date
+    25 May 2018") is that label's, and ends the search."""
     kind = FIELD_KINDS.get(field)
     if kind is None:
         return []
@@ -270,6 +275,9 @@ def _hit_candidates(
         if found is None:
             continue
         value, tokens = found
+        if position > 0 and labelled and any(
+                labelled.get(t, field) != field for t in run[: run.index(tokens[0])]):
+            break
         score = _label_weight(hit) * POSITION_WEIGHT[min(position, 2)] * _reading_factor(kind, value, tokens)
         out = [_candidate(field, kind, value, score, tokens, sources, hit.label.text, hit.row)]
         if kind is Kind.AMOUNT and position == 0:
@@ -400,6 +408,11 @@ _TITLE = re.compile(
     r"(?:\b(?:nr|no|nummer|number)\b\.?|#):?\s*"
     r"(?P<number>[A-Za-z0-9][A-Za-z0-9/\-_.]*[A-Za-z0-9])"
 )
+#: A title without "Nr." but with its date: "Rechnung 471102 vom 13.11.2019 (Fortsetzung)" heading page 2.
+_DATED_TITLE = re.compile(
+    r"(?i)\b(?:rechnung|gutschrift|invoice|credit note|facture|avoir|factuur|creditnota)\s+"
+    r"(?P<number>[A-Za-z0-9/\-_.]*\d[A-Za-z0-9/\-_.]*)\s+(?:vom|von|from|dated|du|van)\b"
+)
 TITLE_SCORE = 0.8
 
 
@@ -409,7 +422,7 @@ def title_candidates(rows: list[Row], sources: dict[int, str]) -> list[Candidate
     out: list[Candidate] = []
     for position, row in enumerate(rows):
         text, starts = _joined(row.tokens)
-        match = _TITLE.search(text)
+        match = _TITLE.search(text) or _DATED_TITLE.search(text)
         if match is None or parsers.parse_identifier(match["number"]) is None:
             continue
         tokens = _covering(row.tokens, starts, *match.span("number"))
@@ -419,7 +432,7 @@ def title_candidates(rows: list[Row], sources: dict[int, str]) -> list[Candidate
         if len(date_tokens) == 1 and position + 1 < len(rows) and date_tokens[0].key in {"vom", "von", "from"}:
             date_tokens += rows[position + 1].tokens[:3]
         found = _value_in(date_tokens[1:], Kind.DATE) if date_tokens else None
-        if found and date_tokens[0].key in {"vom", "von", "from", "dated"}:
+        if found and date_tokens[0].key in {"vom", "von", "from", "dated", "du", "van"}:
             out.append(_candidate("issue_date", Kind.DATE, found[0], TITLE_SCORE * _ocr_factor(found[1]), found[1],
                                   sources, "title", row))
     return out
@@ -472,7 +485,10 @@ _UNCHECKED_SHAPES: dict[str, re.Pattern[str]] = {
     # spaced as people write them ("DE 123 456 789", "ATU 12345678"); an Austrian one with a digit too many is
     # still the one printed
     "seller_vat_id": re.compile(r"\b(?:DE\s?\d{3}\s?\d{3}\s?\d{3}|ATU\s?\d{8,9}"
-                               r"|FR\s?[0-9A-Z]{2}\s?\d{3}\s?\d{3}\s?\d{3}|[A-Z]{2}\s?\d{8,12})\b"),
+                               r"|FR\s?[0-9A-Z]{2}\s?\d{3}\s?\d{3}\s?\d{3}|[A-Z]{2}\s?\d{8,12}"
+                               # as printed, however wrong: a short dummy ("DE0815"), a tax number's form
+                               # ("DE/12/345/67890")
+                               r"|[A-Z]{2}\d{4,7}|[A-Z]{2}(?:/\d{2,5}){2,4})\b"),
 }
 
 

@@ -110,10 +110,17 @@ def choose_totals(candidates: list[Candidate]) -> Totals:
         # decides the sign, and only a set that then adds up is taken
         best = _consistent(by_field["total_net"], _with_negated(by_field["total_vat"]),
                            _with_negated(by_field["total_gross"]))
+        if best is None:
+            # a VAT table whose bases are negative but whose tax amounts lost their signs ("-20,48 € 4,10 €"):
+            # every positive reading may be negated; such a repaired set is never sure (chance sums)
+            best = _consistent(by_field["total_net"], _with_negated(by_field["total_vat"], always=True),
+                               _with_negated(by_field["total_gross"], always=True))
     if best is not None:
         net, vats, gross = best
         weakest = min(net.score, gross.score)
         confidence = CONSISTENT_TOTALS_CONFIDENCE * min(1.0, 0.6 + 0.4 * weakest)
+        if any(c.evidence.endswith(NEGATED_MARK) for c in (net, *vats, gross)):
+            confidence = min(confidence, REPAIRED_SIGN_CONFIDENCE)
         vat_value = parsers.amount_text(sum((Decimal(v.value) for v in vats), Decimal(0)))
         vat_field = _from(vats[0], confidence) if len(vats) == 1 else FieldValue(
             vat_value, round(confidence, 3), vats[-1].page, vats[-1].box, vats[-1].source
@@ -135,15 +142,20 @@ def choose_totals(candidates: list[Candidate]) -> Totals:
 
 #: A total read without the minus sign the rest of a credit note has scores a little less.
 NEGATED_WEIGHT = 0.9
+#: A set of totals that adds up only with a sign OCR lost put back: below the review line, a person looks
+#: (negating readings can make chance sums).
+REPAIRED_SIGN_CONFIDENCE = 0.75
+NEGATED_MARK = " (sign repaired)"
 
 
-def _with_negated(candidates: list[Candidate]) -> list[Candidate]:
+def _with_negated(candidates: list[Candidate], *, always: bool = False) -> list[Candidate]:
     """The candidates plus their positive values negated, unless the field already has a negative reading (then
-    the sign was read, and negating more readings only makes chance sums)."""
-    if any(Decimal(c.value) < 0 for c in candidates):
+    the sign was read, and negating more readings only makes chance sums) and not ``always``."""
+    if not always and any(Decimal(c.value) < 0 for c in candidates):
         return candidates
     negated = [
-        replace(c, value=parsers.amount_text(-Decimal(c.value)), score=c.score * NEGATED_WEIGHT)
+        replace(c, value=parsers.amount_text(-Decimal(c.value)), score=c.score * NEGATED_WEIGHT,
+                evidence=c.evidence + NEGATED_MARK)
         for c in candidates if Decimal(c.value) > 0
     ]
     return [*candidates, *negated]

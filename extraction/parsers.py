@@ -41,9 +41,10 @@ _EN_AMOUNT = re.compile(r"(?:(?P<sign>[-−])\s?)?(?P<int>\d{1,3}(?:[,\s']\d{3})
 _NUMERIC_DATE = re.compile(r"(?P<d>\d{1,2})\s?\.\s?(?P<m>\d{1,2})\s?\.\s?(?P<y>\d{4}|\d{2})")
 _ISO_DATE = re.compile(r"(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})")
 # "12. November 2026", "1er mars 2026", "12 de marzo de 2026", "12-Mar-2026", "12 nov. 26" (a two-digit year only
-# after a separator, so that "12 Mai 26" inside a sentence is no date).
+# after a separator, so that "12 Mai 26" inside a sentence is no date); OCR's apostrophe before the year
+# ("25 April'2018", a speck) is no separator of its own.
 _DAY_MONTH_NAME = re.compile(
-    r"(?P<d>\d{1,2})(?:er|º|°|st|nd|rd|th)?\.?[\s\-/]*(?:de\s+)?(?P<name>[^\W\d_]{3,10})\.?,?[\s\-/]*(?:de\s+)?"
+    r"(?P<d>\d{1,2})(?:er|º|°|st|nd|rd|th)?\.?[\s\-/]*(?:de\s+)?(?P<name>[^\W\d_]{3,10})\.?,?['’‘`]?[\s\-/]*(?:de\s+)?"
     r"(?P<y>\d{4}|(?<=[\-/])\d{2})"
 )
 _MONTH_NAME_DAY = re.compile(r"(?P<name>[^\W\d_]{3,10})\.?\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<y>\d{4})")
@@ -247,6 +248,9 @@ def _numeric_iban(raw: str) -> str | None:
     return value if valid_iban(value) else None
 
 
+_STRAY_MARK = re.compile(r"(?<=[A-Z0-9]{4})[.,](?=\s[A-Z0-9]{4})")
+
+
 def find_ibans(text: str) -> list[tuple[str, int, int]]:
     """Every valid IBAN in a text, written in groups of four or in one piece, with its character span.
 
@@ -254,7 +258,8 @@ def find_ibans(text: str) -> list[tuple[str, int, int]]:
     reads for digits (``DEI4`` for ``DE14``) are repaired when the check digits then confirm the result.
     """
     found: list[tuple[str, int, int]] = []
-    for match in re.finditer(r"\b[A-Z]{2}[0-9A-Z|]{2}(?:\s?[A-Z0-9|]{4}){2,7}(?:\s?[A-Z0-9|]{1,4})?", text):
+    text = _STRAY_MARK.sub(" ", text)  # "DE74 5514. 0120 ...": a speck read as a point after a group
+    for match in re.finditer(r"\b[A-Z]{2}[0-9A-Z|]{2}(?:\s{0,2}[A-Z0-9|]{4}){2,7}(?:\s{0,2}[A-Z0-9|]{1,4})?", text):
         pieces = match.group(0).split()
         for n in range(len(pieces), 0, -1):
             raw = " ".join(pieces[:n])

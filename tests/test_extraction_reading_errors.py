@@ -193,3 +193,50 @@ def test_a_name_over_its_street_and_postcode_is_the_seller() -> None:
 def test_legal_forms_written_in_full_or_in_capitals(written: tuple[str, ...], name: str) -> None:
     words = [(w, 300 + sum(22 * len(v) + 20 for v in written[:i]), 150, 30) for i, w in enumerate(written)]
     assert _seller(_placed(*words, *_BODY)) == name
+
+
+def test_a_date_with_an_apostrophe_before_its_year() -> None:
+    assert parsers.parse_date("25 April'2018").isoformat() == "2018-04-25"  # type: ignore[union-attr]
+
+
+def test_a_value_below_a_label_that_belongs_to_another_label_is_not_taken() -> None:
+    # the invoice date was unreadable: the due date on the row below is the due date's, not the issue date's
+    invoice = extract_invoice(_page(("Invoice", "date", "25", "Apr!l"), ("Due", "date", "25", "May", "2018"),
+                                    gap=140)).invoice
+    assert "issue_date" not in invoice
+    assert invoice["due_date"]["value"] == "2018-05-25"
+
+
+def test_the_continuation_title_of_page_two_is_a_second_reading_of_the_number() -> None:
+    # OCR misread the number in the header grid; page 2's "Rechnung 471102 vom ..." disagrees: never sure then
+    invoice = extract_invoice(_page(("Rechnungs-Nr.", "471192"), ("Datum", "05.03.2018"),
+                                    ("Rechnung", "471102", "vom", "05.03.2018", "(Fortsetzung)"))).invoice
+    assert invoice["invoice_number"]["confidence"] < 0.8
+
+
+def test_an_iban_with_a_speck_read_as_a_point() -> None:
+    assert parsers.find_ibans("IBAN: DE74 5514. 0120 3202 0801 46")[0][0] == "DE74551401203202080146"
+
+
+@pytest.mark.parametrize("printed", ["DE0815", "DE/12/345/67890"])
+def test_a_vat_id_is_given_as_printed_however_wrong(printed: str) -> None:
+    invoice = extract_invoice(_page(("USt-IdNr.:", printed), ("Rechnungsnummer", "R-1"))).invoice
+    assert invoice["seller_vat_id"]["value"] == printed
+    assert invoice["validation"]["needs_review"]
+
+
+def test_a_credit_note_whose_tax_amounts_lost_their_signs_keeps_its_negative_gross() -> None:
+    # "TVA 20,0 % -20,48 € 4,10 €" / "Total taxes 14,99 €" / "TVA 5,5 % -198,00 € -10,89 €" / "Total TTC 233,47 €":
+    # the bases are negative (so the VAT field has negative readings), some tax amounts and the gross lost the sign
+    def candidate(field: str, value: str, row: int, score: float = 0.8) -> Candidate:
+        return Candidate(field=field, value=value, score=score, page=1, box=(0, 0, 1, 1), source="ocr",
+                         evidence="test", row=row)
+
+    totals = choose_totals([candidate("total_net", "-218.48", 28, 0.92), candidate("total_vat", "-20.48", 29),
+                            candidate("total_vat", "4.10", 29, 0.7), candidate("total_vat", "14.99", 30, 0.68),
+                            candidate("total_vat", "-198.00", 31), candidate("total_vat", "-10.89", 31, 0.71),
+                            candidate("total_gross", "233.47", 32)])
+    assert totals.consistent
+    assert totals.fields["total_gross"].value == "-233.47"
+    assert totals.fields["total_vat"].value == "-14.99"
+    assert totals.fields["total_gross"].confidence < 0.8  # a repaired sign is checked by a person
