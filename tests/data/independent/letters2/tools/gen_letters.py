@@ -855,7 +855,7 @@ def truth(letter: Letter) -> dict[str, object]:
     t: dict[str, object] = {
         "postbox": sp.postbox,
         "department": POSTBOX_DEPARTMENT[sp.postbox],
-        "addressing": letter.addressing,
+        "addressing": "department" if letter.addressing == "unit" else letter.addressing,
         "person": letter.person,
         "document_type": sp.doc_type,
         "department_name_as_written": letter.dept_as_written,
@@ -895,7 +895,7 @@ def main() -> None:
             else:
                 letter.pages = len(compose(letter))
             t = truth(letter)
-            rows.append([f"{split}/{name}", split, letter.spec.postbox, str(t["department"]), letter.addressing,
+            rows.append([f"{split}/{name}", split, letter.spec.postbox, str(t["department"]), str(t["addressing"]),
                          letter.person or "", letter.spec.doc_type or "", letter.spec.flags.get("kind", ""),
                          str(letter.pages), str(letter.style.dpi), letter.fmt, ",".join(letter.degradations) or "none",
                          f"{letter.style.layout}/{letter.style.family}/{letter.style.body_pt}pt", letter.spec.occasion])
