@@ -656,7 +656,14 @@ def scan(mask: Image.Image, letter: Letter, rng: random.Random) -> Image.Image:
         img = ImageChops.subtract(img, specks)
     if "blur" in deg:
         img = img.filter(ImageFilter.GaussianBlur(p.get("blur", 1.0) * dpi_scale))
-    if "noise" in deg:
+    if "noise" in deg and letter.fmt in ("png1", "tiffg4"):
+        # black-and-white scans: dust specks and dropouts (grey noise would vanish in the binarisation)
+        dots = ImageChops.multiply(noise_image(rng, (w, h)).point(lambda v: 255 if v == 255 else 0),
+                                   noise_image(rng, (w, h)).point(lambda v: 255 if v < 110 else 0))
+        holes = ImageChops.multiply(noise_image(rng, (w, h)).point(lambda v: 255 if v == 0 else 0),
+                                    noise_image(rng, (w, h)).point(lambda v: 255 if v < 160 else 0))
+        img = ImageChops.add(ImageChops.subtract(img, dots), holes)
+    elif "noise" in deg:
         sigma = p.get("noise", 18)
         n = noise_image(rng, (w, h)).point(lambda v: 128 + round(sigma * (v - 127.5) / 127.5))
         img = ImageChops.add(img, n, 1.0, -128)
@@ -778,7 +785,7 @@ def plan_style(rng: random.Random, spec: Spec, sender: Sender, two_pages: bool,
         k = rng.choice([1, 2, 2, 3])
         pool = list(DEGRADATIONS)
         if fmt in ("png1", "tiffg4"):
-            pool += ["skew", "photocopy", "blur"]
+            pool = [d for d in pool if d != "grey_paper"] + ["skew", "photocopy", "blur"]
         if fmt in ("pngL", "pdfjpeg"):
             pool = [d for d in pool if d not in ("noise", "photocopy")] + ["grey_paper", "faint_ink", "skew"]
         while len(degr) < k:
