@@ -22,18 +22,18 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-import scipy.sparse as sp
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.metrics import accuracy_score, f1_score
-from sklearn.model_selection import train_test_split
-from sklearn.svm import LinearSVC
 
 from classifiers.samples import LabelledSample, Sample, noisy
 from mailroom.result import DocumentType
+
+if TYPE_CHECKING:  # scikit-learn and SciPy are imported where a model is trained or its objects are used:
+    # importing them costs a start ~2 s of CPU, and prediction goes without them (classifiers.linear)
+    import scipy.sparse as sp
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
 FEATURES_VERSION = 1  # bump when the feature extraction changes: older model files are then refused
 CHAR_PREFIX = 2500
@@ -76,6 +76,8 @@ def identifier_tokens(text: str) -> str:
 
 
 def _vectorizer(**kwargs: Any) -> TfidfVectorizer:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     return TfidfVectorizer(sublinear_tf=True, dtype=np.float32, **kwargs)
 
 
@@ -107,12 +109,16 @@ class TypeFeatures:
         }
 
     def fit_transform(self, samples: Sequence[Sample]) -> sp.csr_matrix:
+        import scipy.sparse as sp
+
         inputs = self._inputs(samples)
         return sp.hstack(
             [self.blocks[k].fit_transform(inputs[k]) * BLOCK_WEIGHTS[k] for k in self.blocks], format="csr"
         )
 
     def transform(self, samples: Sequence[Sample]) -> sp.csr_matrix:
+        import scipy.sparse as sp
+
         inputs = self._inputs(samples)
         return sp.hstack(
             [self.blocks[k].transform(inputs[k]) * BLOCK_WEIGHTS[k] for k in self.blocks], format="csr"
@@ -156,6 +162,18 @@ class TypePrediction:
         )
 
 
+class TypePredictor(Protocol):
+    """What recognition needs of a model: a fitted :class:`TypeModel`, or its :class:`classifiers.linear.
+    LinearTypeModel` (the same predictions without scikit-learn)."""
+
+    labels: tuple[str, ...]
+    version: int | None
+
+    def predict_many(self, samples: Sequence[Sample]) -> list[TypePrediction]: ...
+
+    def predict(self, sample: Sample) -> TypePrediction: ...
+
+
 @dataclass
 class TypeModel:
     """A fitted model with what is known about it (filled in by :func:`train` and the registry)."""
@@ -196,8 +214,10 @@ def training_data_hash(rows: Sequence[LabelledSample]) -> str:
     return digest.hexdigest()
 
 
-def evaluate(model: TypeModel, rows: Sequence[LabelledSample]) -> Metrics:
+def evaluate(model: TypePredictor, rows: Sequence[LabelledSample]) -> Metrics:
     """Accuracy and macro-F1 of ``model`` on labelled rows (over the labels that occur in them)."""
+    from sklearn.metrics import accuracy_score, f1_score
+
     truth = [r.label for r in rows]
     predicted = [p.label for p in model.predict_many([r.sample for r in rows])]
     labels = sorted(set(truth))
@@ -211,6 +231,9 @@ def evaluate(model: TypeModel, rows: Sequence[LabelledSample]) -> Metrics:
 
 
 def _fit(rows: Sequence[LabelledSample], seed: int) -> tuple[TypeFeatures, CalibratedClassifierCV]:
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.svm import LinearSVC
+
     features = TypeFeatures()
     x = features.fit_transform([r.sample for r in rows])
     y = [r.label for r in rows]
@@ -236,6 +259,8 @@ def train(
     ``noise_share`` of the training rows get an extra copy with simulated OCR noise (robustness to scans).
     Rows from corrections are ordinary rows. Every type needs at least two rows.
     """
+    from sklearn.model_selection import train_test_split
+
     started = time.perf_counter()
     labels = [r.label for r in rows]
     counts = dict(zip(*np.unique(labels, return_counts=True), strict=True))

@@ -19,29 +19,34 @@ version is refused with :class:`ModelIncompatible` instead of failing later in o
 from __future__ import annotations
 
 import json
+import logging
 import os
 import pickle
 import shutil
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
+from importlib.metadata import version as installed_version
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy
-import scipy
-import sklearn
 
-from classifiers.doctype import FEATURES_VERSION, Metrics, TypeModel, evaluate
+from classifiers.doctype import FEATURES_VERSION, Metrics, TypeModel, TypePredictor, evaluate
+from classifiers.linear import LinearTypeModel, compile_model
 from classifiers.samples import LabelledSample
 from mailroom.errors import ModelIncompatible, ModelNotFound
 
 KIND = "doctype"
+log = logging.getLogger(__name__)
 
 
+@cache
 def library_versions() -> dict[str, str]:
-    return {"sklearn": sklearn.__version__, "numpy": numpy.__version__, "scipy": scipy.__version__}
+    """The installed versions, read from the packages' metadata (importing scikit-learn costs ~2 s of CPU)."""
+    return {"sklearn": installed_version("scikit-learn"), "numpy": numpy.__version__,
+            "scipy": installed_version("scipy")}
 
 
 def _major_minor(version: str, parts: int) -> tuple[str, ...]:
@@ -96,6 +101,9 @@ class ModelRegistry:
         stem = self.folder / f"{self.kind}-{version:04d}"
         return stem.with_suffix(".pkl"), stem.with_suffix(".json")
 
+    def _linear_folder(self, version: int) -> Path:
+        return self._paths(version)[0].with_suffix(".linear")
+
     def _model_file(self, version: int) -> Path:
         """The stored model file of ``version``: the pickle, or a ``.joblib`` file an older mailroom wrote."""
         path = self._paths(version)[0]
@@ -133,6 +141,7 @@ class ModelRegistry:
         with os.fdopen(fd, "wb") as out:
             pickle.dump(model, out, protocol=5)
         os.replace(tmp, model_path)
+        self._compile(model, version)
         meta = {
             "kind": self.kind,
             "version": version,
@@ -156,12 +165,46 @@ class ModelRegistry:
         check_compatible(self.metadata(version))
         path = self._model_file(version)
         if path.suffix == ".joblib":
+            import joblib
+
             model: TypeModel = joblib.load(path)
         else:
             with path.open("rb") as stream:
                 model = pickle.load(stream)  # noqa: S301 - our own model files, as joblib's (also pickle)
         model.version = version
         return model
+
+    def load_predictor(self, version: int | None = None) -> TypePredictor:
+        """The given version (default: the current one) for prediction: its linear form without scikit-learn,
+        memory-mapped (:mod:`classifiers.linear`); made from the model file the first time it is needed."""
+        version = self.current_version() if version is None else version
+        if version is None:
+            raise ModelNotFound(f"no current {self.kind} model in {self.folder}; train one with `mailroom train`")
+        check_compatible(self.metadata(version))
+        linear = LinearTypeModel.load(self._linear_folder(version))
+        if linear is None:
+            model = self.load(version)
+            compiled = self._compile(model, version)
+            if compiled is None:
+                return model
+            linear = compiled
+        linear.version = version
+        return linear
+
+    def _compile(self, model: TypeModel, version: int) -> LinearTypeModel | None:
+        """The linear form of ``model``, stored next to it (when the folder is writable)."""
+        try:
+            linear = compile_model(model)
+        except (ValueError, AttributeError) as exc:  # a model the linear form does not reproduce: used as it is
+            log.warning("%s@%s predicts through scikit-learn: %s", self.kind, version, exc)
+            return None
+        folder = self._linear_folder(version)
+        shutil.rmtree(folder, ignore_errors=True)  # one of an older format
+        try:
+            linear.save(folder)
+        except OSError as exc:
+            log.warning("cannot store the linear form of %s@%s in %s: %s", self.kind, version, folder, exc)
+        return linear
 
     def adopt(self, other: ModelRegistry) -> int:
         """Store ``other``'s current model as this registry's next version and make it current (the prebuilt
@@ -178,6 +221,12 @@ class ModelRegistry:
                 tmp = dst.with_name(dst.name + ".tmp")
                 shutil.copyfile(src, tmp)
                 os.replace(tmp, dst)
+            linear = other._linear_folder(source)
+            if linear.is_dir() and not self._linear_folder(source).exists():
+                tmp = self.folder / f".{linear.name}.tmp"
+                shutil.rmtree(tmp, ignore_errors=True)
+                shutil.copytree(linear, tmp)
+                os.rename(tmp, self._linear_folder(source))
             version = source
         else:
             version = self.save(other.load(source))

@@ -4,7 +4,8 @@
     recognition = recognise(document, directory=default_directory(), models=models)
     facts = facts_for_rules(recognition)                         # what rules may test (rules.Facts)
 
-Two models are used, both :class:`classifiers.doctype.TypeModel` (TF-IDF + calibrated linear SVM): the
+Two models are used, both :class:`classifiers.doctype.TypeModel` (TF-IDF + calibrated linear SVM, predicting through
+:mod:`classifiers.linear` without scikit-learn): the
 document-type model, and the *postbox* model, the same model class trained on the postbox of each letter. The
 postbox model only speaks for letters whose type does not fix the postbox and whose address field does not
 name a department (see :mod:`routing.decision`). The type → postbox routes of the town are read from the
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from classifiers.doctype import TypeModel, TypePrediction
+from classifiers.doctype import TypePrediction, TypePredictor
 from classifiers.layout import LetterZones, find_zones
 from classifiers.recipient import RecipientMatch, match_recipient, normalise
 from classifiers.responsibilities import PostboxEvidence, catalogue_for
@@ -65,8 +66,8 @@ def load_type_routes(path: Path = DEFAULT_PATH) -> dict[str, TypeRoute]:
 class RoutingModels:
     """The two fitted models recognition uses, with their registry versions."""
 
-    document_type: TypeModel
-    postbox: TypeModel
+    document_type: TypePredictor
+    postbox: TypePredictor
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from classifiers.doctype import train
+from classifiers.doctype import TypeModel, train
 from classifiers.registry import ModelRegistry, Promotion
 from classifiers.samples import LabelledSample, Sample, sample_from_document
 from mailroom.model import Document
@@ -110,12 +110,20 @@ def _weighted(rows: list[RoutingRow]) -> list[RoutingRow]:
     return [copy for r in rows for copy in [r] * (1 if r.origin == "generated" else CORRECTION_WEIGHT)]
 
 
-def train_models(rows: list[RoutingRow], *, seed: int = 0, holdout: float = 0.0) -> RoutingModels:
+@dataclass(frozen=True)
+class TrainedModels:
+    """The two models as trained (scikit-learn objects), before the registry stores them."""
+
+    document_type: TypeModel
+    postbox: TypeModel
+
+
+def train_models(rows: list[RoutingRow], *, seed: int = 0, holdout: float = 0.0) -> TrainedModels:
     """Fit the type and the postbox model on the same rows (corrections weighted). ``holdout``: share held
     back to measure the models; 0 when they are measured on other data (so that the generated rows trained
     on stay the same from one training to the next and only the corrections make the difference)."""
     weighted = _weighted(rows)
-    return RoutingModels(
+    return TrainedModels(
         document_type=train(_type_rows(weighted), seed=seed, holdout=holdout),
         postbox=train(_postbox_rows(weighted), seed=seed, holdout=holdout),
     )
@@ -138,9 +146,9 @@ def known_document_types(settings: Settings) -> set[str] | None:
 
 
 def load_models(settings: Settings) -> RoutingModels:
-    """The current models (raises ``ModelNotFound`` / ``ModelIncompatible``)."""
+    """The current models for prediction, without scikit-learn (raises ``ModelNotFound`` / ``ModelIncompatible``)."""
     types, postboxes = registries(settings)
-    return RoutingModels(document_type=types.load(), postbox=postboxes.load())
+    return RoutingModels(document_type=types.load_predictor(), postbox=postboxes.load_predictor())
 
 
 @contextmanager

@@ -162,3 +162,48 @@ def test_models_stored_as_fast_pickles_and_older_joblib_files_still_read(
     assert adopted.adopt(older) == 1
     assert (adopted.folder / "doctype-0001.joblib").is_file()
     assert adopted.load().predict(sample).probabilities == pytest.approx(model.predict(sample).probabilities)
+
+
+def test_linear_form_predicts_as_the_fitted_model_without_scikit_learn(
+    model: TypeModel, registry: ModelRegistry, data: tuple[list, list], tmp_path: Path  # type: ignore[type-arg]
+) -> None:
+    """Prediction goes through classifiers.linear (memory-mapped, no scikit-learn import at start): the same
+    probabilities as scikit-learn's own predict_proba, on clean, noisy, odd and empty texts."""
+    import subprocess
+    import sys
+
+    from classifiers.linear import LinearTypeModel
+
+    registry.activate(registry.save(model))
+    folder = registry.folder / "doctype-0001.linear"
+    assert (folder / "weights.npy").is_file() and (folder / "model.pkl").is_file()
+    predictor = registry.load_predictor()
+    assert isinstance(predictor, LinearTypeModel) and predictor.version == 1
+    assert predictor.labels == model.labels
+    rng = random.Random(5)
+    samples = [r.sample for r in data[1][:40]] + [noisy(r, rng).sample for r in data[1][:20]] + [
+        Sample(""), Sample("x"), Sample("  Rechnung\t\tNr.  RE-2026-0042  IBAN DE89 3704 0044 0532 0130 00  ÄÖÜ ß ")]
+    worst = 0.0
+    for sample, expected in zip(samples, model.predict_many(samples), strict=True):
+        got = predictor.predict(sample)
+        assert got.label == expected.label
+        worst = max(worst, *(abs(got.probabilities[k] - p) for k, p in expected.probabilities.items()))
+    assert worst < 1e-5
+    assert evaluate(predictor, data[1]).macro_f1 == pytest.approx(evaluate(model, data[1]).macro_f1)
+    # a registry without the linear form (an older mailroom's) gets it at first use
+    older = ModelRegistry(tmp_path / "older")
+    assert older.adopt(registry) == 1 and (older.folder / "doctype-0001.linear").is_dir()
+    import shutil
+
+    shutil.rmtree(older.folder / "doctype-0001.linear")
+    assert older.load_predictor().predict(samples[0]).probabilities == pytest.approx(
+        model.predict(samples[0]).probabilities)
+    assert (older.folder / "doctype-0001.linear" / "weights.npy").is_file()
+    # loading and predicting in a fresh process imports neither scikit-learn nor SciPy
+    code = ("import sys; from pathlib import Path; from classifiers.registry import ModelRegistry; "
+            "from classifiers.samples import Sample; "
+            f"p = ModelRegistry(Path({str(older.folder)!r})).load_predictor(); "
+            "print(p.predict(Sample('Rechnung')).label); "
+            "print(sorted(m for m in ('sklearn', 'scipy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[0] == model.predict(Sample("Rechnung")).label and out[1] == "[]"
