@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import getpass
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -19,6 +21,10 @@ from typer.core import TyperGroup
 from mailroom.errors import ConfigurationError, FileNotFound, MailroomError
 from mailroom.logs import configure_logging
 from mailroom.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
 
 #: click's ``ClickException`` (usage errors, bad parameters), found from typer's public ``BadParameter``: typer
 #: carries its own copy of click in newer versions and uses click's in older ones.
@@ -72,6 +78,43 @@ def require_paths(*paths: Path) -> None:
             raise FileNotFound(f"{path}: no such file or folder", field="path")
 
 
+@contextmanager
+def database_engine(settings: Settings) -> Iterator[Engine]:
+    """The data directory's database engine, migrated to the current schema, disposed when the block ends."""
+    from mailroom.storage.db import make_engine, migrate
+
+    engine = make_engine(settings)
+    try:
+        migrate(engine)
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def database(settings: Settings, *, readonly: bool = False) -> Iterator[Session]:
+    """One unit of work on the data directory's database (migrated first): committed when the block ends
+    normally, rolled back when it raises; ``readonly=True`` never takes the write lock and never commits. A
+    :class:`MailroomError` raised inside ends the command through :class:`GuardedGroup` (``error: CODE: ...``)."""
+    from mailroom.storage.db import session_scope
+
+    with database_engine(settings) as engine, session_scope(engine, readonly=readonly) as session:
+        yield session
+
+
+def write_output(text: str, output: Path | None, *, note: str = "") -> None:
+    """A command's text result to stdout, or to ``--out FILE`` (``output_not_writable`` if that fails) with a
+    line on stderr saying what was written."""
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise fail("output_not_writable", f"{output}: {exc.strerror}") from None
+    err.print(f"wrote {output}{f' ({note})' if note else ''}", highlight=False, markup=False)
+
+
 def one_line(text: str) -> str:
     """A message on one line (YAML parser errors and the like span several)."""
     return " ".join(str(text).split())
@@ -103,6 +146,8 @@ class GuardedGroup(TyperGroup):
             message = exc.format_message()  # type: ignore[attr-defined]
             raise fail("usage_error", message + where, getattr(exc, "exit_code", 2)) from None
         except MailroomError as exc:
+            for problem in getattr(exc, "problems", None) or ():  # a rule set's: each with its rule and field
+                err.print(str(problem), highlight=False, markup=False)
             raise fail(exc.code, exc.message) from None
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:
             raise fail("file_not_found", f"{exc.filename or ''}: {exc.strerror}") from None

@@ -169,8 +169,9 @@ def _folder_lock(folder: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _code_version() -> str:
-    """A hash of the code that generates the training mail, trains and reads the models."""
+def code_version() -> str:
+    """A hash of the code that generates the training mail, trains and reads the models: a changed feature set or
+    generator never meets a model built by older code."""
     root = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256()
     files = [*(root / "classifiers").glob("*.py"), *(root / "sample_docs").glob("*.py"),
@@ -182,7 +183,7 @@ def _code_version() -> str:
 
 def default_models_folder(settings: Settings, *, count: int = DEFAULT_COUNT, seed: int = DEFAULT_SEED) -> Path:
     """Where the prebuilt default models of this code version live (one folder per code version, count, seed)."""
-    return settings.models_cache_dir / f"{_code_version()}-{count}-{seed}"
+    return settings.models_cache_dir / f"{code_version()}-{count}-{seed}"
 
 
 def prepare_default_models(settings: Settings, *, count: int = DEFAULT_COUNT, seed: int = DEFAULT_SEED) -> Path:

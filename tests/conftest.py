@@ -8,7 +8,6 @@ its own, or the first one would wait for the training within its own time limit.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -21,12 +20,10 @@ _ROOT = Path(__file__).resolve().parent.parent
 
 
 def _code_version() -> str:
-    """A hash of the code that trains and reads the models: a changed feature set never meets a stale model."""
-    digest = hashlib.sha256()
-    trainer = [_ROOT / "routing" / "training.py", _ROOT / "routing" / "recognition.py"]
-    for path in sorted([*(_ROOT / "classifiers").glob("*.py"), *trainer]):
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
+    """The hash the default-models cache uses (routing.training.code_version): one notion of "the models' code"."""
+    from routing.training import code_version
+
+    return code_version()
 
 
 _shared = Path(tempfile.gettempdir()) / f"mailroom-test-models-{_code_version()}"

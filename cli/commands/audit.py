@@ -11,21 +11,39 @@ import csv
 import json
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.common import DataDirOption, cli_settings, err
+from cli.common import DataDirOption, cli_settings, database, err, fail
 from mailroom import audit, audit_keys, transfer_notes
 from mailroom.errors import MailroomError
-from mailroom.storage.db import make_engine, migrate, session_scope
+from mailroom.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 NAME = "audit"
 app = typer.Typer(
     help="The audit trail: verify its hash chain, export its entries and the transfer notes.", no_args_is_help=True
 )
+
+#: Exit status when the trail cannot be read (1 means: tampered).
+UNREADABLE_EXIT = 2
+
+
+@contextmanager
+def _trail(settings: Settings) -> Iterator[Session]:
+    """The audit trail, read only; an error reading it ends the command with exit status 2."""
+    try:
+        with database(settings, readonly=True) as session:
+            yield session
+    except MailroomError as exc:
+        raise fail(exc.code, exc.message, UNREADABLE_EXIT) from None
 
 
 
@@ -56,20 +74,10 @@ def verify(
         raise typer.BadParameter(f"{malformed[0]!r} is not a head hash (64 hex digits, as verify prints it)",
                                  param_hint="--head")
     settings = cli_settings(data_dir)
-    engine = None
-    try:
-        engine = make_engine(settings)
-        migrate(engine)
-        with session_scope(engine, readonly=True) as session:
-            report = audit.verify(session)
-            anchors = audit.verify_anchors(session, heads=head or [],
-                                           checkpoints=audit_keys.checkpoint_file(settings) if checkpoints else None)
-    except MailroomError as exc:
-        err.print(f"[red]error[/red]: {exc.code}: {exc.message}", highlight=False)
-        raise typer.Exit(2) from None
-    finally:
-        if engine is not None:
-            engine.dispose()
+    with _trail(settings) as session:
+        report = audit.verify(session)
+        anchors = audit.verify_anchors(session, heads=head or [],
+                                       checkpoints=audit_keys.checkpoint_file(settings) if checkpoints else None)
     if not report.ok:
         err.print(f"[red]TAMPERED[/red]: {report.summary()} "
                   f"({report.entries} entries before it are intact)", highlight=False)
@@ -86,18 +94,8 @@ def checkpoint(data_dir: DataDirOption = None) -> None:
     """Append a signed checkpoint of the chain's head to $MAILROOM_AUDIT_CHECKPOINT_FILE (the beat does it every
     MAILROOM_AUDIT_CHECKPOINT_SECONDS; run it from cron otherwise)."""
     settings = cli_settings(data_dir)
-    engine = None
-    try:
-        engine = make_engine(settings)
-        migrate(engine)
-        with session_scope(engine, readonly=True) as session:
-            entry = audit.write_checkpoint(session, audit_keys.checkpoint_file(settings))
-    except MailroomError as exc:
-        err.print(f"[red]error[/red]: {exc.code}: {exc.message}", highlight=False)
-        raise typer.Exit(2) from None
-    finally:
-        if engine is not None:
-            engine.dispose()
+    with _trail(settings) as session:
+        entry = audit.write_checkpoint(session, audit_keys.checkpoint_file(settings))
     typer.echo("the chain is empty: no checkpoint" if entry is None else
                f"checkpoint: entry {entry['entry_id']} hash {entry['hash']} ({entry['entries']} entries)")
 
@@ -108,8 +106,7 @@ def rotate_key(data_dir: DataDirOption = None) -> None:
     try:
         kid = audit_keys.rotate(cli_settings(data_dir))
     except MailroomError as exc:
-        err.print(f"[red]error[/red]: {exc.code}: {exc.message}", highlight=False)
-        raise typer.Exit(2) from None
+        raise fail(exc.code, exc.message, UNREADABLE_EXIT) from None
     typer.echo(f"new audit key {kid}: entries from now on are signed with it; keep the older keys")
 
 
@@ -123,22 +120,14 @@ def export(
 ) -> None:
     """Print the entries in chain order (tab-separated, or JSON Lines with --json)."""
     since_at = _parse_since(since) if since is not None else None
-    engine = make_engine(cli_settings(data_dir))
-    try:
-        migrate(engine)
-        with session_scope(engine, readonly=True) as session:
-            for entry in audit.export(session, since=since_at):
-                if as_json:
-                    typer.echo(json.dumps(entry, ensure_ascii=False))
-                else:
-                    details = json.dumps(entry["details"], ensure_ascii=False) if entry["details"] else ""
-                    typer.echo("\t".join([str(entry["id"]), entry["at"], entry["actor"], entry["action"],
-                                          entry["object_type"], entry["object_id"] or "-", details]))
-    except MailroomError as exc:
-        err.print(f"[red]error[/red]: {exc.code}: {exc.message}", highlight=False)
-        raise typer.Exit(2) from None
-    finally:
-        engine.dispose()
+    with _trail(cli_settings(data_dir)) as session:
+        for entry in audit.export(session, since=since_at):
+            if as_json:
+                typer.echo(json.dumps(entry, ensure_ascii=False))
+            else:
+                details = json.dumps(entry["details"], ensure_ascii=False) if entry["details"] else ""
+                typer.echo("\t".join([str(entry["id"]), entry["at"], entry["actor"], entry["action"],
+                                      entry["object_type"], entry["object_id"] or "-", details]))
 
 
 class NoteFormat(StrEnum):
@@ -162,19 +151,10 @@ def transfer_notes_command(
     Notes outlive their documents (they are kept in the audit trail). Exit 1 when --document has no note.
     """
     since_at = _parse_since(since) if since is not None else None
-    engine = make_engine(cli_settings(data_dir))
-    try:
-        migrate(engine)
-        with session_scope(engine, readonly=True) as session:
-            notes = transfer_notes.transfer_notes(session, since=since_at, document_id=document)
-    except MailroomError as exc:
-        err.print(f"[red]error[/red]: {exc.code}: {exc.message}", highlight=False)
-        raise typer.Exit(2) from None
-    finally:
-        engine.dispose()
+    with _trail(cli_settings(data_dir)) as session:
+        notes = transfer_notes.transfer_notes(session, since=since_at, document_id=document)
     if document is not None and not notes:
-        err.print(f"[red]error[/red]: document_not_found: no transfer note for document {document}", highlight=False)
-        raise typer.Exit(1)
+        raise fail("document_not_found", f"no transfer note for document {document}")
     if output_format is NoteFormat.CSV:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(transfer_notes.CSV_COLUMNS)

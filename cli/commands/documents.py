@@ -14,10 +14,10 @@ from typing import Annotated
 
 import typer
 
-from cli.common import DataDirOption, cli_actor, cli_settings, err
+from cli.common import DataDirOption, cli_actor, cli_settings, database_engine, err, one_line
 from mailroom.errors import MailroomError
 from mailroom.storage.blobs import BlobStore
-from mailroom.storage.db import make_engine, migrate, session_factory
+from mailroom.storage.db import session_factory
 
 NAME = "documents"
 app = typer.Typer(help="Documents: delete one on request (data protection), run the retention once, process a "
@@ -46,16 +46,9 @@ def delete(
     if not reason.strip():
         raise typer.BadParameter("a deletion needs a reason", param_hint="--reason")
     settings = cli_settings(data_dir)
-    engine = make_engine(settings)
-    try:
-        migrate(engine)
+    with database_engine(settings) as engine:
         deletion = delete_document(session_factory(engine), BlobStore(settings.blob_dir), document_id,
                                    who=f"cli:{by}" if by else cli_actor(), reason="request", note=reason.strip())
-    except MailroomError as exc:
-        err.print(f"error: {exc.code}: {exc.message}", highlight=False, markup=False)
-        raise typer.Exit(1) from None
-    finally:
-        engine.dispose()
     assert deletion is not None
     if as_json:
         typer.echo(json.dumps({"deleted": [asdict(d) for d in deletion.documents],
@@ -88,25 +81,21 @@ def reprocess(
     if state is not None and state != "failed":
         raise typer.BadParameter("only failed documents are processed again", param_hint="--state")
     settings = cli_settings(data_dir)
-    engine = make_engine(settings)
-    sessions = session_factory(engine)
     dispatcher = CeleryDispatcher(create_celery(settings))
     done, errors = [], 0
-    try:
-        migrate(engine)
+    with database_engine(settings) as engine:
+        sessions = session_factory(engine)
         for one in [document_id] if document_id is not None else failed_documents(sessions):
             try:
                 outcome = reprocess_one(sessions, one, actor=f"cli:{by}" if by else cli_actor())
             except MailroomError as exc:
-                err.print(f"error: {exc.code}: {exc.message}", highlight=False, markup=False)
+                err.print(f"error: {exc.code}: {one_line(exc.message)}", highlight=False, markup=False)
                 errors += 1
                 continue
             dispatcher.submit(one)
             done.append(asdict(outcome))
             if not as_json:
                 typer.echo(f"{one}: processed again (was {outcome.previous_state}: {outcome.previous_error or '-'})")
-    finally:
-        engine.dispose()
     if as_json:
         typer.echo(json.dumps({"reprocessed": done}, ensure_ascii=False))
     if errors:
@@ -128,16 +117,9 @@ def retention(
     from mailroom.retention import run_retention
 
     settings = cli_settings(data_dir)
-    engine = make_engine(settings)
-    try:
-        migrate(engine)
+    with database_engine(settings) as engine:
         report = run_retention(settings, session_factory(engine), BlobStore(settings.blob_dir), dry_run=dry_run,
                                limit=limit)
-    except MailroomError as exc:
-        err.print(f"error: {exc.code}: {exc.message}", highlight=False, markup=False)
-        raise typer.Exit(1) from None
-    finally:
-        engine.dispose()
     if as_json:
         typer.echo(json.dumps({**report.summary(), "dry_run": dry_run, "expired_ids": report.expired,
                                "deleted_ids": [d.document_id for d in report.deleted]}))

@@ -13,11 +13,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cli.common import DataDirOption, cli_actor, cli_settings, err
+from cli.common import DataDirOption, cli_actor, cli_settings, database, err
 from mailroom.directory import check_scope
-from mailroom.errors import KeyNotFound, MailroomError
+from mailroom.errors import KeyNotFound
 from mailroom.storage import keys
-from mailroom.storage.db import make_engine, migrate, session_scope
 
 NAME = "keys"
 app = typer.Typer(help="API keys of the REST API: create (shown once), list, revoke.", no_args_is_help=True)
@@ -57,22 +56,14 @@ def create(
     """Create a key and print its token once (stdout); store only its hash. Its postboxes and person must exist
     in the organisation directory."""
     settings = cli_settings(data_dir)
-    engine = make_engine(settings)
-    try:
-        check_scope(settings, postbox or (), person)
-        migrate(engine)
-        with session_scope(engine) as session:
-            created = keys.create_key(session, name=name, role=role, postboxes=postbox, station=station,
-                                      person=person, actor=cli_actor())
-            row = created.row
-            scope = describe_scope(row.role, row.station, row.postboxes)
-            if row.person:
-                scope += f"; confidential letters for {row.person}"
-    except MailroomError as exc:
-        err.print(f"[red]error[/red]: {exc.code}: {exc.message}", highlight=False)
-        raise typer.Exit(1) from None
-    finally:
-        engine.dispose()
+    check_scope(settings, postbox or (), person)
+    with database(settings) as session:
+        created = keys.create_key(session, name=name, role=role, postboxes=postbox, station=station,
+                                  person=person, actor=cli_actor())
+        row = created.row
+        scope = describe_scope(row.role, row.station, row.postboxes)
+        if row.person:
+            scope += f"; confidential letters for {row.person}"
     err.print(f"created {row.role} key {row.name!r} (id {row.id}, scope: {scope}). "
               "The token is shown only this once:", highlight=False)
     typer.echo(created.token)
@@ -85,19 +76,14 @@ def list_keys(
     data_dir: DataDirOption = None,
 ) -> None:
     """List keys (never their secrets)."""
-    engine = make_engine(cli_settings(data_dir))
-    try:
-        migrate(engine)
-        with session_scope(engine, readonly=True) as session:
-            rows: list[dict[str, Any]] = [
-                {"name": r.name, "id": r.id, "role": r.role, "station": r.station, "postboxes": r.postboxes,
-                 "person": r.person,
-                 "created_at": r.created_at.isoformat(timespec="seconds"),
-                 "revoked_at": r.revoked_at.isoformat(timespec="seconds") if r.revoked_at else None}
-                for r in keys.list_keys(session, include_revoked=revoked)
-            ]
-    finally:
-        engine.dispose()
+    with database(cli_settings(data_dir), readonly=True) as session:
+        rows: list[dict[str, Any]] = [
+            {"name": r.name, "id": r.id, "role": r.role, "station": r.station, "postboxes": r.postboxes,
+             "person": r.person,
+             "created_at": r.created_at.isoformat(timespec="seconds"),
+             "revoked_at": r.revoked_at.isoformat(timespec="seconds") if r.revoked_at else None}
+            for r in keys.list_keys(session, include_revoked=revoked)
+        ]
     if as_json:
         for item in rows:
             typer.echo(json.dumps(item, ensure_ascii=False))
@@ -119,14 +105,9 @@ def revoke(
     data_dir: DataDirOption = None,
 ) -> None:
     """Revoke the active key of this name: it answers 401 from now on."""
-    engine = make_engine(cli_settings(data_dir))
-    try:
-        migrate(engine)
-        with session_scope(engine) as session:
-            row = keys.revoke_key(session, name, actor=cli_actor())
-            key_id = row.id if row is not None else None
-    finally:
-        engine.dispose()
+    with database(cli_settings(data_dir)) as session:
+        row = keys.revoke_key(session, name, actor=cli_actor())
+        key_id = row.id if row is not None else None
     if key_id is None:
         raise KeyNotFound(f"no active key named {name!r}", field="name")
     err.print(f"revoked key {name!r} (id {key_id})", highlight=False)

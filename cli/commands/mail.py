@@ -30,11 +30,6 @@ MailboxesFile = Annotated[
 AsJson = Annotated[bool, typer.Option("--json", help="One JSON object per line")]
 
 
-def _fail(exc: MailroomError) -> typer.Exit:
-    err.print(f"[red]{exc.code}[/red]: {exc.message}", highlight=False)
-    return typer.Exit(1)
-
-
 def _mailboxes(file: Path | None, data_dir: Path | None) -> tuple[Any, tuple[Any, ...]]:
     from cli.common import cli_settings
     from workers.mailboxes import load_mailboxes
@@ -51,21 +46,18 @@ def check(file: MailboxesFile = None, connect: Annotated[bool, typer.Option(
     "--connect", help="Also log in to each mailbox and count the waiting messages")] = False,
           data_dir: DataDirOption = None) -> None:
     """Validate the mailbox file (and with --connect, log in); print the mailboxes without secrets."""
-    try:
-        settings, boxes = _mailboxes(file, data_dir)
-        table = Table("mailbox", "server", "login", "folder", "processed", "refused", "waiting")
-        failed = False
-        for box in boxes:
-            waiting = "-"
-            if connect:
-                waiting = _count_waiting(settings, box)
-                failed = failed or not waiting.isdigit()
-            login = "oauth2" if box.oauth2 else "password"
-            table.add_row(box.name, f"{box.host}:{box.port} ({box.security})", f"{box.username} ({login})", box.folder,
-                          box.processed_folder, box.refused_folder, waiting)
-        out.print(table)
-    except MailroomError as exc:
-        raise _fail(exc) from exc
+    settings, boxes = _mailboxes(file, data_dir)
+    table = Table("mailbox", "server", "login", "folder", "processed", "refused", "waiting")
+    failed = False
+    for box in boxes:
+        waiting = "-"
+        if connect:
+            waiting = _count_waiting(settings, box)
+            failed = failed or not waiting.isdigit()
+        login = "oauth2" if box.oauth2 else "password"
+        table.add_row(box.name, f"{box.host}:{box.port} ({box.security})", f"{box.username} ({login})", box.folder,
+                      box.processed_folder, box.refused_folder, waiting)
+    out.print(table)
     if failed:
         raise typer.Exit(1)
 
@@ -100,16 +92,13 @@ def poll(
     from workers.mail import MailboxReader
     from workers.pipeline import PipelineContext
 
-    try:
-        settings, boxes = _mailboxes(file, data_dir)
-        chosen = [box for box in boxes if not mailbox or box.name in mailbox]
-        unknown = sorted(set(mailbox or ()) - {box.name for box in boxes})
-        if unknown:
-            raise MailboxesConfigError(f"no such mailbox in the file: {', '.join(unknown)}")
-        ctx = PipelineContext.create(settings)
-        dispatcher = InlineDispatcher(ctx)
-    except MailroomError as exc:
-        raise _fail(exc) from exc
+    settings, boxes = _mailboxes(file, data_dir)
+    chosen = [box for box in boxes if not mailbox or box.name in mailbox]
+    unknown = sorted(set(mailbox or ()) - {box.name for box in boxes})
+    if unknown:
+        raise MailboxesConfigError(f"no such mailbox in the file: {', '.join(unknown)}")
+    ctx = PipelineContext.create(settings)
+    dispatcher = InlineDispatcher(ctx)
     problems = 0
     for box in chosen:
         try:
@@ -145,11 +134,8 @@ def run(file: MailboxesFile = None, data_dir: DataDirOption = None) -> None:
     from workers.mail import MailboxReader
     from workers.pipeline import PipelineContext
 
-    try:
-        settings, boxes = _mailboxes(file, data_dir)
-        ctx = PipelineContext.create(settings)
-    except MailroomError as exc:
-        raise _fail(exc) from exc
+    settings, boxes = _mailboxes(file, data_dir)
+    ctx = PipelineContext.create(settings)
     dispatcher = CeleryDispatcher(create_celery(settings))
     stop = threading.Event()
 
@@ -173,14 +159,10 @@ def status(as_json: AsJson = False, data_dir: DataDirOption = None) -> None:
     """Each mailbox's last poll, its errors, and the messages it refused lately (with the reason)."""
     from sqlalchemy import select
 
-    from cli.common import cli_settings
+    from cli.common import cli_settings, database
     from mailroom.storage import mail as mail_storage
-    from mailroom.storage.db import make_engine, migrate, session_scope
 
-    settings = cli_settings(data_dir)
-    engine = make_engine(settings)
-    migrate(engine)
-    with session_scope(engine) as session:
+    with database(cli_settings(data_dir), readonly=True) as session:
         rows = mail_storage.statuses(session)
         refused = session.scalars(select(mail_storage.MailMessageRow).where(
             mail_storage.MailMessageRow.state == mail_storage.MessageState.REFUSED.value

@@ -1,5 +1,5 @@
-"""Recognition commands: ``mailroom train``, ``mailroom models list|rollback``, ``mailroom directory import``,
-``mailroom eval routing DIR``.
+"""Recognition commands: ``mailroom train``, ``mailroom models list|prepare|rollback``, ``mailroom eval routing
+DIR``.
 
 :func:`route_document` is the whole decision for one read document (recognise → rules → hybrid decision); the
 pipeline and ``eval routing`` both call it.
@@ -15,14 +15,13 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from cli.common import DataDirOption, cli_actor, cli_settings, err, eval_app, require_paths
-from mailroom.directory import installed_directory_file
+from cli.common import DataDirOption, cli_actor, cli_settings, database, err, eval_app, require_paths
 from mailroom.settings import Settings
 
 if TYPE_CHECKING:
@@ -36,7 +35,6 @@ CURVE_THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99)
 out = Console()
 models_app = typer.Typer(help="Versions of the recognition models: list, roll back, prepare the defaults.",
                          no_args_is_help=True)
-directory_app = typer.Typer(help="The organisation directory.", no_args_is_help=True)
 
 
 
@@ -288,214 +286,20 @@ def models_rollback(kind: Kind = "doctype", data_dir: DataDirOption = None) -> N
     """Make the previously current version of a model current again (recorded in the audit trail as
     ``model.rolled_back``)."""
     from mailroom import audit
-    from mailroom.errors import MailroomError
-    from mailroom.storage.db import make_engine, migrate, session_scope
 
     settings = cli_settings(data_dir)
     registry = _registry(settings, kind)
     before = registry.current_version()
-    engine = make_engine(settings)
-    try:
-        migrate(engine)
-        with session_scope(engine) as session:  # the entry is written with the change, in one short step
-            version = registry.rollback()
-            audit.record(session, actor=cli_actor(), action="model.rolled_back", object_type="model",
-                         object_id=f"{kind}:{version}", details={"kind": kind, "from_version": before,
-                                                                 "to_version": version})
-    except MailroomError as exc:
-        _fail(exc.code, _one_line(exc.message))
-    finally:
-        engine.dispose()
+    with database(settings) as session:  # the entry is written with the change, in one short step
+        version = registry.rollback()
+        audit.record(session, actor=cli_actor(), action="model.rolled_back", object_type="model",
+                     object_id=f"{kind}:{version}", details={"kind": kind, "from_version": before,
+                                                             "to_version": version})
     err.print(f"{kind} model: version {version} is current again")
-
-
-@directory_app.command("import")
-def directory_import(
-    file: Annotated[Path, typer.Argument(help="Directory as YAML (like the default) or CSV (kind column)")],
-    data_dir: DataDirOption = None,
-) -> None:
-    """Validate an organisation directory and install it as this data directory's directory (recorded in the
-    audit trail as ``directory.replaced``, like ``PUT /api/v1/directory``). Every problem is listed and nothing is
-    installed then (``invalid_directory``); afterwards, a warning names each stored rule the change affects (a
-    postbox, person or department gone, a person moved)."""
-    from mailroom.errors import InvalidDirectory
-    from routing.router import install_directory
-
-    suffix = file.suffix.lower()
-    if not file.is_file():
-        _fail("file_not_found", f"{file}: no such file")
-    if suffix not in (".csv", ".yaml", ".yml"):
-        _fail("invalid_directory", f"{file.name}: a directory is a .yaml, .yml or .csv file")
-    try:
-        body = file.read_bytes()
-    except OSError as exc:
-        _fail("file_not_found", f"{file}: {exc.strerror}")
-    settings = cli_settings(data_dir)
-    old = _current_or_none(settings)
-    try:
-        directory = install_directory(settings, body, ".csv" if suffix == ".csv" else ".yaml")
-    except InvalidDirectory as exc:
-        for problem in exc.details.get("problems") or []:
-            err.print(f"{file.name}: {problem}", highlight=False, markup=False)
-        _fail(exc.code, _one_line(exc.message) if not exc.details.get("problems")
-              else f"{len(exc.details['problems'])} problem(s) in {file.name}; nothing installed")
-    _after_directory_change(settings, directory, old, f"import of {file.name}")
-
-
-def _fail(code: str, message: str) -> NoReturn:
-    err.print(f"error: {code}: {message}", highlight=False, markup=False)
-    raise typer.Exit(1)
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _current_or_none(settings: Settings) -> Any:
-    """The directory in force before a change (None if the installed one cannot be read)."""
-    from mailroom.directory import current_directory
-    from mailroom.errors import MailroomError
-
-    try:
-        return current_directory(settings)
-    except MailroomError:
-        return None
-
-
-def _after_directory_change(settings: Settings, directory: Any, old: Any, note: str) -> None:
-    """Audit the change, print a warning per stored rule it affects, then the summary."""
-    from mailroom.storage.db import make_engine, migrate, session_scope
-    from rules.store import directory_warnings
-
-    engine = make_engine(settings)
-    try:
-        migrate(engine)
-        with session_scope(engine) as session:
-            warnings = directory_warnings(session, old, directory)
-            _audit_directory(session, settings, directory, note, len(warnings))
-    finally:
-        engine.dispose()
-    for line in warnings:
-        err.print(f"warning: {line}", highlight=False, markup=False)
-    target = installed_directory_file(settings)
-    err.print(
-        f"{directory.name}: {len(directory.departments)} departments, {len(directory.persons)} persons, "
-        f"{len(directory.postboxes)} postboxes → {target}"
-        + (f"; {len(warnings)} rule warning(s): check the rules (mailroom rules validate)" if warnings else ""),
-        highlight=False, markup=False,
-    )
-
-
-@directory_app.command("validate")
-def directory_validate(
-    file: Annotated[Path, typer.Argument(help="Directory as YAML or CSV")],
-) -> None:
-    """Check a directory (with its responsibilities catalogue) without installing it; every problem is listed."""
-    from mailroom.directory import InvalidDirectory, load_directory
-
-    if not file.is_file():
-        _fail("file_not_found", f"{file}: no such file")
-    try:
-        directory = load_directory(file)
-    except InvalidDirectory as exc:
-        problems = exc.details.get("problems") or []
-        for problem in problems:
-            err.print(f"{file.name}: {problem}", highlight=False, markup=False)
-        _fail(exc.code, f"{len(problems)} problem(s) in {file.name}" if problems else _one_line(exc.message))
-    tasks = sum(len(d.tasks) for d in directory.departments.values())
-    words = sum(len(t.all_words) for d in directory.departments.values() for t in d.tasks)
-    err.print(
-        f"{file.name}: valid: {len(directory.departments)} departments, {len(directory.postboxes)} postboxes, "
-        f"{len(directory.persons)} persons; catalogue: {tasks} tasks, {words} words", highlight=False, markup=False,
-    )
-
-
-@directory_app.command("export")
-def directory_export(
-    output: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout")] = None,
-    data_dir: DataDirOption = None,
-) -> None:
-    """Write the directory in force as YAML that ``directory import`` accepts: an installed YAML file (or the
-    default directory) as it is, with its comments and document-type routes; one installed as CSV converted."""
-    from mailroom.directory import DEFAULT_PATH, current_directory, to_yaml
-    from mailroom.errors import MailroomError
-
-    settings = cli_settings(data_dir)
-    installed = installed_directory_file(settings)
-    source = installed or DEFAULT_PATH
-    try:
-        if source.suffix == ".csv":
-            text = to_yaml(current_directory(settings))
-        else:
-            text = source.read_text(encoding="utf-8-sig")
-    except MailroomError as exc:
-        _fail(exc.code, _one_line(exc.message))
-    except OSError as exc:
-        _fail("file_not_found", f"{source}: {exc.strerror}")
-    if output is None:
-        typer.echo(text, nl=False)
-        return
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        _fail("output_not_writable", f"{output}: {exc.strerror}")
-    err.print(f"wrote {output} ({'installed' if installed else 'default'} directory)", highlight=False, markup=False)
-
-
-@directory_app.command("versions")
-def directory_versions_command(data_dir: DataDirOption = None) -> None:
-    """Every installed version of the directory, oldest first; the last one is in use."""
-    from routing.router import directory_versions
-
-    versions = directory_versions(cli_settings(data_dir))
-    if not versions:
-        err.print("no directory installed: the default directory (Stadt Musterstadt) is in use")
-        return
-    table = Table(title="organisation directory versions")
-    for col in ("version", "installed", "sha256", "file"):
-        table.add_column(col)
-    for v in versions:
-        table.add_row(str(v.number), v.installed_at, v.sha256[:16], v.path.name)
-    out.print(table)
-
-
-@directory_app.command("rollback")
-def directory_rollback(
-    version: Annotated[int, typer.Argument(help="The version to install again")],
-    data_dir: DataDirOption = None,
-) -> None:
-    """Install an earlier version of the directory again (audited as ``directory.replaced``)."""
-    from mailroom.errors import MailroomError
-    from routing.router import reinstall_directory_version
-
-    settings = cli_settings(data_dir)
-    old = _current_or_none(settings)
-    try:
-        directory = reinstall_directory_version(settings, version)
-    except MailroomError as exc:
-        _fail(exc.code, _one_line(exc.message))
-    _after_directory_change(settings, directory, old, f"rollback to version {version}")
-
-
-def _audit_directory(session: Any, settings: Settings, directory: Any, note: str, warnings: int) -> None:
-    import hashlib
-
-    from mailroom import audit
-
-    target = installed_directory_file(settings)
-    body = target.read_bytes() if target else b""
-    audit.record(
-        session, actor=cli_actor(), action="directory.replaced", object_type="directory", object_id=directory.name,
-        details={"format": target.suffix.lstrip(".") if target else "", "sha256": hashlib.sha256(body).hexdigest(),
-                 "bytes": len(body), "departments": len(directory.departments),
-                 "postboxes": len(directory.postboxes), "persons": len(directory.persons), "note": note,
-                 "rule_warnings": warnings},
-    )
 
 
 def register(main_app: typer.Typer) -> None:
     main_app.add_typer(models_app, name="models")
-    main_app.add_typer(directory_app, name="directory")
 
     @main_app.command("train")
     def train_command(
@@ -504,14 +308,10 @@ def register(main_app: typer.Typer) -> None:
         data_dir: DataDirOption = None,
     ) -> None:
         """Retrain both models on generated mail + stored corrections; promote each only if not worse."""
-        from mailroom.storage.db import make_engine, migrate, session_scope
         from routing.training import retrain
 
         settings = cli_settings(data_dir)
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = make_engine(settings)
-        migrate(engine)
-        with session_scope(engine) as session:
+        with database(settings) as session:
             report = retrain(settings, session, count=count, seed=seed, actor=cli_actor())
         err.print(
             f"trained on {report.generated_rows} generated letters + {report.correction_rows} corrected "

@@ -11,8 +11,6 @@ import getpass
 import json
 import shutil
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -20,13 +18,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.orm import Session
 
-from cli.common import DataDirOption, cli_settings, err
-from mailroom.directory import Directory, current_directory
-from mailroom.errors import FileNotFound, MailroomError
+from cli.common import DataDirOption, cli_settings, database, err, fail
+from mailroom.directory import current_directory
+from mailroom.errors import FileNotFound
 from mailroom.settings import Settings
-from mailroom.storage.db import make_engine, migrate, session_scope
 
 NAME = "rules"
 app = typer.Typer(help="Routing rules: validate, versions, activate, rollback, import/export, simulate, eval.",
@@ -36,41 +32,6 @@ out = Console()
 RuleSetName = Annotated[str, typer.Option("--name", help="Rule set name")]
 Actor = Annotated[str | None, typer.Option("--actor", help="Who makes the change (default: the login name)")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON")]
-
-
-@contextmanager
-def _session(data_dir: Path | None) -> Iterator[Session]:
-    """A committed unit of work on the data directory's database; mailroom errors end the command (exit 1)."""
-    settings = cli_settings(data_dir)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings)
-    try:
-        migrate(engine)
-        with session_scope(engine) as session:
-            yield session
-    except MailroomError as exc:
-        _fail(exc)
-    finally:
-        engine.dispose()
-
-
-def _fail(exc: MailroomError) -> None:
-    from rules import InvalidRuleSet
-
-    if isinstance(exc, InvalidRuleSet):
-        for problem in exc.problems:
-            err.print(str(problem), highlight=False, markup=False)
-    err.print(f"error: {exc.code}: {exc.message}", highlight=False, markup=False)
-    raise typer.Exit(1)
-
-
-def _directory(data_dir: Path | None) -> Directory:
-    """The organisation directory in force in the data directory (installed, else the default one)."""
-    try:
-        return current_directory(cli_settings(data_dir))
-    except MailroomError as exc:
-        _fail(exc)
-        raise  # unreachable: _fail exits
 
 
 def _actor(actor: str | None) -> str:
@@ -86,11 +47,9 @@ def _read(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except OSError as exc:
-        err.print(f"error: file_not_found: {path}: {exc.strerror}", highlight=False)
-        raise typer.Exit(1) from exc
+        raise fail("file_not_found", f"{path}: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
-        err.print(f"error: invalid_rules: {path}: not UTF-8 text (byte {exc.start})", highlight=False)
-        raise typer.Exit(1) from exc
+        raise fail("invalid_rules", f"{path}: not UTF-8 text (byte {exc.start})") from None
 
 
 @app.command()
@@ -105,7 +64,7 @@ def validate(
     from rules.validate import NAME_CODES
 
     text = _read(path)
-    directory = _directory(data_dir)
+    directory = current_directory(cli_settings(data_dir))
     ruleset, problems = check_ruleset(text, directory)
     for problem in problems:
         err.print(f"{path}: {problem}", highlight=False, markup=False)
@@ -121,7 +80,7 @@ def list_versions(data_dir: DataDirOption = None, name: RuleSetName = "default",
     """The versions of the rule set with their status (draft, active, history)."""
     from rules.store import ensure_default_ruleset, list_versions
 
-    with _session(data_dir) as session:
+    with database(cli_settings(data_dir)) as session:
         ensure_default_ruleset(session, name=name)
         rows: list[dict[str, str]] = [
             {"version": str(r.version), "status": r.status, "source": r.source or "", "created_by": r.created_by,
@@ -150,7 +109,7 @@ def show(
     """Print the YAML of a version as stored."""
     from rules.store import ensure_default_ruleset, get_version
 
-    with _session(data_dir) as session:
+    with database(cli_settings(data_dir)) as session:
         ensure_default_ruleset(session, name=name)
         row = get_version(session, version, name=name)
         text, status, number = row.yaml_text, row.status, row.version
@@ -172,8 +131,8 @@ def import_(
     from rules.store import ensure_default_ruleset
 
     text = _read(path)
-    directory = _directory(data_dir)
-    with _session(data_dir) as session:
+    directory = current_directory(cli_settings(data_dir))
+    with database(cli_settings(data_dir)) as session:
         ensure_default_ruleset(session, name=name)
         row = import_pack(session, text, actor=_actor(actor), name=name, source=f"import of {path.name}",
                           activate_now=activate, directory=directory)
@@ -193,7 +152,7 @@ def export(
     from rules.pack import export_pack
     from rules.store import ensure_default_ruleset
 
-    with _session(data_dir) as session:
+    with database(cli_settings(data_dir)) as session:
         ensure_default_ruleset(session, name=name)
         text = export_pack(session, version, name=name, town=town)
     if output is None:
@@ -215,8 +174,8 @@ def activate(
     from rules.store import activate as activate_version
     from rules.store import ensure_default_ruleset
 
-    directory = _directory(data_dir)
-    with _session(data_dir) as session:
+    directory = current_directory(cli_settings(data_dir))
+    with database(cli_settings(data_dir)) as session:
         ensure_default_ruleset(session, name=name)
         activate_version(session, version, actor=_actor(actor), name=name, directory=directory)
     out.print(f"version {version} of {name} is active", highlight=False)
@@ -235,8 +194,8 @@ def rollback(
     from rules.store import ensure_default_ruleset
     from rules.store import rollback as rollback_version
 
-    directory = _directory(data_dir)
-    with _session(data_dir) as session:
+    directory = current_directory(cli_settings(data_dir))
+    with database(cli_settings(data_dir)) as session:
         ensure_default_ruleset(session, name=name)
         row = rollback_version(session, actor=_actor(actor), name=name, to=to, directory=directory)
         number, source = row.version, row.source
@@ -272,7 +231,7 @@ def simulate(
 
     text = _read(path)
     finalise = hybrid_outcome(Router.create(cli_settings(data_dir)))  # the whole decision, as the pipeline makes it
-    with _session(data_dir) as session:
+    with database(cli_settings(data_dir)) as session:
         candidate = load_ruleset(text)
         report = simulate_against_active(session, candidate, name=name, last=last, since=_date(since),
                                          until=_date(until), finalise=finalise)
@@ -303,15 +262,13 @@ def eval_routing(
     from workers.pipeline import PipelineContext
 
     if not directory.is_dir():
-        _fail(FileNotFound(f"{directory}: no such folder"))
+        raise FileNotFound(f"{directory}: no such folder")
     scratch = None if data_dir is not None else Path(tempfile.mkdtemp(prefix="mailroom-routing-"))
     try:
         ruleset = load_ruleset(_read(rules_file)) if rules_file is not None else None
         ctx = PipelineContext.create(Settings().model_copy(update={"data_dir": data_dir or scratch}))
         report = evaluate_rules_on(expand_inputs([directory]), lambda path: process_path(path, ctx, channel="eval"),
                                    ruleset=ruleset)
-    except MailroomError as exc:
-        _fail(exc)
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)

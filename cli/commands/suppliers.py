@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.orm import Session
 
-from cli.common import DataDirOption, cli_actor, cli_settings, err
+from cli.common import DataDirOption, cli_actor, cli_settings, database, err, fail, write_output
 from extraction.suppliers import read_suppliers_csv, write_suppliers_csv
 from mailroom.errors import MailroomError
 
@@ -26,27 +23,6 @@ NAME = "suppliers"
 app = typer.Typer(help="Supplier master data (creditors) for invoice checking: import, list, export.",
                   no_args_is_help=True)
 out = Console()
-
-
-
-def _fail(code: str, message: str) -> NoReturn:
-    err.print(f"error: {code}: {' '.join(message.split())}", highlight=False, markup=False)
-    raise typer.Exit(1)
-
-
-@contextmanager
-def _session(data_dir: Path | None) -> Iterator[Session]:
-    from mailroom.storage.db import make_engine, migrate, session_scope
-
-    settings = cli_settings(data_dir)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings)
-    try:
-        migrate(engine)
-        with session_scope(engine) as session:
-            yield session
-    finally:
-        engine.dispose()
 
 
 @app.command("import")
@@ -63,14 +39,14 @@ def import_suppliers(
     try:
         body = csv_file.read_bytes()
     except OSError as exc:
-        _fail("file_not_found", f"{csv_file}: {exc.strerror}")
+        raise fail("file_not_found", f"{csv_file}: {exc.strerror}") from None
     try:
         suppliers = read_suppliers_csv(body.decode("utf-8-sig"))
     except UnicodeDecodeError:
-        _fail("invalid_supplier_csv", f"{csv_file.name}: not UTF-8 text")
+        raise fail("invalid_supplier_csv", f"{csv_file.name}: not UTF-8 text") from None
     except MailroomError as exc:
-        _fail(exc.code, f"{csv_file.name}: {exc.message}")
-    with _session(data_dir) as session:
+        raise fail(exc.code, f"{csv_file.name}: {exc.message}") from None
+    with database(cli_settings(data_dir)) as session:
         created, updated = upsert_suppliers(session, [
             SupplierRecord(s.creditor_number, s.name, s.ibans, s.vat_id, s.tax_number) for s in suppliers
         ])
@@ -88,7 +64,7 @@ def list_suppliers(
     """Every supplier of the master data: creditor number, name, IBANs, VAT id, tax number."""
     from mailroom.storage.suppliers import load_suppliers
 
-    with _session(data_dir) as session:
+    with database(cli_settings(data_dir)) as session:
         suppliers = load_suppliers(session)
     if as_json:
         typer.echo(json.dumps([
@@ -112,13 +88,6 @@ def export_suppliers(
     """Write the master data as CSV (``;``, IBANs joined with ``|``) that ``suppliers import`` reads back."""
     from mailroom.storage.suppliers import load_suppliers
 
-    with _session(data_dir) as session:
+    with database(cli_settings(data_dir)) as session:
         text = write_suppliers_csv(load_suppliers(session))
-    if output is None:
-        typer.echo(text, nl=False)
-        return
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        _fail("output_not_writable", f"{output}: {exc.strerror}")
-    err.print(f"wrote {output}", highlight=False, markup=False)
+    write_output(text, output)

@@ -17,11 +17,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cli.common import DataDirOption, cli_actor, cli_settings, err
+from cli.common import DataDirOption, cli_actor, cli_settings, database, err
 from mailroom.directory import check_scope
-from mailroom.errors import MailroomError
 from mailroom.storage import users
-from mailroom.storage.db import make_engine, migrate, session_scope
 from mailroom.storage.keys import Role
 
 NAME = "users"
@@ -52,16 +50,8 @@ def read_password(source: Path | None) -> str:
 
 
 def _run(data_dir: Path | None, action: Any) -> Any:
-    engine = make_engine(cli_settings(data_dir))
-    try:
-        migrate(engine)
-        with session_scope(engine) as session:
-            return action(session)
-    except MailroomError as exc:
-        err.print(f"[red]error[/red]: {exc.code}: {exc.message}", highlight=False)
-        raise typer.Exit(1) from None
-    finally:
-        engine.dispose()
+    with database(cli_settings(data_dir)) as session:
+        return action(session)
 
 
 @app.command()

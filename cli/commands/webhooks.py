@@ -16,9 +16,8 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
-from cli.common import DataDirOption, cli_actor, cli_settings, err
-from mailroom.errors import MailroomError, SubscriptionNotFound
-from mailroom.storage.db import make_engine, migrate, session_scope
+from cli.common import DataDirOption, cli_actor, cli_settings, database, err
+from mailroom.errors import SubscriptionNotFound
 from mailroom.storage.models import OutboxEventRow
 from mailroom.storage.subscriptions import (
     DeliveryState,
@@ -57,19 +56,14 @@ def list_subscriptions(as_json: AsJson = False, data_dir: DataDirOption = None) 
     from webhooks import subscriptions
     from webhooks.delivery import state_counts
 
-    engine = make_engine(cli_settings(data_dir))
-    try:
-        migrate(engine)
-        with session_scope(engine, readonly=True) as session:
-            found = subscriptions.list_all(session)
-            counts = state_counts(session, [s.id for s in found])
-            rows = [{"id": s.id, "name": s.name, "url": s.url, "active": s.active,
-                     "event_types": ",".join(s.event_types) or "all", "postboxes": ",".join(s.postboxes) or "all",
-                     "person": s.person,
-                     **{state.value: counts.get(s.id, {}).get(state.value, 0) for state in DeliveryState}}
-                    for s in found]
-    finally:
-        engine.dispose()
+    with database(cli_settings(data_dir), readonly=True) as session:
+        found = subscriptions.list_all(session)
+        counts = state_counts(session, [s.id for s in found])
+        rows = [{"id": s.id, "name": s.name, "url": s.url, "active": s.active,
+                 "event_types": ",".join(s.event_types) or "all", "postboxes": ",".join(s.postboxes) or "all",
+                 "person": s.person,
+                 **{state.value: counts.get(s.id, {}).get(state.value, 0) for state in DeliveryState}}
+                for s in found]
     _emit(rows, ["id", "name", "url", "active", "event_types", "postboxes", "person", "pending", "delivered", "dead"],
           as_json)
 
@@ -83,33 +77,28 @@ def deliveries(
     data_dir: DataDirOption = None,
 ) -> None:
     """The delivery log of a subscription: each event with its attempts (status, latency, error)."""
-    engine = make_engine(cli_settings(data_dir))
-    try:
-        migrate(engine)
-        with session_scope(engine, readonly=True) as session:
-            if session.get(WebhookSubscriptionRow, subscription) is None:
-                raise SubscriptionNotFound(f"no webhook subscription {subscription!r}", field="subscription")
-            query = (select(WebhookDeliveryRow, OutboxEventRow.type)
-                     .join(OutboxEventRow, OutboxEventRow.id == WebhookDeliveryRow.event_id)
-                     .where(WebhookDeliveryRow.subscription_id == subscription)
-                     .order_by(WebhookDeliveryRow.id.desc()).limit(limit))
-            if state is not None:
-                query = query.where(WebhookDeliveryRow.state == state.value)
-            rows = []
-            for delivery, event_type in session.execute(query).all():
-                attempts = session.scalars(select(WebhookAttemptRow)
-                                           .where(WebhookAttemptRow.delivery_id == delivery.id)
-                                           .order_by(WebhookAttemptRow.id)).all()
-                rows.append({
-                    "id": delivery.id, "event_id": delivery.event_id, "type": event_type,
-                    "document_id": delivery.document_id, "state": delivery.state, "attempts": delivery.attempts,
-                    "next_attempt_at": _time(delivery.next_attempt_at), "last_error": delivery.last_error,
-                    "log": [{"at": _time(a.at), "status": a.status, "latency_ms": a.latency_ms, "error": a.error}
-                            for a in attempts] if as_json else
-                    " ".join(f"{a.status or 'no answer'}/{a.latency_ms:.0f}ms" for a in attempts),
-                })
-    finally:
-        engine.dispose()
+    with database(cli_settings(data_dir), readonly=True) as session:
+        if session.get(WebhookSubscriptionRow, subscription) is None:
+            raise SubscriptionNotFound(f"no webhook subscription {subscription!r}", field="subscription")
+        query = (select(WebhookDeliveryRow, OutboxEventRow.type)
+                 .join(OutboxEventRow, OutboxEventRow.id == WebhookDeliveryRow.event_id)
+                 .where(WebhookDeliveryRow.subscription_id == subscription)
+                 .order_by(WebhookDeliveryRow.id.desc()).limit(limit))
+        if state is not None:
+            query = query.where(WebhookDeliveryRow.state == state.value)
+        rows = []
+        for delivery, event_type in session.execute(query).all():
+            attempts = session.scalars(select(WebhookAttemptRow)
+                                       .where(WebhookAttemptRow.delivery_id == delivery.id)
+                                       .order_by(WebhookAttemptRow.id)).all()
+            rows.append({
+                "id": delivery.id, "event_id": delivery.event_id, "type": event_type,
+                "document_id": delivery.document_id, "state": delivery.state, "attempts": delivery.attempts,
+                "next_attempt_at": _time(delivery.next_attempt_at), "last_error": delivery.last_error,
+                "log": [{"at": _time(a.at), "status": a.status, "latency_ms": a.latency_ms, "error": a.error}
+                        for a in attempts] if as_json else
+                " ".join(f"{a.status or 'no answer'}/{a.latency_ms:.0f}ms" for a in attempts),
+            })
     _emit(rows, ["id", "type", "document_id", "state", "attempts", "next_attempt_at", "last_error", "log"], as_json)
 
 
@@ -128,20 +117,12 @@ def replay(
 
     if (delivery is None) == (subscription is None):
         raise typer.BadParameter("give a delivery id or --subscription, not both", param_hint="DELIVERY")
-    engine = make_engine(cli_settings(data_dir))
-    try:
-        migrate(engine)
-        with session_scope(engine) as session:
-            if delivery is not None:
-                ids = [replay_one(session, delivery, actor=cli_actor()).id]
-            else:
-                assert subscription is not None
-                ids = replay_subscription(session, subscription, state=state, actor=cli_actor())
-    except MailroomError as exc:
-        err.print(f"[red]error[/red]: {exc.code}: {exc.message}", highlight=False)
-        raise typer.Exit(1) from None
-    finally:
-        engine.dispose()
+    with database(cli_settings(data_dir)) as session:
+        if delivery is not None:
+            ids = [replay_one(session, delivery, actor=cli_actor()).id]
+        else:
+            assert subscription is not None
+            ids = replay_subscription(session, subscription, state=state, actor=cli_actor())
     err.print(f"{len(ids)} deliveries pending again; the service sends them with its next delivery run",
               highlight=False)
     for delivery_id in ids:
