@@ -243,9 +243,7 @@ class Catalogue:
 
     def content_evidence(self, text: str, subject: str = "", address: str = "") -> list[PostboxEvidence]:
         """Postboxes the letter's words point to, best first (see the module doc)."""
-        if subject.strip() and subject.strip() in text:  # the body: from the subject line on (no letterhead)
-            text = text[text.index(subject.strip()) + len(subject.strip()):]
-        body = _readable(text, address)
+        body = readable_body(text, subject, address)
         found: dict[tuple[str, ...], tuple[float, str]] = {}  # signature -> (weight factor, word found)
         for source, factor in ((body, 1.0), (_readable(subject, ""), SUBJECT_WEIGHT)):
             for parts, word in self._matches(source):
@@ -463,6 +461,15 @@ def _without_signature(lines: list[str]) -> list[str]:
             continue
         out.append(line)
     return out
+
+
+def readable_body(text: str, subject: str = "", address: str = "") -> str:
+    """What a letter is about, to be read for its matter: from the subject line on (letterhead, address field and
+    information block are about the sender), without letterhead/footer lines, the signature and persons' names,
+    street addresses and postcodes. The catalogue and the routing memory read this."""
+    if subject.strip() and subject.strip() in text:
+        text = text[text.index(subject.strip()) + len(subject.strip()) :]
+    return _readable(text, address)
 
 
 def _readable(text: str, address: str) -> str:

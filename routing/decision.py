@@ -69,7 +69,7 @@ if TYPE_CHECKING:  # recognition results are passed in; rules never imports clas
 
 CATALOGUE_SOURCE = "catalogue:responsibilities"
 LEARNED_SOURCE = "learned:corrections"
-MEMORY_STRENGTH = 2.0  # log-factor per vote of a similar corrected letter (routing.memory)
+MEMORY_STRENGTH = 3.0  # log-factor per vote of a similar corrected letter (routing.memory): as one task word
 CATALOGUE_STRENGTH = 3.0  # log-factor per unit of catalogue evidence (one specific task word = 1)
 CATALOGUE_CAP = 4.0  # evidence beyond this adds nothing
 CATALOGUE_RIVAL = 0.6  # a second department with this share of the first's evidence makes the catalogue undecided
