@@ -153,7 +153,11 @@ def directory_without(tasks: list[str]) -> str:
 
 
 def run_kind(
-    kind: str, letters: list[tuple[Path, str]], models_dir: Path | None, workdir: Path, without: tuple[str, ...] | list[str] = ()
+    kind: str,
+    letters: list[tuple[Path, str]],
+    models_dir: Path | None,
+    workdir: Path,
+    without: tuple[str, ...] | list[str] = (),
 ) -> KindRun:
     """Run one kind's letters in a fresh data directory, correcting every letter not routed to its truth."""
     settings = Settings(data_dir=workdir, models_dir=models_dir)
