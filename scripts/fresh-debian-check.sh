@@ -23,7 +23,9 @@
 # script ends (also on Ctrl-C or an error) every process started in the chroot is killed and every mount is gone.
 # The only differences from a new machine: no systemd runs in the chroot, so package installs must not start
 # services (policy-rc.d says so, as in any container; on a real machine the bootstrap stops and disables them);
-# the kernel, the network and the host name are the host's.
+# the kernel, the network and the host name are the host's. When this host's network intercepts TLS (its own CA
+# certificates in /usr/local/share/ca-certificates), they are installed in the chroot too and pip is pointed at
+# the system's CA bundle (/etc/pip.conf), or no package index could be reached; the summary says so.
 # Figures and logs: $LOGDIR (default: /var/tmp/mailroom-fresh-logs-<time>), a summary at the end.
 set -euo pipefail
 
@@ -80,7 +82,7 @@ trap 'exit 130' INT TERM
 
 say "commit $SHA of $REPO; user $RUN_USER; $RUNS run(s); root $ROOT; mirror $MIRROR"
 t0=$(date +%s)
-debootstrap --include=git,sudo bookworm "$ROOT" "$MIRROR" > "$LOGDIR/debootstrap.log" 2>&1 \
+debootstrap --include=ca-certificates,git,sudo bookworm "$ROOT" "$MIRROR" > "$LOGDIR/debootstrap.log" 2>&1 \
   || { tail -20 "$LOGDIR/debootstrap.log" >&2; say "debootstrap failed"; exit 1; }
 say "debootstrap: $(( $(date +%s) - t0 )) s"
 
@@ -91,6 +93,13 @@ printf '127.0.0.1 localhost\n127.0.1.1 %s\n::1 localhost ip6-localhost ip6-loopb
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
 printf 'deb %s bookworm main\ndeb %s bookworm-updates main\ndeb http://deb.debian.org/debian-security bookworm-security main\n' \
   "$MIRROR" "$MIRROR" > "$ROOT/etc/apt/sources.list"
+host_cas=(/usr/local/share/ca-certificates/*.crt)
+if [ -e "${host_cas[0]}" ]; then  # this host's network intercepts TLS: trust what the host trusts
+  cp "${host_cas[@]}" "$ROOT/usr/local/share/ca-certificates/"
+  chroot "$ROOT" update-ca-certificates > /dev/null 2>&1
+  printf '[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n' > "$ROOT/etc/pip.conf"
+  say "this host's network CA certificates installed in the chroot (${#host_cas[@]}), pip uses the system bundle"
+fi
 if [ "$RUN_USER" = root ]; then HOME_DIR=/root; else
   chroot "$ROOT" useradd --create-home --shell /bin/bash "$RUN_USER"
   printf '%s ALL=(ALL) NOPASSWD:ALL\n' "$RUN_USER" > "$ROOT/etc/sudoers.d/$RUN_USER"

@@ -75,3 +75,17 @@ def test_no_exception_classes_outside_the_catalogue() -> None:
             ):
                 found.append(f"{relative}: {node.name}")
     assert found == []
+
+
+def test_every_setting_is_in_the_readme_configuration_table() -> None:
+    """The README's configuration table names every setting of ``mailroom/settings.py`` by its full variable, and
+    no variable that does not exist."""
+    from mailroom.settings import Settings
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("\n## Configuration", 1)[1].split("\n## ", 1)[0]
+    documented = {name for line in table.splitlines() if line.startswith("| `")
+                  for name in re.findall(r"`(MAILROOM_[A-Z0-9_]+)`", line.split("|")[1])}
+    settings = {f"MAILROOM_{name.upper()}" for name in Settings.model_fields}
+    assert sorted(settings - documented) == []
+    assert sorted(documented - settings) == []
