@@ -284,7 +284,15 @@ def read_only(folder: Path) -> Iterator[None]:
     (processes may hold files open in it)."""
     subprocess.run(["mount", "--bind", str(folder), str(folder)], check=True)
     try:
-        subprocess.run(["mount", "-o", "remount,ro,bind", str(folder)], check=True)
+        # a process that opened a file for writing through the new mount before the remount makes it "busy":
+        # the services under test write all the time, so try again for a while
+        for _ in range(100):
+            done = subprocess.run(["mount", "-o", "remount,ro,bind", str(folder)], capture_output=True, text=True)
+            if done.returncode == 0:
+                break
+            time.sleep(0.1)
+        else:
+            raise RuntimeError(f"could not make {folder} read-only: {done.stderr.strip()}")
         yield
     finally:
         subprocess.run(["mount", "-o", "remount,rw,bind", str(folder)], check=True)

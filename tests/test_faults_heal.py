@@ -22,12 +22,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from servicekit import SCANS_1P, Database, Process, descendants, free_port, read_only, running, service_env, wait_for
+from servicekit import (
+    SAMPLES,
+    SCANS_1P,
+    Database,
+    Process,
+    descendants,
+    free_port,
+    read_only,
+    running,
+    service_env,
+    wait_for,
+)
 from test_workers_redis import Scaled
 
 from mailroom.settings import Settings
 from mailroom.storage import heartbeats
 from mailroom.storage.db import migrate, session_scope
+from workers.pipeline import receive
 from workers.sweeper import clean_scratch
 
 POPPLER = ("pdfinfo", "pdfimages", "pdftoppm", "pdftotext")
@@ -79,17 +91,26 @@ def test_a_worker_without_tesseract_refuses_ocr_work_and_another_takes_it(scaled
 
 
 def test_a_read_only_data_dir_does_not_kill_the_beat(scaled: Scaled) -> None:
+    """... nor the documents whose tasks run meanwhile: their storage errors are retried with back-off (no
+    ``failed``, no ``internal_error``), and they finish once the data directory is writable again."""
     beat = scaled.worker("--beat")
     wait_for(lambda: _beat_at(scaled), 90, "the beat's heartbeat")
+    during = receive(SAMPLES / SCANS_1P[0], scaled.ctx, channel="test", station=None).document_id
     with read_only(scaled.data_dir):
-        time.sleep(30)  # several heartbeats and schedule syncs fail meanwhile
+        scaled.dispatcher.submit(during)  # its tasks run into the read-only data directory
+        time.sleep(30)  # several heartbeats, schedule syncs and task attempts fail meanwhile
         assert beat.alive()
+        assert scaled.db.states([during])[during] not in {"failed", "routed", "review"}
     back = datetime.now(UTC)
     wait_for(lambda: (at := _beat_at(scaled)) is not None and at > back, 60, "a heartbeat of the beat afterwards")
     assert _liveness(scaled).beat_alive and beat.alive()
     document_id = scaled.submit(SCANS_1P[1])
-    assert scaled.db.wait_settled([document_id], 150)[document_id] in {"routed", "review"}
+    assert set(scaled.db.wait_settled([during, document_id], 240).values()) <= {"routed", "review"}
+    scaled.db.assert_exactly_once(during, pages=1)
     scaled.db.assert_exactly_once(document_id, pages=1)
+    log = beat.log.read_text()
+    assert "storage_unavailable" in log and "internal_error" not in log
+    assert "raised unexpected" not in log  # no task ends in a traceback: each retries or skips its run
     assert os.path.exists(scaled.data_dir) and not (scaled.data_dir / "celerybeat-schedule").exists()
     assert beat.terminate() == 0  # a warm shutdown stops the beat too: that is no death of the beat (status 3)
 

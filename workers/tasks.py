@@ -164,11 +164,27 @@ def finish_letter(self: Task, document_id: str) -> None:
         log.info("letter finished")
 
 
+@contextmanager
+def _periodic(task: Task) -> Iterator[None]:
+    """Run a beat task's body: a database or data directory that is unavailable right now (read-only, full,
+    locked, unreachable) skips this run with a warning; the beat runs it again at its next turn."""
+    with log_context(task_id=task.request.id):
+        try:
+            yield
+        except TransientError as exc:
+            log.warning("%s skipped, the next run tries again: %s", task.name, exc)
+        except OSError as exc:
+            unavailable = storage_error(exc)
+            if unavailable is None:
+                raise
+            log.warning("%s skipped, the next run tries again: %s", task.name, unavailable)
+
+
 @shared_task(name=SWEEP, **IDEMPOTENT)
 def sweep_stuck_documents(self: Task) -> None:
     """Beat: enqueue again what the database says is stuck."""
     app = _app(self)
-    with log_context(task_id=self.request.id):
+    with _periodic(self):
         sweep(app.pipeline_context(), lambda name, document_id: _send(self, name, document_id))
 
 
@@ -182,13 +198,16 @@ def deliver_webhooks(self: Task) -> dict[str, Any]:
     from webhooks.delivery import DeliveryConfig, deliver_due
 
     app = _app(self)
-    with log_context(task_id=self.request.id):
+    report = None
+    with _periodic(self):
         report = deliver_due(app.pipeline_context().sessions, DeliveryConfig.from_settings(app.settings))
         if report.more:
             _send(self, DELIVER_WEBHOOKS)
         if report.attempts or report.fanned_out:
             log.info("webhooks: %d deliveries created, %d attempts: %d delivered, %d to retry, %d dead",
                      report.fanned_out, report.attempts, report.delivered, report.retrying, report.dead)
+    if report is None:
+        return {"skipped": True}
     return {"fanned_out": report.fanned_out, "attempts": report.attempts, "delivered": report.delivered,
             "retrying": report.retrying, "dead": report.dead}
 
@@ -314,7 +333,7 @@ def _handle(
 
 
 def _in_states(ctx: PipelineContext, document_id: str, states: Collection[DocumentState]) -> bool:
-    with ctx.session() as session:
+    with ctx.session(readonly=True) as session:
         row = repository.get_document(session, document_id)
         return row is not None and DocumentState(row.state) in states
 

@@ -399,8 +399,12 @@ def _file_lock(path: Path | None, timeout_s: float = MIGRATION_LOCK_TIMEOUT_S) -
     if path is None:
         yield
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+b") as handle:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+b")  # noqa: SIM115 - closed below
+    except OSError as error:  # a read-only or full data directory: transient, the caller retries
+        raise StorageUnavailable(f"cannot open the migration lock {path}: {error}") from error
+    with handle:
         deadline = time.monotonic() + timeout_s
         while not _try_lock(handle):
             if time.monotonic() > deadline:
