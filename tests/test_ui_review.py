@@ -11,7 +11,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 from servicekit import SAMPLES
-from uikit import PageCheck, UiServer, send_to_review, sign_in
+from uikit import PageCheck, UiServer, send_to_review, sign_in, tab_to
 
 REVIEWER, REVIEWER_PW = "pruefer", "Pruef-Passwort-2026"
 CLERK, CLERK_PW = "sachbearbeiter", "Sachb-Passwort-2026"
@@ -154,6 +154,12 @@ def test_keyboard_only(server: UiServer, queue: list[str], page: Page) -> None:
         if page.evaluate("document.activeElement.id") == "postbox":
             break
     expect(page.locator("#postbox")).to_be_focused()
+    # Ctrl+Enter belongs to the decision's form: typed in the message to the station it does not confirm
+    tab_to(page, "#rescan-message")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_timeout(1_000)
+    expect(page).to_have_url(re.compile(rf"/ui/review/{queue[0]}(#main)?$"))  # still here (the skip link's #main)
+    tab_to(page, "#postbox")
     page.keyboard.press("Control+Enter")
     expect(page).to_have_url(f"{server.base}/ui/review/{queue[1]}?done={queue[0]}")
 

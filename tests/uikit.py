@@ -16,8 +16,12 @@ from typing import Any
 
 import httpx
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 from servicekit import REPO, SETTLED, Process, free_port, service_env, wait_for, wait_http
+
+#: How long an expectation waits by default: a page whose answer does real work (a rule set validated, a draft
+#: stored, a password hashed with argon2id) takes seconds on a loaded two-core CI machine, not Playwright's 5 s.
+expect.set_options(timeout=20_000)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -124,8 +128,86 @@ def sign_in(page: Page, base: str, name: str, password: str) -> None:
     page.wait_for_load_state()
 
 
+#: What a keyboard can reach: the page's controls (a ``<summary>`` opens its ``<details>``).
+_CONTROLS = "a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex]"
+#: A stable name of the focused element (htmx may replace the element by an equal one while the walk runs).
+_KEY_OF = """(el) => !el || el === document.body || el === document.documentElement ? null
+    : [el.tagName, el.id, el.getAttribute('name') || '', el.getAttribute('href') || '',
+       el.getAttribute('formaction') || '', el.getAttribute('aria-label') || '',
+       (el.textContent || '').trim().replace(/\\s+/g, ' ').slice(0, 60)].join('|')"""
+_EXPECTED = f"""() => {{
+    const keyOf = {_KEY_OF};
+    return [...document.querySelectorAll('{_CONTROLS}')]
+        .filter(el => el.tabIndex >= 0 && !el.disabled && !el.closest('[inert]')
+                      && el.checkVisibility({{visibilityProperty: true}}))
+        .map(keyOf);
+}}"""
+_FOCUSED = f"""() => {{
+    const el = document.activeElement;
+    const key = ({_KEY_OF})(el);
+    if (key === null) return null;
+    const style = getComputedStyle(el);
+    const box = el.getBoundingClientRect();
+    return {{key, outline: style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2,
+             onScreen: box.bottom > 0 && box.top < innerHeight && box.right > 0 && box.left < innerWidth}};
+}}"""
+
+
+def walk_with_tab(page: Page) -> list[str]:
+    """Tab through the page from its skip link once round, as a keyboard user would: every control of the page
+    is reached, each shows a visible focus ring on screen, and the focus comes back to the start (no keyboard
+    trap). Returns the stops in order (for assertions on the order)."""
+    expected: list[str] = page.evaluate(_EXPECTED)
+    assert expected, "a page without a single control"
+    page.locator("a.skip").focus()
+    start = page.evaluate(_FOCUSED)
+    assert start is not None and start["key"] == expected[0], "the skip link is the first stop"
+    stops: list[str] = []
+    unfocused = 0
+    for _ in range(len(expected) + 6):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(_FOCUSED)
+        if focused is None:  # focus left the page for the browser's own controls: the next Tab comes back
+            unfocused += 1
+            assert unfocused <= 2, f"the focus went nowhere after {stops[-3:]}"
+            continue
+        unfocused = 0
+        if focused["key"] == start["key"]:
+            break
+        assert focused["outline"], f"no visible focus on {focused['key']}"
+        assert focused["onScreen"], f"the focused {focused['key']} is not scrolled into view"
+        assert not stops or focused["key"] != stops[-1] or expected.count(focused["key"]) > 1, \
+            f"Tab does not leave {focused['key']} (keyboard trap)"
+        stops.append(focused["key"])
+    else:
+        raise AssertionError(f"Tab never came back to the start (keyboard trap?); last stops {stops[-5:]}")
+    missing = [key for key in expected[1:] if key not in stops]
+    assert not missing, f"Tab does not reach {missing}"
+    return stops
+
+
+def tab_to(page: Page, selector: str, limit: int = 150) -> None:
+    """Press Tab (nothing else) until the element matching ``selector`` has the focus."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("(s) => document.activeElement !== null && document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"Tab never reaches {selector}")
+
+
+def keyboard_sign_in(page: Page, base: str, name: str, password: str) -> None:
+    """Sign in with the keyboard alone: the form has the focus; type, Tab, type, Enter."""
+    page.goto(f"{base}/ui/login")
+    page.keyboard.type(name)
+    page.keyboard.press("Tab")
+    page.keyboard.type(password)
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/ui/(?!login)"))
+
+
 class PageCheck:
-    """Screenshots every page it is shown into ``out`` and runs axe-core on it."""
+    """Screenshots every page it is shown into ``out``, runs axe-core on it and walks it with the Tab key
+    (:func:`walk_with_tab`: every control reached, focus visible, no trap)."""
 
     def __init__(self, out: Path) -> None:
         self.out = out
@@ -133,7 +215,7 @@ class PageCheck:
         self.axe = Axe()
         self.shots: list[Path] = []
 
-    def __call__(self, page: Page, name: str) -> Path:
+    def __call__(self, page: Page, name: str, *, keyboard: bool = True) -> Path:
         shot = self.out / f"{len(self.shots):02d}-{name}.png"
         page.screenshot(path=str(shot), full_page=True)
         self.shots.append(shot)
@@ -142,4 +224,7 @@ class PageCheck:
         blocking = [v for v in violations if v.get("impact") in BLOCKING_IMPACTS]
         (self.out / f"{shot.stem}.axe.json").write_text(json.dumps(violations, indent=1, ensure_ascii=False))
         assert not blocking, f"{name}: axe found {[(v['id'], v['impact'], v['help']) for v in blocking]}"
+        if keyboard:
+            stops = walk_with_tab(page)
+            (self.out / f"{shot.stem}.tab-order.txt").write_text("\n".join(stops) + "\n", encoding="utf-8")
         return shot

@@ -14,6 +14,9 @@
       var bare = needsCtrl ? key.slice(5) : key;
       if (needsCtrl !== (event.ctrlKey || event.metaKey)) { continue; }
       if (!needsCtrl && typing) { continue; }
+      // a shortcut belongs to its form: Ctrl+Enter while typing a rescan message does not confirm the decision
+      var within = target && target.closest ? target.closest("form") : null;
+      if (within && el.form && within !== el.form) { continue; }
       if (event.key === bare) {
         event.preventDefault();
         el.click();
