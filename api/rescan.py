@@ -73,13 +73,14 @@ def send_back_for_rescan(
 
 
 def dismiss_rescan(
-    sessions: sessionmaker[Session], document_id: str, *, principal: Principal, replaced_by: str | None = None,
-    note: str | None = None,
+    sessions: sessionmaker[Session], document_id: str, *, actor: str, principal: Principal | None,
+    replaced_by: str | None = None, note: str | None = None,
 ) -> DocumentRow:
     """Close the rescan request of ``document_id`` (state ``rescan`` → ``dismissed``), audited as
-    ``document.rescan_dismissed``. ``replaced_by``: the new scan, a document ``principal`` sees (else
-    :class:`ValidationFailed` on ``replaced_by``: a station cannot name another station's upload). Raises
-    :class:`InvalidTransition` when the document is not waiting for a rescan."""
+    ``document.rescan_dismissed`` by ``actor``. ``replaced_by``: the new scan, a document ``principal`` sees (else
+    :class:`ValidationFailed` on ``replaced_by``: a station cannot name another station's upload); ``principal``
+    ``None`` is an operator at the data directory (``mailroom documents dismiss``), for whom it must only exist.
+    Raises :class:`InvalidTransition` when the document is not waiting for a rescan."""
     note = (note or "").strip() or None
     if note is not None and len(note) > MAX_NOTE:
         raise ValidationFailed(f"the note is longer than {MAX_NOTE} characters", field="note")
@@ -92,15 +93,15 @@ def dismiss_rescan(
                                     document_id=row.id, from_state=row.state, to_state=DocumentState.DISMISSED.value)
         if replaced_by is not None:
             new = repository.get_document(session, replaced_by)
-            if new is None or new.id == row.id or not can_see(principal, new, session):
+            if new is None or new.id == row.id or (principal is not None and not can_see(principal, new, session)):
                 raise ValidationFailed(f"replaced_by: no document {replaced_by} of yours", field="replaced_by")
-        reason = f"rescan request dismissed by {principal.actor}"
+        reason = f"rescan request dismissed by {actor}"
         if replaced_by is not None:
             reason += f": scanned again as {replaced_by}"
         repository.transition(session, row, DocumentState.DISMISSED, reason=reason)
-        audit.record(session, actor=principal.actor, action="document.rescan_dismissed", object_type="document",
+        audit.record(session, actor=actor, action="document.rescan_dismissed", object_type="document",
                      object_id=row.id, details={"station": row.station, "replaced_by": replaced_by, "note": note,
-                                                "key_id": principal.key_id})
+                                                "key_id": principal.key_id if principal is not None else None})
         session.flush()
         session.refresh(row)
         row.children  # noqa: B018  loaded now: the caller reads the letters after the session ends

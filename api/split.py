@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from api.auth import Principal
 from intake.separation import LetterSpan, LetterStart
 from mailroom import audit
 from mailroom.errors import DocumentNotFound, InvalidSplit, InvalidTransition
@@ -62,13 +61,14 @@ def spans_for(document: Document, before_pages: list[int]) -> list[LetterSpan]:
 
 
 def split_document(
-    ctx: PipelineContext, dispatcher: Dispatcher, document_id: str, *, before_pages: list[int],
-    principal: Principal,
+    ctx: PipelineContext, dispatcher: Dispatcher, document_id: str, *, before_pages: list[int], actor: str,
+    key_id: str | None = None,
 ) -> Split:
     """Split the document (state ``review``) before each of ``before_pages`` into letters and hand them to the
     workers (:func:`workers.dispatch.finish_letters`). One transaction for the letters, the document's result and
     state and the audit entry; conditional on the state the caller saw. Raises :class:`InvalidTransition` (not in
-    review), :class:`InvalidSplit` (pages, no pages to split)."""
+    review), :class:`InvalidSplit` (pages, no pages to split). ``actor`` (and the API key's or account's
+    ``key_id``) is who split it, for the events and the audit trail."""
     with ctx.session() as session:
         row = _in_review(repository.get_document(session, document_id), document_id)
         content = repository.get_content_json(session, row.id)
@@ -89,9 +89,9 @@ def split_document(
         repository.change_result(session, row, edit)
         cuts = sorted(set(before_pages))
         repository.transition(session, row, DocumentState.SPLIT,
-                              reason=f"split by {principal.actor} before pages {cuts}: {len(ids)} letters")
-        audit.record(session, actor=principal.actor, action="document.split", object_type="document",
-                     object_id=row.id, details={"before_pages": cuts, "letters": ids, "key_id": principal.key_id})
+                              reason=f"split by {actor} before pages {cuts}: {len(ids)} letters")
+        audit.record(session, actor=actor, action="document.split", object_type="document",
+                     object_id=row.id, details={"before_pages": cuts, "letters": ids, "key_id": key_id})
     finish_letters(dispatcher, ids)
     return Split(document_id=document_id, letters=ids)
 

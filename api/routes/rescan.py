@@ -52,5 +52,6 @@ def dismiss(
     body: DismissBody, principal: StationOrAdmin, document: VisibleDocument, services: ServicesDep
 ) -> DocumentStatus:
     return DocumentStatus.from_row(dismiss_rescan(
-        services.pipeline.sessions, document.id, principal=principal, replaced_by=body.replaced_by, note=body.note,
+        services.pipeline.sessions, document.id, actor=principal.actor, principal=principal,
+        replaced_by=body.replaced_by, note=body.note,
     ))

@@ -39,7 +39,7 @@ def split(
     body: SplitBody, principal: ReviewerPrincipal, document: VisibleDocument, services: ServicesDep
 ) -> DocumentStatus:
     split_document(services.pipeline, services.dispatcher, document.id, before_pages=body.before_pages,
-                   principal=principal)
+                   actor=principal.actor, key_id=principal.key_id)
     with session_scope(services.pipeline.sessions, readonly=True) as session:
         row = repository.get_document(session, document.id)
         if row is None:  # deleted in the very moment

@@ -270,7 +270,8 @@ async def split(
     before = str((await request.form()).get("before", ""))
     try:
         await run_in_threadpool(split_document, services.pipeline, services.dispatcher, row.id,
-                                before_pages=[int(before)] if before.isdigit() else [], principal=ui.principal)
+                                before_pages=[int(before)] if before.isdigit() else [], actor=ui.principal.actor,
+                                key_id=ui.principal.key_id)
     except InvalidSplit:
         return _document_page(request, ui, services, session, row, message="doc.split.invalid", status_code=422)
     except InvalidTransition:

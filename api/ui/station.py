@@ -100,7 +100,8 @@ async def station_dismiss(
     """"Erledigt": the new scan is in; the rescan request is closed (the document stays, ``dismissed``)."""
     row = visible_row(session, ui.principal, document_id)
     try:
-        await run_in_threadpool(dismiss_rescan, services.pipeline.sessions, row.id, principal=ui.principal)
+        await run_in_threadpool(dismiss_rescan, services.pipeline.sessions, row.id, actor=ui.principal.actor,
+                                principal=ui.principal)
     except InvalidTransition:  # closed meanwhile (another operator, the API): the page shows how things are
         return redirect(f"{UI_PREFIX}/station?notice=already", request)
     return redirect(f"{UI_PREFIX}/station?notice=dismissed", request)
