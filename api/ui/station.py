@@ -21,6 +21,7 @@ from api.rescan import dismiss_rescan
 from api.ui.documents import visible_row
 from api.ui.web import LOCAL_ZONE, UI_PREFIX, UiContext, changing_as, redirect, render, signed_in_as
 from api.upload import accept_upload
+from mailroom.directory import current_directory
 from mailroom.errors import InvalidTransition, MailroomError
 from mailroom.storage.keys import Role
 from mailroom.storage.models import DocumentRow, DocumentState, utcnow
@@ -78,18 +79,23 @@ def open_rescans(session: ReadSession, ui: UiContext) -> list[Upload]:
     return [_upload(r) for r in rows]
 
 
+def postbox_names(services: Any) -> dict[str, str]:
+    """The postboxes' names from the organisation directory: the operator reads "Standesamt", not its id."""
+    return {box.id: box.name for box in current_directory(services.settings).postboxes.values()}
+
+
 @router.get("/station")
-def station_page(request: Request, ui: Station, session: ReadSession) -> HTMLResponse:
+def station_page(request: Request, ui: Station, services: ServicesDep, session: ReadSession) -> HTMLResponse:
     return render(request, "station.html", ui=ui, uploads=todays_uploads(session, ui),
                   rescans=open_rescans(session, ui), can_upload=ui.role is Role.STATION,
-                  notice=request.query_params.get("notice"))
+                  notice=request.query_params.get("notice"), postbox_names=postbox_names(services))
 
 
 @router.get("/station/uploads")
-def station_uploads(request: Request, ui: Station, session: ReadSession) -> HTMLResponse:
+def station_uploads(request: Request, ui: Station, services: ServicesDep, session: ReadSession) -> HTMLResponse:
     """The table alone (htmx refreshes it while documents are read)."""
     return render(request, "_station_uploads.html", ui=ui, uploads=todays_uploads(session, ui),
-                  rescans=open_rescans(session, ui))
+                  rescans=open_rescans(session, ui), postbox_names=postbox_names(services))
 
 
 @router.post("/station/{document_id}/dismiss")

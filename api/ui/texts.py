@@ -294,6 +294,7 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "pdoc.claim": ("Übernehmen", "Claim"),
     "pdoc.release": ("Zurückgeben", "Release"),
     "pdoc.acknowledge": ("Erledigt", "Done"),
+    "pdoc.no_actions": ("Erledigt: hier ist nichts mehr zu tun.", "Done: nothing left to do here."),
     "pdoc.forward": ("Weiterleiten oder Kopie senden", "Send on or send a copy"),
     "pdoc.target": ("An Postkorb", "To postbox"),
     "pdoc.reason": ("Begründung", "Reason"),
