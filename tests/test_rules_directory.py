@@ -118,7 +118,8 @@ def test_the_rules_editor_shows_unknown_names_at_their_rule() -> None:
     draft, yaml_text = assemble("version: 1\n", texts, parse_yaml(TOWN_V2, "teststadt"))
     assert yaml_text is None and not draft.header_problems
     assert [len(r.problems) for r in draft.rules] == [1, 0]
-    assert "then.route_to: no postbox 'rechnungen'" in draft.rules[0].problems[0]
+    assert draft.rules[0].problems[0].code == "unknown_postbox"
+    assert "then.route_to: no postbox 'rechnungen'" in draft.rules[0].problems[0].text
     assert assemble("version: 1\n", texts, parse_yaml(TOWN_V1, "teststadt"))[1] is not None
 
 

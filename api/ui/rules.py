@@ -10,7 +10,7 @@ rule store, its audit (``ruleset_changes``: who, when, old, new) and the simulat
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 import yaml
 from fastapi import APIRouter, Depends, Path, Request, Response
@@ -38,6 +38,13 @@ SIMULATE_LAST = 200
 MAX_RULE_CHARS = 20_000
 
 
+class Problem(NamedTuple):
+    """A problem of the draft: the validator's code (the editor shows a German lead for it) and where and what."""
+
+    code: str
+    text: str
+
+
 @dataclass
 class RuleBlock:
     """One rule in the editor: its YAML text and the problems found in it."""
@@ -45,7 +52,7 @@ class RuleBlock:
     index: int
     rule_id: str | None
     text: str
-    problems: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
 
 
 @dataclass
@@ -54,7 +61,7 @@ class Draft:
 
     header: str
     rules: list[RuleBlock]
-    header_problems: list[str] = field(default_factory=list)
+    header_problems: list[Problem] = field(default_factory=list)
 
     @property
     def valid(self) -> bool:
@@ -101,7 +108,7 @@ def assemble(header_text: str, rule_texts: list[str], directory: Directory | Non
         if "rules" in header:
             raise yaml.YAMLError("the rules go into their own fields, not into the header")
     except yaml.YAMLError as exc:
-        draft.header_problems.append(f"YAML: {exc}")
+        draft.header_problems.append(Problem("yaml_syntax", f"YAML: {exc}"))
         header = {}
     rules: list[Any] = []
     for text in rule_texts:
@@ -110,17 +117,18 @@ def assemble(header_text: str, rule_texts: list[str], directory: Directory | Non
         block = RuleBlock(len(draft.rules), None, text)
         draft.rules.append(block)
         if len(text) > MAX_RULE_CHARS:
-            block.problems.append(f"too long (at most {MAX_RULE_CHARS} characters)")
+            block.problems.append(Problem("too_long", f"too long (at most {MAX_RULE_CHARS} characters)"))
             rules.append({})
             continue
         try:
             rule = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            block.problems.append(f"YAML: {exc}")
+            block.problems.append(Problem("yaml_syntax", f"YAML: {exc}"))
             rules.append({})
             continue
         if not isinstance(rule, dict):
-            block.problems.append("a rule is a mapping with id, priority, when, then, confidence")
+            block.problems.append(Problem("not_a_mapping", "a rule is a mapping with id, priority, when, then, "
+                                          "confidence"))
             rules.append({})
             continue
         block.rule_id = str(rule.get("id")) if rule.get("id") is not None else None
@@ -135,7 +143,7 @@ def assemble(header_text: str, rule_texts: list[str], directory: Directory | Non
         if block.rule_id is not None:
             by_id.setdefault(block.rule_id, block)
     for problem in problems:
-        message = f"{problem.path or '(Regel)'}: {problem.message} [{problem.code}]"
+        message = Problem(problem.code, f"{problem.path or '(Regel)'}: {problem.message} [{problem.code}]")
         at: RuleBlock | None = by_id.get(problem.rule_id) if problem.rule_id else None
         if at is None and problem.path.startswith("rules["):  # a rule without (valid) id: by its index
             try:

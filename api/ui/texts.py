@@ -345,6 +345,43 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "The draft has errors, shown at the rules. Nothing was saved.",
     ),
     "rules.problems": ("Fehler in dieser Regel", "Errors in this rule"),
+    # the lead of a validator problem (its code; the detail follows as the validator writes it)
+    "rules.problem.missing_field": ("Pflichtangabe fehlt", "Required field missing"),
+    "rules.problem.unknown_field": ("Unbekanntes Feld", "Unknown field"),
+    "rules.problem.unknown_condition": ("Unbekannte Bedingung", "Unknown condition"),
+    "rules.problem.ambiguous_condition": (
+        "Mehrere Bedingungen in einem Eintrag (mit „all“ zusammenfassen)",
+        "Several conditions in one entry (wrap them in all)",
+    ),
+    "rules.problem.unknown_action": ("Unbekannte Aktion", "Unknown action"),
+    "rules.problem.unknown_zone": ("Unbekannter Bereich der Seite", "Unknown zone of the page"),
+    "rules.problem.unknown_invoice_field": ("Unbekanntes Rechnungsfeld", "Unknown invoice field"),
+    "rules.problem.unknown_intake_fact": ("Unbekannte Eingangsangabe", "Unknown intake fact"),
+    "rules.problem.bad_id": (
+        "Ungültige Kennung (Kleinbuchstaben, Ziffern, - _ .)", "Invalid id (lowercase letters, digits, - _ .)"
+    ),
+    "rules.problem.bad_value": ("Ungültiger Wert", "Invalid value"),
+    "rules.problem.bad_region": ("Ungültiger Seitenbereich", "Invalid region"),
+    "rules.problem.bad_operator": ("Ungültiger Vergleich", "Invalid comparison"),
+    "rules.problem.duplicate_id": ("Kennung doppelt vergeben", "Id used twice"),
+    "rules.problem.unreachable": ("Diese Regel wird nie geprüft", "This rule is never evaluated"),
+    "rules.problem.yaml_syntax": ("Kein gültiges YAML", "Not valid YAML"),
+    "rules.problem.not_a_mapping": ("Keine Regel (id, priority, when, then, confidence)", "Not a rule"),
+    "rules.problem.too_long": ("Zu lang", "Too long"),
+    "rules.problem.no_action": ("Die Regel tut nichts", "The rule does nothing"),
+    "rules.problem.term_not_one_word": (
+        "„term“ ist ein einzelnes Wort (mehrere Wörter: „phrase“)", "A term is one word (several: phrase)"
+    ),
+    "rules.problem.phrase_too_short": ("Phrase zu kurz", "Phrase too short"),
+    "rules.problem.empty_operand": ("Leere Angabe", "Empty value"),
+    "rules.problem.bad_regex": ("Ungültiger regulärer Ausdruck", "Invalid regular expression"),
+    "rules.problem.regex_too_long": ("Regulärer Ausdruck zu lang", "Regular expression too long"),
+    "rules.problem.unsafe_regex": (
+        "Regulärer Ausdruck zu aufwendig (Gefahr langer Laufzeit)", "Regular expression too costly to run"
+    ),
+    "rules.problem.unknown_postbox": ("Diesen Postkorb gibt es im Verzeichnis nicht", "No such postbox"),
+    "rules.problem.unknown_person": ("Diese Person gibt es im Verzeichnis nicht", "No such person"),
+    "rules.problem.unknown_department": ("Dieses Amt gibt es im Verzeichnis nicht", "No such department"),
     "rules.simulate": ("Gegen die letzten {n} Dokumente simulieren", "Simulate against the last {n} documents"),
     "rules.activate": ("Aktivieren", "Activate"),
     "rules.discard": ("Entwurf verwerfen", "Discard the draft"),
