@@ -3,6 +3,7 @@
 # sample mail through the REST API as a scanning station would, and show where to look.
 #   scripts/demo.sh            keeps the service running until Ctrl-C
 #   DEMO_EXIT=1 scripts/demo.sh   stops the service after the mail is processed
+#   DEMO_SAMPLES=DIR scripts/demo.sh   feeds the files of DIR instead (your own scans; the tests use two letters)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
@@ -37,26 +38,33 @@ $MR keys create --role admin --name demo-admin 2>/dev/null > "$MAILROOM_DATA_DIR
 printf 'Authorization: Bearer %s\n' "$(cat "$MAILROOM_DATA_DIR/demo-admin.token")" > "$MAILROOM_DATA_DIR/demo-admin.header"
 umask 022
 
-# sign-ins for the web UI: a reviewer and an admin with fresh random passwords, written to a file only the
-# owner can read and handed to `mailroom users` through that file (never on a command line)
+# sign-ins for the web UI, one per role: a reviewer, an admin, a clerk of the invoice postbox and the scanning
+# station the mail comes from, with fresh random passwords, written to a file only the owner can read and handed
+# to `mailroom users` through that file (never on a command line). Account and API key names are one namespace:
+# the accounts are not named like the keys above.
 SIGNINS="$MAILROOM_DATA_DIR/demo-signins.txt"
 umask 077
 : > "$SIGNINS"
-for who in demo-pruefer:reviewer demo-admin:admin; do
-  name=${who%%:*}; role=${who##*:}
+for who in "demo-pruefer:reviewer:" "demo-verwaltung:admin:" \
+           "demo-sachbearbeitung:clerk:--postbox kaemmerei-rechnungseingang" \
+           "demo-scanstation:station:--station poststelle-1"; do
+  IFS=: read -r name role scope <<< "$who"
   password=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(12))')
   printf '%s\n' "$password" > "$SIGNINS.tmp"
-  if ! $MR users create "$name" --role "$role" --password-file "$SIGNINS.tmp" > /dev/null 2>&1; then
+  # shellcheck disable=SC2086  # the scope is two words on purpose
+  if ! $MR users create "$name" --role "$role" $scope --password-file "$SIGNINS.tmp" > /dev/null 2>&1; then
+    $MR users unlock "$name" > /dev/null
     $MR users password "$name" --password-file "$SIGNINS.tmp" > /dev/null
   fi
-  printf '%-13s %-9s password %s\n' "$name" "$role" "$password" >> "$SIGNINS"
+  printf '%-20s %-9s password %s\n' "$name" "$role" "$password" >> "$SIGNINS"
 done
 rm -f "$SIGNINS.tmp"
 umask 022
 
-echo "uploading sample_docs/committed as station poststelle-1" >&2
+SAMPLES="${DEMO_SAMPLES:-sample_docs/committed}"
+echo "uploading $SAMPLES as station poststelle-1" >&2
 MAILROOM_TOKEN="$(cat "$MAILROOM_DATA_DIR/demo-station.token")" \
-  $MR upload sample_docs/committed --url "$URL" --timeout 1800 || true
+  $MR upload "$SAMPLES" --url "$URL" --timeout 1800 || true
 H="$MAILROOM_DATA_DIR/demo-admin.header"
 
 cat >&2 <<EOF
