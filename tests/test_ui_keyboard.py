@@ -256,6 +256,14 @@ def test_admin_works_directory_suppliers_users_and_dashboard_with_the_keyboard(
     expect(page.locator("#users-done")).to_have_text("Das Konto ist angelegt.", timeout=SLOW)  # argon2id
     row = page.locator('#users tr[data-user="k.neu"]')
     expect(row).to_contain_text("standesamt")
+    # only what applies is offered: no "unlock" for an account that is not locked, no "disable" of oneself
+    expect(row.get_by_role("button", name=re.compile("Entsperren"))).to_have_count(0)
+    expect(row.get_by_role("button", name=re.compile("Deaktivieren"))).to_have_count(1)
+    own = page.locator(f'#users tr[data-user="{ADMIN}"]')
+    expect(own.get_by_role("button", name=re.compile("Deaktivieren"))).to_have_count(0)
+    csrf = page.locator("#user-form input[name=csrf]").input_value()
+    refused = page.request.post(f"{server.base}/ui/users/{ADMIN}/disable", form={"csrf": csrf})
+    assert refused.status == 422 and "Das eigene Konto deaktiviert" in refused.text()
 
     tab_to(page, '#users tr[data-user="k.neu"] summary')
     page.keyboard.press("Enter")  # opens the password form
@@ -270,4 +278,5 @@ def test_admin_works_directory_suppliers_users_and_dashboard_with_the_keyboard(
     tab_to(page, 'header nav a[href$="/ui/dashboard"]')
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text("Übersicht")
+    expect(page.locator("#kpi-ppm")).to_have_text(re.compile(r"^\d+,\d\d$"))  # a German decimal comma
     check(page, "dashboard")

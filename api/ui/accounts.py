@@ -68,6 +68,8 @@ async def change(request: Request, ui: AdminChanging, services: ServicesDep, ses
     form = await request.form()
     if action == "password" and form.get("password") != form.get("password2"):
         return _page(request, ui, session, error=texts.text("users.password.mismatch", ui.language), status_code=422)
+    if action == "disable" and name == ui.principal.name:  # an admin who locks themselves out needs the shell
+        return _page(request, ui, session, error=texts.text("users.disable.self", ui.language), status_code=422)
 
     def apply() -> None:
         with session_scope(services.pipeline.sessions) as writing:

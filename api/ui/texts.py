@@ -241,6 +241,10 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "users.password.mismatch": (
         "Die beiden Passwörter stimmen nicht überein.", "The two passwords do not match.",
     ),
+    "users.disable.self": (
+        "Das eigene Konto deaktiviert eine andere Administratorin oder ein anderer Administrator.",
+        "Another admin disables your own account.",
+    ),
     "station.rescans.none": ("Keine Aufforderungen zum Neuscannen.", "No requests to scan again."),
     "station.dismiss": ("Erledigt (neu gescannt)", "Done (scanned again)"),
     "station.dismiss.label": ("Erledigt (neu gescannt): {file}", "Done (scanned again): {file}"),
