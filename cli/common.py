@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -138,6 +139,9 @@ class GuardedGroup(TyperGroup):
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, KeyboardInterrupt, EOFError):
             raise
+        except BrokenPipeError:  # `mailroom ... | head`: the reader has gone, which is no error of the command
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
+            raise typer.Exit(1) from None  # as click does when the pipe closes outside a command
         except CLICK_EXCEPTION as exc:
             if type(exc).__name__ == "NoArgsIsHelpError":
                 raise  # a group called alone: its help

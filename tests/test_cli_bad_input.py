@@ -174,3 +174,22 @@ def test_bad_input_ends_with_a_code_and_no_traceback(
     codes = [m.group(1) for line in result.stderr.splitlines() for m in CODE_LINE.finditer(line)]
     known = set(error_codes()) - {"internal_error"}  # that one is a bug: bad input deserves its own code
     assert [c for c in codes if c in known], shown
+
+
+def test_a_reader_that_stops_reading_is_no_error(scratch: Path) -> None:
+    """``mailroom directory export | head -1``: the pipe closes before the command has written; that ends the
+    command quietly (exit 1, as click does), not with ``internal_error: unexpected BrokenPipeError``."""
+    import os
+    import subprocess
+    import sys
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader has gone before the first byte: every write fails with EPIPE
+    try:
+        done = subprocess.run([sys.executable, "-m", "cli", "directory", "export", "--data-dir", str(scratch / "d")],
+                              stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120,
+                              cwd=Path(__file__).resolve().parent.parent)
+    finally:
+        os.close(write_end)
+    assert done.returncode == 1, done.stderr
+    assert "internal_error" not in done.stderr and "Traceback" not in done.stderr, done.stderr
