@@ -602,3 +602,37 @@ def in_buyer_blocks(rows: list[Row], candidates: list[Candidate]) -> list[Candid
         if c.field in _SELLER_FIELDS and (c.page, c.row) in buyer_rows else c
         for c in candidates
     ]
+
+
+#: An invoice number written as a word: a capitalised word of letters (and hyphens), as sample invoices print
+#: a placeholder ("Rechnungs-Nr. Rechnungsnummer").
+_WORD_NUMBER = re.compile(r"[A-ZÄÖÜ][A-Za-zÄÖÜäöüß\-]{3,34}")
+
+
+def worded_number_candidates(hits: list[LabelHit], rows: list[Row], sources: dict[int, str]) -> list[Candidate]:
+    """Invoice numbers without a digit, as printed: the word right after an invoice number's label (a speck
+    between them skipped), or right under it when the label heads a column of a header grid; never another
+    field's label. Only asked for when no number with a digit was found; given with a low score (a person
+    confirms it)."""
+    labelled: dict[Token, str] = {t: h.label.field for h in hits for t in h.row.tokens[h.start : h.end]}
+    by_row: dict[tuple[int, int], int] = {}
+    for hit in hits:
+        by_row[(hit.row.page, hit.row.index)] = by_row.get((hit.row.page, hit.row.index), 0) + 1
+    out: list[Candidate] = []
+    for hit in hits:
+        if hit.label.field != "invoice_number":
+            continue
+        after = [t for t in hit.after[:2] if any(c.isalnum() for c in t.text)][:1]
+        words = [t for t in after if labelled.get(t, "invoice_number") == "invoice_number"]
+        if not words and by_row[(hit.row.page, hit.row.index)] >= TABLE_HEADER_LABELS:
+            x0, _, x1, _ = hit.box
+            below = [r for r in rows if r.page == hit.row.page and r.index == hit.row.index + 1]
+            words = [t for t in (below[0].tokens if below else ()) if t.box[0] < x1 and t.box[2] > x0][:1]
+        for token in words:
+            word = token.text.strip(".,;:|]})([{")
+            if labelled.get(token, "invoice_number") != "invoice_number" or not _WORD_NUMBER.fullmatch(word):
+                continue
+            row = next(r for r in rows if r.page == token.page and token in r.tokens)
+            out.append(_candidate("invoice_number", Kind.IDENTIFIER, word, UNCHECKED_SCORE * _ocr_factor((token,)),
+                                  (token,), sources, hit.label.text, row))
+    return out

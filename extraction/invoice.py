@@ -38,6 +38,7 @@ from extraction.candidates import (
     text_source_of,
     title_candidates,
     unchecked_candidates,
+    worded_number_candidates,
 )
 from extraction.choose import FieldValue, Totals, choose_one, choose_totals
 from extraction.einvoice_xml import read_einvoice, to_result_fields
@@ -195,6 +196,8 @@ def _read_text_fields(
         *labelled, *pattern_candidates(rows, sources), *payment_term_candidates(rows, sources),
         *title_candidates(rows, sources), *unchecked_candidates(hits, sources, rows),
     ]
+    if not any(c.field == "invoice_number" for c in candidates):
+        candidates += worded_number_candidates(hits, rows, sources)
     if document.pages and not any(c.field == "issue_date" for c in candidates):
         first = document.pages[0]
         candidates += letter_date_candidates(rows, sources, first.width, first.height)
@@ -211,6 +214,7 @@ def _read_text_fields(
         learned = apply_layout(document, layout, sources)
         chosen = _merge(generic, _choose(learned), learned_fields={c.field for c in learned})
         learned_name = layout.seller_name
+    _doubt_uncorroborated(chosen, candidates, rows)  # before a due date is computed from the terms
     _due_from_terms(chosen, rows, sources)
     heights = {page.number: page.height for page in document.pages}
     name = choose_seller_name(name_candidates(rows, heights), sources.get(1, "ocr"))
@@ -229,6 +233,34 @@ def _read_text_fields(
     fields = {name: value.to_dict() for name, value in chosen.items()}
     fields.update(_document_kind(document))
     return fields, read_line_items(rows, hits)
+
+
+#: Fields that no check digits and no arithmetic vouch for: read once from the page, they stay below the review
+#: line unless a second, independent reading agrees (another place on the pages, the supplier's learned layout,
+#: or, for the issue date, the printed due date that the payment terms in days lead to). One misread digit of
+#: an invoice number or a date is as well-read as the right one, so a lone reading is never trusted alone.
+UNCORROBORATED_FIELDS = ("invoice_number", "issue_date")
+UNCORROBORATED_CONFIDENCE = 0.79
+
+
+def _doubt_uncorroborated(chosen: dict[str, FieldValue], candidates: list[Candidate], rows: list[Row]) -> None:
+    for name in UNCORROBORATED_FIELDS:
+        field = chosen.get(name)
+        if field is None or field.source == "learned" or field.confidence <= UNCORROBORATED_CONFIDENCE:
+            continue
+        places = {(c.page, c.row) for c in candidates if c.field == name and c.value == field.value}
+        if len(places) >= 2 or (name == "issue_date" and _due_date_agrees(chosen, rows)):
+            continue
+        chosen[name] = replace(field, confidence=UNCORROBORATED_CONFIDENCE)
+
+
+def _due_date_agrees(chosen: dict[str, FieldValue], rows: list[Row]) -> bool:
+    """Whether a printed due date is the issue date plus the payment terms in days (each vouches for the other)."""
+    issue, due = chosen.get("issue_date"), chosen.get("due_date")
+    terms = net_days(rows)
+    if issue is None or due is None or terms is None:
+        return False
+    return date.fromisoformat(issue.value) + timedelta(days=terms[0]) == date.fromisoformat(due.value)
 
 
 def _due_from_terms(chosen: dict[str, FieldValue], rows: list[Row], sources: dict[int, str]) -> None:

@@ -11,6 +11,7 @@ or three decimals?), ``"03/04/2026"`` is not a date unless the writer's order of
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -33,6 +34,14 @@ _CENT = Decimal("0.01")
 #: Month names and abbreviations of every language of the label tables (``extraction/data/labels``).
 MONTHS: dict[str, int] = {**MONTH_NAMES, "marz": 3, "maerz": 3}
 
+
+def _fold(text: str) -> str:
+    """Without accents ("aoüt", an OCR reading of "août", → "aout")."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+_FOLDED_MONTHS = {_fold(name): n for name, n in MONTHS.items()}
+
 _CURRENCY = re.compile(r"(?i)\b(?:EUR|EURO)\b|€")
 # German "1.234,56", "1234,56", "1 234,56"; English "1,234.56", "1234.56"; an optional sign either side.
 _DE_AMOUNT = re.compile(r"(?:(?P<sign>[-−])\s?)?(?P<int>\d{1,3}(?:[.\s']\d{3})+|\d+),(?P<dec>\d{2})(?P<tail>-)?")
@@ -44,7 +53,7 @@ _ISO_DATE = re.compile(r"(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})")
 # after a separator, so that "12 Mai 26" inside a sentence is no date); OCR's apostrophe before the year
 # ("25 April'2018", a speck) is no separator of its own.
 _DAY_MONTH_NAME = re.compile(
-    r"(?P<d>\d{1,2})(?:er|º|°|st|nd|rd|th)?\.?[\s\-/]*(?:de\s+)?(?P<name>[^\W\d_]{3,10})\.?,?['’‘`]?[\s\-/]*(?:de\s+)?"
+    r"(?P<d>\d{1,2})(?:er|º|°|st|nd|rd|th)?\.{0,2}[\s\-/]*(?:de\s+)?(?P<name>[^\W\d_]{3,10})\.?,?['’‘`]?[\s\-/]*(?:de\s+)?"
     r"(?P<y>\d{4}|(?<=[\-/])\d{2})"
 )
 _MONTH_NAME_DAY = re.compile(r"(?P<name>[^\W\d_]{3,10})\.?\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<y>\d{4})")
@@ -147,7 +156,8 @@ def _make_date(year: int, month: int, day: int) -> date | None:
 
 def month_number(name: str) -> int | None:
     """1..12 for a month name or its usual abbreviation in any language of the label tables."""
-    return MONTHS.get(name.lower().rstrip("."))
+    key = name.lower().rstrip(".")
+    return MONTHS.get(key) or _FOLDED_MONTHS.get(_fold(key))
 
 
 def _slashed(a: int, b: int, year: int) -> date | None:
@@ -240,7 +250,7 @@ def _numeric_iban(raw: str) -> str | None:
     """A German or Austrian IBAN (digits only after the country code), repaired of OCR look-alikes."""
     compacted = compact(raw)
     if compacted[:2] not in ("DE", "AT"):
-        return None
+        return _repaired_check_digits(compacted)
     repaired = repair_digits(compacted[2:])
     if repaired is None:
         return None
@@ -248,7 +258,17 @@ def _numeric_iban(raw: str) -> str | None:
     return value if valid_iban(value) else None
 
 
-_STRAY_MARK = re.compile(r"(?<=[A-Z0-9]{4})[.,](?=\s[A-Z0-9]{4})")
+def _repaired_check_digits(compacted: str) -> str | None:
+    """An IBAN of any country whose two check digits OCR read as letters ("NLO2" for "NL02"): the check digits
+    are digits in every country, so only they are repaired, when mod 97 then passes."""
+    repaired = repair_digits(compacted[2:4])
+    if repaired is None or repaired[0] == compacted[2:4]:
+        return None
+    value = compacted[:2] + repaired[0] + compacted[4:]
+    return value if valid_iban(value) else None
+
+
+_STRAY_MARK = re.compile(r"(?<=[A-Z0-9]{4})[.,](?=\s?[A-Z0-9]{4})")
 
 
 def find_ibans(text: str) -> list[tuple[str, int, int]]:

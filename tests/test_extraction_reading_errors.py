@@ -98,7 +98,7 @@ def test_a_date_under_a_numbers_label_is_not_the_number() -> None:
     assert parsers.parse_identifier("23.02.2016") is None and parsers.parse_identifier("2016-02-23") is None
     assert parsers.parse_identifier("RE-2016.02") == "RE-2016.02"
     values = _values(_page(("Rechnungsnummer", "Rechnungsdatum"), ("Dummywert", "23.02.2016")))
-    assert "invoice_number" not in values
+    assert values["invoice_number"] == "Dummywert"  # the word in the number's cell as printed, never the date
 
 
 @pytest.mark.parametrize(("row", "number"), [
@@ -240,3 +240,55 @@ def test_a_credit_note_whose_tax_amounts_lost_their_signs_keeps_its_negative_gro
     assert totals.fields["total_gross"].value == "-233.47"
     assert totals.fields["total_vat"].value == "-14.99"
     assert totals.fields["total_gross"].confidence < 0.8  # a repaired sign is checked by a person
+
+
+def test_a_lone_reading_of_the_number_and_date_is_not_trusted_alone() -> None:
+    # no check digits and no arithmetic vouch for them: one misread digit reads as well as the right one
+    lone = extract_invoice(_page(("Rechnungsnummer", "R-4711"), ("Rechnungsdatum", "05.03.2026"))).invoice
+    assert lone["invoice_number"]["confidence"] < 0.8 and lone["issue_date"]["confidence"] < 0.8
+    assert lone["validation"]["needs_review"]
+
+
+def test_a_second_reading_or_the_payment_terms_vouch_for_the_number_and_date() -> None:
+    invoice = extract_invoice(_page(
+        ("Rechnungsnummer", "R-4711"), ("Rechnungsdatum", "05.03.2026"), ("Fällig", "am", "19.03.2026"),
+        ("Rechnung", "R-4711", "vom", "05.03.2026"), ("Zahlbar", "innerhalb", "14", "Tagen", "netto"), gap=200,
+    )).invoice
+    assert invoice["invoice_number"]["confidence"] >= 0.8  # header and title agree
+    assert invoice["issue_date"]["confidence"] >= 0.8
+    dated_by_terms = extract_invoice(_page(
+        ("Rechnungsnummer", "R-4711"), ("Rechnungsdatum", "05.03.2026"), ("Fällig", "am", "19.03.2026"),
+        ("Zahlbar", "innerhalb", "14", "Tagen", "netto"), gap=200,
+    )).invoice
+    assert dated_by_terms["issue_date"]["confidence"] >= 0.8  # 05.03. + 14 days = the printed 19.03.
+    assert dated_by_terms["invoice_number"]["confidence"] < 0.8
+
+
+@pytest.mark.parametrize("rows", [
+    (("Rechnungs-Nr.", "©", "Rechnungsnummer"), ("Datum", "05.03.2018")),  # a speck between label and word
+    (("Invoice", "No.", "Rechnungsnummer"), ("Invoice", "date", "05.03.2018")),
+    # a header grid: the number's label over its cell, the date's label beside it
+    (("Rechnungsnummer", "Rechnungsdatum", "Kundennummer"), ("Rechnungsnummer]|", "23.02.2016", "48147")),
+])
+def test_an_invoice_number_printed_as_a_word_is_given_as_printed(rows: tuple[tuple[str, ...], ...]) -> None:
+    invoice = extract_invoice(_page(*rows, gap=330)).invoice
+    assert invoice["invoice_number"]["value"] == "Rechnungsnummer"
+    assert invoice["invoice_number"]["confidence"] < 0.8  # a person confirms it
+
+
+def test_a_word_is_no_invoice_number_when_one_with_digits_is_printed() -> None:
+    invoice = extract_invoice(_page(("Rechnungsnummer", "Rechnungsdatum"), ("R-4711", "23.02.2016"),
+                                    gap=330)).invoice
+    assert invoice["invoice_number"]["value"] == "R-4711"
+
+
+def test_an_iban_whose_check_digits_or_groups_ocr_misread() -> None:
+    # "S" read for the check digit "5" and a point inside a group; "O" for "0" in a Dutch IBAN's check digits
+    assert parsers.find_ibans("IBAN: DES3 7721.0786 2419 0899 94")[0][0] == "DE53772107862419089994"
+    assert parsers.find_ibans(": NLO2 INGB 0581 2352 36")[0][0] == "NL02INGB0581235236"
+    assert parsers.find_ibans(": NLO3 INGB 0581 2352 36") == []  # repaired, mod 97 still fails: no IBAN
+
+
+@pytest.mark.parametrize(("text", "day"), [("5..März 2018", "2018-03-05"), ("6 aoüt 2018", "2018-08-06")])
+def test_dates_with_a_doubled_point_or_a_wrong_accent(text: str, day: str) -> None:
+    assert parsers.parse_date(text).isoformat() == day  # type: ignore[union-attr]
