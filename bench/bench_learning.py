@@ -50,7 +50,7 @@ from mailroom.settings import Settings  # noqa: E402
 from mailroom.storage import repository  # noqa: E402
 from mailroom.storage.db import session_scope  # noqa: E402
 from mailroom.storage.models import DocumentState  # noqa: E402
-from routing.router import install_directory, recognise_document  # noqa: E402
+from routing.router import Router, install_directory, recognise_document, route_document  # noqa: E402
 from workers.inprocess import expand_inputs, process_path  # noqa: E402
 from workers.pipeline import PipelineContext  # noqa: E402
 
@@ -68,6 +68,7 @@ class LetterStep:
     decided_by: str | None
     right: bool
     corrected: bool
+    without_memory: str | None = None  # where the same letter goes without any correction (the baseline)
 
     @property
     def mark(self) -> str:
@@ -106,6 +107,18 @@ class KindRun:
             "wrong": sum(s.status == "routed" and not s.right for s in rest),
         }
 
+    def letters_4_to_6(self) -> dict[str, int]:
+        """The letters after the first three (the issue's measure: after 3 letters of a kind, with every miss
+        among them corrected): routed right by themselves, and without any correction (the baseline)."""
+        rest = self.steps[3:]
+        return {
+            "letters": len(rest),
+            "right": sum(s.right for s in rest),
+            "wrong": sum(s.status == "routed" and not s.right for s in rest),
+            "right_without_corrections": sum(s.without_memory == self.postbox for s in rest),
+            "wrong_without_corrections": sum(s.without_memory not in (None, "review", self.postbox) for s in rest),
+        }
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
@@ -116,6 +129,7 @@ class KindRun:
             "catalogue_tasks_hit": self.catalogue_tasks,
             "corrections_until_self": self.corrections_until_self,
             "after_first": self.after_first(),
+            "letters_4_to_6": self.letters_4_to_6(),
             "sequence": "".join(s.mark for s in self.steps),
             "steps": [asdict(s) for s in self.steps],
         }
@@ -152,6 +166,14 @@ def directory_without(tasks: list[str]) -> str:
     return yaml.safe_dump(raw, allow_unicode=True, sort_keys=False)
 
 
+def _without_memory(ctx: PipelineContext) -> Router:
+    """The context's router (same directory, models, rules) without the corrections: the letter as it would go
+    had nobody corrected anything."""
+    router = ctx.router
+    return Router(directory=router.directory, models=router.models, policy=router.policy,
+                  fixed_rules=router.rules(None), learn_from_corrections=False)
+
+
 def run_kind(
     kind: str,
     letters: list[tuple[Path, str]],
@@ -173,15 +195,19 @@ def run_kind(
         if result is None:
             run.steps.append(LetterStep(path.name, corrections, "failed", None, None, False, False))
             continue
+        baseline = None
         if outcome.document is not None:
             box = ctx.router.directory.postboxes.get(postbox)
             recognition = recognise_document(outcome.document, ctx.router)
             hit_tasks |= {f"{e.department}: {h.task}" for e in recognition.catalogue
                           if box is not None and e.department == box.department for h in e.hits}
+            plain = route_document(outcome.document, _without_memory(ctx), recognition=recognition).routing
+            baseline = plain.postbox if plain.status == "routed" else "review"
         routing = result.routing
         right = routing is not None and routing.status == "routed" and routing.postbox == postbox
         step = LetterStep(path.name, corrections, routing.status if routing else "failed",
-                          routing.postbox if routing else None, routing.decided_by if routing else None, right, False)
+                          routing.postbox if routing else None, routing.decided_by if routing else None, right, False,
+                          baseline)
         if not right:
             with session_scope(ctx.sessions) as session:
                 row = repository.get_document(session, result.document_id)
@@ -201,7 +227,8 @@ def main() -> int:
     parser.add_argument("folder", type=Path, help="letters with truth files that name a kind and a postbox")
     parser.add_argument("--models-dir", type=Path, default=None,
                         help="default models (default: MAILROOM_MODELS_DIR, else trained in the work folder once)")
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--json-out", type=Path, default=None, help="also write the JSON report to this file")
     parser.add_argument("--no-removal", action="store_true", help="do not repeat known kinds without their tasks")
     args = parser.parse_args()
     models_dir = args.models_dir or (Path(os.environ["MAILROOM_MODELS_DIR"]) if os.environ.get("MAILROOM_MODELS_DIR")
@@ -218,8 +245,11 @@ def main() -> int:
                                  without=run.catalogue_tasks)
                 runs.append(again)
                 _print_run(again, args.json)
+    report = json.dumps({"kinds": [r.to_dict() for r in runs]}, indent=1, ensure_ascii=False)
+    if args.json_out:
+        args.json_out.write_text(report, encoding="utf-8")
     if args.json:
-        print(json.dumps({"kinds": [r.to_dict() for r in runs]}, indent=1, ensure_ascii=False))
+        print(report)
     else:
         _print_summary(runs)
     return 0
@@ -232,19 +262,20 @@ def _print_run(run: KindRun, quiet: bool) -> None:
     print(f"{run.kind} → {run.postbox}{without}: {''.join(s.mark for s in run.steps)}", flush=True)
     for s in run.steps:
         print(f"   {s.mark} {s.file}: {s.status} {s.postbox or '-'} ({s.decided_by}) after {s.corrections_before} "
-              f"correction(s)", flush=True)
+              f"correction(s); without any: {s.without_memory}", flush=True)
 
 
 def _print_summary(runs: list[KindRun]) -> None:
-    print("\n| kind | postbox | known before? | catalogue tasks removed | letters | sequence | corrections until the "
-          "next routes itself | after it: right / review / wrong |")
-    print("|---|---|---|---|---:|---|---:|---|")
+    print("\n| kind | postbox | known before? | catalogue tasks removed | sequence | corrections until the next "
+          "routes itself | after it: right / review / wrong | letters 4-6 right (wrong) | without corrections |")
+    print("|---|---|---|---|---|---:|---|---|---|")
     for r in runs:
-        after = r.after_first()
+        after, late = r.after_first(), r.letters_4_to_6()
         until = "never" if r.corrections_until_self is None else str(r.corrections_until_self)
-        print(f"| {r.kind} | {r.postbox} | {r.known_by or 'no'} | {', '.join(r.without) or '-'} | {len(r.steps)} | "
+        print(f"| {r.kind} | {r.postbox} | {r.known_by or 'no'} | {', '.join(r.without) or '-'} | "
               f"`{''.join(s.mark for s in r.steps)}` | {until} | {after['right']} / {after['review']} / "
-              f"{after['wrong']} |")
+              f"{after['wrong']} | {late['right']}/{late['letters']} ({late['wrong']}) | "
+              f"{late['right_without_corrections']}/{late['letters']} ({late['wrong_without_corrections']}) |")
 
 
 if __name__ == "__main__":
