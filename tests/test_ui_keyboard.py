@@ -237,6 +237,18 @@ def test_admin_works_directory_suppliers_users_and_dashboard_with_the_keyboard(
     page.keyboard.press("Enter")  # in the last field (tax number): Enter sends the form
     expect(page.locator("#sup-done")).to_be_visible()
     expect(page.locator('#suppliers tr[data-creditor="70010"]')).to_contain_text("Tastatur und Maus GmbH")
+    # change one field of a stored supplier: "Bearbeiten" fills the form, the rest need not be typed again
+    tab_to(page, '#suppliers tr[data-creditor="70010"] a')
+    page.keyboard.press("Enter")
+    expect(page.locator("#ibans")).to_have_value("DE89370400440532013000")
+    tab_to(page, "#sup-name")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("Tastatur & Maus GmbH")
+    page.keyboard.press("Enter")
+    expect(page.locator("#sup-done")).to_be_visible()
+    changed = page.locator('#suppliers tr[data-creditor="70010"]')
+    expect(changed).to_contain_text("Tastatur & Maus GmbH")
+    expect(changed).to_contain_text("DE89370400440532013000")  # kept
 
     tab_to(page, 'header nav a[href$="/ui/users"]')
     page.keyboard.press("Enter")

@@ -115,8 +115,14 @@ def _suppliers_page(request: Request, ui: UiContext, session: Any, *, form: dict
 
 @router.get("/suppliers")
 def suppliers_page(request: Request, ui: Admin, session: ReadSession) -> HTMLResponse:
+    """The suppliers; ``?edit=CREDITOR`` fills the form with that supplier (change one field, not retype all)."""
     done = request.query_params.get("done")
-    return _suppliers_page(request, ui, session, message=f"sup.done.{done}" if done in ("saved", "imported") else None)
+    edit = request.query_params.get("edit")
+    found = next((s for s in tables.load_suppliers(session) if s.creditor_number == edit), None) if edit else None
+    form = {"creditor_number": found.creditor_number, "name": found.name, "ibans": ", ".join(found.ibans),
+            "vat_id": found.vat_id or "", "tax_number": found.tax_number or ""} if found is not None else None
+    return _suppliers_page(request, ui, session, form=form,
+                           message=f"sup.done.{done}" if done in ("saved", "imported") else None)
 
 
 def check_supplier(form: dict[str, str]) -> tuple[tables.SupplierRecord | None, list[str]]:

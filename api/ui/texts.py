@@ -477,6 +477,8 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "sup.import": ("CSV importieren", "Import CSV"),
     "sup.file": ("CSV-Datei (Kreditoren)", "CSV file (creditors)"),
     "sup.done.saved": ("Der Lieferant ist gespeichert.", "The supplier is saved."),
+    "sup.edit_link": ("Bearbeiten", "Edit"),
+    "sup.edit_one": ("Bearbeiten: {name}", "Edit: {name}"),
     "sup.done.imported": ("Die Lieferanten sind importiert.", "The suppliers are imported."),
     "sup.problem.required": ("Kreditorennummer und Name sind nötig.", "Creditor number and name are required."),
     "sup.problem.iban": ("Eine IBAN hat falsche Prüfziffern.", "An IBAN has wrong check digits."),
