@@ -281,7 +281,15 @@ def upload(base: str, token: str, path: Path) -> str:
 def read_only(folder: Path) -> Iterator[None]:
     """Fault injection: ``folder`` read-only for a while, as a file system remounted read-only (a bind mount of it
     onto itself: root ignores file modes), then writable again; the bind mount is detached lazily at the end
-    (processes may hold files open in it)."""
+    (processes may hold files open in it).
+
+    Without root (``scripts/test.sh`` run by a sudoer, say) nobody may mount: the folder and everything in it lose
+    their write permission instead, so that nothing can be created, renamed or opened for writing in it (files
+    opened for writing before still take writes: a weaker fault than a read-only file system)."""
+    if os.geteuid() != 0:
+        with _without_write_permission(folder):
+            yield
+        return
     subprocess.run(["mount", "--bind", str(folder), str(folder)], check=True)
     try:
         # a process that opened a file for writing through the new mount before the remount makes it "busy":
@@ -297,3 +305,19 @@ def read_only(folder: Path) -> Iterator[None]:
     finally:
         subprocess.run(["mount", "-o", "remount,rw,bind", str(folder)], check=True)
         subprocess.run(["umount", "--lazy", str(folder)], check=True)
+
+
+@contextlib.contextmanager
+def _without_write_permission(folder: Path) -> Iterator[None]:
+    modes: dict[Path, int] = {}
+    try:
+        for path in [folder, *folder.rglob("*")]:
+            if not path.is_symlink():
+                with contextlib.suppress(FileNotFoundError):  # the services remove files meanwhile
+                    modes[path] = path.stat().st_mode & 0o7777
+                    path.chmod(modes[path] & ~0o222)
+        yield
+    finally:
+        for path, mode in modes.items():
+            with contextlib.suppress(FileNotFoundError):
+                path.chmod(mode)
