@@ -61,6 +61,7 @@ LOGDIR="${LOGDIR:-/var/tmp/mailroom-fresh-logs-$STAMP}"
 mkdir -p "$LOGDIR"
 if [ -z "$ROOT" ]; then ROOT="$(mktemp -d /var/tmp/mailroom-fresh-root.XXXXXX)"; else mkdir -p "$ROOT"; fi
 ROOT="$(cd "$ROOT" && pwd)"
+chmod 755 "$ROOT"  # it is the chroot's "/" (mktemp made it 0700: no other user could reach anything)
 SUMMARY="$LOGDIR/summary.txt"
 say() { echo "fresh-debian-check: $*" | tee -a "$SUMMARY" >&2; }
 
