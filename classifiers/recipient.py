@@ -145,9 +145,16 @@ def _best_department(part: str, directory: Directory) -> _Hit | None:
     return best
 
 
+# the authority's formula under the town's name ("Stadt Musterstadt / - Der Bürgermeister -", "Der Magistrat der
+# Stadt ..."): the head of the administration stands for the whole town, not for the mayor's office
+_AUTHORITY = re.compile(r"^(?:der|die) (?:ober)?(?:burgermeister(?:in)?|magistrat)(?: der (?:stadt|gemeinde) \w+)?$")
+
+
 def _department_hits(line: str, directory: Directory) -> list[_Hit]:
     """Department names in one address line (split at "/" and ","), an Amt number, and the catalogue's unit
-    names and numbers."""
+    names and numbers. The authority's formula ("Der Bürgermeister") names none: it is the town."""
+    if _AUTHORITY.match(normalise(line)):
+        return []
     original = line
     hits = []
     amt = _AMT_NUMBER.search(line)

@@ -10,6 +10,7 @@ import pytest
 from test_routing_address import _decide, _recognition
 
 from classifiers.doctype import TypePrediction
+from classifiers.recipient import match_recipient
 from classifiers.responsibilities import catalogue_for
 from mailroom.directory import default_directory
 from routing.decision import TYPE_OVER_ADDRESS, catalogue_decides_for
@@ -85,3 +86,18 @@ def test_the_matter_around_names_and_signature_still_counts() -> None:
     found = {e.department for e in CATALOGUE.content_evidence(text)}
     assert {"buergermeisterbuero", "tiefbau", "steueramt"} <= found  # role, matter, enclosure after the signature
     assert "umweltamt" not in found
+
+
+@pytest.mark.parametrize("line", ["– Der Bürgermeister –", "Der Oberbürgermeister", "Die Bürgermeisterin",
+                                  "Der Bürgermeister der Stadt Musterstadt"])
+def test_the_authoritys_formula_is_the_town_not_the_mayors_office(line: str) -> None:
+    # "Stadt Musterstadt – Der Bürgermeister –" is how a town signs as an authority: mail so addressed is for the
+    # town (the content decides), not for the Bürgermeisterbüro
+    match = match_recipient(["Stadt Musterstadt", line, "Rathausplatz 1", "12345 Musterstadt"], DIRECTORY)
+    assert match.department is None
+
+
+@pytest.mark.parametrize("line", ["Büro des Bürgermeisters", "Bürgermeister", "Herrn Bürgermeister Markus Hoffmann"])
+def test_the_mayor_or_his_office_named_still_goes_there(line: str) -> None:
+    match = match_recipient(["Stadt Musterstadt", line, "Rathausplatz 1", "12345 Musterstadt"], DIRECTORY)
+    assert match.department == "buergermeisterbuero"
