@@ -69,6 +69,8 @@ class LetterStep:
     right: bool
     corrected: bool
     without_memory: str | None = None  # where the same letter goes without any correction (the baseline)
+    memory: str = ""  # what the corrections said for this letter: "votes/letters/best similarity" per postbox
+    reason: str = ""  # why it went to review (the first reason), or what decided
 
     @property
     def mark(self) -> str:
@@ -195,7 +197,7 @@ def run_kind(
         if result is None:
             run.steps.append(LetterStep(path.name, corrections, "failed", None, None, False, False))
             continue
-        baseline = None
+        baseline, remembered = None, ""
         if outcome.document is not None:
             box = ctx.router.directory.postboxes.get(postbox)
             recognition = recognise_document(outcome.document, ctx.router)
@@ -203,11 +205,16 @@ def run_kind(
                           if box is not None and e.department == box.department for h in e.hits}
             plain = route_document(outcome.document, _without_memory(ctx), recognition=recognition).routing
             baseline = plain.postbox if plain.status == "routed" else "review"
+            with session_scope(ctx.sessions) as session:
+                said = ctx.router.memory(session).evidence(recognition.sample)
+            remembered = ", ".join(f"{r.postbox} {r.votes:.2f}/{r.letters}/{r.best_similarity:.2f}"
+                                   for r in sorted(said.values(), key=lambda r: -r.votes))
         routing = result.routing
         right = routing is not None and routing.status == "routed" and routing.postbox == postbox
         step = LetterStep(path.name, corrections, routing.status if routing else "failed",
                           routing.postbox if routing else None, routing.decided_by if routing else None, right, False,
-                          baseline)
+                          baseline, remembered,
+                          ((routing.review_reasons or routing.because or [""])[0] if routing else "")[:160])
         if not right:
             with session_scope(ctx.sessions) as session:
                 row = repository.get_document(session, result.document_id)
@@ -262,7 +269,7 @@ def _print_run(run: KindRun, quiet: bool) -> None:
     print(f"{run.kind} → {run.postbox}{without}: {''.join(s.mark for s in run.steps)}", flush=True)
     for s in run.steps:
         print(f"   {s.mark} {s.file}: {s.status} {s.postbox or '-'} ({s.decided_by}) after {s.corrections_before} "
-              f"correction(s); without any: {s.without_memory}", flush=True)
+              f"correction(s); without any: {s.without_memory}; memory: {s.memory or '-'}; {s.reason}", flush=True)
 
 
 def _print_summary(runs: list[KindRun]) -> None:
