@@ -136,7 +136,7 @@ as_user() {  # a login shell of the user, in the chroot; its output to $1
   nice -n "$NICE" chroot "$ROOT" /usr/sbin/runuser -l "$RUN_USER" -c "$*" > "$log" 2>&1
 }
 as_user "$LOGDIR/clone.log" "git clone -q --branch fresh-check /srv/mailroom.git ~/mailroom"
-echo "cloned: $(chroot "$ROOT" git -C "$HOME_DIR/mailroom" log -1 --format='%h %s' | cut -c1-100)" | tee -a "$SUMMARY" >&2
+echo "cloned: $(chroot "$ROOT" git -c safe.directory='*' -C "$HOME_DIR/mailroom" log -1 --format='%h %s' | cut -c1-100)" | tee -a "$SUMMARY" >&2
 status=0
 for run in $(seq 1 "$RUNS"); do
   if [ "$DO_DEMO" -eq 1 ]; then

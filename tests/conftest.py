@@ -26,7 +26,8 @@ def _code_version() -> str:
     return code_version()
 
 
-_shared = Path(tempfile.gettempdir()) / f"mailroom-test-models-{_code_version()}"
+# per user: one user may not write (lock) another's folder
+_shared = Path(tempfile.gettempdir()) / f"mailroom-test-models-{_code_version()}-{os.getuid()}"
 os.environ.setdefault("MAILROOM_MODELS_DIR", str(_shared))
 
 

@@ -58,6 +58,7 @@ class ImapServer:
     users: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     _counter: int = 0
+    last_error: str = ""  # why the last start failed
 
     @property
     def ca_file(self) -> Path:
@@ -185,6 +186,8 @@ def _start(server: ImapServer, oauth2_url: str | None) -> bool:
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", server.port), timeout=1):
             break
         if server.process.poll() is not None:
+            stderr = server.process.stderr.read().decode(errors="replace") if server.process.stderr else ""
+            server.last_error = f"dovecot exited with {server.process.returncode}: {stderr.strip()[-2000:]}"
             return False
         if time.monotonic() > deadline:
             log = (root / "dovecot.log").read_text() if (root / "dovecot.log").exists() else ""
@@ -194,7 +197,8 @@ def _start(server: ImapServer, oauth2_url: str | None) -> bool:
     try:
         with server.client(user):
             return server.process.poll() is None
-    except (OSError, ssl.SSLError, IMAPClientError):
+    except (OSError, ssl.SSLError, IMAPClientError) as exc:
+        server.last_error = f"signing in failed: {type(exc).__name__}: {exc}"
         return False
 
 
@@ -221,8 +225,9 @@ def imap_server(users: dict[str, str], *, oauth2_url: str | None = None) -> Iter
                 break
             server.stop()
             server.port = free_port()
-        else:
-            raise RuntimeError("no port for dovecot")
+        else:  # say why: a fresh machine's failure is otherwise a riddle
+            log = (root / "dovecot.log").read_text()[-3000:] if (root / "dovecot.log").exists() else "(no log)"
+            raise RuntimeError(f"no port for dovecot: {server.last_error}\n{log}")
         yield server
     finally:
         server.stop()

@@ -39,6 +39,15 @@ def _as_postgres(args: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
 
 
+def _run(args: list[str], *, timeout: float, log: Path | None = None) -> None:
+    """Run a PostgreSQL tool; when it fails, say why (its output and the server's log), not only its status."""
+    done = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        server_log = log.read_text()[-3000:] if log is not None and log.exists() else ""
+        raise RuntimeError(f"{' '.join(args)} exited with {done.returncode}:\n{done.stdout[-3000:]}"
+                           f"{done.stderr[-3000:]}{server_log}")
+
+
 @pytest.fixture(scope="module")
 def postgres_url() -> Iterator[str]:
     """A throw-away PostgreSQL cluster on a free port; its URL (database ``mailroom``, trust auth on loopback)."""
@@ -47,13 +56,10 @@ def postgres_url() -> Iterator[str]:
     if os.geteuid() == 0:
         shutil.chown(root, "postgres")
     port = free_port()
-    subprocess.run(_as_postgres([_pg_bin("initdb"), "-D", str(cluster), "-A", "trust", "-U", "postgres"]),
-                   check=True, capture_output=True, timeout=120)
-    subprocess.run(
-        _as_postgres([_pg_bin("pg_ctl"), "-D", str(cluster), "-l", str(root / "server.log"), "-w", "start",
-                      "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"]),
-        check=True, capture_output=True, timeout=120,
-    )
+    _run(_as_postgres([_pg_bin("initdb"), "-D", str(cluster), "-A", "trust", "-U", "postgres"]), timeout=120)
+    _run(_as_postgres([_pg_bin("pg_ctl"), "-D", str(cluster), "-l", str(root / "server.log"), "-w", "start",
+                       "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"]), timeout=120,
+         log=root / "server.log")
     try:
         subprocess.run(_as_postgres([_pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres",
                                      "mailroom"]), check=True, capture_output=True, timeout=60)

@@ -237,11 +237,9 @@ def _refusal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, allow_private: b
         embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
         if embedded is None and ip in ipaddress.ip_network("64:ff9b::/96"):
             embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-        if embedded is not None:
-            reason = _refusal(embedded, allow_private)
-            if reason or ip.ipv4_mapped is not None:
-                return reason
-        elif ip in _SITE_LOCAL and not allow_private:
+        if embedded is not None:  # only that address: Python's own lists for these prefixes differ by version
+            return _refusal(embedded, allow_private)  # (3.11.2+deb12 calls all of 2002::/16 private, 3.11.7 not)
+        if ip in _SITE_LOCAL and not allow_private:
             return "a site-local address"
     if ip in METADATA_ADDRESSES:
         return "a cloud metadata address"
