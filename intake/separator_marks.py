@@ -60,21 +60,42 @@ def _classify(width: float, per_mm: float) -> str | None:
 
 
 def _patterns(dark: np.ndarray, per_mm: float) -> Iterable[tuple[str, int]]:
-    """(pattern, position of its first bar) of every four-bar patch pattern on the rows of ``dark``."""
+    """(pattern, position of its first bar) of every four-bar patch pattern on the rows of ``dark``.
+
+    All rows at once with NumPy (a loop over the rows in Python cost ~0.7 s per page): the runs of every row,
+    each classified narrow / wide / neither, and every window of seven runs (bar, space, bar, space, bar, space,
+    bar) with light around it on the same row."""
+    rows, cols = dark.shape
+    if rows == 0 or cols == 0:
+        return []
+    line = dark.astype(np.int8)
+    change = np.empty((rows, cols), dtype=bool)
+    change[:, 0] = True
+    np.not_equal(line[:, 1:], line[:, :-1], out=change[:, 1:])
+    row, start = np.nonzero(change)  # every run's row and first column, in reading order
+    count = len(row)
+    if count < 9:
+        return []
+    last = np.ones(count, dtype=bool)
+    last[:-1] = row[1:] != row[:-1]
+    end = np.where(last, cols, np.append(start[1:], cols))
+    length = end - start
+    is_dark = line[row, start] == 1
+    mm = length / per_mm
+    kind = np.where(np.abs(mm - NARROW_MM) <= _TOLERANCE_MM, 1, np.where(np.abs(mm - WIDE_MM) <= _TOLERANCE_MM, 2, 0))
     quiet = 3.0 * per_mm  # some light around the patch: the bars are not part of something bigger
-    for row in dark:
-        runs = _runs(row)
-        for i in range(1, len(runs) - 7):
-            group = runs[i : i + 7]
-            if not group[0][2] or runs[i - 1][1] < quiet or runs[i + 7][1] < quiet:
-                continue
-            bars = [_classify(length, per_mm) for _, length, is_dark in group[0::2]]
-            spaces = [_classify(length, per_mm) for _, length, is_dark in group[1::2]]
-            if None in bars or spaces != ["N", "N", "N"]:
-                continue
-            pattern = "".join(b for b in bars if b)
-            if pattern in PATCHES:
-                yield pattern, group[0][0]
+    i = np.arange(1, count - 7)
+    ok = (row[i - 1] == row[i + 7]) & is_dark[i] & (length[i - 1] >= quiet) & (length[i + 7] >= quiet)
+    for k in (0, 2, 4, 6):
+        ok &= kind[i + k] > 0
+    for k in (1, 3, 5):
+        ok &= kind[i + k] == 1
+    found = []
+    for first in i[ok]:
+        pattern = "".join("NW"[kind[first + k] - 1] for k in (0, 2, 4, 6))
+        if pattern in PATCHES:
+            found.append((pattern, int(start[first])))
+    return found
 
 
 def read_patch_code(image: np.ndarray, dpi: int) -> str | None:
