@@ -11,9 +11,10 @@ signature, persons' names, street addresses, dates or numbers; everyday letter w
 their words, subject words counting :data:`SUBJECT_WEIGHT` times); every remembered letter at least
 :data:`MIN_SIMILARITY` similar is one vote for its postbox (a vote of ``similarity / FULL_SIMILARITY``, at most
 1). :mod:`routing.decision` multiplies a postbox's score by ``exp(MEMORY_STRENGTH * (votes - contrary votes))``,
-so one corrected letter nudges, and about three make the next letter of the kind route itself (measured in
-``bench/bench_learning.py``, figures in the README). ``mailroom train`` still folds the corrections into the
-models; the memory keeps the newest :data:`MAX_REMEMBERED` corrections.
+so one corrected letter nudges, and about three make the next letter of a kind route itself when its letters are
+worded alike; letters of one kind in different senders' own words are mostly too little alike for that yet
+(``bench/bench_learning.py`` on the independent ``letters2/kinds``, figures in the README). ``mailroom train``
+still folds the corrections into the models; the memory keeps the newest :data:`MAX_REMEMBERED` corrections.
 """
 
 from __future__ import annotations
