@@ -58,8 +58,18 @@ async def create(request: Request, ui: AdminChanging, services: ServicesDep, ses
         await run_in_threadpool(make)
     except MailroomError as exc:
         form.pop("password", None)
-        return _page(request, ui, session, form=form, error=exc.message, status_code=exc.http_status)
+        return _page(request, ui, session, form=form, error=problem_text(exc, ui.language),
+                     status_code=exc.http_status)
     return redirect(f"{UI_PREFIX}/users?done=created", request)
+
+
+def problem_text(exc: MailroomError, language: str) -> str:
+    """What is wrong with the account asked for: a lead in the user's language for the field (or error code) it
+    concerns, then the detail as the check says it."""
+    for key in (f"users.problem.{exc.code}", f"users.problem.{exc.field}"):
+        if key in texts.CATALOGUE:
+            return f"{texts.text(key, language)} – {exc.message}"
+    return exc.message
 
 
 @router.post("/users/{name}/{action}")
@@ -87,5 +97,5 @@ async def change(request: Request, ui: AdminChanging, services: ServicesDep, ses
     except UiNotFound:
         raise
     except MailroomError as exc:
-        return _page(request, ui, session, error=exc.message, status_code=exc.http_status)
+        return _page(request, ui, session, error=problem_text(exc, ui.language), status_code=exc.http_status)
     return redirect(f"{UI_PREFIX}/users?done={action}", request)

@@ -245,6 +245,26 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "Das eigene Konto deaktiviert eine andere Administratorin oder ein anderer Administrator.",
         "Another admin disables your own account.",
     ),
+    # the lead of a refused account change: by error code, else by the field it concerns
+    "users.problem.unknown_postbox": (
+        "Diesen Postkorb gibt es im Organisationsverzeichnis nicht", "No such postbox in the directory"
+    ),
+    "users.problem.unknown_person": (
+        "Diese Person gibt es im Organisationsverzeichnis nicht", "No such person in the directory"
+    ),
+    "users.problem.password": ("Das Passwort hat 12 bis 1024 Zeichen", "A password has 12 to 1024 characters"),
+    "users.problem.name": (
+        "Der Benutzername ist ungültig oder schon vergeben", "The user name is not valid or taken already"
+    ),
+    "users.problem.postbox": (
+        "Sachbearbeitung und DMS brauchen Postkörbe, die anderen Rollen keine",
+        "Clerks and DMS need postboxes, the other roles none",
+    ),
+    "users.problem.station": ("Nur eine Scanstation hat eine Station", "Only a station account has a station"),
+    "users.problem.person": (
+        "Eine Person des Verzeichnisses haben nur Sachbearbeitung und DMS", "Only clerk and DMS accounts have a person"
+    ),
+    "users.problem.role": ("Diese Rolle gibt es nicht", "No such role"),
     "station.rescans.none": ("Keine Aufforderungen zum Neuscannen.", "No requests to scan again."),
     "station.dismiss": ("Erledigt (neu gescannt)", "Done (scanned again)"),
     "station.dismiss.label": ("Erledigt (neu gescannt): {file}", "Done (scanned again): {file}"),
