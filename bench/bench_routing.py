@@ -19,8 +19,9 @@ import json
 import tempfile
 from pathlib import Path
 
-from cli.commands.recognition import CURVE_THRESHOLDS, Router, evaluate_routing, routing_report
+from cli.commands.recognition import CURVE_THRESHOLDS, evaluate_routing, routing_report
 from mailroom.settings import Settings
+from routing.router import Router
 from rules import compile_ruleset
 from rules.language import RuleSet
 from sample_docs.generate import generate_set
@@ -47,7 +48,9 @@ def main() -> int:
         generate_set(work / "mail", args.count, args.seed, args.profile)
         runs = {
             "rules + models": router,
-            "models alone": Router(router.directory, router.models, compile_ruleset(RuleSet(version=1)), router.policy),
+            "models alone": Router(
+                router.directory, router.models, router.policy, fixed_rules=compile_ruleset(RuleSet(version=1))
+            ),
         }
         for name, current in runs.items():
             cases, errors = evaluate_routing(work / "mail", Settings(data_dir=work / name.replace(" ", "")), current)

@@ -20,6 +20,7 @@ import pickle
 import re
 import shutil
 import tempfile
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ from classifiers.samples import Sample
 
 FORMAT = 1  # bump when the stored layout or the arithmetic changes: older folders are compiled again
 _WHITE_SPACES = re.compile(r"\s\s+")  # as scikit-learn's analyzers normalise white space
+_CUTS: dict[tuple[object, ...], Counter[str]] = {}
 
 
 @dataclass
@@ -57,7 +59,18 @@ class LinearBlock:
         self.__dict__.update(state)
         self.__post_init__()
 
-    def features(self, text: str) -> list[str]:
+    def features(self, text: str) -> Counter[str]:
+        """How often each feature occurs in ``text``; the two models cut the same text the same way, so the
+        last few cuts are kept (:data:`_CUTS`) and the second model counts its columns from the first's."""
+        key = (self.analyzer, self.token_pattern, self.ngram_range, self.lowercase, text)
+        counted = _CUTS.get(key)
+        if counted is None:
+            if len(_CUTS) >= 8:
+                _CUTS.clear()
+            counted = _CUTS[key] = Counter(self._cut(text))
+        return counted
+
+    def _cut(self, text: str) -> list[str]:
         if self.lowercase:
             text = text.lower()
         low, high = self.ngram_range
@@ -87,10 +100,10 @@ class LinearBlock:
         """(columns, values) of the block's non-zero features of ``text``."""
         counts: dict[int, int] = {}
         vocabulary = self.vocabulary
-        for feature in self.features(text):
+        for feature, count in self.features(text).items():
             column = vocabulary.get(feature)
             if column is not None:
-                counts[column] = counts.get(column, 0) + 1
+                counts[column] = count
         if not counts:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
         columns = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
