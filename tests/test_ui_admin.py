@@ -75,8 +75,14 @@ def test_admin_edits_simulates_activates_and_rolls_back_rules(
     check(page, "rules-draft-invalid")
 
     broken.locator("textarea").fill(NEW_RULE)
+    # an edited text is not yet what simulate and activate work on: they wait for "Speichern"
+    expect(page.locator("#unsaved")).to_be_visible()
+    expect(page.locator("#activate")).to_be_disabled()
+    expect(page.locator("#simulate")).to_be_disabled()
     page.locator("#save").click()
     expect(page.locator("#saved")).to_be_visible()
+    expect(page.locator("#unsaved")).to_be_hidden()
+    expect(page.locator("#activate")).to_be_enabled()
     expect(page.locator('.rule-block[data-rule="test-meldebescheinigung"]')).to_have_count(1)
     expect(page.locator(".rule-block.has-problems")).to_have_count(0)
 

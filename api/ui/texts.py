@@ -408,6 +408,8 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "rules.problem.unknown_department": ("Dieses Amt gibt es im Verzeichnis nicht", "No such department"),
     "rules.simulate": ("Gegen die letzten {n} Dokumente simulieren", "Simulate against the last {n} documents"),
     "rules.activate": ("Aktivieren", "Activate"),
+    "rules.unsaved": ("Ungespeicherte Änderungen: erst speichern. Simulieren und Aktivieren gelten der gespeicherten "
+                      "Fassung.", "Unsaved changes: save first. Simulate and activate work on the saved version."),
     "rules.discard": ("Entwurf verwerfen", "Discard the draft"),
     "rules.readonly": (
         "Nur Entwürfe lassen sich ändern. Legen Sie einen neuen Entwurf an.",

@@ -131,11 +131,23 @@
     });
   }
 
+  // the rules editor: simulate and activate work on the saved version, so once a text is edited they wait for
+  // "Speichern" (they would silently use the version without the edits)
+  function onEdit(event) {
+    var editor = event.target && event.target.closest ? event.target.closest("form#editor") : null;
+    if (!editor) { return; }
+    var notice = document.getElementById("unsaved");
+    if (notice) { notice.hidden = false; }
+    var buttons = document.querySelectorAll("button[data-needs-saved]");
+    for (var i = 0; i < buttons.length; i++) { buttons[i].disabled = true; }
+  }
+
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", setupUpload);
   } else {
     setupUpload();
   }
+  document.addEventListener("input", onEdit);
   document.addEventListener("keydown", onKey);
   document.addEventListener("click", onBoxClick);
   document.addEventListener("focusin", onFocus);
