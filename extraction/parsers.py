@@ -44,8 +44,13 @@ _FOLDED_MONTHS = {_fold(name): n for name, n in MONTHS.items()}
 
 _CURRENCY = re.compile(r"(?i)\b(?:EUR|EURO)\b|€")
 # German "1.234,56", "1234,56", "1 234,56"; English "1,234.56", "1234.56"; an optional sign either side.
-_DE_AMOUNT = re.compile(r"(?:(?P<sign>[-−])\s?)?(?P<int>\d{1,3}(?:[.\s']\d{3})+|\d+),(?P<dec>\d{2})(?P<tail>-)?")
-_EN_AMOUNT = re.compile(r"(?:(?P<sign>[-−])\s?)?(?P<int>\d{1,3}(?:[,\s']\d{3})+|\d+)\.(?P<dec>\d{2})(?P<tail>-)?")
+# A minus, a typographic minus or an attached en dash before the amount, a minus after it (German bookkeeping), or the
+# amount in parentheses (accounting: "(233,47 €)", "(€ 5.00)") makes it negative: credit notes print all of them.
+_OPEN = r"(?:(?P<open>\()\s?(?:€\s?|EUR\s)?)?"
+_SIGN = r"(?:(?P<sign>[-−]\s?|–))?"  # an en dash only attached: "Summe – 12,00" may be a separator
+_CLOSE = r"(?P<tail>[-–])?(?P<close>\s?(?:€|EUR)?\s?\))?"
+_DE_AMOUNT = re.compile(_OPEN + _SIGN + r"(?P<int>\d{1,3}(?:[.\s']\d{3})+|\d+),(?P<dec>\d{2})" + _CLOSE)
+_EN_AMOUNT = re.compile(_OPEN + _SIGN + r"(?P<int>\d{1,3}(?:[,\s']\d{3})+|\d+)\.(?P<dec>\d{2})" + _CLOSE)
 
 _NUMERIC_DATE = re.compile(r"(?P<d>\d{1,2})\s?\.\s?(?P<m>\d{1,2})\s?\.\s?(?P<y>\d{4}|\d{2})")
 _ISO_DATE = re.compile(r"(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})")
@@ -98,13 +103,14 @@ def amount_text(value: Decimal) -> str:
     return str(value.quantize(_CENT))
 
 
-def _to_decimal(sign: str | None, integer: str, decimals: str, tail: str | None) -> Decimal | None:
-    digits = re.sub(r"[^\d]", "", integer)
+def _to_decimal(match: re.Match[str]) -> Decimal | None:
+    digits = re.sub(r"[^\d]", "", match["int"])
     try:
-        value = Decimal(f"{digits}.{decimals}")
+        value = Decimal(f"{digits}.{match['dec']}")
     except InvalidOperation:  # pragma: no cover - the regex admits digits only
         return None
-    return -value if (sign or tail) else value
+    negative = match["sign"] or match["tail"] or (match["open"] and match["close"])
+    return -value if negative else value
 
 
 def parse_amount(text: str) -> Decimal | None:
@@ -117,7 +123,7 @@ def parse_amount(text: str) -> Decimal | None:
     for pattern in (_DE_AMOUNT, _EN_AMOUNT):
         match = pattern.fullmatch(core)
         if match:
-            return _to_decimal(match["sign"], match["int"], match["dec"], match["tail"])
+            return _to_decimal(match)
     return None
 
 
@@ -135,7 +141,7 @@ def find_amounts(text: str) -> list[tuple[Decimal, int, int]]:
                 continue
             if any(s < end and start < e for s, e in taken):
                 continue
-            value = _to_decimal(match["sign"], match["int"], match["dec"], match["tail"])
+            value = _to_decimal(match)
             if value is not None:
                 found.append((value, start, end))
                 taken.append((start, end))
@@ -268,6 +274,7 @@ def _repaired_check_digits(compacted: str) -> str | None:
     return value if valid_iban(value) else None
 
 
+_IBAN_SHAPE = re.compile(r"\b[A-Z]{2}[0-9A-Z|]{2}(?:\s{0,2}[A-Z0-9|]{4}){2,7}(?:\s{0,2}[A-Z0-9|]{1,4})?")
 _STRAY_MARK = re.compile(r"(?<=[A-Z0-9]{4})[.,](?=\s?[A-Z0-9]{4})")
 
 
@@ -279,14 +286,18 @@ def find_ibans(text: str) -> list[tuple[str, int, int]]:
     """
     found: list[tuple[str, int, int]] = []
     text = _STRAY_MARK.sub(" ", text)  # "DE74 5514. 0120 ...": a speck read as a point after a group
-    for match in re.finditer(r"\b[A-Z]{2}[0-9A-Z|]{2}(?:\s{0,2}[A-Z0-9|]{4}){2,7}(?:\s{0,2}[A-Z0-9|]{1,4})?", text):
+    position = 0
+    while match := _IBAN_SHAPE.search(text, position):
         pieces = match.group(0).split()
         for n in range(len(pieces), 0, -1):
             raw = " ".join(pieces[:n])
             value = compact(raw) if valid_iban(compact(raw)) else _numeric_iban(raw)
             if value:
                 found.append((value, match.start(), match.start() + len(raw)))
+                position = match.start() + len(raw)
                 break
+        else:  # no IBAN starts here ("IBAN DE53 ...": the label's letters look like a country and check digits)
+            position = match.start() + len(pieces[0])
     return found
 
 

@@ -24,7 +24,7 @@ from extraction.layout import Row, Token
 from mailroom.model import Box, union_box
 
 _LEGAL_FORM = re.compile(
-    r"(?:\b(?:GMBH|GmbH(?:\s*&\s*Co\.?(?:\s*KG)?)?|gGmbH|mbH|AG|KG|KGaA|OHG|GbR|e\.\s?K\.|e\.\s?V\.|UG|SE|Ltd\.?|Limited|LLC|"
+    r"(?:\b(?:GMBH|GmbH(?:\s*&\s*Co\.?(?:\s*KG)?)?|gGmbH|mbH|AG|KG|KGaA|OHG|GbR|e\.\s?K\.|e\.\s?V\.|UG(?:\s?\(haftungsbeschr(?:ä|ae|a)nkt\))?|SE|Ltd\.?|Limited|LLC|"
     r"Inc\.?|PLC|plc|LLP|SARL|S\.A\.R\.L\.|SAS|SASU|EURL|SA|S\.A\.|B\.V\.|BV|N\.V\.|NV|V\.O\.F\.|S\.p\.A\.|SpA|"
     r"S\.r\.l\.|Srl|S\.L\.|SL|S\.L\.U\.|Sp\.\s?z\s?o\.o\.|s\.r\.o\.|AB|A/S|ApS|Oy|GesmbH|Ges\.m\.b\.H\.|a\.\s?G\.|eG)"
     r"(?=$|[\s,.;)·|]))"

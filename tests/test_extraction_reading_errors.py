@@ -189,6 +189,7 @@ def test_a_name_over_its_street_and_postcode_is_the_seller() -> None:
 @pytest.mark.parametrize(("written", "name"), [
     (("Grundbesitz", "GmbH", "&", "Co."), "Grundbesitz GmbH & Co."),
     (("MUSTERLIEFERANT", "GMBH"), "MUSTERLIEFERANT GMBH"),
+    (("Druckerei", "Peters", "UG", "(haftungsbeschränkt)"), "Druckerei Peters UG (haftungsbeschränkt)"),
 ])
 def test_legal_forms_written_in_full_or_in_capitals(written: tuple[str, ...], name: str) -> None:
     words = [(w, 300 + sum(22 * len(v) + 20 for v in written[:i]), 150, 30) for i, w in enumerate(written)]
@@ -292,3 +293,25 @@ def test_an_iban_whose_check_digits_or_groups_ocr_misread() -> None:
 @pytest.mark.parametrize(("text", "day"), [("5..März 2018", "2018-03-05"), ("6 aoüt 2018", "2018-08-06")])
 def test_dates_with_a_doubled_point_or_a_wrong_accent(text: str, day: str) -> None:
     assert parsers.parse_date(text).isoformat() == day  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("text", "amount"), [
+    ("Gutschriftsbetrag (233,47 €)", "-233.47"), ("Total (€ 1,233.47)", "-1233.47"), ("Summe –233,47 €", "-233.47"),
+    ("Betrag 233,47–", "-233.47"), ("Summe – 233,47 €", "233.47"),  # a dash standing apart is a separator
+    ("19 % auf 100,00)", "100.00"),  # a closing parenthesis alone is no sign
+])
+def test_credit_note_amounts_in_parentheses_or_with_an_en_dash_are_negative(text: str, amount: str) -> None:
+    assert [parsers.amount_text(a) for a, _, _ in parsers.find_amounts(text)] == [amount]
+
+
+def test_a_credit_note_with_its_amounts_in_parentheses_has_a_negative_gross() -> None:
+    invoice = extract_invoice(_page(("Gutschrift", "Nr.", "G-2201"), ("Nettobetrag", "(100,00", "€)"),
+                                    ("Umsatzsteuer", "19", "%", "(19,00", "€)"), ("Gesamtbetrag", "(119,00", "€)"),
+                                    gap=300)).invoice
+    assert invoice["total_gross"]["value"] == "-119.00"
+    assert invoice["total_net"]["value"] == "-100.00" and invoice["total_vat"]["value"] == "-19.00"
+
+
+@pytest.mark.parametrize("text", ["IBAN DE53 7721 0786 2419 0899 94", "IBAN DES3 7721 0786 2419 0899 94"])
+def test_the_word_iban_is_no_country_code_that_swallows_the_iban(text: str) -> None:
+    assert [value for value, _, _ in parsers.find_ibans(text)] == ["DE53772107862419089994"]
