@@ -88,14 +88,15 @@ def parse_message(raw: bytes, *, max_bytes: int, max_attachments: int, archive_l
         problem = type(exc).__name__
         raise MalformedMessage(f"The message's headers or MIME structure cannot be read ({problem}).") from exc
     sha256 = hashlib.sha256(raw).hexdigest()
-    attachments, skipped, inline_ids = _attachments(message, archive_limits)
+    body = _read_body(message)
+    attachments, skipped = _attachments(message, archive_limits, body.cid_references)
     if len(attachments) > max_attachments:
         raise TooManyAttachments(
             f"The message has {len(attachments)} documents attached; at most {max_attachments} are accepted."
         )
     return MailMessage(
         message_id=message_id or f"<{sha256}@mailroom.invalid>", sha256=sha256, sender=sender, sender_name=sender_name,
-        subject=subject, date=date, body=_body(message, inline_ids), attachments=attachments, skipped=skipped,
+        subject=subject, date=date, body=body.text, attachments=attachments, skipped=skipped,
     )
 
 
@@ -145,18 +146,18 @@ def _is_attachment(part: Message) -> bool:
     return part.get_content_maintype() not in ("text", "multipart")
 
 
-def _attachments(message: EmailMessage, limits: ArchiveLimits) -> tuple[list[Attachment], list[str], set[str]]:
-    referenced = _cid_references(message)
+def _attachments(message: EmailMessage, limits: ArchiveLimits,
+                 referenced: set[str]) -> tuple[list[Attachment], list[str]]:
+    """The documents attached (ZIPs unpacked) and the parts skipped; pictures of the HTML body (``referenced``
+    Content-IDs) are neither."""
     found: list[Attachment] = []
     skipped: list[str] = []
-    inline_ids: set[str] = set()
     for number, part in enumerate(message.walk(), start=1):
         if not _is_attachment(part):
             continue
         content_id = str(part.get("content-id", "") or "").strip("<> ")
         if content_id and content_id in referenced:
-            inline_ids.add(content_id)  # a picture of the HTML body (a logo): part of the body
-            continue
+            continue  # a picture of the HTML body (a logo): part of the body
         data = part.get_payload(decode=True)
         if not isinstance(data, bytes):
             raise MalformedMessage(f"Attachment {number} cannot be decoded.")
@@ -170,7 +171,7 @@ def _attachments(message: EmailMessage, limits: ArchiveLimits) -> tuple[list[Att
             skipped.append(f"{name}: leer")
             continue
         found.append(Attachment(name, content_type, data))
-    return found, skipped, inline_ids
+    return found, skipped
 
 
 def _is_zip(name: str, content_type: str, data: bytes) -> bool:
@@ -182,14 +183,6 @@ def _is_zip(name: str, content_type: str, data: bytes) -> bool:
     return suffix == "zip" or (not suffix and content_type in ("application/zip", "application/x-zip-compressed"))
 
 
-def _cid_references(message: EmailMessage) -> set[str]:
-    refs: set[str] = set()
-    for part in message.walk():
-        if part.get_content_type() == "text/html" and not _is_attachment(part):
-            refs.update(m.strip() for m in re.findall(r"cid:([^\"'\s>)]+)", _text_of(part)))
-    return refs
-
-
 def _text_of(part: Message) -> str:
     try:
         content = part.get_content()  # type: ignore[attr-defined]
@@ -199,23 +192,42 @@ def _text_of(part: Message) -> str:
     return str(content)[:MAX_BODY_CHARS * 5]
 
 
-def _body(message: EmailMessage, inline_ids: set[str]) -> str:
+@dataclass(frozen=True)
+class _Body:
+    """The message's text parts, each decoded once: the first ``text/plain`` and ``text/html`` part, and the
+    Content-IDs that any HTML part shows inline (``cid:``)."""
+
+    plain: str | None
+    html: str | None
+    cid_references: set[str]
+
+    @property
+    def text(self) -> str:
+        """The readable body: the plain text where the sender gave one, else the HTML's text."""
+        if self.plain is not None and self.plain.strip():
+            text = self.plain
+        elif self.html is not None:
+            text = html_to_text(self.html)
+        else:
+            text = ""
+        text = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", text.replace("\r\n", "\n"))
+        return re.sub(r"\n{3,}", "\n\n", text).strip()[:MAX_BODY_CHARS]
+
+
+def _read_body(message: EmailMessage) -> _Body:
     plain = html_part = None
+    references: set[str] = set()
     for part in message.walk():
         if _is_attachment(part) or part.get_content_maintype() != "text":
             continue
         if part.get_content_type() == "text/plain" and plain is None:
             plain = _text_of(part)
-        elif part.get_content_type() == "text/html" and html_part is None:
-            html_part = _text_of(part)
-    if plain is not None and plain.strip():
-        text = plain
-    elif html_part is not None:
-        text = html_to_text(html_part)
-    else:
-        text = ""
-    text = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", text.replace("\r\n", "\n"))
-    return re.sub(r"\n{3,}", "\n\n", text).strip()[:MAX_BODY_CHARS]
+        elif part.get_content_type() == "text/html":
+            markup = _text_of(part)
+            references.update(m.strip() for m in re.findall(r"cid:([^\"'\s>)]+)", markup))
+            if html_part is None:
+                html_part = markup
+    return _Body(plain, html_part, references)
 
 
 class _TextOnly(HTMLParser):
