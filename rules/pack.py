@@ -16,6 +16,7 @@ exported gives the same rules.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -88,16 +89,19 @@ def import_pack(
     source: str | None = None,
     activate_now: bool = False,
     directory: Directory | None = None,
+    document_types: Collection[str] | None = None,
 ) -> RuleSetVersionRow:
     """Check a pack and store it as the next version of the rule set: a draft, or active with ``activate_now``.
 
     Raises :class:`rules.InvalidRuleSet` with every problem found (:class:`RulesNotInDirectory` when it names
-    postboxes, persons or departments ``directory`` does not have).
+    postboxes, persons or departments ``directory`` does not have; a problem ``unknown_document_type`` for a
+    ``set_type`` that is none of ``document_types``).
     """
-    ruleset = load_ruleset(text, directory)
+    ruleset = load_ruleset(text, directory, document_types=document_types)
     pack = ruleset.pack
     label = source or (f"pack {pack.name} v{pack.version}" + (f" ({pack.town})" if pack.town else "") if pack else None)
-    row = create_draft(session, text, actor=actor, name=name, source=label, directory=directory)
+    row = create_draft(session, text, actor=actor, name=name, source=label, directory=directory,
+                       document_types=document_types)
     if activate_now:
-        activate(session, row.version, actor=actor, name=name, directory=directory)
+        activate(session, row.version, actor=actor, name=name, directory=directory, document_types=document_types)
     return row

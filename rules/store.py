@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -177,15 +178,16 @@ def _next_number(session: Session, ruleset: RuleSetRow) -> int:
 
 def create_draft(
     session: Session, text: str, *, actor: str, name: str = DEFAULT_RULESET, source: str | None = None,
-    directory: Directory | None = None,
+    directory: Directory | None = None, document_types: Collection[str] | None = None,
 ) -> RuleSetVersionRow:
     """Check the YAML (against ``directory`` when given) and store it as a new draft version (numbered after every
     existing version).
 
     Raises :class:`rules.InvalidRuleSet` with every problem when the YAML is not a valid rule set,
-    :class:`RulesNotInDirectory` when it names what the directory does not have.
+    :class:`RulesNotInDirectory` when it names what the directory does not have; with ``document_types`` (the
+    type model's labels), a ``set_type`` naming none of them is a problem (``unknown_document_type``).
     """
-    load_ruleset(text, directory)
+    load_ruleset(text, directory, document_types=document_types)
     ruleset = _ruleset_for_write(session, name)
     number = _next_number(session, ruleset)
     stored = with_version(text, number)
@@ -210,12 +212,13 @@ def _draft(session: Session, number: int, name: str) -> RuleSetVersionRow:
 
 def update_draft(
     session: Session, number: int, text: str, *, actor: str, name: str = DEFAULT_RULESET,
-    directory: Directory | None = None,
+    directory: Directory | None = None, document_types: Collection[str] | None = None,
 ) -> RuleSetVersionRow:
-    """Replace the YAML of a draft (validated, against ``directory`` when given; the version number stays)."""
+    """Replace the YAML of a draft (validated, against ``directory`` and ``document_types`` when given; the version
+    number stays)."""
     row = _draft(session, number, name)
     stored = with_version(text, number)
-    load_ruleset(stored, directory)
+    load_ruleset(stored, directory, document_types=document_types)
     old = {"sha256": row.sha256, "yaml": row.yaml_text}
     row.yaml_text, row.sha256 = stored, _sha(stored)
     _record(session, get_ruleset(session, name), actor=actor, action="update_draft", version=number, old=old,
@@ -247,7 +250,8 @@ def _make_active(session: Session, ruleset: RuleSetRow, row: RuleSetVersionRow) 
 
 
 def activate(
-    session: Session, number: int, *, actor: str, name: str = DEFAULT_RULESET, directory: Directory | None = None
+    session: Session, number: int, *, actor: str, name: str = DEFAULT_RULESET, directory: Directory | None = None,
+    document_types: Collection[str] | None = None,
 ) -> RuleSetVersionRow:
     """Make draft ``number`` the active version; every worker uses it from its next document on. With
     ``directory``, a draft naming what the directory no longer has is refused (``rules_not_in_directory``)."""
@@ -258,7 +262,7 @@ def activate(
         raise RuleSetConflict(
             f"version {number} of {name!r} is history; `rollback --to {number}` re-activates it as a new version"
         )
-    load_ruleset(row.yaml_text, directory)
+    load_ruleset(row.yaml_text, directory, document_types=document_types)
     ruleset = get_ruleset(session, name)
     previous = _make_active(session, ruleset, row)
     _record(session, ruleset, actor=actor, action="activate", version=number,
@@ -268,7 +272,7 @@ def activate(
 
 def rollback(
     session: Session, *, actor: str, name: str = DEFAULT_RULESET, to: int | None = None,
-    directory: Directory | None = None,
+    directory: Directory | None = None, document_types: Collection[str] | None = None,
 ) -> RuleSetVersionRow:
     """Re-activate an earlier version as a new version (``to``, default: the one active before the current).
 
@@ -292,7 +296,7 @@ def rollback(
         target = get_version(session, to, name=name)
         if target.status != VersionStatus.HISTORY.value:
             raise RuleSetConflict(f"version {to} of {name!r} is {target.status}; roll back to a history version")
-    load_ruleset(target.yaml_text, directory)
+    load_ruleset(target.yaml_text, directory, document_types=document_types)
     number = _next_number(session, ruleset)
     stored = with_version(target.yaml_text, number)
     row = RuleSetVersionRow(

@@ -11,12 +11,14 @@ Against the organisation directory (when one is given: at validate, import, acti
 postbox named in ``route_to``/``copy_to`` and every person and department named in a condition must exist in it
 (``unknown_postbox``, ``unknown_person``, ``unknown_department``); a rule set that passes the language but names
 what the directory does not have is refused with :class:`RulesNotInDirectory` (``rules_not_in_directory``).
+Against the document types the type model knows (when they are given: the same places): a ``set_type`` naming
+another is ``unknown_document_type`` (an :class:`InvalidRuleSet`: a typo would make a type that nobody handles).
 :func:`directory_change_warnings` lists the rules a new directory affects (names gone, persons moved).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -59,10 +61,13 @@ class RuleProblem:
         return {"code": self.code, "rule": self.rule_id, "field": self.path, "message": self.message}
 
 
-def load_ruleset(text: str, directory: Directory | None = None) -> RuleSet:
-    """Parse and check a YAML rule set (against ``directory`` when given); raises :class:`InvalidRuleSet` with
-    every problem, or :class:`RulesNotInDirectory` when the only problems are names the directory lacks."""
-    ruleset, problems = check_ruleset(text, directory)
+def load_ruleset(
+    text: str, directory: Directory | None = None, *, document_types: Collection[str] | None = None,
+) -> RuleSet:
+    """Parse and check a YAML rule set (against ``directory`` and ``document_types`` when given); raises
+    :class:`InvalidRuleSet` with every problem, or :class:`RulesNotInDirectory` when the only problems are names
+    the directory lacks."""
+    ruleset, problems = check_ruleset(text, directory, document_types=document_types)
     if ruleset is None or problems:
         if ruleset is not None and all(p.code in NAME_CODES for p in problems):
             raise RulesNotInDirectory(problems, directory=directory.name if directory else "")
@@ -70,12 +75,16 @@ def load_ruleset(text: str, directory: Directory | None = None) -> RuleSet:
     return ruleset
 
 
-def check_ruleset(text: str, directory: Directory | None = None) -> tuple[RuleSet | None, list[RuleProblem]]:
+def check_ruleset(
+    text: str, directory: Directory | None = None, *, document_types: Collection[str] | None = None,
+) -> tuple[RuleSet | None, list[RuleProblem]]:
     """The rule set (when it parses) and all problems found in it; with ``directory``, also every postbox,
-    person and department it names that the directory does not have."""
+    person and department it names that the directory does not have; with ``document_types`` (the type model's
+    labels), every ``set_type`` that is none of them."""
     ruleset, problems = _checked(text)
     names = unknown_names(ruleset, directory) if ruleset is not None and directory is not None else []
-    return ruleset, [*problems, *names]
+    types = unknown_types(ruleset, document_types) if ruleset is not None and document_types is not None else []
+    return ruleset, [*problems, *names, *types]
 
 
 @lru_cache(maxsize=16)
@@ -271,6 +280,14 @@ def unknown_names(ruleset: RuleSet, directory: Directory) -> list[RuleProblem]:
     return problems
 
 
+def unknown_types(ruleset: RuleSet, document_types: Collection[str]) -> list[RuleProblem]:
+    """Every ``set_type`` that names none of ``document_types`` (``unknown_document_type``)."""
+    known = ", ".join(sorted(document_types))
+    return [RuleProblem("unknown_document_type", rule.id, "then.set_type",
+                        f"unknown document type {rule.then.set_type!r}; known: {known}")
+            for rule in ruleset.rules if rule.then.set_type is not None and rule.then.set_type not in document_types]
+
+
 def directory_change_warnings(ruleset: RuleSet, old: Directory | None, new: Directory) -> list[RuleProblem]:
     """The rules a change of the directory from ``old`` to ``new`` affects: every name ``new`` lacks (a postbox,
     person or department gone: ``unknown_*``) and every rule naming a person who moved to another department or
@@ -296,5 +313,5 @@ def directory_change_warnings(ruleset: RuleSet, old: Directory | None, new: Dire
 
 __all__ = [
     "InvalidRuleSet", "Rule", "RuleProblem", "RuleSet", "RulesNotInDirectory", "check_ruleset",
-    "directory_change_warnings", "load_ruleset", "unknown_names",
+    "directory_change_warnings", "load_ruleset", "unknown_names", "unknown_types",
 ]

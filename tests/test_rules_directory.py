@@ -214,3 +214,63 @@ def test_rest_api_checks_rules_against_the_directory(server: ApiServer) -> None:
         assert activated.status_code == 422, activated.text
         assert "no postbox 'rechnungen'" in activated.text
         assert admin.get("/api/v1/rules").json()["active_version"] != draft
+
+
+# --- set_type against the document types the type model knows ----------------------------------------------
+
+TYPO_TYPE = """\
+version: 1
+rules:
+  - id: widersprueche
+    when: {term: Widerspruch}
+    then: {route_to: kaemmerei, set_type: widerspruch}
+    confidence: 0.9
+"""
+
+
+def test_a_set_type_the_type_model_does_not_know_is_a_problem_of_the_rule() -> None:
+    ruleset, problems = check_ruleset(TYPO_TYPE, document_types={"objection", "invoice"})
+    assert ruleset is not None
+    assert [(p.code, p.rule_id, p.path) for p in problems] == [("unknown_document_type", "widersprueche",
+                                                                   "then.set_type")]
+    assert "'widerspruch'" in problems[0].message and "known: invoice, objection" in problems[0].message
+    assert check_ruleset(TYPO_TYPE.replace("set_type: widerspruch", "set_type: objection"),
+                         document_types={"objection"})[1] == []
+    assert check_ruleset(TYPO_TYPE)[1] == []  # no type model yet: not checked
+    with pytest.raises(InvalidRuleSet) as refused:
+        load_ruleset(TYPO_TYPE, document_types={"objection"})
+    assert refused.value.code == "invalid_rules"  # not a name of the directory: not rules_not_in_directory
+
+
+def test_cli_refuses_a_set_type_the_type_model_does_not_know(tmp_path: Path) -> None:
+    data = ["--data-dir", str(tmp_path / "data")]
+    (tmp_path / "typo.yaml").write_text(TYPO_TYPE, encoding="utf-8")  # kaemmerei: a postbox of the default directory
+    code, _, err = _cli("rules", "validate", str(tmp_path / "typo.yaml"), *data)
+    assert code == 1
+    assert "rule 'widersprueche', then.set_type: unknown document type 'widerspruch'" in err, err
+    assert "[unknown_document_type]" in err
+    assert err.splitlines()[-1].startswith("error: invalid_rules: 1 problem(s)"), err
+    code, _, err = _cli("rules", "import", str(tmp_path / "typo.yaml"), "--activate", *data)
+    last = err.splitlines()[-1]
+    assert code == 1 and last.startswith("error: invalid_rules: 1 problem(s): rule 'widersprueche', then.set_type"), err
+    code, listing, _ = _cli("rules", "list", "--json", *data)
+    assert [v["version"] for v in json.loads(listing)] == ["1"]  # nothing stored
+
+
+def test_rest_api_refuses_a_set_type_the_type_model_does_not_know(server: ApiServer) -> None:
+    yaml_type = {"Content-Type": "application/yaml"}
+    typo = TYPO_TYPE  # kaemmerei: a postbox of the default directory
+    with server.client(server.key("admin", "admin-rules-types")) as admin:
+        answer = admin.post("/api/v1/rules/validate", content=typo, headers=yaml_type).json()
+        assert answer["valid"] is False
+        assert [(p["code"], p["rule"], p["field"]) for p in answer["problems"]] == [
+            ("unknown_document_type", "widersprueche", "then.set_type")]
+        for path in ("/api/v1/rules/versions", "/api/v1/rules/import?activate=true"):
+            refused = admin.post(path, content=typo, headers=yaml_type)
+            assert refused.status_code == 422, refused.text
+            error = refused.json()["error"] if "error" in refused.json() else refused.json()
+            assert error["code"] == "invalid_rules"
+            assert [p["code"] for p in error["details"]["problems"]] == ["unknown_document_type"]
+        fixed = admin.post("/api/v1/rules/validate", headers=yaml_type,
+                           content=typo.replace("set_type: widerspruch", "set_type: objection")).json()
+        assert fixed["valid"] is True, fixed

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy import select
@@ -38,6 +38,7 @@ from mailroom.errors import FileTooLarge, ValidationFailed
 from mailroom.storage.db import session_scope
 from mailroom.storage.keys import Role
 from mailroom.storage.rulesets import RuleSetChangeRow, RuleSetRow, RuleSetVersionRow
+from routing.training import known_document_types
 from rules import check_ruleset, load_ruleset
 from rules.pack import export_pack, import_pack
 from rules.simulate import received_bound, simulate_against_active
@@ -125,9 +126,19 @@ def _installed(services: Services) -> None:
         ensure_default_ruleset(session)
 
 
-def _directory(services: Services) -> Directory:
-    """The organisation directory in force: every rule set made or activated here is checked against it."""
-    return current_directory(services.settings)
+class CheckedAgainst(TypedDict):
+    """What a rule set may name besides its language (keywords of the rules layer's checks)."""
+
+    directory: Directory
+    document_types: set[str] | None
+
+
+def checked_against(services: Services) -> CheckedAgainst:
+    """What every rule set validated, made, activated or rolled back here is checked against: the organisation
+    directory in force (postboxes, persons, departments) and the document types the type model knows
+    (``set_type``; not checked before there is a model)."""
+    return {"directory": current_directory(services.settings),
+            "document_types": known_document_types(services.settings)}
 
 
 def _info(row: RuleSetVersionRow) -> RuleVersionInfo:
@@ -189,7 +200,7 @@ def get_rules_version(number: VersionNumber, services: ServicesDep) -> RuleVersi
     responses=error_responses(401, 403, 413, 422),
 )
 def validate_rules(text: RulesText, services: ServicesDep) -> RuleValidation:
-    ruleset, problems = check_ruleset(text, _directory(services))
+    ruleset, problems = check_ruleset(text, **checked_against(services))
     return RuleValidation(
         valid=ruleset is not None and not problems,
         problems=[RuleProblemInfo(**problem.to_dict()) for problem in problems],
@@ -212,7 +223,7 @@ def create_rules_version(
 ) -> RuleVersionDetail:
     _installed(services)
     with session_scope(services.pipeline.sessions) as session:
-        row = create_draft(session, text, actor=admin.actor, source="API", directory=_directory(services))
+        row = create_draft(session, text, actor=admin.actor, source="API", **checked_against(services))
         detail = _detail(session, row.version)
     response.headers["Location"] = detail.url
     return detail
@@ -230,7 +241,7 @@ def update_rules_version(
     number: VersionNumber, text: RulesText, services: ServicesDep, admin: AdminPrincipal
 ) -> RuleVersionDetail:
     with session_scope(services.pipeline.sessions) as session:
-        update_draft(session, number, text, actor=admin.actor, directory=_directory(services))
+        update_draft(session, number, text, actor=admin.actor, **checked_against(services))
         return _detail(session, number)
 
 
@@ -294,7 +305,7 @@ def simulate_rules_version(
 )
 def activate_rules_version(number: VersionNumber, services: ServicesDep, admin: AdminPrincipal) -> RuleVersionInfo:
     with session_scope(services.pipeline.sessions) as session:
-        return _info(activate(session, number, actor=admin.actor, directory=_directory(services)))
+        return _info(activate(session, number, actor=admin.actor, **checked_against(services)))
 
 
 @router.post(
@@ -312,7 +323,7 @@ def rollback_rules(
 ) -> RuleVersionInfo:
     _installed(services)
     with session_scope(services.pipeline.sessions) as session:
-        return _info(rollback(session, actor=admin.actor, to=to, directory=_directory(services)))
+        return _info(rollback(session, actor=admin.actor, to=to, **checked_against(services)))
 
 
 @router.get(
@@ -357,7 +368,7 @@ def import_rules(
     _installed(services)
     with session_scope(services.pipeline.sessions) as session:
         info = _info(import_pack(session, text, actor=admin.actor, activate_now=activate_now,
-                                 directory=_directory(services)))
+                                 **checked_against(services)))
     response.headers["Location"] = info.url
     return info
 

@@ -9,6 +9,7 @@ rule store, its audit (``ruleset_changes``: who, when, old, new) and the simulat
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Annotated, Any, NamedTuple
 
@@ -22,7 +23,7 @@ from api.routes import rules as api
 from api.ui.documents import BoxView, PageView, page_views, result_of, stored_document, visible_row
 from api.ui.rule_text import join_rules_text, split_rules_text
 from api.ui.web import UI_PREFIX, UiContext, changing_as, redirect, render, signed_in_as
-from mailroom.directory import Directory, current_directory
+from mailroom.directory import Directory
 from mailroom.errors import MailroomError, UiNotFound
 from mailroom.model import MM_PER_INCH
 from mailroom.storage.keys import Role
@@ -95,11 +96,15 @@ def _rule_id(text: str) -> str | None:
     return str(rule["id"]) if isinstance(rule, dict) and rule.get("id") is not None else None
 
 
-def assemble(header_text: str, rule_texts: list[str], directory: Directory | None = None) -> tuple[Draft, str | None]:
+def assemble(
+    header_text: str, rule_texts: list[str], directory: Directory | None = None, *,
+    document_types: Collection[str] | None = None,
+) -> tuple[Draft, str | None]:
     """The rule set written in the editor: each rule's YAML parsed, then the whole set checked by the rule
-    language's validator (against the organisation ``directory``: postboxes, persons, departments); every problem
-    is put at its rule. Returns the draft and, when it is valid, the YAML: the header and the rules as written
-    (comments kept), re-dumped only if the texts do not join into a file that reads back as they do."""
+    language's validator (against the organisation ``directory``: postboxes, persons, departments, and the
+    ``document_types`` of ``set_type``); every problem is put at its rule. Returns the draft and, when it is
+    valid, the YAML: the header and the rules as written (comments kept), re-dumped only if the texts do not
+    join into a file that reads back as they do."""
     draft = Draft(header=header_text, rules=[])
     try:
         header = yaml.safe_load(header_text) or {}
@@ -137,7 +142,7 @@ def assemble(header_text: str, rule_texts: list[str], directory: Directory | Non
         return draft, None
     written = join_rules_text(header_text, [block.text for block in draft.rules], header, rules)
     text = written or _dump({**header, "rules": rules})
-    _, problems = check_ruleset(text, directory)
+    _, problems = check_ruleset(text, directory, document_types=document_types)
     by_id: dict[str, RuleBlock] = {}
     for block in draft.rules:
         if block.rule_id is not None:
@@ -194,7 +199,7 @@ async def save_draft(request: Request, ui: AdminChanging, services: ServicesDep,
     """Save the editor's rules into the draft; problems are shown at their rules (nothing is saved then)."""
     form = await request.form()
     texts = [str(v) for v in form.getlist("rule")]
-    draft, text = assemble(str(form.get("header", "")), texts, current_directory(services.settings))
+    draft, text = assemble(str(form.get("header", "")), texts, **api.checked_against(services))
     if text is None:
         return _version_page(request, ui, services, number, draft=draft, error="rules.invalid", status_code=422)
     try:

@@ -406,6 +406,9 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "rules.problem.unknown_postbox": ("Diesen Postkorb gibt es im Verzeichnis nicht", "No such postbox"),
     "rules.problem.unknown_person": ("Diese Person gibt es im Verzeichnis nicht", "No such person"),
     "rules.problem.unknown_department": ("Dieses Amt gibt es im Verzeichnis nicht", "No such department"),
+    "rules.problem.unknown_document_type": (
+        "Diese Dokumentart kennt das Typmodell nicht", "The type model does not know this document type"
+    ),
     "rules.simulate": ("Gegen die letzten {n} Dokumente simulieren", "Simulate against the last {n} documents"),
     "rules.activate": ("Aktivieren", "Activate"),
     "rules.unsaved": ("Ungespeicherte Änderungen: erst speichern. Simulieren und Aktivieren gelten der gespeicherten "

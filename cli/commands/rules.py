@@ -2,7 +2,8 @@
 
 Every command except ``validate`` and ``eval`` works on the rule set in the data directory's database; the
 default pack is installed as version 1 the first time it is needed. ``validate``, ``import``, ``activate`` and
-``rollback`` check the rules against the data directory's organisation directory (``rules_not_in_directory``).
+``rollback`` check the rules against the data directory's organisation directory (``rules_not_in_directory``) and
+its type model's document types (``set_type``: ``unknown_document_type``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import shutil
 import tempfile
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -32,6 +33,15 @@ out = Console()
 RuleSetName = Annotated[str, typer.Option("--name", help="Rule set name")]
 Actor = Annotated[str | None, typer.Option("--actor", help="Who makes the change (default: the login name)")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON")]
+
+
+def _checked_against(data_dir: Path | None) -> dict[str, Any]:
+    """What a rule set is checked against, as the REST API does: the organisation directory in force and the
+    document types the type model knows (``set_type``)."""
+    from routing.training import known_document_types
+
+    settings = cli_settings(data_dir)
+    return {"directory": current_directory(settings), "document_types": known_document_types(settings)}
 
 
 def _actor(actor: str | None) -> str:
@@ -58,14 +68,14 @@ def validate(
     data_dir: DataDirOption = None,
 ) -> None:
     """Check a rule file, also against the organisation directory in force (every postbox in route_to/copy_to,
-    every person and department in a condition must exist); prints every problem (rule id, field, why) and exits
-    1 if there is one."""
+    every person and department in a condition must exist) and the type model (every set_type must be a document
+    type it knows); prints every problem (rule id, field, why) and exits 1 if there is one."""
     from rules import check_ruleset
     from rules.validate import NAME_CODES
 
     text = _read(path)
-    directory = current_directory(cli_settings(data_dir))
-    ruleset, problems = check_ruleset(text, directory)
+    against = _checked_against(data_dir)
+    ruleset, problems = check_ruleset(text, **against)
     for problem in problems:
         err.print(f"{path}: {problem}", highlight=False, markup=False)
     if ruleset is None or problems:
@@ -131,11 +141,11 @@ def import_(
     from rules.store import ensure_default_ruleset
 
     text = _read(path)
-    directory = current_directory(cli_settings(data_dir))
+    against = _checked_against(data_dir)
     with database(cli_settings(data_dir)) as session:
         ensure_default_ruleset(session, name=name)
         row = import_pack(session, text, actor=_actor(actor), name=name, source=f"import of {path.name}",
-                          activate_now=activate, directory=directory)
+                          activate_now=activate, **against)
         number, status = row.version, row.status
     out.print(f"imported {path} as version {number} ({status})", highlight=False)
 
@@ -174,10 +184,10 @@ def activate(
     from rules.store import activate as activate_version
     from rules.store import ensure_default_ruleset
 
-    directory = current_directory(cli_settings(data_dir))
+    against = _checked_against(data_dir)
     with database(cli_settings(data_dir)) as session:
         ensure_default_ruleset(session, name=name)
-        activate_version(session, version, actor=_actor(actor), name=name, directory=directory)
+        activate_version(session, version, actor=_actor(actor), name=name, **against)
     out.print(f"version {version} of {name} is active", highlight=False)
 
 
@@ -194,10 +204,10 @@ def rollback(
     from rules.store import ensure_default_ruleset
     from rules.store import rollback as rollback_version
 
-    directory = current_directory(cli_settings(data_dir))
+    against = _checked_against(data_dir)
     with database(cli_settings(data_dir)) as session:
         ensure_default_ruleset(session, name=name)
-        row = rollback_version(session, actor=_actor(actor), name=name, to=to, directory=directory)
+        row = rollback_version(session, actor=_actor(actor), name=name, to=to, **against)
         number, source = row.version, row.source
     out.print(f"version {number} ({source}) of {name} is active", highlight=False)
 
