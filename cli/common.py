@@ -10,15 +10,16 @@ from __future__ import annotations
 import getpass
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
+from cli.commands import COMMANDS, EVAL_COMMANDS, registered
 from mailroom.errors import ConfigurationError, FileNotFound, MailroomError
 from mailroom.logs import configure_logging
 from mailroom.settings import Settings
@@ -35,8 +36,6 @@ CLICK_EXCEPTION: type[Exception] = next(c for c in typer.BadParameter.__mro__ if
 #: Messages for people (progress, errors) go to stderr; stdout carries results only.
 err = Console(stderr=True, soft_wrap=True)
 
-eval_app = typer.Typer(help="Measure accuracy against labelled mail (ground truth from sample_docs).",
-                       no_args_is_help=True)
 
 DataDirOption = Annotated[
     Path | None,
@@ -127,12 +126,84 @@ def fail(code: str, message: str, exit_code: int = 1) -> typer.Exit:
     return typer.Exit(exit_code)
 
 
-class GuardedGroup(TyperGroup):
+class LazyCommands(MutableMapping[str, Any]):
+    """A group's commands where those of ``cli.commands`` modules are imported at first use: listed by name
+    (``--help``, "did you mean"), the module imported when the command itself is asked for (run, or its help
+    text shown). ``load(name)`` gives the command object for a name of ``lazy``."""
+
+    def __init__(self, own: MutableMapping[str, Any], lazy: list[str], load: Any) -> None:
+        self._own = own
+        self._lazy = [name for name in lazy if name not in own]
+        self._load = load
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._own and name in self._lazy:
+            command = self._load(name)
+            if command is None:
+                raise KeyError(name)
+            self._own[name] = command
+            self._lazy.remove(name)
+        return self._own[name]
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        self._own[name] = command
+        if name in self._lazy:
+            self._lazy.remove(name)
+
+    def __delitem__(self, name: str) -> None:
+        if name in self._lazy:
+            self._lazy.remove(name)
+        else:
+            del self._own[name]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from list(self._own)
+        yield from list(self._lazy)
+
+    def __len__(self) -> int:
+        return len(self._own) + len(self._lazy)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._own or name in self._lazy
+
+
+class LazyGroup(TyperGroup):
+    """A group whose commands from ``cli.commands`` (``lazy``: name -> module) are imported when asked for."""
+
+    lazy: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands = LazyCommands(self.commands, list(self.lazy), self._load)
+
+    def _load(self, name: str) -> Any:
+        holder = registered(self.lazy[name])
+        return typer.main.get_group(holder).commands.get(name)
+
+
+class EvalGroup(LazyGroup):
+    """``mailroom eval``: ``ocr`` of ``cli.main``, the others from their modules (registered on :data:`eval_app`)."""
+
+    lazy = EVAL_COMMANDS
+
+    def _load(self, name: str) -> Any:
+        registered(self.lazy[name])  # its register() adds the command to eval_app
+        return typer.main.get_group(eval_app).commands.get(name)
+
+
+eval_app = typer.Typer(cls=EvalGroup, help="Measure accuracy against labelled mail (ground truth from sample_docs).",
+                       no_args_is_help=True)
+
+
+class GuardedGroup(LazyGroup):
     """The ``mailroom`` group: whatever ends a command with an error ends it with one line ``error: CODE:
     message`` on stderr and exit status 1 (2 for usage errors), never a traceback: a :class:`MailroomError` with
     its code, a usage error (missing argument, unknown option, bad value) as ``usage_error``, a file that cannot
     be read as ``file_not_found``, anything unexpected as ``internal_error`` naming the exception's type (its
-    traceback only with ``mailroom -v ...``)."""
+    traceback only with ``mailroom -v ...``). The commands of ``cli.commands`` are imported when asked for
+    (:class:`LazyGroup`)."""
+
+    lazy = COMMANDS
 
     def invoke(self, ctx: Any) -> Any:
         try:

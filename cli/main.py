@@ -15,7 +15,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cli.commands import register_all
 from cli.common import DataDirOption, GuardedGroup, cli_settings, err, eval_app, require_paths, set_verbose
 from mailroom import __version__
 from mailroom.errors import MailroomError, NoLabelledData
@@ -229,8 +228,6 @@ def eval_ocr(
     for source, v in summary.items():
         Console().print(f"total {source:10}: CER {v['cer']:.2%}  WER {v['wer']:.2%}  ({v['chars']} chars)")
 
-
-register_all(app)
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -19,6 +19,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from servicekit import SAMPLES, Database, Process, RedisServer, free_port, service_env, station_key, upload, wait_http
 from sqlalchemy import select
+from test_storage import assert_one_migration_behind_is_migrated
 
 from mailroom import audit
 from mailroom.settings import Settings
@@ -80,6 +81,19 @@ def test_migrations_build_the_schema_of_the_models_on_postgresql(postgres_url: s
         with engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"compare_type": True})
             assert compare_metadata(context, schema.metadata) == []
+    finally:
+        engine.dispose()
+
+
+def test_a_postgresql_database_one_migration_behind_is_migrated(postgres_url: str, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", database_url=postgres_url)
+    engine = make_engine(settings)
+    try:
+        migrate(engine)
+        with engine.connect() as conn, conn.begin():  # back to an empty database
+            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+            conn.exec_driver_sql("CREATE SCHEMA public")
+        assert_one_migration_behind_is_migrated(engine)
     finally:
         engine.dispose()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -39,3 +41,52 @@ def test_a_rule_set_is_checked_once_per_text() -> None:
     assert first is not None and first is again and problems == problems_again
     broken, errors = check_ruleset(text + "\n  - id: [\n")
     assert broken is None and errors[0].code == "yaml_syntax" and "line" in errors[0].message
+
+
+def test_the_command_tables_name_every_command_where_it_is_defined() -> None:
+    """``cli.commands.COMMANDS`` / ``EVAL_COMMANDS`` (what a start imports for a command) agree with what each
+    module really registers: a command added to a module without its line there would be missing."""
+    import typer
+
+    from cli.commands import COMMANDS, EVAL_COMMANDS, module_names, registered
+    from cli.common import eval_app
+    from cli.main import app  # noqa: F401  (defines ``eval ocr``)
+
+    top = {name: module for module in module_names() for name in typer.main.get_group(registered(module)).commands}
+    assert top == COMMANDS
+    evals = {info.name: info.callback.__module__.rsplit(".", 1)[-1]
+             for info in eval_app.registered_commands if info.callback is not None}
+    assert evals == {**EVAL_COMMANDS, "ocr": "main"}
+
+
+def _imported_by(*argv: str) -> list[str]:
+    """The command modules and heavy libraries a start of ``mailroom ARGV`` imports (a fresh process)."""
+    code = ("import sys\nfrom cli.main import app\ntry:\n    app(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+            "print('imported:', *sorted(m for m in sys.modules if m.startswith('cli.commands.') or m in "
+            "('alembic', 'argon2', 'extraction', 'celery', 'fastapi')))")
+    done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=120,
+                          cwd=ROOT, check=True)
+    return done.stdout.rsplit("imported:", 1)[1].split()
+
+
+def test_a_command_imports_only_its_own_module() -> None:
+    assert _imported_by("version") == []
+    assert _imported_by("process", "--help") == []
+    assert _imported_by("worker", "--help") == ["cli.commands.service"]
+    assert _imported_by("eval", "routing", "--help") == ["cli.commands.recognition"]
+
+
+def test_help_lists_every_command_with_its_text() -> None:
+    from typer.testing import CliRunner
+
+    from cli.commands import COMMANDS
+    from cli.main import app
+
+    shown = CliRunner().invoke(app, ["--help"], terminal_width=200)
+    assert shown.exit_code == 0
+    for name in [*COMMANDS, "process", "eval", "version", "doctor"]:
+        assert f" {name} " in shown.output
+    assert "Upload files to a running mailroom" in shown.output  # a lazily imported command's own help text
+    assert "Supplier master data" in shown.output
+    evals = CliRunner().invoke(app, ["eval", "--help"], terminal_width=200)
+    assert all(f" {name} " in evals.output for name in ("ocr", "invoices", "routing"))

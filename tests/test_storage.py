@@ -28,7 +28,17 @@ from mailroom.settings import Settings
 from mailroom.storage import repository as repo
 from mailroom.storage import schema
 from mailroom.storage.blobs import BLOB_MODE, BlobStore
-from mailroom.storage.db import head_revision, make_engine, migrate, schema_revision, session_scope
+from mailroom.storage.db import (
+    alembic_config,
+    at_head,
+    foreign_keys_off,
+    head_revision,
+    make_engine,
+    migrate,
+    schema_revision,
+    script_heads,
+    session_scope,
+)
 from mailroom.storage.models import (
     ArtifactKind,
     DocumentEventRow,
@@ -173,6 +183,56 @@ def test_migrate_creates_schema_and_twice_is_a_noop(settings: Settings) -> None:
         assert schema_revision(engine) == head_revision()
     finally:
         engine.dispose()
+
+
+def assert_one_migration_behind_is_migrated(engine: Engine) -> None:
+    """A database one migration behind the scripts' head is not taken for one at the head: ``migrate`` brings it
+    there (the cheap head check of issue 16 must never skip a migration); shared with the PostgreSQL test."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    head = head_revision()
+    assert script_heads() == frozenset(head.split(","))  # the scripts' text read as Alembic reads them
+    down = ScriptDirectory.from_config(alembic_config()).get_revision(head).down_revision
+    behind = [down] if isinstance(down, str) else list(down or ())
+    assert behind, "the head has a previous revision"
+    with engine.connect() as conn, foreign_keys_off(conn), conn.begin():
+        for revision in behind:
+            command.upgrade(alembic_config(conn), revision)
+    assert schema_revision(engine) == ",".join(sorted(behind))
+    assert not at_head(engine)
+    migrate(engine)
+    assert schema_revision(engine) == head and at_head(engine)
+
+
+def test_a_database_one_migration_behind_is_migrated(tmp_path: Path) -> None:
+    engine = make_engine(Settings(data_dir=tmp_path / "data", database_url=None))
+    try:
+        assert not at_head(engine)  # a new database: no version table yet
+        assert_one_migration_behind_is_migrated(engine)
+    finally:
+        engine.dispose()
+
+
+def test_a_database_at_the_head_is_recognised_without_loading_alembic(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    code = f"""
+        import sys
+        from pathlib import Path
+        from mailroom.settings import Settings
+        from mailroom.storage.db import migrate
+        settings = Settings(data_dir=Path({str(data_dir)!r}), database_url=None)
+        migrate(settings)
+        first = "alembic" in sys.modules
+        migrate(settings)
+        print(first, "alembic" in sys.modules)
+    """
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                         timeout=120, check=True).stdout.split()
+    assert out == ["True", "True"]  # a new database is migrated by Alembic
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                         timeout=120, check=True).stdout.split()
+    assert out == ["False", "False"]  # at the head: one query, Alembic not even imported
 
 
 def test_models_and_migrations_agree(engine: Engine) -> None:

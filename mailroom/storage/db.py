@@ -30,6 +30,8 @@ at head and does nothing.
 
 from __future__ import annotations
 
+import ast
+import functools
 import logging
 import os
 import sys
@@ -342,15 +344,77 @@ def schema_revision(engine: Engine) -> str | None:
     return ",".join(heads) if heads else None
 
 
+@functools.cache
+def script_heads() -> frozenset[str] | None:
+    """The head revisions of the shipped migration scripts, read from the scripts' ``revision`` and
+    ``down_revision`` assignments without loading Alembic (≈ 0.2 s CPU at every start, issue 16); ``None`` when a
+    script does not state them as literals (then Alembic decides)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
+        if path.name.startswith("_"):
+            continue
+        found: dict[str, Any] = {}
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        except (OSError, SyntaxError, ValueError):
+            return None
+        for node in tree.body:
+            target = node.target if isinstance(node, ast.AnnAssign) else (
+                node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None)
+            value = getattr(node, "value", None)
+            if isinstance(target, ast.Name) and target.id in ("revision", "down_revision") and value is not None:
+                try:
+                    found[target.id] = ast.literal_eval(value)
+                except ValueError:
+                    return None
+        revision, down = found.get("revision"), found.get("down_revision", "?")
+        if not isinstance(revision, str) or down == "?":
+            return None
+        revisions.add(revision)
+        if isinstance(down, str):
+            parents.add(down)
+        elif isinstance(down, (tuple, list)) and all(isinstance(d, str) for d in down):
+            parents.update(down)
+        elif down is not None:
+            return None
+    heads = frozenset(revisions - parents)
+    return heads or None
+
+
+def at_head(engine: Engine) -> bool:
+    """Whether the database says it is at the scripts' head revision(s) (``alembic_version``), checked with one
+    read-only query; ``False`` when unsure (no such table, scripts not readable): :func:`migrate` then asks
+    Alembic."""
+    heads = script_heads()
+    if heads is None:
+        return False
+    reader = engine.execution_options(**{SQLITE_BEGIN_OPTION: "DEFERRED"})
+    with translate_errors(), reader.connect() as conn:
+        try:
+            stored = {row[0] for row in conn.exec_driver_sql("SELECT version_num FROM alembic_version")}
+        except sa_exc.DBAPIError:  # a new database: no version table yet
+            return False
+        finally:
+            if conn.in_transaction():
+                conn.rollback()
+    return stored == heads
+
+
 def migrate(target: Settings | Engine) -> None:
     """Bring the database schema to the newest revision (Alembic ``upgrade head``); a no-op when it is.
 
     Safe to call from several processes at start. ``target`` is the settings (an engine is created and
-    disposed) or an existing engine.
+    disposed) or an existing engine. A database already at the head is recognised with one query, without
+    loading Alembic (:func:`at_head`).
     """
+    engine = make_engine(target) if isinstance(target, Settings) else target
+    if at_head(engine):
+        if isinstance(target, Settings):
+            engine.dispose()
+        return
     from alembic import command
 
-    engine = make_engine(target) if isinstance(target, Settings) else target
     db_file = _sqlite_file(str(engine.url)) if engine.dialect.name == "sqlite" else None
     lock_path = db_file.with_name(db_file.name + ".migrate.lock") if db_file is not None else None
     try:
