@@ -3,27 +3,42 @@
     memory = CorrectionMemory.from_examples([(sample, "tiefbau"), ...])   # or CorrectionMemory.load(session)
     memory.evidence(sample)   # {postbox: Recollection(votes, letters)}: similar corrected letters per postbox
 
-A reviewer's decision helps the *next* letter of that kind without waiting for a retraining: every corrected
+A reviewer's decision helps the *next* letter of that kind without waiting for a retraining. Every corrected
 letter is remembered by its content words (what the catalogue reads too,
 :func:`classifiers.responsibilities.readable_body`: from the subject on, not the letterhead, the address field, the
 signature, persons' names, street addresses, dates or numbers; everyday letter words such as "bitte", "Antrag",
-"Sehr geehrte" left out). A new letter is compared with each remembered one (weighted Jaccard similarity of
-their words, subject words counting :data:`SUBJECT_WEIGHT` times); every remembered letter at least
-:data:`MIN_SIMILARITY` similar is one vote for its postbox (a vote of ``similarity / FULL_SIMILARITY``, at most
-1). :mod:`routing.decision` multiplies a postbox's score by ``exp(MEMORY_STRENGTH * (votes - contrary votes))``,
-so one corrected letter nudges, and about three make the next letter of a kind route itself when its letters are
-worded alike; letters of one kind in different senders' own words are mostly too little alike for that yet
-(``bench/bench_learning.py`` on the independent ``letters2/kinds``, figures in the README). ``mailroom train``
-still folds the corrections into the models; the memory keeps the newest :data:`MAX_REMEMBERED` corrections.
+"Sehr geehrte" left out). Two kinds of votes for a postbox:
+
+* **similar letters**: a new letter is compared with each remembered one (weighted Jaccard similarity of their
+  words' character grams, subject words counting :data:`SUBJECT_WEIGHT` times); every remembered letter at least
+  :data:`MIN_SIMILARITY` similar is a vote of ``similarity / FULL_SIMILARITY`` (at most 1). This catches the same
+  sender writing again.
+* **learned words**: the words that at least two corrected letters of one postbox share (:meth:`vocabulary`;
+  a compound's head or first part and one OCR slip count as the same word, :func:`terms_match`), each weighted by
+  its rarity in the town's stored mail (:class:`TownWords`, inverse document frequency over the newest
+  :data:`TOWN_DOCUMENTS` documents), by how many corrected letters confirm it (fully from
+  :data:`CONFIRMING_LETTERS`) and less when corrected letters of other postboxes have it too. A new letter's
+  learned words add ``their weight / WORDS_PER_VOTE`` votes. This is what lets letters of one kind in different
+  senders' own words teach each other: they share a few rare words ("Stolperstein", "Gedenk-", "verlegen"), not
+  their wording. A single correction teaches no words.
+
+:mod:`routing.decision` multiplies a postbox's score by ``exp(MEMORY_STRENGTH * (votes - CONTRARY_WEIGHT * other
+postboxes' votes))`` (:func:`memory_factors`); when reviewers disagreed on letters like this one (another postbox
+has :data:`CONTESTED_SHARE` of the similar letters) the memory does not push. Where the memory speaks for a
+postbox, the catalogue words its corrected letters had for other departments weigh less
+(:func:`routing.router.weaken_overruled`): the corrections overruled them. Figures (own tuned-on kinds in
+``bench/data/learning-dev``, the independent ``letters2/kinds``) are in the README. ``mailroom train`` still folds
+the corrections into the models; the memory keeps the newest :data:`MAX_REMEMBERED` corrections.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from rapidfuzz.distance import Levenshtein
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -32,6 +47,9 @@ from classifiers.responsibilities import readable_body
 from classifiers.samples import Sample, sample_from_document
 from mailroom.model import Document
 from mailroom.storage.labels import LabelKind, LabelRow, training_labels
+from mailroom.storage.models import DocumentContentRow
+
+OverruledBy = Callable[[Sample, str], frozenset[tuple[str, str]]]
 
 MIN_SIMILARITY = 0.10  # letters of different occasions: all below 0.09 (dev letters, 2,345 pairs; p99 0.06)
 FULL_SIMILARITY = 0.35  # letters of one occasion: median 0.49, p10 0.125
@@ -39,6 +57,19 @@ SUBJECT_WEIGHT = 3.0
 MAX_REMEMBERED = 2000
 MIN_WORD = 4
 GRAM = 5
+# the words corrected letters of one postbox share (learned vocabulary)
+MIN_MODIFIER = 6  # shortest stem that matches the first part of a compound ("gedenk", "balkon")
+MIN_TERM = 5  # shortest stem that counts as a distinctive word ("stein", "tauben")
+OCR_MIN_LENGTH = 8  # a stem at least this long may differ by one OCR slip
+CONFIRMING_LETTERS = 3  # a word in this many corrected letters of a postbox counts fully (in 2: half)
+TOWN_DOCUMENTS = 1000  # newest stored documents whose words say how rare a word is in the town's mail
+PRIOR_DOCUMENTS = 50  # a young town's mail padded with this many letters without the word
+MIN_TERM_WEIGHT = 0.2  # a learned word weighing less (common in the town's mail or other postboxes' letters): none
+MIN_SHARED_WORDS = 1  # the letter must have at least this many learned words of a postbox
+WORDS_PER_VOTE = 1.0  # learned words' weight that counts as one vote (one fully similar corrected letter)
+MAX_WORD_VOTES = 2.0
+CONTESTED_SHARE = 0.5  # another postbox with this share of the similar corrected letters: reviewers disagree
+CONTRARY_WEIGHT = 2.0  # a vote for another postbox counts double against a postbox's votes
 
 # everyday words of letters to a town hall: they say nothing about the kind of letter
 _EVERYDAY_TEXT = (
@@ -93,19 +124,131 @@ def similarity(a: dict[str, float], b: dict[str, float]) -> float:
     return shared / total if total else 0.0
 
 
+def letter_terms(sample: Sample) -> set[str]:
+    """A letter's distinctive-word candidates: the stems of its content words (as :func:`content_words` reads
+    them), at least :data:`MIN_TERM` letters long."""
+    body = readable_body(sample.text, sample.subject, sample.address)
+    out: set[str] = set()
+    for word in words(_NOISE.sub(" ", f"{sample.subject}\n{body}")):
+        if len(word) < MIN_WORD:
+            continue
+        key = stem(word)
+        if len(key) >= MIN_TERM and key not in _EVERYDAY and fold(word) not in _EVERYDAY:
+            out.add(key)
+    return out
+
+
+def _term_grams(term: str) -> frozenset[str]:
+    """Character grams of a term, padded at its end only: a compound's head ("stein" in "gedenkstein") keeps
+    all its grams inside the compound, a modifier ("geburt" in "geburtstag") does not."""
+    padded = f"{term} "
+    return frozenset(padded[i : i + GRAM] for i in range(max(1, len(padded) - GRAM + 1)))
+
+
+def terms_match(a: str, b: str) -> bool:
+    """Two stems name the same thing: equal, one the head of the other's compound ("stolperstein" /
+    "gedenkstein" / "stein"), or one OCR slip apart in a long word ("balkonkraftwerk" / "balkonkraftwcrk")."""
+    if a == b:
+        return True
+    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    if len(short) >= MIN_TERM and long_.endswith(short):
+        return True
+    if len(short) >= MIN_MODIFIER and long_.startswith(short):  # "gedenk" in "gedenkfeier", "gedenktag"
+        return True
+    if len(short) >= OCR_MIN_LENGTH and len(long_) - len(short) <= 1:
+        return Levenshtein.distance(a, b, score_cutoff=1) <= 1
+    return False
+
+
+class TownWords:
+    """How often a term occurs in the town's stored mail (document frequency): the rarer, the more a shared
+    term says about a kind. A young town's few letters are padded with :data:`PRIOR_DOCUMENTS` letters that
+    have none of the terms (every term not in the everyday list counts as fairly rare until mail says otherwise)."""
+
+    def __init__(self, frequencies: dict[str, int] | None = None, documents: int = 0) -> None:
+        self.df = dict(frequencies or {})
+        self.documents = documents
+
+    @classmethod
+    def of(cls, letters: Iterable[set[str]]) -> TownWords:
+        df: dict[str, int] = {}
+        n = 0
+        for terms in letters:
+            n += 1
+            for term in terms:
+                df[term] = df.get(term, 0) + 1
+        return cls(df, n)
+
+    @classmethod
+    def load(cls, session: Session) -> TownWords:
+        """The newest :data:`TOWN_DOCUMENTS` stored documents' terms (cached per document and version)."""
+        rows = session.execute(
+            select(DocumentContentRow.document_id, DocumentContentRow.updated_at)
+            .order_by(DocumentContentRow.updated_at.desc())
+            .limit(TOWN_DOCUMENTS)
+        ).all()
+        missing = [doc_id for doc_id, updated in rows if (doc_id, str(updated)) not in _TERMS_CACHE]
+        if missing:
+            for doc_id, content, updated in session.execute(
+                select(DocumentContentRow.document_id, DocumentContentRow.content_json,
+                       DocumentContentRow.updated_at).where(DocumentContentRow.document_id.in_(missing))
+            ):
+                _remember_terms((doc_id, str(updated)), content)
+        return cls.of(_TERMS_CACHE.get((doc_id, str(updated)), set()) for doc_id, updated in rows)
+
+    def rarity(self, term: str) -> float:
+        """0 (in every letter) .. 1 (in none): inverse document frequency, scaled."""
+        n = self.documents + PRIOR_DOCUMENTS
+        return max(0.0, math.log((n + 1) / (self.df.get(term, 0) + 1)) / math.log(n + 1))
+
+
+_TERMS_CACHE: dict[tuple[str, str], set[str]] = {}
+
+
+def _remember_terms(key: tuple[str, str], content_json: str) -> set[str]:
+    if len(_TERMS_CACHE) >= 4 * TOWN_DOCUMENTS:
+        _TERMS_CACHE.clear()
+    try:
+        terms = letter_terms(sample_from_document(Document.model_validate_json(content_json)))
+    except ValueError:
+        terms = set()
+    _TERMS_CACHE[key] = terms
+    return terms
+
+
+@dataclass(frozen=True)
+class LearnedTerm:
+    """A word that recurs in corrected letters of one postbox: how many of them have it, how many of other
+    postboxes, and how rare it is in the town's mail."""
+
+    term: str
+    postbox: str
+    support: int
+    contrary: int
+    rarity: float
+
+    @property
+    def weight(self) -> float:
+        confirmed = min(1.0, (self.support - 1) / (CONFIRMING_LETTERS - 1))
+        return self.rarity * confirmed * max(0.0, self.support - self.contrary) / self.support
+
+
 @dataclass(frozen=True)
 class Recollection:
-    """What the memory says for one postbox: votes of similar corrected letters and the best of them."""
+    """What the memory says for one postbox: votes of similar corrected letters (and of the words the corrected
+    letters of this postbox share), the best similarity and the shared words found."""
 
     postbox: str
     votes: float
     letters: int
     best_similarity: float
+    words: tuple[str, ...] = ()
 
     def reason(self) -> str:
+        shared = f"; their words {', '.join(self.words[:4])}" if self.words else ""
         return (
             f"learned: {self.letters} corrected letter(s) like this one went to {self.postbox} "
-            f"(similarity up to {self.best_similarity:.2f})"
+            f"(similarity up to {self.best_similarity:.2f}{shared})"
         )
 
 
@@ -113,37 +256,79 @@ class Recollection:
 class _Remembered:
     words: dict[str, float]
     postbox: str
+    terms: frozenset[str] = frozenset()
+    overruled: frozenset[tuple[str, str]] = frozenset()  # catalogue (department, word) it had that lost
 
 
 class CorrectionMemory:
     """Corrected letters by their content words (see the module doc)."""
 
-    def __init__(self, remembered: Iterable[_Remembered] = (), version: int = 0) -> None:
+    def __init__(
+        self, remembered: Iterable[_Remembered] = (), version: int = 0, town: TownWords | None = None
+    ) -> None:
         self.remembered = list(remembered)[-MAX_REMEMBERED:]
         self.version = version  # the newest label id it was built from
+        self.town = town or TownWords()
+        self.vocabulary = self._vocabulary()
 
     @classmethod
-    def from_examples(cls, examples: Iterable[tuple[Sample, str]]) -> CorrectionMemory:
-        return cls(_Remembered(content_words(sample), postbox) for sample, postbox in examples)
+    def from_examples(
+        cls,
+        examples: Iterable[tuple[Sample, str]],
+        town: TownWords | None = None,
+        overruled: Iterable[frozenset[tuple[str, str]]] | None = None,
+    ) -> CorrectionMemory:
+        pairs = list(examples)
+        lost = list(overruled) if overruled is not None else [frozenset()] * len(pairs)
+        return cls(
+            (_Remembered(content_words(sample), postbox, frozenset(letter_terms(sample)), gone)
+             for (sample, postbox), gone in zip(pairs, lost, strict=True)),
+            town=town if town is not None else TownWords.of(letter_terms(sample) for sample, _ in pairs),
+        )
 
     @classmethod
-    def load(cls, session: Session) -> CorrectionMemory:
-        """Every corrected document's latest re-route (newest MAX_REMEMBERED), with its stored words."""
+    def load(cls, session: Session, overruled_by: OverruledBy | None = None) -> CorrectionMemory:
+        """Every corrected document's latest re-route (newest MAX_REMEMBERED), with its stored words;
+        ``overruled_by(sample, postbox)`` names the catalogue words the correction overruled."""
         version = label_version(session)
         examples = [
             (sample_from_document(Document.model_validate_json(label.content_json)), label.postbox)
             for label in training_labels(session)[-MAX_REMEMBERED:]
             if label.postbox
         ]
-        memory = cls.from_examples(examples)
+        lost = [overruled_by(sample, box) if overruled_by else frozenset() for sample, box in examples]
+        memory = cls.from_examples(examples, town=TownWords.load(session), overruled=lost)
         memory.version = version
         return memory
 
     def __len__(self) -> int:
         return len(self.remembered)
 
+    def _vocabulary(self) -> dict[str, list[LearnedTerm]]:
+        """Per postbox, the terms at least two of its corrected letters share (heads of compounds and OCR slips
+        count as the same term)."""
+        by_box: dict[str, list[frozenset[str]]] = {}
+        for entry in self.remembered:
+            by_box.setdefault(entry.postbox, []).append(entry.terms)
+        index = _TermIndex(term for entry in self.remembered for term in entry.terms)
+        out: dict[str, list[LearnedTerm]] = {}
+        for box, letters in by_box.items():
+            if len(letters) < 2:
+                continue
+            candidates = {t for terms in letters for t in terms}
+            learned = []
+            for term in candidates:
+                similar = index.matching(term)
+                support = sum(1 for terms in letters if terms & similar)
+                if support < 2:
+                    continue
+                contrary = sum(1 for e in self.remembered if e.postbox != box and e.terms & similar)
+                learned.append(LearnedTerm(term, box, support, contrary, self.town.rarity(term)))
+            out[box] = learned
+        return out
+
     def evidence(self, sample: Sample) -> dict[str, Recollection]:
-        """Per postbox, the votes of remembered letters similar to ``sample``."""
+        """Per postbox, the votes of remembered letters similar to ``sample`` and of the learned words it has."""
         if not self.remembered:
             return {}
         mine = content_words(sample)
@@ -152,10 +337,62 @@ class CorrectionMemory:
             sim = similarity(mine, entry.words)
             if sim >= MIN_SIMILARITY:
                 votes.setdefault(entry.postbox, []).append(sim)
-        return {
-            box: Recollection(box, sum(min(1.0, s / FULL_SIMILARITY) for s in sims), len(sims), max(sims))
-            for box, sims in votes.items()
-        }
+        shared = self.shared_words(sample)
+        out = {}
+        for box in votes.keys() | shared.keys():
+            sims = votes.get(box, [])
+            found = shared.get(box, {})
+            word_votes = sum(found.values()) / WORDS_PER_VOTE if len(found) >= MIN_SHARED_WORDS else 0.0
+            if not sims and not word_votes:
+                continue
+            out[box] = Recollection(
+                box,
+                sum(min(1.0, s / FULL_SIMILARITY) for s in sims) + min(MAX_WORD_VOTES, word_votes),
+                len(sims) or sum(1 for e in self.remembered if e.postbox == box),
+                max(sims, default=0.0),
+                tuple(sorted(found, key=lambda t: -found[t])) if word_votes else (),
+            )
+        return out
+
+    def shared_words(self, sample: Sample) -> dict[str, dict[str, float]]:
+        """Per postbox, the learned terms the letter has and their weights (each of the letter's terms counts
+        once, for its best learned term)."""
+        terms = letter_terms(sample)
+        out: dict[str, dict[str, float]] = {}
+        for box, learned in self.vocabulary.items():
+            found: dict[str, float] = {}
+            for term in terms:
+                best = max((t.weight for t in learned if terms_match(term, t.term)), default=0.0)
+                if best >= MIN_TERM_WEIGHT:
+                    found[term] = best
+            if found:
+                out[box] = found
+        return out
+
+    def overruled_words(self, postbox: str) -> dict[tuple[str, str], int]:
+        """The catalogue's (department, word) that corrections to ``postbox`` overruled, and how often."""
+        counts: dict[tuple[str, str], int] = {}
+        for entry in self.remembered:
+            if entry.postbox == postbox:
+                for key in entry.overruled:
+                    counts[key] = counts.get(key, 0) + 1
+        return counts
+
+
+class _TermIndex:
+    """The terms of all corrected letters, to find a term's matches (:func:`terms_match`) quickly."""
+
+    def __init__(self, terms: Iterable[str]) -> None:
+        self.by_gram: dict[str, set[str]] = {}
+        for term in set(terms):
+            for gram in _term_grams(term):
+                self.by_gram.setdefault(gram, set()).add(term)
+
+    def matching(self, term: str) -> frozenset[str]:
+        candidates: set[str] = set()
+        for gram in _term_grams(term):
+            candidates |= self.by_gram.get(gram, set())
+        return frozenset(c for c in candidates if terms_match(term, c)) | {term}
 
 
 def label_version(session: Session) -> int:
@@ -166,12 +403,17 @@ def label_version(session: Session) -> int:
 
 
 def memory_factors(recollections: dict[str, Recollection], strength: float) -> dict[str, tuple[float, str]]:
-    """Factor per postbox: ``exp(strength * (its votes - the votes for every other postbox))``, only for postboxes
-    with more votes than all others together."""
+    """Factor per postbox: ``exp(strength * (its votes - CONTRARY_WEIGHT * the votes for every other postbox))``,
+    only for postboxes with a positive margin, and none when reviewers disagreed on letters like this one: another
+    postbox has at least :data:`CONTESTED_SHARE` of its similar corrected letters (then the memory cannot make a
+    postbox sure; the letter goes to review as before)."""
     total = sum(r.votes for r in recollections.values())
     out = {}
     for box, recollection in recollections.items():
-        margin = recollection.votes - (total - recollection.votes)
+        rivals = [r.letters for r in recollections.values() if r.postbox != box]
+        if rivals and max(rivals) >= CONTESTED_SHARE * recollection.letters:
+            continue
+        margin = recollection.votes - CONTRARY_WEIGHT * (total - recollection.votes)
         if margin > 0:
             out[box] = (math.exp(strength * margin), recollection.reason())
     return out

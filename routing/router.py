@@ -12,12 +12,14 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from classifiers.responsibilities import PostboxEvidence, catalogue_for
+from classifiers.samples import Sample
 from mailroom.directory import Directory, default_directory, installed_directory_file, load_directory
 from mailroom.errors import InvalidDirectory
 from mailroom.model import Document
@@ -38,6 +40,8 @@ from rules.decision import Decision
 from rules.facts import IntakeFacts, InvoiceFacts, SupplierFacts
 from rules.simulate import Outcome, StoredDocument
 from rules.store import ActiveRuleSetCache, default_pack_text
+
+OVERRULED_FACTOR = 0.5  # a catalogue word's weight per corrected similar letter that overruled it
 
 
 @dataclass
@@ -82,8 +86,16 @@ class Router:
             return self.learned
         version = label_version(session)
         if version != self.learned.version:
-            self.learned = CorrectionMemory.load(session)
+            self.learned = CorrectionMemory.load(session, overruled_by=self.overruled_words)
         return self.learned
+
+    def overruled_words(self, sample: Sample, postbox: str) -> frozenset[tuple[str, str]]:
+        """The catalogue words (department, word) of a letter corrected to ``postbox`` that spoke for other
+        departments: the correction overruled them."""
+        box = self.directory.postboxes.get(postbox)
+        department = box.department if box is not None else None
+        evidence = catalogue_for(self.directory).content_evidence(sample.text, sample.subject, sample.address)
+        return frozenset((e.department, h.word) for e in evidence if e.department != department for h in e.hits)
 
 
 def router_inputs(settings: Settings) -> tuple[object, ...]:
@@ -124,8 +136,31 @@ def route_document(
         recognition = recognise_document(document, router, e_invoice=e_invoice)
     facts = facts_for_rules(recognition, invoice=invoice, supplier=supplier, intake=intake, leitweg_id=leitweg_id)
     rules_decision = evaluate(router.rules(session), document, facts)
-    learned = memory_factors(router.memory(session).evidence(recognition.sample), MEMORY_STRENGTH)
+    memory = router.memory(session)
+    learned = memory_factors(memory.evidence(recognition.sample), MEMORY_STRENGTH)
+    recognition = weaken_overruled(recognition, memory, learned, router.directory)
     return decide(recognition, rules_decision, directory=router.directory, policy=router.policy, learned=learned)
+
+
+def weaken_overruled(
+    recognition: Recognition, memory: CorrectionMemory, learned: dict[str, tuple[float, str]], directory: Directory
+) -> Recognition:
+    """When corrections speak for a postbox, the catalogue words those corrections overruled (they spoke for
+    another department in the corrected letters) weigh :data:`OVERRULED_FACTOR` less per overruling letter."""
+    overruled: dict[tuple[str, str], int] = {}
+    for postbox in learned:
+        for key, count in memory.overruled_words(postbox).items():
+            overruled[key] = max(overruled.get(key, 0), count)
+    if not overruled or not recognition.catalogue:
+        return recognition
+    weakened = []
+    for evidence in recognition.catalogue:
+        hits = [replace(h, weight=h.weight * OVERRULED_FACTOR ** overruled.get((evidence.department, h.word), 0))
+                for h in evidence.hits]
+        before = sum(h.weight for h in evidence.hits)
+        scale = sum(h.weight for h in hits) / before if before else 1.0
+        weakened.append(PostboxEvidence(evidence.postbox, evidence.department, evidence.score * scale, hits))
+    return replace(recognition, catalogue=tuple(weakened))
 
 
 def hybrid_outcome(router: Router) -> Callable[[StoredDocument, Decision], Outcome]:

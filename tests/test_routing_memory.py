@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from classifiers.doctype import TypePrediction
 from classifiers.recipient import match_recipient
+from classifiers.responsibilities import catalogue_for
 from classifiers.samples import Sample
 from mailroom.directory import default_directory
 from routing.decision import MEMORY_STRENGTH, RoutingPolicy, decide
-from routing.memory import CorrectionMemory, memory_factors
+from routing.memory import (
+    CorrectionMemory,
+    TownWords,
+    letter_terms,
+    memory_factors,
+    terms_match,
+)
 from routing.recognition import Recognition, load_type_routes
+from routing.router import Router, weaken_overruled
 from rules.decision import Decision
 
 DIRECTORY = default_directory()
@@ -40,6 +50,13 @@ def _recognition(subject: str, body: str) -> Recognition:
     )
 
 
+def _with_catalogue(subject: str, body: str) -> Recognition:
+    recognition = _recognition(subject, body)
+    sample = recognition.sample
+    evidence = catalogue_for(DIRECTORY).content_evidence(sample.text, sample.subject, sample.address)
+    return replace(recognition, catalogue=tuple(evidence))
+
+
 def _route(memory: CorrectionMemory, subject: str, body: str) -> tuple[str, str | None]:
     recognition = _recognition(subject, body)
     learned = memory_factors(memory.evidence(recognition.sample), MEMORY_STRENGTH)
@@ -64,3 +81,87 @@ def test_contradicting_corrections_do_not_route() -> None:
     memory = CorrectionMemory.from_examples([(samples[0], "umweltamt"), (samples[1], "tiefbau"),
                                              (samples[2], "umweltamt")])
     assert _route(memory, *KIND[3])[0] == "review"
+
+
+# one kind (memorial stones), each letter in its sender's own words: they share a few rare words, little else
+STONES = [
+    ("Verlegung von Stolpersteinen", "Unsere Geschichtswerkstatt möchte vor dem Haus zwei Stolpersteine für die "
+     "deportierten Geschwister verlegen lassen. Wir bitten um Zustimmung und Unterstützung bei der Gedenkfeier."),
+    ("Gedenken an meine Großeltern", "Meine Großeltern wurden verfolgt und ermordet. Ich würde gern vor ihrem "
+     "letzten Wohnort einen Stolperstein setzen lassen. Welche Unterlagen brauchen Sie für das Gedenken?"),
+    ("Stolperstein verschmutzt", "Der Gedenkstein für Frieda Levy ist verschmutzt, die Messingplatte verkratzt. "
+     "Können Sie die Reinigung der Stolpersteine veranlassen? Die Klasse würde beim Putzen helfen."),
+    ("Patenschaft", "Ich möchte die Kosten für einen Stolperstein tragen. Herr Katz lebte bis zu seiner "
+     "Deportation in der Mühlenstraße. Wie läuft die Verlegung des Gedenksteins ab?"),
+]
+
+
+def test_differently_worded_letters_of_a_kind_teach_their_shared_rare_words() -> None:
+    samples = [_recognition(s, b).sample for s, b in STONES]
+    # worded so differently that whole-letter similarity alone would not count them alike
+    memory = CorrectionMemory.from_examples([(s, "schulamt") for s in samples[:3]])
+    learned = {t.term for t in memory.vocabulary["schulamt"]}
+    assert "gedenk" in learned and any(t.startswith("stolperstei") for t in learned)  # in two letters or more
+    assert "putz" not in learned and "messingplatt" not in learned  # in one letter only
+    assert _route(memory, *STONES[3]) == ("routed", "schulamt")
+    # whole-letter similarity alone (the learned words left out) would not have routed it
+    memory.vocabulary = {}
+    assert _route(memory, *STONES[3])[0] == "review"
+    assert _route(CorrectionMemory.from_examples([]), *STONES[3])[0] == "review"  # without corrections: unknown
+    # an unrelated letter is not pulled along
+    assert _route(memory, *OTHER) != ("routed", "schulamt")
+
+
+def test_one_correction_teaches_no_words() -> None:
+    """A single corrected letter never makes its words evidence: only near-copies of it are pulled."""
+    samples = [_recognition(s, b).sample for s, b in STONES]
+    memory = CorrectionMemory.from_examples([(samples[0], "schulamt")])
+    assert memory.vocabulary == {}
+    assert memory.shared_words(samples[3]) == {}
+    assert _route(memory, *STONES[3])[0] == "review"
+
+
+def test_words_common_in_the_towns_mail_are_no_evidence() -> None:
+    samples = [_recognition(s, b).sample for s, b in STONES[:3]]
+    rare = CorrectionMemory.from_examples([(s, "schulamt") for s in samples])
+    # a town whose stored mail is full of memorial stones: the word says nothing about this kind any more
+    busy = TownWords.of([letter_terms(s) for s in samples] * 400)
+    common = CorrectionMemory.from_examples([(s, "schulamt") for s in samples], town=busy)
+    letter = _recognition(*STONES[3]).sample
+    assert "stolperstei" in rare.shared_words(letter).get("schulamt", {})
+    assert "stolperstei" not in common.shared_words(letter).get("schulamt", {})
+
+
+def test_terms_match_compound_heads_modifiers_and_ocr_slips() -> None:
+    assert terms_match("stein", "gedenkstein")  # the compound's head
+    assert terms_match("gedenk", "gedenkfeier")  # its first part, when long enough
+    assert terms_match("balkonkraftwerk", "balkonkraftwcrk")  # one OCR slip in a long word
+    assert not terms_match("samt", "amt") and not terms_match("stein", "steinbruch")
+    assert not terms_match("plakette", "paket")
+
+
+def test_corrections_that_overruled_the_catalogue_weaken_its_words_for_similar_letters() -> None:
+    """Letters about church bells (noise → Ordnungsamt by the catalogue) corrected to the Hauptamt: the next
+    such letter's catalogue evidence for the noise words is weaker; a plain noise complaint's is not."""
+    bells = [
+        ("Glockengeläut", "Das Glockengeläut der Kirche um sechs Uhr ist Lärm. Können die Glocken später läuten?"),
+        ("Kirchenglocken", "Die Kirchenglocken läuten jede Viertelstunde, auch nachts. Der Lärm weckt uns."),
+        ("Läuten", "Wir bitten, das nächtliche Läuten der Glocken einzustellen, es ist unzumutbarer Lärm."),
+    ]
+    router = Router(directory=DIRECTORY, models=None, policy=POLICY)  # type: ignore[arg-type]
+    samples = [_recognition(s, b).sample for s, b in bells]
+    lost = [router.overruled_words(s, "hauptamt") for s in samples]
+    assert sum(("ordnungsamt", "Lärm") in gone for gone in lost) >= 2
+    memory = CorrectionMemory.from_examples([(s, "hauptamt") for s in samples], overruled=lost)
+    nxt = _with_catalogue("Glocken", "Das Läuten der Glocken am Sonntag früh ist Lärm, bitte prüfen Sie das.")
+    learned = memory_factors(memory.evidence(nxt.sample), MEMORY_STRENGTH)
+    assert "hauptamt" in learned
+
+    def noise(recognition: Recognition) -> float:
+        return sum(e.score for e in recognition.catalogue if e.department == "ordnungsamt")
+
+    assert noise(nxt) > 0
+    assert noise(weaken_overruled(nxt, memory, learned, DIRECTORY)) <= noise(nxt) / 4
+    plain = _with_catalogue("Ruhestörung", "Die Nachbarn machen jede Nacht Lärm.")
+    plain_learned = memory_factors(memory.evidence(plain.sample), MEMORY_STRENGTH)
+    assert noise(weaken_overruled(plain, memory, plain_learned, DIRECTORY)) == noise(plain)
