@@ -64,8 +64,9 @@ OCR_MIN_LENGTH = 8  # a stem at least this long may differ by one OCR slip
 CONFIRMING_LETTERS = 3  # a word in this many corrected letters of a postbox counts fully (in 2: half)
 TOWN_DOCUMENTS = 1000  # newest stored documents whose words say how rare a word is in the town's mail
 PRIOR_DOCUMENTS = 50  # a young town's mail padded with this many letters without the word
+COMMON_SHARE = 0.04  # a word in this share of the town's other mail says nothing about a kind
 MIN_TERM_WEIGHT = 0.2  # a learned word weighing less (common in the town's mail or other postboxes' letters): none
-MIN_SHARED_WORDS = 1  # the letter must have at least this many learned words of a postbox
+LONE_WORD = 0.5  # the strongest learned word of a letter counts this much of its weight
 WORDS_PER_VOTE = 1.0  # learned words' weight that counts as one vote (one fully similar corrected letter)
 MAX_WORD_VOTES = 2.0
 CONTESTED_SHARE = 0.5  # another postbox with this share of the similar corrected letters: reviewers disagree
@@ -196,10 +197,13 @@ class TownWords:
                 _remember_terms((doc_id, str(updated)), content)
         return cls.of(_TERMS_CACHE.get((doc_id, str(updated)), set()) for doc_id, updated in rows)
 
-    def rarity(self, term: str) -> float:
-        """0 (in every letter) .. 1 (in none): inverse document frequency, scaled."""
-        n = self.documents + PRIOR_DOCUMENTS
-        return max(0.0, math.log((n + 1) / (self.df.get(term, 0) + 1)) / math.log(n + 1))
+    def rarity(self, term: str, own_letters: int = 0, own_documents: int = 0) -> float:
+        """1 (in none of the other mail) .. 0 (in :data:`COMMON_SHARE` of it or more), linear in the share of the
+        town's mail that has the term, not counting ``own_letters`` of ``own_documents`` (the corrected letters that
+        taught it: a kind's words are not common because the kind was corrected)."""
+        others = max(0, self.df.get(term, 0) - own_letters)
+        documents = max(0, self.documents - own_documents) + PRIOR_DOCUMENTS
+        return max(0.0, 1.0 - others / documents / COMMON_SHARE)
 
 
 _TERMS_CACHE: dict[tuple[str, str], set[str]] = {}
@@ -245,10 +249,13 @@ class Recollection:
     words: tuple[str, ...] = ()
 
     def reason(self) -> str:
-        shared = f"; their words {', '.join(self.words[:4])}" if self.words else ""
+        shared = ", ".join(self.words[:4])
+        if not self.letters:
+            return f"learned: letters corrected to {self.postbox} share its words {shared}"
+        also = f"; their words {shared}" if shared else ""
         return (
             f"learned: {self.letters} corrected letter(s) like this one went to {self.postbox} "
-            f"(similarity up to {self.best_similarity:.2f}{shared})"
+            f"(similarity up to {self.best_similarity:.2f}{also})"
         )
 
 
@@ -323,7 +330,8 @@ class CorrectionMemory:
                 if support < 2:
                     continue
                 contrary = sum(1 for e in self.remembered if e.postbox != box and e.terms & similar)
-                learned.append(LearnedTerm(term, box, support, contrary, self.town.rarity(term)))
+                rarity = self.town.rarity(term, support, len(letters))
+                learned.append(LearnedTerm(term, box, support, contrary, rarity))
             out[box] = learned
         return out
 
@@ -342,13 +350,13 @@ class CorrectionMemory:
         for box in votes.keys() | shared.keys():
             sims = votes.get(box, [])
             found = shared.get(box, {})
-            word_votes = sum(found.values()) / WORDS_PER_VOTE if len(found) >= MIN_SHARED_WORDS else 0.0
+            word_votes = word_evidence(found.values()) / WORDS_PER_VOTE
             if not sims and not word_votes:
                 continue
             out[box] = Recollection(
                 box,
                 sum(min(1.0, s / FULL_SIMILARITY) for s in sims) + min(MAX_WORD_VOTES, word_votes),
-                len(sims) or sum(1 for e in self.remembered if e.postbox == box),
+                len(sims),
                 max(sims, default=0.0),
                 tuple(sorted(found, key=lambda t: -found[t])) if word_votes else (),
             )
@@ -377,6 +385,13 @@ class CorrectionMemory:
                 for key in entry.overruled:
                     counts[key] = counts.get(key, 0) + 1
         return counts
+
+
+def word_evidence(weights: Iterable[float]) -> float:
+    """The learned words' weight in a letter, the strongest word counting :data:`LONE_WORD` (one word alone is
+    no kind: "Auskunft" in three corrected letters nudges, three of the kind's words decide)."""
+    ranked = sorted(weights, reverse=True)
+    return LONE_WORD * ranked[0] + sum(ranked[1:]) if ranked else 0.0
 
 
 class _TermIndex:
@@ -411,7 +426,7 @@ def memory_factors(recollections: dict[str, Recollection], strength: float) -> d
     out = {}
     for box, recollection in recollections.items():
         rivals = [r.letters for r in recollections.values() if r.postbox != box]
-        if rivals and max(rivals) >= CONTESTED_SHARE * recollection.letters:
+        if rivals and max(rivals) and max(rivals) >= CONTESTED_SHARE * recollection.letters:
             continue
         margin = recollection.votes - CONTRARY_WEIGHT * (total - recollection.votes)
         if margin > 0:
