@@ -425,8 +425,8 @@ def memory_factors(recollections: dict[str, Recollection], strength: float) -> d
     total = sum(r.votes for r in recollections.values())
     out = {}
     for box, recollection in recollections.items():
-        rivals = [r.letters for r in recollections.values() if r.postbox != box]
-        if rivals and max(rivals) and max(rivals) >= CONTESTED_SHARE * recollection.letters:
+        rival = max((r.letters for r in recollections.values() if r.postbox != box), default=0)
+        if rival and rival >= CONTESTED_SHARE * recollection.letters:
             continue
         margin = recollection.votes - CONTRARY_WEIGHT * (total - recollection.votes)
         if margin > 0:
