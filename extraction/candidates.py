@@ -47,6 +47,10 @@ class Candidate:
     source: str
     evidence: str
     row: int = -1
+    #: how sure the reading of the value's own words was: the lowest word confidence (0..1; a text layer's 1.0)
+    reading: float = 1.0
+    #: read beside or right under a label that matched exactly (no OCR error in the label, no guess)
+    clear_label: bool = False
 
     @property
     def checked(self) -> bool:
@@ -279,7 +283,8 @@ def _hit_candidates(
                 labelled.get(t, field) != field for t in run[: run.index(tokens[0])]):
             break
         score = _label_weight(hit) * POSITION_WEIGHT[min(position, 2)] * _reading_factor(kind, value, tokens)
-        out = [_candidate(field, kind, value, score, tokens, sources, hit.label.text, hit.row)]
+        out = [_candidate(field, kind, value, score, tokens, sources, hit.label.text, hit.row,
+                          clear_label=hit.similarity >= 1.0 and position <= 1)]
         if kind is Kind.AMOUNT and position == 0:
             out.extend(_further_amounts(hit, run, tokens, score, sources, field))
         return out
@@ -378,11 +383,12 @@ def _further_amounts(
 
 def _candidate(
     field: str, kind: Kind, value: str, score: float, tokens: tuple[Token, ...], sources: dict[int, str],
-    evidence: str, row: Row,
+    evidence: str, row: Row, *, clear_label: bool = False,
 ) -> Candidate:
     return Candidate(
         field=field, value=value, score=round(score, 4), page=tokens[0].page, box=union_box([t.box for t in tokens]),
-        source=sources.get(tokens[0].page, "ocr"), evidence=evidence, row=row.index,
+        source=sources.get(tokens[0].page, "ocr"), evidence=evidence, row=row.index, reading=_ocr_factor(tokens),
+        clear_label=clear_label,
     )
 
 
@@ -427,14 +433,14 @@ def title_candidates(rows: list[Row], sources: dict[int, str]) -> list[Candidate
             continue
         tokens = _covering(row.tokens, starts, *match.span("number"))
         out.append(_candidate("invoice_number", Kind.IDENTIFIER, match["number"], TITLE_SCORE * _ocr_factor(tokens),
-                              tokens, sources, "title", row))
+                              tokens, sources, "title", row, clear_label=True))
         date_tokens = row.tokens[row.tokens.index(tokens[-1]) + 1 :]
         if len(date_tokens) == 1 and position + 1 < len(rows) and date_tokens[0].key in {"vom", "von", "from"}:
             date_tokens += rows[position + 1].tokens[:3]
         found = _value_in(date_tokens[1:], Kind.DATE) if date_tokens else None
         if found and date_tokens[0].key in {"vom", "von", "from", "dated", "du", "van"}:
             out.append(_candidate("issue_date", Kind.DATE, found[0], TITLE_SCORE * _ocr_factor(found[1]), found[1],
-                                  sources, "title", row))
+                                  sources, "title", row, clear_label=True))
     return out
 
 

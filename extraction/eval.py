@@ -196,6 +196,11 @@ class InvoiceScores:
     by_source: dict[str, list[int]] = field(default_factory=dict)
     #: (raw or calibrated) confidence and rightness of every judged value, per field: what a calibration is fit on
     examples: dict[str, list[tuple[float, bool]]] = field(default_factory=dict)
+    #: per reading source (:func:`reading_source`): invoices, all required right, no review and all right,
+    #: no review but a required field wrong
+    by_reading: dict[str, list[int]] = field(default_factory=dict)
+    #: why invoices went to review: the kind of each reason (text before the first ":" or "(") and how often
+    review_kinds: dict[str, int] = field(default_factory=dict)
 
     def add(self, name: str, truth: TruthInvoice, invoice: dict[str, Any], page_text: str | None) -> None:
         """Score one extraction; ``page_text`` is the true text of its pages (None: count every field)."""
@@ -241,6 +246,13 @@ class InvoiceScores:
         counts = self.by_source.setdefault(source_of(name), [0, 0])
         counts[0] += 1
         counts[1] += required_right
+        reading = self.by_reading.setdefault(reading_source(invoice), [0, 0, 0, 0])
+        automatic = not review
+        for n, add in enumerate((True, required_right, required_right and automatic, not required_right and automatic)):
+            reading[n] += add
+        for reason in (invoice.get("validation") or {}).get("review_reasons") or []:
+            kind = re.split(r"[:(]", reason)[0].strip()
+            self.review_kinds[kind] = self.review_kinds.get(kind, 0) + 1
 
     def _example(self, field_name: str, got: dict[str, Any], right: bool) -> None:
         if got.get("source") in ("ocr", "text_layer", "learned") and "confidence" in got:
@@ -262,6 +274,11 @@ class InvoiceScores:
             mine = self.by_source.setdefault(source, [0, 0])
             mine[0] += count
             mine[1] += right
+        for source, counts in other.by_reading.items():
+            self.by_reading[source] = [a + b for a, b in zip(self.by_reading.get(source, [0, 0, 0, 0]), counts,
+                                                             strict=True)]
+        for kind, n in other.review_kinds.items():
+            self.review_kinds[kind] = self.review_kinds.get(kind, 0) + n
         for name, tally in other.fields.items():
             into = self.fields.setdefault(name, FieldTally())
             into.right += tally.right
@@ -286,7 +303,21 @@ class InvoiceScores:
             "no_review_but_wrong": self.automatic_wrong,
             "sources": {source: {"invoices": n, "all_required_right": round(right / n, 4)}
                         for source, (n, right) in sorted(self.by_source.items())},
+            "readings": {source: {"invoices": n, "all_required_right": round(right / n, 4),
+                                  "no_review_all_right": round(auto_right / n, 4), "no_review_but_wrong": auto_wrong}
+                         for source, (n, right, auto_right, auto_wrong) in sorted(self.by_reading.items())},
+            "review_reasons": dict(sorted(self.review_kinds.items(), key=lambda item: -item[1])),
         }
+
+
+def reading_source(invoice: dict[str, Any]) -> str:
+    """How an invoice's required fields were read, for the per-source figures: ``e-invoice`` (XML), ``ocr`` (any
+    of them from OCR: a scan), ``text_layer`` (a born-digital PDF's text) or ``learned`` / ``none``."""
+    sources = {(invoice.get(name) or {}).get("source") for name in REQUIRED} - {None, "master_data"}
+    for source in ("e-invoice", "ocr", "text_layer", "learned"):
+        if source in sources:
+            return source
+    return "none"
 
 
 def degrade_pdf_page(pdf: Path, out: Path, *, seed: int, dpi: int = 200, page: int = 1, timeout: float = 60) -> Path:

@@ -16,11 +16,12 @@ confidence. Names in the buyer's block or the address field (the town hall itsel
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from statistics import median
 
 from extraction.choose import MAX_PLAIN_CONFIDENCE, FieldValue
-from extraction.layout import Row, Token
+from extraction.layout import Row, Token, fold
 from mailroom.model import Box, union_box
 
 _LEGAL_FORM = re.compile(
@@ -281,7 +282,13 @@ def _letterhead(rows: list[Row], page_height: int, buyer: set[tuple[int, int]]) 
 
 
 def _key(name: str) -> str:
-    return " ".join(name.casefold().split())
+    """Readings of one name compare without case, spacing and accents (OCR drops the accents of other languages:
+    "Lefevre" for "Lefèvre")."""
+    return " ".join(fold(name).split())
+
+
+def _accents(name: str) -> int:
+    return sum(1 for c in unicodedata.normalize("NFKD", name) if unicodedata.combining(c))
 
 
 #: Each further place that reads the same name raises the confidence this much of what is left to 1.
@@ -297,8 +304,8 @@ def choose_seller_name(candidates: list[NameCandidate], source: str) -> FieldVal
         groups.setdefault(_key(candidate.value), []).append(candidate)
     ranked = sorted(groups.values(), key=lambda g: -_support(g))
     best_group = ranked[0]
-    # a letterhead in capitals: the name as written elsewhere
-    best = max(best_group, key=lambda c: (not c.value.isupper(), c.score))
+    # a letterhead in capitals: the name as written elsewhere; a reading with the accents OCR dropped elsewhere
+    best = max(best_group, key=lambda c: (not c.value.isupper(), _accents(c.value), c.score))
     confidence = _support(best_group)
     if len(ranked) > 1:
         rival = _support(ranked[1])

@@ -14,18 +14,23 @@ from extraction.candidates import Candidate
 from extraction.choose import choose_totals, plausible_vat
 from extraction.invoice import extract_invoice
 from extraction.learning import apply_layout, learn_layout
+from extraction.seller import NameCandidate, choose_seller_name
+from extraction.suppliers import Supplier, SupplierDirectory
 from mailroom.model import Block, Document, Line, Page, TextSource, Word
 
 
-def _page(*rows: tuple[str, ...], gap: int = 260) -> Document:
-    """One page at 300 dpi: each row's words left to right, ``gap`` pixels apart."""
+def _page(*rows: tuple[str, ...], gap: int = 260, confidence: float = 96,
+          source: TextSource = TextSource.OCR, row_confidence: dict[int, float] | None = None) -> Document:
+    """One page at 300 dpi: each row's words left to right, ``gap`` pixels apart, read with ``confidence`` (or
+    the row's in ``row_confidence``)."""
     lines = []
     for n, words in enumerate(rows):
         y = 100 + 40 * n
-        line_words = [Word(text=w, box=(100 + gap * i, y, 100 + gap * i + 160, y + 30), confidence=96)
+        sure = (row_confidence or {}).get(n, confidence)
+        line_words = [Word(text=w, box=(100 + gap * i, y, 100 + gap * i + 160, y + 30), confidence=sure)
                       for i, w in enumerate(words)]
         lines.append(Line(words=line_words, box=(100, y, 2300, y + 30)))
-    return Document(pages=[Page(number=1, width=2480, height=3508, dpi=300, text_source=TextSource.OCR,
+    return Document(pages=[Page(number=1, width=2480, height=3508, dpi=300, text_source=source,
                                 blocks=[Block(lines=lines)])])
 
 
@@ -243,24 +248,53 @@ def test_a_credit_note_whose_tax_amounts_lost_their_signs_keeps_its_negative_gro
     assert totals.fields["total_gross"].confidence < 0.8  # a repaired sign is checked by a person
 
 
-def test_a_lone_reading_of_the_number_and_date_is_not_trusted_alone() -> None:
+_LONE = (("Rechnungsnummer", "R-4711"), ("Rechnungsdatum", "05.03.2026"))
+
+
+@pytest.mark.parametrize(("rows", "confidence"), [
+    (_LONE, 89),  # OCR was not sure enough of the words: a misread "471192" for "471102" had 0.899
+    ((("Rechnungsnumer", "R-4711"), ("Rechnungsdatm", "05.03.2026")), 96),  # the labels themselves misread
+    ((*_LONE, ("Rechnungsnummer", "R-4741"), ("Datum", "05.08.2026")), 96),  # another value printed for each
+])
+def test_a_lone_ocr_reading_of_the_number_and_date_is_not_trusted_without_evidence(
+        rows: tuple[tuple[str, ...], ...], confidence: float) -> None:
     # no check digits and no arithmetic vouch for them: one misread digit reads as well as the right one
-    lone = extract_invoice(_page(("Rechnungsnummer", "R-4711"), ("Rechnungsdatum", "05.03.2026"))).invoice
+    lone = extract_invoice(_page(*rows, confidence=confidence, gap=400)).invoice
     assert lone["invoice_number"]["confidence"] < 0.8 and lone["issue_date"]["confidence"] < 0.8
     assert lone["validation"]["needs_review"]
 
 
+def test_a_clear_label_and_surely_read_words_vouch_for_an_ocr_reading() -> None:
+    invoice = extract_invoice(_page(*_LONE, confidence=96, gap=400)).invoice
+    assert invoice["invoice_number"]["confidence"] >= 0.8 and invoice["issue_date"]["confidence"] >= 0.8
+    # Tesseract is less sure of any word with letters and digits: "R-4711" at 0.91 is as well read as "4711" at 0.96
+    lettered = extract_invoice(_page(*_LONE, confidence=91, gap=400)).invoice
+    assert lettered["invoice_number"]["confidence"] >= 0.8 and lettered["issue_date"]["confidence"] < 0.8
+    digits = extract_invoice(_page(("Rechnungsnummer", "471192"), confidence=91, gap=400)).invoice
+    assert digits["invoice_number"]["confidence"] < 0.8
+
+
+def test_a_text_layer_value_under_a_clear_label_is_no_misreading() -> None:
+    # a born-digital PDF: the words are the ones printed, whatever the label's match; a rival value still doubts
+    invoice = extract_invoice(_page(*_LONE, confidence=100, gap=400, source=TextSource.TEXT_LAYER)).invoice
+    assert invoice["invoice_number"]["confidence"] >= 0.8 and invoice["issue_date"]["confidence"] >= 0.8
+    assert invoice["invoice_number"]["source"] == "text_layer"
+    rival = extract_invoice(_page(*_LONE, ("Rechnungsnummer", "R-4741"), confidence=100, gap=400,
+                                  source=TextSource.TEXT_LAYER)).invoice
+    assert rival["invoice_number"]["confidence"] < 0.8
+
+
 def test_a_second_reading_or_the_payment_terms_vouch_for_the_number_and_date() -> None:
+    # read with word confidences too low to vouch alone (0.89)
     invoice = extract_invoice(_page(
         ("Rechnungsnummer", "R-4711"), ("Rechnungsdatum", "05.03.2026"), ("Fällig", "am", "19.03.2026"),
         ("Rechnung", "R-4711", "vom", "05.03.2026"), ("Zahlbar", "innerhalb", "14", "Tagen", "netto"), gap=200,
-    )).invoice
+        confidence=89)).invoice
     assert invoice["invoice_number"]["confidence"] >= 0.8  # header and title agree
     assert invoice["issue_date"]["confidence"] >= 0.8
     dated_by_terms = extract_invoice(_page(
         ("Rechnungsnummer", "R-4711"), ("Rechnungsdatum", "05.03.2026"), ("Fällig", "am", "19.03.2026"),
-        ("Zahlbar", "innerhalb", "14", "Tagen", "netto"), gap=200,
-    )).invoice
+        ("Zahlbar", "innerhalb", "14", "Tagen", "netto"), gap=200, confidence=89)).invoice
     assert dated_by_terms["issue_date"]["confidence"] >= 0.8  # 05.03. + 14 days = the printed 19.03.
     assert dated_by_terms["invoice_number"]["confidence"] < 0.8
 
@@ -315,3 +349,41 @@ def test_a_credit_note_with_its_amounts_in_parentheses_has_a_negative_gross() ->
 @pytest.mark.parametrize("text", ["IBAN DE53 7721 0786 2419 0899 94", "IBAN DES3 7721 0786 2419 0899 94"])
 def test_the_word_iban_is_no_country_code_that_swallows_the_iban(text: str) -> None:
     assert [value for value, _, _ in parsers.find_ibans(text)] == ["DE53772107862419089994"]
+
+
+def test_a_name_read_with_its_accents_at_one_place_is_given_with_them() -> None:
+    # Tesseract's German model drops the French accents in the letterhead but kept them in the footer
+    name = choose_seller_name([NameCandidate("Atelier Lefevre SAS", 0.8, 1, (0, 0, 1, 1), "letterhead"),
+                               NameCandidate("Atelier Lefèvre SAS", 0.75, 1, (0, 9, 1, 10), "footer")], "ocr")
+    assert name is not None and name.value == "Atelier Lefèvre SAS"
+    assert name.confidence > 0.8  # two places agree
+
+
+def test_the_master_data_spelling_restores_the_accents_ocr_dropped() -> None:
+    directory = SupplierDirectory([Supplier("70009", "Atelier Lefèvre SAS", vat_id="FR40303265045")])
+    invoice = extract_invoice(_placed(("Atelier", 300, 150, 40), ("Lefevre", 480, 150, 40), ("SAS", 680, 150, 40),
+                                      ("TVA", 300, 800, 30), ("FR40303265045", 420, 800, 30), *_BODY),
+                              suppliers=directory).invoice
+    assert invoice["supplier"]["creditor_number"] == "70009"
+    assert invoice["seller_name"]["value"] == "Atelier Lefèvre SAS"
+
+
+def test_an_iban_printed_under_its_label_but_unreadable_sends_the_invoice_to_review() -> None:
+    rows = (("Rechnungsnummer", "4711"), ("Rechnungsdatum", "05.03.2026"), ("Nettobetrag", "100,00", "€"),
+            ("USt", "19", "%", "19,00", "€"), ("Gesamtbetrag", "119,00", "€"), ("USt-IdNr.", "DE136695976"))
+    invoice = extract_invoice(_page(*rows, ("IBAN:", "D4:61", "1236", "0410", "0575", "0728", "42"),
+                                    gap=300)).invoice
+    assert "iban" not in invoice
+    assert any(r.startswith("unread iban") for r in invoice["validation"]["review_reasons"])
+    without = extract_invoice(_page(*rows, gap=300)).invoice  # no IBAN printed (paid by direct debit)
+    assert not any(r.startswith("unread") for r in without["validation"]["review_reasons"])
+
+
+def test_a_missing_vat_id_with_an_illegible_row_on_the_page_sends_the_invoice_to_review() -> None:
+    # the footer holding the VAT id was smudged: "UStIANT:DEOSSEMEE" with word confidences 0-30
+    rows = (("Rechnungsnummer", "4711"), ("Rechnungsdatum", "05.03.2026"), ("Gesamtbetrag", "119,00", "€"))
+    legible = extract_invoice(_page(*rows, ("Neal", "GaNindeterien", "UStIANT:DEOSSEMEE"), gap=300)).invoice
+    assert not any(r.startswith("unread") for r in legible["validation"]["review_reasons"])
+    smudged = _page(*rows, ("Neal", "GaNindeterien", "UStIANT:DEOSSEMEE"), gap=300, row_confidence={3: 6})
+    invoice = extract_invoice(smudged).invoice
+    assert any(r.startswith("unread seller_vat_id") for r in invoice["validation"]["review_reasons"])

@@ -170,6 +170,11 @@ def _print(summary: dict[str, Any], directory: Path) -> None:
     console.print(f"invoices a person would be asked to check (review): {summary['to_review']:.1%}")
     console.print(f"invoices needing no review with every required field right: {summary['no_review_all_right']:.1%}; "
                   f"passed without review with a required field wrong: {summary['no_review_but_wrong']}")
+    for source, figures in summary["readings"].items():
+        console.print(f"  read from {source}: {figures['invoices']} invoices, every required field right "
+                      f"{figures['all_required_right']:.1%}, no review and all right "
+                      f"{figures['no_review_all_right']:.1%}, "
+                      f"passed review wrong {figures['no_review_but_wrong']}", highlight=False)
     for source, figures in summary["sources"].items():
         console.print(f"  {source}: {figures['invoices']} invoices, every required field right "
                       f"{figures['all_required_right']:.1%}", highlight=False)
