@@ -39,6 +39,9 @@ from mailroom.directory import Directory
 WINDOW = 4  # the parts of a signature may lie this many words apart ("Steuer für meinen Hund")
 SUBJECT_WEIGHT = 1.5
 MULTI_PART_WEIGHT = 1.5  # a signature of two or more parts is more specific than one of a single part
+# a task word found only as the first part of a compound whose last part (its head, what the word means) is
+# unknown weighs this much: a "Geburtstag" is a day, not a birth ("Geburt", Standesamt)
+UNKNOWN_HEAD_WEIGHT = 0.5
 NAME_WEIGHT = 1.0  # a department's own name in the text ("an das Steueramt")
 MIN_FUZZY = 85.0  # rapidfuzz ratio for an OCR-misread word of an address line (words of 5+ letters)
 
@@ -246,9 +249,9 @@ class Catalogue:
         body = readable_body(text, subject, address)
         found: dict[tuple[str, ...], tuple[float, str]] = {}  # signature -> (weight factor, word found)
         for source, factor in ((body, 1.0), (_readable(subject, ""), SUBJECT_WEIGHT)):
-            for parts, word in self._matches(source):
-                if parts not in found or found[parts][0] < factor:
-                    found[parts] = (factor, word)
+            for parts, word, head in self._matches(source):
+                if parts not in found or found[parts][0] < factor * head:
+                    found[parts] = (factor * head, word)
         # a signature contained in a longer matched one does not count again ("Haftpflicht" in
         # "Haftpflichtversicherung"), nor for another department ("Abfall" in "Abfallgebühr")
         kept = {
@@ -267,20 +270,24 @@ class Catalogue:
                 entry.hits.append(TaskHit(sig.word, word, sig.task, weight))
         return sorted(evidence.values(), key=lambda e: -e.score)
 
-    def _matches(self, text: str) -> Iterable[tuple[tuple[str, ...], str]]:
-        """(signature, the letter's word) for every signature found: all its parts in one word ("Hunde-steuer-
-        abmeldung"), or each part a word of its own within the window ("Steuer für meinen Hund"); parts inside
-        different compounds do not combine ("Berechnungsgrundlagen ... Steuerkraft" is no "Grundsteuer")."""
+    def _matches(self, text: str) -> Iterable[tuple[tuple[str, ...], str, float]]:
+        """(signature, the letter's word, weight factor) for every signature found: all its parts in one word
+        ("Hunde-steuer-abmeldung"), or each part a word of its own within the window ("Steuer für meinen Hund");
+        parts inside different compounds do not combine ("Berechnungsgrundlagen ... Steuerkraft" is no
+        "Grundsteuer"). Found only in words whose head is unknown ("Geburts|tag"): :data:`UNKNOWN_HEAD_WEIGHT`."""
         tokens = words(text)
         inside: dict[str, list[int]] = defaultdict(list)  # part -> positions of words containing it
         whole: dict[str, list[int]] = defaultdict(list)  # part -> positions of words that are just it
+        headless: set[int] = set()  # positions of compounds whose last part is unknown
         for i, token in enumerate(tokens):
             if len(token) < 3:
                 continue
             parts = self.vocabulary.parts(token) or (stem(token),)
             for part in parts:
                 inside[part].append(i)
-            if len(set(parts)) == 1:
+            if not _ends_in(token, parts[-1]):
+                headless.add(i)
+            elif len(set(parts)) == 1:
                 whole[parts[0]].append(i)
         seen: set[tuple[str, ...]] = set()
         for part in inside:
@@ -288,11 +295,13 @@ class Catalogue:
                 if parts in seen or any(p not in inside for p in parts):
                     continue
                 seen.add(parts)
-                anchor = _in_one_word(parts, inside)
-                if anchor is None and all(p in whole for p in parts):
-                    anchor = _within_window(parts, whole)
+                anchor, factor = _in_one_word(parts, inside, headless), 1.0
+                if anchor is not None and anchor in headless:
+                    factor = UNKNOWN_HEAD_WEIGHT
+                if (anchor is None or anchor in headless) and all(p in whole for p in parts):
+                    anchor, factor = _within_window(parts, whole) or anchor, 1.0
                 if anchor is not None:
-                    yield parts, tokens[anchor]
+                    yield parts, tokens[anchor], factor
 
     # --- address lines --------------------------------------------------------------------------------
 
@@ -401,12 +410,18 @@ def _atomic(stems: set[str]) -> set[str]:
     return out
 
 
-def _in_one_word(parts: Sequence[str], positions: dict[str, list[int]]) -> int | None:
-    """A position of a word that contains every part, else None."""
+def _in_one_word(parts: Sequence[str], positions: dict[str, list[int]], headless: set[int]) -> int | None:
+    """A position of a word that contains every part (one whose head is known first), else None."""
     common = set(positions[parts[0]])
     for part in parts[1:]:
         common &= set(positions[part])
-    return min(common) if common else None
+    return min(common, key=lambda i: (i in headless, i)) if common else None
+
+
+def _ends_in(token: str, part: str) -> bool:
+    """The word ends in its last known part (up to an ending of two letters): its head is known."""
+    base = stem(fold(token).split("-")[-1])
+    return any(base[: len(base) - k].endswith(part) for k in range(3))
 
 
 def _within_window(parts: Sequence[str], positions: dict[str, list[int]]) -> int | None:

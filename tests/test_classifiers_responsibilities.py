@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from classifiers.german import Vocabulary, stem
-from classifiers.responsibilities import catalogue_for
+from classifiers.responsibilities import UNKNOWN_HEAD_WEIGHT, catalogue_for
 from mailroom.directory import InvalidDirectory, default_directory, parse_yaml
 
 
@@ -96,3 +96,22 @@ departments:
     assert "belongs to another department" in problems
     assert "listed twice" in problems
     assert "'drei'" in problems
+
+
+def _score(text: str, postbox: str) -> float:
+    evidence = catalogue_for(default_directory()).content_evidence(text)
+    return next((e.score for e in evidence if e.postbox == postbox), 0.0)
+
+
+def test_a_task_word_before_an_unknown_head_weighs_less() -> None:
+    """A compound means its last part: a "Geburtstag" is a day, not a birth; "Geburtsurkunde" (known head) and
+    "Geburt" alone stay full evidence for the Standesamt."""
+    birth = _score("Wir melden die Geburt unserer Tochter an.", "standesamt")
+    assert birth > 0
+    assert _score("Wir gratulieren zum Geburtstag unserer Tochter.", "standesamt") == pytest.approx(
+        birth * UNKNOWN_HEAD_WEIGHT)
+    assert _score("Bitte senden Sie eine Geburtsurkunde unserer Tochter.", "standesamt") >= birth
+    # the word alone elsewhere in the letter still counts fully
+    assert _score("Zum Geburtstag: wir melden die Geburt unserer Tochter an.", "standesamt") == pytest.approx(birth)
+    assert _score("Ich beantrage die Hundesteuerabmeldung.", "steueramt") >= _score(
+        "Ich beantrage die Abmeldung der Hundesteuer.", "steueramt")
