@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import gc
+
+_GC_WAS_ON = gc.isenabled()
+gc.disable()  # the imports below make long-lived objects only: collected for nothing (mailroom.startup)
+# ruff: noqa: E402  (the imports come after switching the collector off)
+
 import json
 import os
 import shutil
@@ -19,10 +25,14 @@ from cli.common import DataDirOption, GuardedGroup, cli_settings, err, eval_app,
 from mailroom import __version__
 from mailroom.errors import MailroomError, NoLabelledData
 from mailroom.evaluation import NO_ERRORS, TextErrors, load_truth, text_errors, truth_page_texts
+from mailroom.startup import without_gc
 from mailroom.text import plain_text
 
 if TYPE_CHECKING:
     from workers.inprocess import Outcome  # the pipeline is imported when a command runs it
+
+if _GC_WAS_ON:
+    gc.enable()
 
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
@@ -123,8 +133,9 @@ def process(
     (routing to review counts as processed), 1 when at least one input was refused (a message per input says
     why, with its stable error code), 2 for usage errors.
     """
-    from workers.inprocess import expand_inputs, process_path
-    from workers.pipeline import PipelineContext
+    with without_gc():  # start-up: many long-lived objects, no garbage (mailroom.startup)
+        from workers.inprocess import expand_inputs, process_path
+        from workers.pipeline import PipelineContext
 
     if as_json and as_text:
         raise typer.BadParameter("--json and --text: choose one")
@@ -172,8 +183,9 @@ def eval_ocr(
     data_dir: DataDirOption = None,
 ) -> None:
     """Character and word error rates of the text mailroom reads, per document and in total."""
-    from workers.inprocess import expand_inputs, process_path
-    from workers.pipeline import PipelineContext
+    with without_gc():
+        from workers.inprocess import expand_inputs, process_path
+        from workers.pipeline import PipelineContext
 
     require_paths(directory)
     files = [p for p in expand_inputs([directory]) if load_truth(p) is not None]

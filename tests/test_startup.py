@@ -90,3 +90,23 @@ def test_help_lists_every_command_with_its_text() -> None:
     assert "Supplier master data" in shown.output
     evals = CliRunner().invoke(app, ["eval", "--help"], terminal_width=200)
     assert all(f" {name} " in evals.output for name in ("ocr", "invoices", "routing"))
+
+
+def test_start_up_blocks_run_without_the_cyclic_collector_and_restore_it() -> None:
+    import gc
+
+    from mailroom.startup import without_gc
+
+    assert gc.isenabled()
+    with without_gc():
+        assert not gc.isenabled()
+        with without_gc():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the inner block leaves it as the outer one set it
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), without_gc():
+        raise RuntimeError("a failing start")
+    assert gc.isenabled()
+    import cli.main  # noqa: F401  (switches it off for its imports, on again at their end)
+
+    assert gc.isenabled()

@@ -46,6 +46,7 @@ from mailroom.logs import log_context
 from mailroom.model import Block, Document, Page, PageQuality, TextSource
 from mailroom.result import MailSource, ParentStack, Quality, QualityWarning, RescanRequest, Result, Source
 from mailroom.settings import Settings
+from mailroom.startup import without_gc
 from mailroom.storage import mail as mail_storage
 from mailroom.storage import repository
 from mailroom.storage.blobs import BlobStore
@@ -81,9 +82,10 @@ class PipelineContext:
 
         inputs = router_inputs(self.settings)
         if self._router is None or inputs != self._router_inputs:
-            from routing.router import Router
+            with without_gc():  # many long-lived objects, no garbage (mailroom.startup)
+                from routing.router import Router
 
-            self._router = Router.create(self.settings)
+                self._router = Router.create(self.settings)
             self._router_inputs = router_inputs(self.settings)
         return self._router
 
@@ -92,16 +94,17 @@ class PipelineContext:
         # parallelism comes from processes (one page per worker process): OpenCV's own threads only add CPU
         cv2.setNumThreads(1)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = make_engine(settings)
-        migrate(engine)
-        return cls(
-            settings=settings,
-            ocr=ocr or TesseractEngine(
-                language=settings.ocr_language, timeout=settings.ocr_timeout_seconds, psm=settings.ocr_psm
-            ),
-            blobs=BlobStore(settings.blob_dir),
-            sessions=session_factory(engine),
-        )
+        with without_gc():
+            engine = make_engine(settings)
+            migrate(engine)
+            return cls(
+                settings=settings,
+                ocr=ocr or TesseractEngine(
+                    language=settings.ocr_language, timeout=settings.ocr_timeout_seconds, psm=settings.ocr_psm
+                ),
+                blobs=BlobStore(settings.blob_dir),
+                sessions=session_factory(engine),
+            )
 
     @contextmanager
     def session(self, *, readonly: bool = False) -> Iterator[Session]:
