@@ -196,7 +196,7 @@ def _recheck(invoice: dict[str, Any], today: date) -> None:
     """Run the field checks again on the confirmed values (the supplier's IBAN and duplicate checks are kept)."""
     values = {n: f["value"] for n, f in invoice.items() if isinstance(f, dict) and "value" in f}
     kept = (invoice.get("validation") or {}).get("checks") or []
-    checks = [validation.Check(c["check"], bool(c["ok"]), c.get("reason")) for c in kept
+    checks = [validation.Check(c["check"], bool(c["ok"]), c.get("reason"), bool(c.get("blocking", True))) for c in kept
               if c.get("check") not in FIELD_CHECKS]
     checks += validation.check_fields(values, today=today)
     invoice["validation"] = {**(invoice.get("validation") or {}), "status": validation.status_of(checks, values),

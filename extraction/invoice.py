@@ -120,6 +120,7 @@ def extract_invoice(
             line_items = result.pop("line_items")
             fields = {k: v for k, v in result.items() if isinstance(v, dict)}
             line_net_total = einvoice.line_net_total
+    read_from_page = fields is None
     if fields is None:
         fields, line_items, unread = _text_fields(document, directory, layouts or {})
         if calibrate:
@@ -132,7 +133,7 @@ def extract_invoice(
     fp = validation.fingerprint(values, key)
     checks = [
         *validation.check_fields(values, today=today),
-        *validation.check_line_items(line_items, {**values, "line_net_total": line_net_total}),
+        *_line_checks(line_items, fields, line_net_total, read_from_page=read_from_page),
         *validation.supplier_checks(match, values.get("iban")),
         *validation.duplicate_check(fp, fingerprints, document_id),
     ]
@@ -155,6 +156,21 @@ def extract_invoice(
     }
     invoice["line_items"] = line_items
     return InvoiceExtraction(invoice, bool(reasons), reasons, match, key, fp, warnings)
+
+
+def _line_checks(line_items: list[dict[str, Any]], fields: Mapping[str, Mapping[str, Any]], line_net_total: str | None,
+                 *, read_from_page: bool) -> list[validation.Check]:
+    """The line items' checks. Line items read from a scan that do not add up, while net + VAT = gross holds for
+    totals read surely (each at least the review line), are a misread line ("1,87" read "187,00", two rows run
+    together), not a wrong invoice: the failed check is kept but does not block (no review for it)."""
+    values = {name: f.get("value") for name, f in fields.items()}
+    checks = validation.check_line_items(line_items, {**values, "line_net_total": line_net_total})
+    totals = [fields.get(name) for name in ("total_net", "total_vat", "total_gross")]
+    vouched = read_from_page and all(t is not None and t.get("confidence", 0) >= validation.REVIEW_CONFIDENCE
+                                     for t in totals) and validation.totals_add_up(values)
+    if not vouched:
+        return checks
+    return [c if c.ok else replace(c, blocking=False) for c in checks]
 
 
 #: A printed seller name this similar to the master data's name of the recognised supplier is that supplier's.

@@ -1,6 +1,7 @@
 """Validation of extracted invoice fields: checks that block, not only warn.
 
-Each check gives ``{"check", "ok", "reason"?}``. The status of an invoice is ``invalid`` when any check fails,
+Each check gives ``{"check", "ok", "reason"?, "blocking"?}``. The status of an invoice is ``invalid`` when any
+blocking check fails (all do but line-item checks of a scan whose totals add up: :func:`extraction.invoice`),
 ``incomplete`` when a required field is missing, else ``valid``. A failed check, a missing required field, a
 low-confidence field, a suspected fraud or a duplicate sends the invoice to review (:func:`review_reasons`).
 """
@@ -33,11 +34,16 @@ class Check:
     check: str
     ok: bool
     reason: str | None = None
+    #: A check that failed but does not block (shown to whoever opens the invoice, no review, status unchanged):
+    #: line items read from a scan that do not add up while the totals are vouched by their own sum.
+    blocking: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"check": self.check, "ok": self.ok}
         if self.reason:
             out["reason"] = self.reason
+        if not self.blocking:
+            out["blocking"] = False
         return out
 
 
@@ -114,6 +120,14 @@ def _date_checks(values: Mapping[str, Any], today: date) -> list[Check]:
     return checks
 
 
+def totals_add_up(values: Mapping[str, Any]) -> bool:
+    """Whether net + VAT = gross holds (all three given)."""
+    net, vat, gross = (values.get(f) for f in ("total_net", "total_vat", "total_gross"))
+    if net is None or vat is None or gross is None:
+        return False
+    return Decimal(net) + Decimal(vat) == Decimal(gross)
+
+
 def _total_checks(values: Mapping[str, Any]) -> list[Check]:
     net, vat, gross = (values.get(f) for f in ("total_net", "total_vat", "total_gross"))
     if net is None or vat is None or gross is None:
@@ -173,7 +187,7 @@ def duplicate_check(
 
 def status_of(checks: list[Check], values: Mapping[str, Any]) -> str:
     """``invalid`` (a check failed), ``incomplete`` (a required field is missing) or ``valid``."""
-    if any(not c.ok for c in checks):
+    if any(not c.ok and c.blocking for c in checks):
         return "invalid"
     if any(not values.get(f) for f in REQUIRED_FIELDS):
         return "incomplete"
@@ -182,7 +196,7 @@ def status_of(checks: list[Check], values: Mapping[str, Any]) -> str:
 
 def review_reasons(checks: list[Check], fields: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """Why a person must look at this invoice; empty when it can go on automatically."""
-    reasons = [f"{c.check}: {c.reason or 'failed'}" for c in checks if not c.ok]
+    reasons = [f"{c.check}: {c.reason or 'failed'}" for c in checks if not c.ok and c.blocking]
     reasons += [f"missing {f}" for f in REQUIRED_FIELDS if f not in fields]
     reasons += [
         f"low confidence {name} ({field['confidence']:.2f})"

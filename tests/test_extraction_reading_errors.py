@@ -387,3 +387,30 @@ def test_a_missing_vat_id_with_an_illegible_row_on_the_page_sends_the_invoice_to
     smudged = _page(*rows, ("Neal", "GaNindeterien", "UStIANT:DEOSSEMEE"), gap=300, row_confidence={3: 6})
     invoice = extract_invoice(smudged).invoice
     assert any(r.startswith("unread seller_vat_id") for r in invoice["validation"]["review_reasons"])
+
+
+def _field(value: str, confidence: float) -> dict[str, object]:
+    return {"value": value, "confidence": confidence, "page": 1, "box": None, "source": "ocr"}
+
+
+def test_misread_line_items_of_a_scan_whose_totals_add_up_do_not_block() -> None:
+    from extraction import validation
+    from extraction.invoice import _line_checks
+
+    items = [{"description": "Kaltgetränke", "quantity": "50", "unit_price": "187.00", "amount": "93.50"},  # 1,87
+             {"description": "Kaffee", "quantity": "20", "unit_price": "4.10", "amount": "82.00"}]
+    sure = {"total_net": _field("175.50", 0.95), "total_vat": _field("33.35", 0.95),
+            "total_gross": _field("208.85", 0.95)}
+    checks = _line_checks(items, sure, None, read_from_page=True)
+    failed = [c for c in checks if not c.ok]
+    assert [c.check for c in failed] == ["line_amounts"] and not failed[0].blocking
+    assert failed[0].to_dict()["blocking"] is False
+    complete = {**sure, "invoice_number": _field("4711", 0.95), "issue_date": _field("2026-03-05", 0.95)}
+    assert validation.review_reasons(checks, complete) == []
+    assert validation.status_of(checks, {name: f["value"] for name, f in complete.items()}) == "valid"
+    # totals not vouched (a lone gross), or an e-invoice's own lines: the failed check blocks as before
+    unsure = {**sure, "total_gross": _field("208.85", 0.75)}
+    assert all(c.blocking for c in _line_checks(items, unsure, None, read_from_page=True))
+    assert all(c.blocking for c in _line_checks(items, sure, None, read_from_page=False))
+    wrong_sum = {**sure, "total_net": _field("275.50", 0.95)}  # net + VAT ≠ gross
+    assert all(c.blocking for c in _line_checks(items, wrong_sum, None, read_from_page=True))
