@@ -142,6 +142,9 @@ def _best_department(part: str, directory: Directory) -> _Hit | None:
     town = max((fuzz.ratio(wanted, normalise(n)) for n in directory.town_names), default=0.0)
     if best.score < MIN_NAME_SCORE or town >= best.score:
         return None
+    name = names[found[2]]
+    if best.score < 100.0 and len(wanted.split()) != len(name.split()) and Levenshtein.distance(wanted, name) >= 3:
+        return None  # other words, not OCR slips: "Der Bürgermeister" is no "Oberbürgermeister"
     return best
 
 
@@ -164,6 +167,8 @@ def _department_hits(line: str, directory: Directory) -> list[_Hit]:
                 hits.append(_Hit(dep.id, "amt_number", amt.group(0).strip(), f"Amt {dep.amt}", 100.0))
         line = line.replace(amt.group(0), " ")
     for part in [line, *re.split(r"\s*[/,]\s*|\s+[—–-]+\s+|\s*[—–]\s*", line)]:
+        if _AUTHORITY.match(normalise(part)):  # "Stadt Musterstadt – Der Bürgermeister –" on one line
+            continue
         hit = _best_department(part, directory)
         if hit is not None:
             hits.append(hit)
@@ -194,6 +199,15 @@ def _name_score(read: str, name: str) -> float:
     return score
 
 
+# words before a surname that are roles or titles, not first names ("Herrn Bürgermeister Weber")
+_ROLE = re.compile(r"(?:ober)?b[uü]rgermeister|stadtr|amtsleit|landr|k[aä]mmerer|beigeordnet|dezernent|vorsitzend|"
+                   r"direktor|leiter|sachbearbeit|beauftragt|referent|kollege|kollegin|dipl|ing$|prof|dr$")
+
+
+def _is_first_name(token: str) -> bool:
+    return token.isalpha() and not _ROLE.match(token)
+
+
 def _person_hits(line: str, directory: Directory) -> list[_Hit]:
     """A person named in a line: "z. Hd. Herrn Dr. Meier", "Frau Schmitz", "Dr. Thomas Meier"."""
     tokens = normalise(line).split()
@@ -210,8 +224,13 @@ def _person_hits(line: str, directory: Directory) -> list[_Hit]:
     hits = []
     for person in directory.persons.values():
         score = max(_name_score(tokens[-1], normalise(n)) for n in person.surnames)
-        if len(tokens) > 1 and person.first_name and fuzz.ratio(tokens[0], normalise(person.first_name)) > 85:
+        given = tokens[-2] if len(tokens) > 1 else ""
+        if given and person.first_name and fuzz.ratio(given, normalise(person.first_name)) > 85:
             score = min(100.0, score + 5.0)
+        elif given and person.first_name and _is_first_name(given) and not (
+            len(given) == 1 and given == normalise(person.first_name)[:1]
+        ):
+            continue  # "Klaus Weber" is not Michael Weber
         if salutation and person.salutation and salutation != person.salutation:
             score -= 10.0
         if score >= needed:

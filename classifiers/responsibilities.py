@@ -321,12 +321,17 @@ class Catalogue:
             return hits
         line_parts: list[str] = []
         for token in content:
-            parts = [p for p in self.vocabulary.parts(token) if p not in UNIT_WORDS and p != "amt"]
+            known = self.vocabulary.parts(token)
+            parts = [p for p in known if p not in UNIT_WORDS and p != "amt"]
             if not parts and len(token) >= 5:
                 fuzzy = self._fuzzy_part(token)
                 parts = [fuzzy] if fuzzy else []
             if not parts:
                 parts = [stem(token)]
+            elif known and not (_ends_in(token, known[-1]) and fold(token).startswith(known[0])):
+                # its first or last part is unknown: the word names something else ("Bürger|beauftragter" is no
+                # Bürgerbüro, "Beige|ordneter" no Ordnungsamt); the unknown part stays unexplained
+                parts = [*parts, stem(token)]
             line_parts += parts
         if not line_parts:
             return hits

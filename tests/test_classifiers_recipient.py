@@ -106,3 +106,32 @@ def test_result_contract() -> None:
     assert (r.department, r.person) == ("kaemmerei", "schmitz")
     assert r.text == "\n".join([HEAD, "Amt für Finanzen", "z. Hd. Frau Schmitz", STREET, CITY])
     assert normalise("Bürgerbüro  (Amt 33)") == "burgerburo amt 33"
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ["Stadt Musterstadt – Der Bürgermeister –"],  # the authority's formula on the town's line
+        ["Stadt Musterstadt / Der Bürgermeister"],
+        ["Stadt Musterstadt", "Büro des Bürgerbeauftragten"],  # "Bürger" is no Bürgerbüro
+        ["Stadt Musterstadt", "Büro des Beigeordneten"],  # "-ordnet-" is no Ordnungsamt
+        ["Stadt Musterstadt", "Büro der Bürgerstiftung"],
+        ["Herrn Bürgermeister Klaus Weber", "Stadt Musterstadt"],  # not Michael Weber of the Ordnungsamt
+    ],
+)
+def test_lines_that_only_resemble_a_unit_or_a_person_name_none(lines: list[str]) -> None:
+    m = match_recipient([*lines, STREET, CITY], D)
+    assert m.department is None and m.person is None, m.evidence
+
+
+@pytest.mark.parametrize(
+    ("lines", "department"),
+    [
+        (["Stadt Musterstadt", "Büro des Oberbürgermeisters"], "buergermeisterbuero"),
+        (["Herrn Bürgermeister Markus Hoffmann", "Stadt Musterstadt"], "buergermeisterbuero"),
+        (["z. Hd. Herrn M. Weber", "Stadt Musterstadt"], "ordnungsamt"),  # an initial that fits
+        (["Stadt Musterstadt", "Fachdienst Öffentliche Sicherheit und Ordnung"], "ordnungsamt"),
+    ],
+)
+def test_units_and_persons_still_named(lines: list[str], department: str) -> None:
+    assert match_recipient([*lines, STREET, CITY], D).department == department
