@@ -6,36 +6,22 @@ from __future__ import annotations
 
 import getpass
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from servicekit import SAMPLES
-from uikit import UiServer, send_to_review
+from uikit import Routed, UiServer, routed_documents, server_fixture
 
 LETTER = "0027-enquiry.pdf"  # one page, born digital
 CONTRACT = "0011-contract.pdf"  # two pages, born digital
 MESSAGE = "Seite 1 ist schief eingezogen, bitte neu scannen"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
-    running = UiServer(tmp_path_factory.mktemp("cli-decisions")).start()
-    try:
-        yield running
-    finally:
-        running.stop()
+server = server_fixture("cli-decisions")
 
 
 @pytest.fixture(scope="module")
-def setup(server: UiServer) -> dict[str, Any]:
-    admin = server.key("admin", "it-admin")
-    send_to_review(server, admin, "Stichprobe", {"regex": r"\w"})  # everything waits for a person
-    station = server.key("station", "poststelle-1")
-    ids = {name: server.upload(station, SAMPLES / name) for name in (LETTER, CONTRACT)}
-    for document_id in ids.values():
-        assert server.wait_settled(admin, document_id)["state"] == "review"
-    return {"admin": admin, "ids": ids}
+def setup(server: UiServer) -> Routed:  # everything waits for a person
+    return routed_documents(server, [], (LETTER, CONTRACT), review=("Stichprobe", {"regex": r"\w"}), state="review")
 
 
 def document(server: UiServer, token: str, document_id: str) -> dict[str, Any]:
@@ -51,8 +37,8 @@ def audit_actions(server: UiServer, document_id: str) -> list[tuple[str, str]]:
     return [(e["action"], e["actor"]) for e in entries if e.get("object_id") == document_id]
 
 
-def test_rescan_and_dismiss_from_the_command_line(server: UiServer, setup: dict[str, Any]) -> None:
-    letter = setup["ids"][LETTER]
+def test_rescan_and_dismiss_from_the_command_line(server: UiServer, setup: Routed) -> None:
+    letter = setup.ids[LETTER]
     empty = server.cli("documents", "rescan", letter, "--message", "  ")
     assert empty.returncode == 1 and empty.stderr.startswith("error: validation_error:"), empty.stderr
     assert "Traceback" not in empty.stderr
@@ -60,7 +46,7 @@ def test_rescan_and_dismiss_from_the_command_line(server: UiServer, setup: dict[
     sent = server.cli("documents", "rescan", letter, "--message", MESSAGE, "--page", "1", "--json")
     assert sent.returncode == 0, sent.stderr
     assert json.loads(sent.stdout) == {"document_id": letter, "state": "rescan", "station": "poststelle-1"}
-    body = document(server, setup["admin"], letter)
+    body = document(server, setup.admin, letter)
     assert body["state"] == "rescan"
     rescan = body["result"]["rescan"]
     assert (rescan["reason"], rescan["pages"], rescan["message"]) == ("reviewer", [1], MESSAGE)
@@ -72,7 +58,7 @@ def test_rescan_and_dismiss_from_the_command_line(server: UiServer, setup: dict[
     closed = server.cli("documents", "dismiss", letter, "--note", "neu gescannt", "--by", "m.muster")
     assert closed.returncode == 0, closed.stderr
     assert closed.stdout.strip() == f"{letter} {LETTER}: dismissed"
-    assert document(server, setup["admin"], letter)["state"] == "dismissed"
+    assert document(server, setup.admin, letter)["state"] == "dismissed"
     twice = server.cli("documents", "dismiss", letter)
     assert twice.returncode == 1 and twice.stderr.startswith("error: invalid_transition:"), twice.stderr
 
@@ -82,9 +68,9 @@ def test_rescan_and_dismiss_from_the_command_line(server: UiServer, setup: dict[
 
 
 def test_split_from_the_command_line_and_the_service_reads_the_letters(
-    server: UiServer, setup: dict[str, Any]
+    server: UiServer, setup: Routed
 ) -> None:
-    contract = setup["ids"][CONTRACT]
+    contract = setup.ids[CONTRACT]
     outside = server.cli("documents", "split", contract, "--before", "3")
     assert outside.returncode == 1 and outside.stderr.startswith("error: invalid_split:"), outside.stderr
     usage = server.cli("documents", "split", contract, "--before", "1")
@@ -95,12 +81,12 @@ def test_split_from_the_command_line_and_the_service_reads_the_letters(
     answer = json.loads(done.stdout)
     letters = answer["letters"]
     assert answer["state"] == "split" and len(letters) == 2 and contract not in letters
-    parent = document(server, setup["admin"], contract)
+    parent = document(server, setup.admin, contract)
     assert parent["state"] == "split"
     assert [e["pages"] for e in parent["result"]["letters"]] == [[1], [2]]
     # the running service's workers read and route the letters (here: back to review, by the admin's rule)
     for number, letter in enumerate(letters, start=1):
-        settled = server.wait_settled(setup["admin"], letter, timeout=300)
+        settled = server.wait_settled(setup.admin, letter, timeout=300)
         assert settled["state"] == "review", settled["state"]
         parent_of = settled["result"]["parent"]
         assert parent_of["document_id"] == contract and parent_of["pages"] == [number, number]

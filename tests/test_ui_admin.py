@@ -5,14 +5,13 @@ diff table), activates it, opens the explain view and rolls back."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 from servicekit import SAMPLES
-from uikit import PageCheck, UiServer, sign_in
+from uikit import PageCheck, Routed, UiServer, routed_documents, server_fixture, sign_in
 
 ADMIN, ADMIN_PW = "it.admin", "Admin-Passwort-2026"
 LETTER = "0027-enquiry.pdf"
@@ -26,23 +25,14 @@ then: {route_to: standesamt}
 NEW_RULE = NEW_RULE_BROKEN + "confidence: 0.99\n"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
-    running = UiServer(tmp_path_factory.mktemp("ui-admin")).start()
-    try:
-        yield running
-    finally:
-        running.stop()
+server = server_fixture("ui-admin")
 
 
 @pytest.fixture(scope="module")
-def setup(server: UiServer) -> dict[str, Any]:
-    station = server.key("station", "poststelle-1")
-    admin = server.key("admin", "it-admin")
-    letter = server.upload(station, SAMPLES / LETTER)
-    before = server.wait_settled(station, letter)
+def setup(server: UiServer) -> Routed:
+    routed = routed_documents(server, [], [LETTER], state=None)  # wherever the default rules send it
     server.user(ADMIN, "admin", ADMIN_PW)
-    return {"admin": admin, "letter": letter, "before": before}
+    return routed
 
 
 def active_version(server: UiServer, token: str) -> dict[str, Any]:
@@ -52,7 +42,7 @@ def active_version(server: UiServer, token: str) -> dict[str, Any]:
 
 
 def test_admin_edits_simulates_activates_and_rolls_back_rules(
-    server: UiServer, setup: dict[str, Any], page: Page, tmp_path: Path
+    server: UiServer, setup: Routed, page: Page, tmp_path: Path
 ) -> None:
     check = PageCheck(tmp_path / "screenshots")
     sign_in(page, server.base, ADMIN, ADMIN_PW)
@@ -87,7 +77,7 @@ def test_admin_edits_simulates_activates_and_rolls_back_rules(
     expect(page.locator(".rule-block.has-problems")).to_have_count(0)
 
     page.locator("#simulate").click()
-    row = page.locator(f'#sim-changes tr[data-document="{setup["letter"]}"]')
+    row = page.locator(f'#sim-changes tr[data-document="{setup.ids[LETTER]}"]')
     expect(row).to_contain_text(LETTER)
     expect(row.locator("td").nth(3)).to_contain_text("standesamt")
     expect(page.locator("#sim-totals")).to_contain_text(re.compile(r"\d+ Dokumente: unverändert \d+"))
@@ -103,7 +93,7 @@ def test_admin_edits_simulates_activates_and_rolls_back_rules(
     page.locator("#activate").click()
     expect(page.locator("#rules-done")).to_have_text("Die Version ist jetzt aktiv.")
     expect(page.locator("#active-version")).to_have_text("Aktive Version: 2")
-    stored = active_version(server, setup["admin"])["yaml"]
+    stored = active_version(server, setup.admin)["yaml"]
     assert "test-meldebescheinigung" in stored
     # saved as written: the admin's comment, the pack's header comments and a comment inside a rule are all kept
     for comment in (ADMIN_COMMENT, "# Default routing rules of mailroom", '# "Bewerbung" for a market stall'):
@@ -113,7 +103,7 @@ def test_admin_edits_simulates_activates_and_rolls_back_rules(
 
     # the same letter from another station, read under the new rule: the explain view shows it fired and why
     again = server.upload(server.key("station", "poststelle-2"), SAMPLES / LETTER)
-    assert server.wait_settled(setup["admin"], again)["result"]["routing"]["postbox"] == "standesamt"
+    assert server.wait_settled(setup.admin, again)["result"]["routing"]["postbox"] == "standesamt"
     page.goto(f"{server.base}/ui/documents/{again}/explain")
     fired = page.locator('#fired > li.matched[data-rule="test-meldebescheinigung"]')
     expect(fired).to_contain_text("v2")
@@ -124,12 +114,12 @@ def test_admin_edits_simulates_activates_and_rolls_back_rules(
     page.locator("#rollback").click()
     expect(page.locator("#rules-done")).to_have_text("Die vorherige Version ist wieder aktiv.")
     expect(page.locator("#active-version")).to_have_text("Aktive Version: 3")
-    assert "test-meldebescheinigung" not in active_version(server, setup["admin"])["yaml"]
+    assert "test-meldebescheinigung" not in active_version(server, setup.admin)["yaml"]
     check(page, "rules-rolled-back")
 
 
 def test_admin_edits_directory_and_suppliers_and_reads_the_dashboard(
-    server: UiServer, setup: dict[str, Any], page: Page, tmp_path: Path
+    server: UiServer, setup: Routed, page: Page, tmp_path: Path
 ) -> None:
     check = PageCheck(tmp_path / "screenshots")
     sign_in(page, server.base, ADMIN, ADMIN_PW)

@@ -4,14 +4,11 @@ confidential letter for someone else, which its named recipient can."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
-from servicekit import SAMPLES
-from uikit import PageCheck, UiServer, add_rules, sign_in
+from uikit import PageCheck, Routed, UiServer, routed_documents, server_fixture, sign_in
 
 CLERK, CLERK_PW = "b.clerk", "Clerk-Passwort-2026"
 SCHAEFER, SCHAEFER_PW = "s.schaefer", "Schaefer-Passwort-2026"
@@ -23,39 +20,24 @@ ROUTES = [({"phrase": "Anfrage Meldebescheinigung"}, POSTBOX), ({"phrase": "Lang
           ({"term": "Gewerbeanzeige"}, "ordnungsamt-gewerbe")]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
-    running = UiServer(tmp_path_factory.mktemp("ui-clerk")).start()
-    try:
-        yield running
-    finally:
-        running.stop()
+server = server_fixture("ui-clerk")
 
 
 @pytest.fixture(scope="module")
-def setup(server: UiServer) -> dict[str, Any]:
-    admin = server.key("admin", "it-admin")
-    add_rules(server, admin, [{"id": f"test-route-{n}", "priority": 500, "when": when,
-                               "then": {"route_to": postbox}, "confidence": 0.99}
-                              for n, (when, postbox) in enumerate(ROUTES)])
-    station = server.key("station", "poststelle-1")
-    ids = {name: server.upload(station, SAMPLES / name) for name in (ENQUIRY, CONFIDENTIAL, OTHER)}
-    for name, document_id in ids.items():
-        settled = server.wait_settled(admin, document_id)  # a station no longer sees a confidential letter
-        assert settled["state"] == "routed", (name, settled["state"])
-    with server.api(admin) as client:
-        routing = client.get(f"/documents/{ids[CONFIDENTIAL]}").json()["result"]["routing"]
+def setup(server: UiServer) -> Routed:
+    routed = routed_documents(server, ROUTES, (ENQUIRY, CONFIDENTIAL, OTHER))
+    routing = routed.settled[CONFIDENTIAL]["result"]["routing"]  # (as the admin sees it: a station no longer does)
     assert routing["confidential"] is True and routing["person"] == "schaefer", routing
     server.user(CLERK, "clerk", CLERK_PW, "--postbox", POSTBOX)
     server.user(SCHAEFER, "clerk", SCHAEFER_PW, "--postbox", POSTBOX, "--person", "schaefer")
-    return {"admin": admin, "ids": ids}
+    return routed
 
 
 def test_clerk_sees_only_its_postbox_and_no_confidential_letter_for_someone_else(
-    server: UiServer, setup: dict[str, Any], page: Page, tmp_path: Path
+    server: UiServer, setup: Routed, page: Page, tmp_path: Path
 ) -> None:
     check = PageCheck(tmp_path / "screenshots")
-    ids = setup["ids"]
+    ids = setup.ids
     sign_in(page, server.base, CLERK, CLERK_PW)
     expect(page).to_have_url(f"{server.base}/ui/postboxes")
     expect(page.locator("#postboxes tbody tr")).to_have_count(1)
@@ -88,16 +70,16 @@ def test_clerk_sees_only_its_postbox_and_no_confidential_letter_for_someone_else
     page.locator("#reroute").click()
     expect(page.get_by_role("status")).to_have_text("Das Dokument wurde weitergeleitet.")
     expect(page.locator("#postbox-empty")).to_be_visible()
-    with server.api(setup["admin"]) as client:
+    with server.api(setup.admin) as client:
         routing = client.get(f"/documents/{ids[ENQUIRY]}").json()["result"]["routing"]
     assert routing["postbox"] == "standesamt" and routing["reason"] == "Betrifft eine Geburtsurkunde"
     assert routing["decided_by"] == f"clerk:{CLERK}"
 
 
 def test_the_named_recipient_opens_the_confidential_letter(
-    server: UiServer, setup: dict[str, Any], page: Page
+    server: UiServer, setup: Routed, page: Page
 ) -> None:
-    ids = setup["ids"]
+    ids = setup.ids
     sign_in(page, server.base, SCHAEFER, SCHAEFER_PW)
     page.goto(f"{server.base}/ui/postboxes/{POSTBOX}")
     expect(page.locator(f'#postbox-documents tr[data-document="{ids[CONFIDENTIAL]}"]')).to_have_count(1)

@@ -12,15 +12,13 @@ Sign-in, skip link, queue, opening a document and Ctrl+Enter are in ``test_ui_re
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from PIL import Image
 from playwright.sync_api import Page, expect
 from servicekit import SAMPLES
-from uikit import PageCheck, UiServer, add_rules, keyboard_sign_in, tab_to
+from uikit import PageCheck, Routed, UiServer, keyboard_fill, keyboard_sign_in, routed_documents, server_fixture, tab_to
 
 STATION, STATION_PW = "scan.tastatur", "Station-Passwort-2026"
 CLERK, CLERK_PW = "k.tastatur", "Clerk-Passwort-2026"
@@ -39,29 +37,16 @@ then: {route_to: standesamt}
 """
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
-    running = UiServer(tmp_path_factory.mktemp("ui-keyboard")).start()
-    try:
-        yield running
-    finally:
-        running.stop()
+server = server_fixture("ui-keyboard")
 
 
 @pytest.fixture(scope="module")
-def setup(server: UiServer) -> dict[str, Any]:
-    admin = server.key("admin", "it-admin")
-    add_rules(server, admin, [{"id": f"test-route-{n}", "priority": 500, "when": when,
-                               "then": {"route_to": postbox}, "confidence": 0.99}
-                              for n, (when, postbox) in enumerate(ROUTES)])
-    station = server.key("station", "poststelle-1")
-    ids = {name: server.upload(station, SAMPLES / name) for name in (ENQUIRY, TRADE)}
-    for name, document_id in ids.items():
-        assert server.wait_settled(admin, document_id)["state"] == "routed", name
+def setup(server: UiServer) -> Routed:
+    routed = routed_documents(server, ROUTES, (ENQUIRY, TRADE))
     server.user(STATION, "station", STATION_PW, "--station", "poststelle-2")
     server.user(CLERK, "clerk", CLERK_PW, "--postbox", POSTBOX, "--postbox", TRADE_POSTBOX)
     server.user(ADMIN, "admin", ADMIN_PW)
-    return {"admin": admin, "ids": ids}
+    return routed
 
 
 @pytest.fixture
@@ -83,7 +68,7 @@ def choose_with_arrows(page: Page, value: str, limit: int = 80) -> None:
 
 
 def test_station_uploads_and_closes_a_rescan_request_with_the_keyboard(
-    server: UiServer, setup: dict[str, Any], page: Page, check: PageCheck, tmp_path: Path
+    server: UiServer, setup: Routed, page: Page, check: PageCheck, tmp_path: Path
 ) -> None:
     keyboard_sign_in(page, server.base, STATION, STATION_PW)
     expect(page).to_have_url(f"{server.base}/ui/station")
@@ -117,9 +102,9 @@ def test_station_uploads_and_closes_a_rescan_request_with_the_keyboard(
 
 
 def test_clerk_claims_acknowledges_and_reroutes_with_the_keyboard(
-    server: UiServer, setup: dict[str, Any], page: Page, check: PageCheck
+    server: UiServer, setup: Routed, page: Page, check: PageCheck
 ) -> None:
-    ids = setup["ids"]
+    ids = setup.ids
     keyboard_sign_in(page, server.base, CLERK, CLERK_PW)
     expect(page).to_have_url(f"{server.base}/ui/postboxes")
     check(page, "postboxes")
@@ -150,7 +135,7 @@ def test_clerk_claims_acknowledges_and_reroutes_with_the_keyboard(
     assert focused_id(page) == "reroute"
     page.keyboard.press("Enter")
     expect(page.get_by_role("status")).to_have_text("Das Dokument wurde weitergeleitet.")
-    with server.api(setup["admin"]) as client:
+    with server.api(setup.admin) as client:
         routing = client.get(f"/documents/{ids[TRADE]}").json()["result"]["routing"]
         items = client.get(f"/postboxes/{POSTBOX}/documents", params={"state": "done"}).json()
     assert routing["postbox"] == "standesamt" and routing["reason"] == "Gehört zum Standesamt (per Tastatur)"
@@ -159,7 +144,7 @@ def test_clerk_claims_acknowledges_and_reroutes_with_the_keyboard(
 
 
 def test_admin_edits_validates_simulates_activates_and_rolls_back_rules_with_the_keyboard(
-    server: UiServer, setup: dict[str, Any], page: Page, check: PageCheck
+    server: UiServer, setup: Routed, page: Page, check: PageCheck
 ) -> None:
     keyboard_sign_in(page, server.base, ADMIN, ADMIN_PW)
     tab_to(page, 'header nav a[href$="/ui/rules"]')
@@ -172,11 +157,7 @@ def test_admin_edits_validates_simulates_activates_and_rolls_back_rules_with_the
     draft_url = page.url
     check(page, "rules-draft")
 
-    tab_to(page, "#rule-text-new", limit=300)
-    page.keyboard.type(NEW_RULE_BROKEN)  # Enter makes new lines in the editor
-    page.keyboard.press("Tab")  # and Tab leaves it: no trap
-    assert focused_id(page) == "save"
-    page.keyboard.press("Enter")
+    keyboard_fill(page, {"#rule-text-new": NEW_RULE_BROKEN}, then="#save")  # Tab leaves the editor: no trap
     broken = page.locator('.rule-block[data-rule="tastatur-regel"]')
     expect(page.locator("#rules-error")).to_contain_text("Nichts wurde gespeichert")
     expect(broken.locator("ul.problems")).to_contain_text("confidence")
@@ -193,14 +174,14 @@ def test_admin_edits_validates_simulates_activates_and_rolls_back_rules_with_the
     tab_to(page, "#simulate", limit=300)
     page.keyboard.press("Enter")
     expect(page.locator("#sim-totals")).to_contain_text(re.compile(r"\d+ Dokumente"), timeout=SLOW)
-    row = page.locator(f'#sim-changes tr[data-document="{setup["ids"][ENQUIRY]}"]')
+    row = page.locator(f'#sim-changes tr[data-document="{setup.ids[ENQUIRY]}"]')
     expect(row.locator("td").nth(3)).to_contain_text("standesamt")
     check(page, "rules-simulation")
 
     tab_to(page, "#activate", limit=300)
     page.keyboard.press("Space")
     expect(page.locator("#rules-done")).to_have_text("Die Version ist jetzt aktiv.", timeout=SLOW)
-    with server.api(setup["admin"]) as client:
+    with server.api(setup.admin) as client:
         active = client.get("/rules").json()["active_version"]
         stored = client.get(f"/rules/versions/{active}").json()["yaml"]
     assert draft_url.endswith(f"/{active}") and "# per Tastatur geschrieben" in stored
@@ -211,19 +192,14 @@ def test_admin_edits_validates_simulates_activates_and_rolls_back_rules_with_the
 
 
 def test_admin_works_directory_suppliers_users_and_dashboard_with_the_keyboard(
-    server: UiServer, setup: dict[str, Any], page: Page, check: PageCheck
+    server: UiServer, setup: Routed, page: Page, check: PageCheck
 ) -> None:
     keyboard_sign_in(page, server.base, ADMIN, ADMIN_PW)
     tab_to(page, 'header nav a[href$="/ui/directory"]')
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text("Organisationsverzeichnis")
     check(page, "directory")
-    tab_to(page, "#directory")
-    page.keyboard.press("Control+End")
-    page.keyboard.type("\n# geprüft von der Poststelle (Tastatur)\n")
-    page.keyboard.press("Tab")
-    assert focused_id(page) == "dir-save"
-    page.keyboard.press("Enter")
+    keyboard_fill(page, {"#directory": "\n# geprüft von der Poststelle (Tastatur)\n"}, then="#dir-save", append=True)
     expect(page.locator("#dir-saved")).to_be_visible(timeout=SLOW)
     expect(page.locator("#directory")).to_contain_text("# geprüft von der Poststelle (Tastatur)")
 

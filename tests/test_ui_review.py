@@ -4,14 +4,13 @@ sign-out, CSRF, the validation station's queue, scope by role, keyboard-only use
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
 from servicekit import SAMPLES
-from uikit import PageCheck, UiServer, send_to_review, sign_in, tab_to
+from uikit import PageCheck, UiServer, send_to_review, server_fixture, sign_in, tab_to
 
 REVIEWER, REVIEWER_PW = "pruefer", "Pruef-Passwort-2026"
 CLERK, CLERK_PW = "sachbearbeiter", "Sachb-Passwort-2026"
@@ -21,13 +20,7 @@ REASON = "Stichprobe der Poststelle"
 FIRST, SECOND = "0027-enquiry.pdf", "0011-contract.pdf"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
-    running = UiServer(tmp_path_factory.mktemp("ui-review")).start()
-    try:
-        yield running
-    finally:
-        running.stop()
+server = server_fixture("ui-review")
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from servicekit import SAMPLES, wait_for
 from supplier_invoice import SupplierInvoice, de, render_supplier_invoice
-from uikit import PageCheck, UiServer, send_to_review, sign_in
+from uikit import PageCheck, UiServer, send_to_review, server_fixture, sign_in
 from webhook_receiver import WebhookReceiver
 
 REVIEWER, REVIEWER_PW = "pruefer", "Pruef-Passwort-2026"
@@ -47,14 +47,7 @@ def receiver() -> Iterator[WebhookReceiver]:
         yield running
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
-    running = UiServer(tmp_path_factory.mktemp("ui-validation"), MAILROOM_WEBHOOK_ALLOW_HOSTS="127.0.0.1",
-                       MAILROOM_WEBHOOK_POLL_SECONDS="1").start()
-    try:
-        yield running
-    finally:
-        running.stop()
+server = server_fixture("ui-validation", MAILROOM_WEBHOOK_ALLOW_HOSTS="127.0.0.1", MAILROOM_WEBHOOK_POLL_SECONDS="1")
 
 
 @pytest.fixture(scope="module")

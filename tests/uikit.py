@@ -9,15 +9,17 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from servicekit import REPO, SETTLED, Process, free_port, service_env, wait_for, wait_http
+from servicekit import REPO, SAMPLES, SETTLED, Process, free_port, service_env, wait_for, wait_http
 
 #: How long an expectation waits by default: a page whose answer does real work (a rule set validated, a draft
 #: stored, a password hashed with argon2id) takes seconds on a loaded two-core CI machine, not Playwright's 5 s.
@@ -86,6 +88,55 @@ class UiServer:
 
             found: dict[str, Any] = wait_for(settled, timeout, f"document {document_id} to settle", interval=0.5)
             return found
+
+
+def server_fixture(name: str, **env: str) -> Callable[..., Iterator[UiServer]]:
+    """A test module's ``server`` fixture (``server = server_fixture("ui-clerk")``): one ``mailroom serve`` for the
+    module, on a private port and data directory named ``name``, stopped after its last test."""
+
+    @pytest.fixture(scope="module", name="server")
+    def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
+        running = UiServer(tmp_path_factory.mktemp(name), **env).start()
+        try:
+            yield running
+        finally:
+            running.stop()
+
+    return server
+
+
+@dataclass(frozen=True)
+class Routed:
+    """What :func:`routed_documents` made: the admin's and the station's API keys and, by file name, the
+    documents' ids and their settled state (``GET /documents/{id}`` as the admin sees it)."""
+
+    admin: str
+    station: str
+    ids: dict[str, str]
+    settled: dict[str, dict[str, Any]]
+
+
+def routed_documents(
+    server: UiServer, routes: Sequence[tuple[dict[str, Any], str]], files: Iterable[str], *,
+    review: tuple[str, dict[str, Any]] | None = None, state: str | None = "routed",
+) -> Routed:
+    """Configuration and mail, not fakes: an admin key (``it-admin``) puts a rule per ``(when, postbox)`` of
+    ``routes`` in front of the rule set (priority 500, confidence 0.99) and, with ``review`` (reason, when), a
+    top-priority rule that sends matching mail to review; a station key (``poststelle-1``) uploads ``files`` of the
+    committed samples; each is waited for until it settled, in ``state`` (``None``: whichever)."""
+    admin = server.key("admin", "it-admin")
+    if routes:
+        add_rules(server, admin, [{"id": f"test-route-{n}", "priority": 500, "when": when,
+                                   "then": {"route_to": postbox}, "confidence": 0.99}
+                                  for n, (when, postbox) in enumerate(routes)])
+    if review is not None:
+        send_to_review(server, admin, *review)
+    station = server.key("station", "poststelle-1")
+    ids = {name: server.upload(station, SAMPLES / name) for name in files}
+    settled = {name: server.wait_settled(admin, document_id) for name, document_id in ids.items()}
+    if state is not None:
+        assert {name: body["state"] for name, body in settled.items()} == dict.fromkeys(ids, state)
+    return Routed(admin=admin, station=station, ids=ids, settled=settled)
 
 
 def send_to_review(server: UiServer, admin_token: str, reason: str, when: dict[str, Any]) -> None:
@@ -193,6 +244,21 @@ def tab_to(page: Page, selector: str, limit: int = 150) -> None:
         if page.evaluate("(s) => document.activeElement !== null && document.activeElement.matches(s)", selector):
             return
     raise AssertionError(f"Tab never reaches {selector}")
+
+
+def keyboard_fill(page: Page, fields: Mapping[str, str], *, then: str, append: bool = False, limit: int = 300) -> None:
+    """Fill a form with the keyboard alone and send it: Tab to each field (``{selector: value}``, in order), type
+    its value (at the end of what it holds with ``append``), then one Tab must reach ``then`` (the button that
+    sends it: the last field is no keyboard trap) and Enter presses it."""
+    for selector, value in fields.items():
+        tab_to(page, selector, limit=limit)
+        if append:
+            page.keyboard.press("Control+End")
+        page.keyboard.type(value)  # Enter makes new lines in a textarea
+    page.keyboard.press("Tab")
+    assert page.evaluate("(s) => document.activeElement !== null && document.activeElement.matches(s)", then), \
+        f"one Tab from the last field does not reach {then}"
+    page.keyboard.press("Enter")
 
 
 def keyboard_sign_in(page: Page, base: str, name: str, password: str) -> None:
