@@ -200,6 +200,25 @@ def _list(raw: Mapping[str, Any], *keys: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+class DirectoryProblem(str):
+    """One problem of a directory: its English text (what the CLI, the REST API and the logs show) with a stable
+    ``code`` and the ``values`` it names, from which the web UI writes it in German (``dir.detail.<code>``)."""
+
+    code: str
+    values: dict[str, object]
+
+    def __new__(cls, text: str, code: str = "invalid_directory", **values: object) -> DirectoryProblem:
+        problem = super().__new__(cls, text)
+        problem.code = code
+        problem.values = values
+        return problem
+
+
+def _refused(text: str, code: str, *, field: str | None = None, **values: object) -> InvalidDirectory:
+    """A directory that cannot be read at all: its one problem (with its code) is the error's message."""
+    return InvalidDirectory(DirectoryProblem(text, code, **values), field=field)
+
+
 def _tasks(raw: Mapping[str, Any]) -> tuple[Task, ...]:
     value = raw.get("tasks")
     if value is None or value == "":
@@ -207,21 +226,21 @@ def _tasks(raw: Mapping[str, Any]) -> tuple[Task, ...]:
     if isinstance(value, str):  # CSV: "Hundesteuer|Grundsteuer": tasks named by their one word
         return tuple(Task(name=v.strip()) for v in value.split(LIST_SEPARATOR) if v.strip())
     if not isinstance(value, list):
-        raise InvalidDirectory(f"department {_text(raw, 'id')!r}: 'tasks' must be a list", field="tasks")
+        raise _refused(f"department {_text(raw, 'id')!r}: 'tasks' must be a list", "tasks_not_a_list", field="tasks",
+                       department=_text(raw, "id"))
     out = []
     for i, item in enumerate(value, 1):
         if isinstance(item, str):
             out.append(Task(name=item.strip()))
             continue
         if not isinstance(item, Mapping):
-            raise InvalidDirectory(
-                f"department {_text(raw, 'id')!r}: task #{i} must be a name or a mapping", field="tasks"
-            )
+            raise _refused(f"department {_text(raw, 'id')!r}: task #{i} must be a name or a mapping", "bad_task",
+                           field="tasks", department=_text(raw, "id"), number=i)
         unknown = sorted(set(item) - {"task", "words", "postbox", "unit_names"})
         if unknown:
-            raise InvalidDirectory(
-                f"department {_text(raw, 'id')!r}: task #{i} has unknown keys {', '.join(unknown)}", field="tasks"
-            )
+            raise _refused(f"department {_text(raw, 'id')!r}: task #{i} has unknown keys {', '.join(unknown)}",
+                           "task_unknown_keys", field="tasks", department=_text(raw, "id"), number=i,
+                           keys=", ".join(unknown))
         out.append(Task(name=_text(item, "task"), words=_list(item, "words"), postbox=_text(item, "postbox") or None,
                         unit_names=_list(item, "unit_names")))
     return tuple(out)
@@ -276,9 +295,9 @@ def _retention_days(raw: Mapping[str, Any]) -> float | None:
     except (TypeError, ValueError):
         days = -1.0
     if isinstance(value, bool) or not days >= 0 or days == float("inf"):
-        raise InvalidDirectory(
+        raise _refused(
             f"postbox {_text(raw, 'id')!r}: retention_days must be a number of days >= 0 (0: keep forever), "
-            f"not {value!r}", field="retention_days",
+            f"not {value!r}", "bad_retention_days", field="retention_days", postbox=_text(raw, "id"), value=value,
         )
     return days
 
@@ -288,44 +307,57 @@ def _postbox(raw: Mapping[str, Any]) -> Postbox:
                    retention_days=_retention_days(raw))
 
 
-def _unique(kind: str, ids: list[str], problems: list[str]) -> None:
+def _unique(kind: str, ids: list[str], problems: list[DirectoryProblem]) -> None:
     seen: set[str] = set()
     for i, entry_id in enumerate(ids, 1):
         if not entry_id:
-            problems.append(f"{kind} #{i}: missing id")
+            problems.append(DirectoryProblem(f"{kind} #{i}: missing id", f"{kind}_missing_id", number=i))
         elif entry_id in seen:
-            problems.append(f"duplicate {kind} id {entry_id!r}")
+            problems.append(DirectoryProblem(f"duplicate {kind} id {entry_id!r}", f"{kind}_duplicate_id", id=entry_id))
         seen.add(entry_id)
 
 
 _NUMBER = re.compile(r"^\s*[A-Za-zÄÖÜäöüß.\- ]+?\s*\d{1,3}(?:\.\d{1,3})*\s*$")
 
 
-def _catalogue_problems(dep: Department, box_ids: set[str], box_department: Mapping[str, str]) -> list[str]:
+def _catalogue_problems(
+    dep: Department, box_ids: set[str], box_department: Mapping[str, str]
+) -> list[DirectoryProblem]:
     """What is wrong with a department's responsibilities catalogue (tasks, numbers, unit names)."""
     problems = []
     seen: set[str] = set()
     for i, task in enumerate(dep.tasks, 1):
-        where = f"department {dep.id!r}, task {task.name or f'#{i}'!r}"
+        name = task.name or f"#{i}"
+        where = f"department {dep.id!r}, task {name!r}"
+
+        def problem(text: str, code: str, **values: object) -> DirectoryProblem:
+            return DirectoryProblem(f"{where}: {text}", code, department=dep.id, task=name, **values)  # noqa: B023
+
         if not task.name:
-            problems.append(f"{where}: missing task name")
+            problems.append(problem("missing task name", "task_missing_name"))
         elif task.name in seen:
-            problems.append(f"{where}: listed twice")
+            problems.append(problem("listed twice", "task_twice"))
         seen.add(task.name)
         if task.postbox is not None:
             if task.postbox not in box_ids:
-                problems.append(f"{where}: unknown postbox {task.postbox!r}")
+                problems.append(problem(f"unknown postbox {task.postbox!r}", "task_unknown_postbox",
+                                        postbox=task.postbox))
             elif box_department.get(task.postbox) != dep.id:
-                problems.append(f"{where}: postbox {task.postbox!r} belongs to another department")
+                problems.append(problem(f"postbox {task.postbox!r} belongs to another department",
+                                        "task_foreign_postbox", postbox=task.postbox))
         if not any(len(w) >= 3 for w in task.all_words):
-            problems.append(f"{where}: no word of at least 3 letters")
+            problems.append(problem("no word of at least 3 letters", "task_no_word"))
         if task.unit_names and task.postbox is None:
-            problems.append(f"{where}: unit_names need the task's own postbox (mail to the unit goes there)")
-        problems += [f"{where}: empty unit name" for n in task.unit_names if not n.strip()]
+            problems.append(problem("unit_names need the task's own postbox (mail to the unit goes there)",
+                                    "task_unit_without_postbox"))
+        problems += [problem("empty unit name", "task_empty_unit_name") for n in task.unit_names if not n.strip()]
     for number in dep.numbers:
         if not _NUMBER.match(number):
-            problems.append(f"department {dep.id!r}: number {number!r} is not a unit word and a number ('FB 3')")
-    problems += [f"department {dep.id!r}: empty unit name" for n in dep.unit_names if not n.strip()]
+            problems.append(DirectoryProblem(
+                f"department {dep.id!r}: number {number!r} is not a unit word and a number ('FB 3')",
+                "department_bad_number", department=dep.id, number=number))
+    problems += [DirectoryProblem(f"department {dep.id!r}: empty unit name", "department_empty_unit_name",
+                                  department=dep.id) for n in dep.unit_names if not n.strip()]
     return problems
 
 
@@ -340,7 +372,7 @@ def build_directory(
     """Validate and assemble a directory; postboxes default to those the departments list."""
     if postboxes is None:
         postboxes = [Postbox(box, box, d.id) for d in departments for box in d.postboxes]
-    problems: list[str] = []
+    problems: list[DirectoryProblem] = []
     _unique("department", [d.id for d in departments], problems)
     _unique("person", [p.id for p in persons], problems)
     _unique("postbox", [b.id for b in postboxes], problems)
@@ -350,32 +382,45 @@ def build_directory(
     box_department = {b.id: b.department for b in postboxes}
     for dep in departments:
         if not dep.name:
-            problems.append(f"department {dep.id!r}: missing name")
+            problems.append(DirectoryProblem(f"department {dep.id!r}: missing name", "department_missing_name",
+                                             department=dep.id))
         problems += [
-            f"department {dep.id!r}: unknown postbox {b!r}" for b in dep.postboxes if b not in box_ids
+            DirectoryProblem(f"department {dep.id!r}: unknown postbox {b!r}", "department_unknown_postbox",
+                             department=dep.id, postbox=b)
+            for b in dep.postboxes if b not in box_ids
         ]
         problems += _catalogue_problems(dep, box_ids, box_department)
         for pattern in dep.aktenzeichen_patterns:
             try:
                 re.compile(pattern)
             except re.error as exc:
-                problems.append(f"department {dep.id!r}: invalid Aktenzeichen regex {pattern!r} ({exc})")
+                problems.append(DirectoryProblem(
+                    f"department {dep.id!r}: invalid Aktenzeichen regex {pattern!r} ({exc})",
+                    "department_bad_aktenzeichen", department=dep.id, pattern=pattern, error=str(exc)))
     for box in postboxes:
         if box.department not in dep_ids:
-            problems.append(f"postbox {box.id!r}: unknown department {box.department!r}")
+            problems.append(DirectoryProblem(f"postbox {box.id!r}: unknown department {box.department!r}",
+                                             "postbox_unknown_department", postbox=box.id, department=box.department))
     for person in persons:
         if not person.last_name:
-            problems.append(f"person {person.id!r}: missing last_name")
+            problems.append(DirectoryProblem(f"person {person.id!r}: missing last_name", "person_missing_last_name",
+                                             person=person.id))
         for dep_id in (person.department, *person.former_departments):
             if dep_id not in dep_ids:
-                problems.append(f"person {person.id!r}: unknown department {dep_id!r}")
+                problems.append(DirectoryProblem(f"person {person.id!r}: unknown department {dep_id!r}",
+                                                 "person_unknown_department", person=person.id, department=dep_id))
         problems += [
-            f"person {person.id!r}: unknown deputy {d!r}" for d in person.deputies if d not in person_ids
+            DirectoryProblem(f"person {person.id!r}: unknown deputy {d!r}", "person_unknown_deputy",
+                             person=person.id, deputy=d)
+            for d in person.deputies if d not in person_ids
         ]
         if person.postbox is not None and person.postbox not in box_ids:
-            problems.append(f"person {person.id!r}: unknown postbox {person.postbox!r}")
+            problems.append(DirectoryProblem(f"person {person.id!r}: unknown postbox {person.postbox!r}",
+                                             "person_unknown_postbox", person=person.id, postbox=person.postbox))
         elif person.postbox is not None and box_department.get(person.postbox) != person.department:
-            problems.append(f"person {person.id!r}: postbox {person.postbox!r} is not one of their department's")
+            problems.append(DirectoryProblem(
+                f"person {person.id!r}: postbox {person.postbox!r} is not one of their department's",
+                "person_foreign_postbox", person=person.id, postbox=person.postbox))
     if problems:
         raise InvalidDirectory(
             f"invalid organisation directory {name!r}: " + "; ".join(problems), problems=problems
@@ -393,7 +438,7 @@ def build_directory(
 def _entries(raw: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
     value = raw.get(key) or []
     if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
-        raise InvalidDirectory(f"'{key}' must be a list of mappings", field=key)
+        raise _refused(f"'{key}' must be a list of mappings", "not_a_list", field=key, name=key)
     return value
 
 
@@ -401,9 +446,10 @@ def parse_yaml(text: str, name: str = "directory") -> Directory:
     try:
         raw = yamlio.safe_load(text)
     except yaml.YAMLError as exc:
-        raise InvalidDirectory(f"{name}: not valid YAML ({exc})") from exc
+        raise InvalidDirectory(DirectoryProblem(f"{name}: not valid YAML ({exc})", "yaml_syntax",
+                                                **yamlio.place(exc))) from exc
     if not isinstance(raw, Mapping):
-        raise InvalidDirectory(f"{name}: expected a mapping with departments and persons")
+        raise _refused(f"{name}: expected a mapping with departments and persons", "not_a_mapping")
     town = raw.get("town") or {}
     boxes = _entries(raw, "postboxes")
     return build_directory(
@@ -419,12 +465,13 @@ def parse_yaml(text: str, name: str = "directory") -> Directory:
 def parse_csv(text: str, name: str = "directory") -> Directory:
     rows = list(csv.DictReader(text.splitlines()))
     if not rows or "kind" not in rows[0]:
-        raise InvalidDirectory(f"{name}: a CSV directory needs a header with a 'kind' column", field="kind")
+        raise _refused(f"{name}: a CSV directory needs a header with a 'kind' column", "csv_without_kind", field="kind")
     by_kind: dict[str, list[dict[str, str]]] = {"department": [], "person": [], "postbox": []}
     for number, row in enumerate(rows, 2):
         kind = (row.get("kind") or "").strip().lower()
         if kind not in by_kind:
-            raise InvalidDirectory(f"{name}, line {number}: unknown kind {kind!r}", field="kind")
+            raise _refused(f"{name}, line {number}: unknown kind {kind!r}", "csv_unknown_kind", field="kind",
+                           line=number, kind=kind)
         by_kind[kind].append({k: v for k, v in row.items() if k and v})
     return build_directory(
         name=name,

@@ -23,3 +23,9 @@ def safe_load(text: str) -> Any:
         return yaml.load(text, Loader=_FAST)  # noqa: S506 - CSafeLoader is the safe loader
     except yaml.YAMLError:
         return yaml.safe_load(text)  # raises the pure parser's error (same text as always)
+
+
+def place(exc: yaml.YAMLError) -> dict[str, object]:
+    """Where a YAML error is (``line``, ``column``, from 1): for a text in another language than PyYAML's."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    return {"line": mark.line + 1, "column": mark.column + 1} if mark is not None else {}

@@ -18,17 +18,18 @@ another is ``unknown_document_type`` (an :class:`InvalidRuleSet`: a typo would m
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
-from dataclasses import dataclass
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 import yaml
 from pydantic import ValidationError
 
 from mailroom import yamlio
 from mailroom.errors import InvalidRuleSet, RulesNotInDirectory
-from rules.language import CONDITION_KINDS, All, AnyOf, Department, Not, Person, Rule, RuleSet
+from rules.language import CONDITION_KINDS, All, AnyOf, Department, Not, Person, Rule, RuleSet, ZoneName
+from rules.regex_guard import MAX_PATTERN_CHARS
 
 if TYPE_CHECKING:
     from mailroom.directory import Directory
@@ -48,10 +49,14 @@ _CUSTOM = {
 
 @dataclass(frozen=True)
 class RuleProblem:
+    """One problem: stable ``code``, the rule, the field, an English ``message`` (CLI, REST API) and the ``values``
+    the message names (the web UI writes its German text from the code and these)."""
+
     code: str
     rule_id: str | None
     path: str
     message: str
+    values: Mapping[str, object] = field(default_factory=dict, hash=False, compare=False)
 
     def __str__(self) -> str:
         where = f"rule {self.rule_id!r}" if self.rule_id else "rule set"
@@ -94,7 +99,7 @@ def _checked(text: str) -> tuple[RuleSet | None, tuple[RuleProblem, ...]]:
     try:
         data = yamlio.safe_load(text)
     except yaml.YAMLError as exc:
-        return None, (RuleProblem("yaml_syntax", None, "", f"not valid YAML: {exc}"),)
+        return None, (RuleProblem("yaml_syntax", None, "", f"not valid YAML: {exc}", yamlio.place(exc)),)
     if not isinstance(data, dict):
         return None, (RuleProblem("not_a_mapping", None, "", "a rule set is a mapping with `version` and `rules`"),)
     try:
@@ -129,8 +134,8 @@ def _translate(err: Any, data: dict[str, Any]) -> RuleProblem | None:
         rule_id = str(raw.get("id")) if isinstance(raw, dict) and raw.get("id") else f"#{loc[1] + 1}"
         loc = loc[2:]
     path = _path(loc)
-    code, message = _classify(err, loc)
-    return RuleProblem(code, rule_id, path, message)
+    code, message, values = _classify(err, loc)
+    return RuleProblem(code, rule_id, path, message, values)
 
 
 def _location(raw: tuple[Any, ...]) -> list[Any]:
@@ -156,10 +161,21 @@ def _path(loc: list[Any]) -> str:
     return out
 
 
-def _classify(err: Any, loc: list[Any]) -> tuple[str, str]:
+def _shown(value: Any) -> str:
+    """A value as a problem names it (short)."""
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def _classify(err: Any, loc: list[Any]) -> tuple[str, str, dict[str, object]]:
     kind, last = err["type"], (loc[-1] if loc else "")
     if kind in _CUSTOM:
-        return kind, err["msg"]
+        values: dict[str, object] = dict(err.get("ctx") or {})
+        if kind == "regex_too_long":
+            values["max"] = MAX_PATTERN_CHARS
+        elif kind == "bad_regex":
+            values["error"] = err["msg"].removeprefix("not a valid regular expression: ")
+        return kind, err["msg"], values
     if kind in ("union_tag_not_found", "union_tag_invalid"):
         raw = err.get("input")
         keys = [k for k in raw if k in CONDITION_KINDS] if isinstance(raw, dict) else []
@@ -167,30 +183,36 @@ def _classify(err: Any, loc: list[Any]) -> tuple[str, str]:
             return (
                 "ambiguous_condition",
                 f"one condition per mapping; found {', '.join(keys)}: wrap them in `all`",
+                {"found": ", ".join(keys)},
             )
         shown = ", ".join(map(str, raw)) if isinstance(raw, dict) else repr(raw)
-        return "unknown_condition", f"unknown condition {shown}; known: {', '.join(CONDITION_KINDS)}"
+        known = ", ".join(CONDITION_KINDS)
+        return "unknown_condition", f"unknown condition {shown}; known: {known}", {"name": shown, "known": known}
     if kind == "extra_forbidden":
         if "then" in loc:
-            return "unknown_action", f"unknown action {last!r}; known: {', '.join(_ACTIONS)}"
-        return "unknown_field", f"unknown field {last!r}"
+            known = ", ".join(_ACTIONS)
+            return "unknown_action", f"unknown action {last!r}; known: {known}", {"name": last, "known": known}
+        return "unknown_field", f"unknown field {last!r}", {"name": last}
     if kind == "missing":
-        return "missing_field", f"{last!r} is required"
+        return "missing_field", f"{last!r} is required", {"name": last}
     if kind == "literal_error" and last == "in":
         return (
             "unknown_zone",
             f"unknown zone {err.get('input')!r}; {err['msg'].replace('Input should be', 'use')}",
+            {"name": _shown(err.get("input")), "known": ", ".join(get_args(ZoneName))},
         )
     if kind == "literal_error" and last == "invoice":
-        return "unknown_invoice_field", f"unknown invoice field {err.get('input')!r}"
+        name = _shown(err.get("input"))
+        return "unknown_invoice_field", f"unknown invoice field {err.get('input')!r}", {"name": name}
     if kind == "literal_error" and last == "intake":
         return (
             "unknown_intake_fact",
             f"unknown intake fact {err.get('input')!r}; use station, channel, page_count, sender, sender_domain",
+            {"name": _shown(err.get("input"))},
         )
     if kind == "string_pattern_mismatch" and last == "id":
-        return "bad_id", "an id uses lowercase letters, digits, '-', '_' and '.' (at most 80)"
-    return "bad_value", err["msg"]
+        return "bad_id", "an id uses lowercase letters, digits, '-', '_' and '.' (at most 80)", {}
+    return "bad_value", err["msg"], {"value": _shown(err.get("input"))}
 
 
 _ACTIONS = ("route_to", "copy_to", "set_type", "tags", "priority", "deadline_days", "confidential", "review")
@@ -205,7 +227,7 @@ def _duplicates(data: dict[str, Any]) -> list[RuleProblem]:
         if isinstance(rule_id, str):
             if rule_id in seen:
                 problems.append(
-                    RuleProblem("duplicate_id", rule_id, "id", f"the id {rule_id!r} is used twice")
+                    RuleProblem("duplicate_id", rule_id, "id", f"the id {rule_id!r} is used twice", {"name": rule_id})
                 )
             seen.add(rule_id)
     return problems
@@ -226,6 +248,7 @@ def _unreachable(ruleset: RuleSet) -> list[RuleProblem]:
                     f"never evaluated: rule {blocker.id!r} (priority {blocker.priority}) matches every "
                     "document "
                     "and has stop: true",
+                    {"blocker": blocker.id, "priority": blocker.priority},
                 )
             )
     return problems
@@ -276,6 +299,7 @@ def unknown_names(ruleset: RuleSet, directory: Directory) -> list[RuleProblem]:
                 problems.append(RuleProblem(
                     f"unknown_{kind}", rule.id, path,
                     f"no {kind} {name!r} in the organisation directory {directory.name!r}",
+                    {"name": name, "directory": directory.name},
                 ))
     return problems
 
@@ -284,7 +308,8 @@ def unknown_types(ruleset: RuleSet, document_types: Collection[str]) -> list[Rul
     """Every ``set_type`` that names none of ``document_types`` (``unknown_document_type``)."""
     known = ", ".join(sorted(document_types))
     return [RuleProblem("unknown_document_type", rule.id, "then.set_type",
-                        f"unknown document type {rule.then.set_type!r}; known: {known}")
+                        f"unknown document type {rule.then.set_type!r}; known: {known}",
+                        {"name": rule.then.set_type, "known": known})
             for rule in ruleset.rules if rule.then.set_type is not None and rule.then.set_type not in document_types]
 
 
@@ -307,7 +332,8 @@ def directory_change_warnings(ruleset: RuleSet, old: Directory | None, new: Dire
                 moved = f"from postbox {before.postbox or '(main)'!r} to {after.postbox or '(main)'!r}"
             else:
                 continue
-            problems.append(RuleProblem("person_moved", rule.id, path, f"person {name!r} moved {moved}{where}"))
+            problems.append(RuleProblem("person_moved", rule.id, path, f"person {name!r} moved {moved}{where}",
+                                        {"name": name}))
     return problems
 
 

@@ -60,6 +60,9 @@ def test_admin_edits_simulates_activates_and_rolls_back_rules(
     expect(page.locator("#rules-error")).to_contain_text("Nichts wurde gespeichert")
     broken = page.locator('.rule-block[data-rule="test-meldebescheinigung"]')
     expect(broken.locator("ul.problems")).to_contain_text("confidence")
+    # in German, lead and detail, with the stable code (the REST API and the CLI say it in English)
+    expect(broken.locator("ul.problems")).to_contain_text("Pflichtangabe fehlt – confidence: „confidence“ fehlt. "
+                                                          "[missing_field]")
     expect(broken.locator("textarea")).to_have_attribute("aria-invalid", "true")
     assert page.locator(".rule-block.has-problems").count() == 1
     check(page, "rules-draft-invalid")
@@ -132,7 +135,7 @@ def test_admin_edits_directory_and_suppliers_and_reads_the_dashboard(
     page.locator("#directory").fill(original.replace(line, line.replace("department: buergerbuero",
                                                                         "department: nirgendwo")))
     page.locator("#dir-save").click()
-    expect(page.locator("#dir-problems")).to_contain_text("nirgendwo")
+    expect(page.locator("#dir-problems")).to_contain_text("Postkorb „buergerbuero“: das Amt „nirgendwo“ gibt es nicht.")
     expect(page.locator("#directory")).to_have_attribute("aria-invalid", "true")
     check(page, "directory-invalid")
     page.locator("#directory").fill(original.replace(line, line.replace("Postkorb Bürgerbüro",

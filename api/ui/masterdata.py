@@ -10,6 +10,7 @@ VAT id checked like the CSV import) or imported from the creditors' CSV export.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -42,7 +43,7 @@ def _directory_text(services: Any) -> tuple[str, str]:
 
 
 def _directory_page(request: Request, ui: UiContext, services: Any, *, text: str | None = None,
-                    problems: list[str] | None = None, message: str | None = None,
+                    problems: Sequence[str] | None = None, message: str | None = None,
                     warnings: list[str] | None = None, status_code: int = 200) -> HTMLResponse:
     source = "installed" if installed_directory_file(services.settings) else "default"
     stored, suffix = _directory_text(services)
@@ -70,7 +71,7 @@ async def _install(request: Request, ui: UiContext, services: Any, body: bytes, 
     try:
         _, warnings = await run_in_threadpool(replace_directory, services, ui.principal.actor, body, suffix, "ui")
     except InvalidDirectory as exc:
-        problems = [str(p) for p in exc.details.get("problems") or [exc.message]]
+        problems = list(exc.details.get("problems") or [exc.message])  # each with its code (mailroom.directory)
         text = body.decode("utf-8", "replace") if suffix != ".csv" else None
         return _directory_page(request, ui, services, text=text, problems=problems, status_code=422)
     except MailroomError as exc:
@@ -85,7 +86,7 @@ async def directory_save(request: Request, ui: AdminChanging, services: Services
     form = await request.form()
     text = str(form.get("directory", ""))
     if len(text.encode("utf-8")) > MAX_UPLOAD_BYTES:
-        return _directory_page(request, ui, services, problems=["too large"], status_code=413)
+        return _directory_page(request, ui, services, problems=["dir.problem.too_large"], status_code=413)
     return await _install(request, ui, services, text.encode("utf-8"), ".yaml")
 
 
@@ -94,10 +95,10 @@ async def directory_import(request: Request, ui: AdminChanging, services: Servic
     form = await request.form()
     upload = form.get("file")
     if upload is None or isinstance(upload, str):
-        return _directory_page(request, ui, services, problems=["no file"], status_code=422)
+        return _directory_page(request, ui, services, problems=["dir.problem.no_file"], status_code=422)
     body = await upload.read(MAX_UPLOAD_BYTES + 1)
     if len(body) > MAX_UPLOAD_BYTES:
-        return _directory_page(request, ui, services, problems=["too large"], status_code=413)
+        return _directory_page(request, ui, services, problems=["dir.problem.too_large"], status_code=413)
     name = (upload.filename or "").lower()
     suffix = ".csv" if name.endswith(".csv") else ".yaml"
     return await _install(request, ui, services, body, suffix)

@@ -9,7 +9,7 @@ rule store, its audit (``ruleset_changes``: who, when, old, new) and the simulat
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, NamedTuple
 
@@ -23,6 +23,7 @@ from api.routes import rules as api
 from api.ui.documents import BoxView, PageView, page_views, result_of, stored_document, visible_row
 from api.ui.rule_text import join_rules_text, split_rules_text
 from api.ui.web import UI_PREFIX, UiContext, changing_as, redirect, render, signed_in_as
+from mailroom import yamlio
 from mailroom.directory import Directory
 from mailroom.errors import MailroomError, UiNotFound
 from mailroom.model import MM_PER_INCH
@@ -40,10 +41,19 @@ MAX_RULE_CHARS = 20_000
 
 
 class Problem(NamedTuple):
-    """A problem of the draft: the validator's code (the editor shows a German lead for it) and where and what."""
+    """A problem of the draft: the validator's code (the editor shows a lead for it), the field (``path``), what
+    it is in the validator's English (``detail``) and the values it names (for the text in the user's language:
+    :func:`api.ui.texts.detail`)."""
 
     code: str
-    text: str
+    detail: str
+    path: str | None = None  # None: found by the editor itself (the rule's YAML), not by the validator
+    values: Mapping[str, object] = {}
+
+    @property
+    def text(self) -> str:
+        """Where and what, in English, with the validator's code (as the CLI and the REST API say it)."""
+        return self.detail if self.path is None else f"{self.path or '(Regel)'}: {self.detail} [{self.code}]"
 
 
 @dataclass
@@ -109,11 +119,14 @@ def assemble(
     try:
         header = yaml.safe_load(header_text) or {}
         if not isinstance(header, dict):
-            raise yaml.YAMLError("the header is a mapping (version, description)")
-        if "rules" in header:
-            raise yaml.YAMLError("the rules go into their own fields, not into the header")
+            draft.header_problems.append(Problem("header_not_a_mapping",
+                                                 "the header is a mapping (version, description)"))
+        elif "rules" in header:
+            draft.header_problems.append(Problem("rules_in_header",
+                                                 "the rules go into their own fields, not into the header"))
     except yaml.YAMLError as exc:
-        draft.header_problems.append(Problem("yaml_syntax", f"YAML: {exc}"))
+        draft.header_problems.append(Problem("yaml_syntax", f"YAML: {exc}", values=yamlio.place(exc)))
+    if draft.header_problems:
         header = {}
     rules: list[Any] = []
     for text in rule_texts:
@@ -122,13 +135,14 @@ def assemble(
         block = RuleBlock(len(draft.rules), None, text)
         draft.rules.append(block)
         if len(text) > MAX_RULE_CHARS:
-            block.problems.append(Problem("too_long", f"too long (at most {MAX_RULE_CHARS} characters)"))
+            block.problems.append(Problem("too_long", f"too long (at most {MAX_RULE_CHARS} characters)",
+                                          values={"max": MAX_RULE_CHARS}))
             rules.append({})
             continue
         try:
             rule = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            block.problems.append(Problem("yaml_syntax", f"YAML: {exc}"))
+            block.problems.append(Problem("yaml_syntax", f"YAML: {exc}", values=yamlio.place(exc)))
             rules.append({})
             continue
         if not isinstance(rule, dict):
@@ -148,7 +162,7 @@ def assemble(
         if block.rule_id is not None:
             by_id.setdefault(block.rule_id, block)
     for problem in problems:
-        message = Problem(problem.code, f"{problem.path or '(Regel)'}: {problem.message} [{problem.code}]")
+        message = Problem(problem.code, problem.message, problem.path, problem.values)
         at: RuleBlock | None = by_id.get(problem.rule_id) if problem.rule_id else None
         if at is None and problem.path.startswith("rules["):  # a rule without (valid) id: by its index
             try:

@@ -8,6 +8,7 @@ error: :func:`text` raises ``KeyError`` (a test renders every page in both langu
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Final
 
 LANGUAGES: Final = ("de", "en")
@@ -409,6 +410,103 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "rules.problem.unknown_document_type": (
         "Diese Dokumentart kennt das Typmodell nicht", "The type model does not know this document type"
     ),
+    "rules.problem.header_not_a_mapping": ("Ungültiger Kopf", "Invalid header"),
+    "rules.problem.rules_in_header": ("Regeln im Kopf", "Rules in the header"),
+    # the detail of a validator problem (its code; the values it names); the REST API and the CLI write English
+    "rules.whole": ("Regelwerk", "Rule set"),
+    "rules.detail.missing_field": ("„{name}“ fehlt.", "'{name}' is required."),
+    "rules.detail.unknown_field": ("Das Feld „{name}“ gibt es hier nicht.", "Unknown field '{name}'."),
+    "rules.detail.unknown_condition": (
+        "Die Bedingung „{name}“ gibt es nicht; möglich: {known}.", "Unknown condition '{name}'; known: {known}."
+    ),
+    "rules.detail.ambiguous_condition": (
+        "Eine Bedingung je Eintrag; gefunden: {found}. Bitte in „all“ zusammenfassen.",
+        "One condition per mapping; found {found}: wrap them in 'all'.",
+    ),
+    "rules.detail.unknown_action": (
+        "Die Aktion „{name}“ gibt es nicht; möglich: {known}.", "Unknown action '{name}'; known: {known}."
+    ),
+    "rules.detail.unknown_zone": (
+        "Den Seitenbereich „{name}“ gibt es nicht; möglich: {known}.", "Unknown zone '{name}'; known: {known}."
+    ),
+    "rules.detail.unknown_invoice_field": (
+        "Das Rechnungsfeld „{name}“ gibt es nicht.", "Unknown invoice field '{name}'."
+    ),
+    "rules.detail.unknown_intake_fact": (
+        "Die Eingangsangabe „{name}“ gibt es nicht; möglich: station, channel, page_count, sender, sender_domain.",
+        "Unknown intake fact '{name}'; known: station, channel, page_count, sender, sender_domain.",
+    ),
+    "rules.detail.bad_id": (
+        "Eine Kennung besteht aus Kleinbuchstaben, Ziffern, „-“, „_“ und „.“ (höchstens 80 Zeichen).",
+        "An id uses lowercase letters, digits, '-', '_' and '.' (at most 80).",
+    ),
+    "rules.detail.bad_value": ("Der Wert „{value}“ passt hier nicht.", "The value '{value}' does not fit here."),
+    "rules.detail.bad_region": (
+        "{name} ist [von, bis] mit 0 ≤ von < bis ≤ 500 mm.", "{name} is [from, to] with 0 <= from < to <= 500 mm."
+    ),
+    "rules.detail.bad_operator": (
+        "Genau ein Vergleich: exists, equals, one_of, gt, gte, lt oder lte (angegeben: {given}).",
+        "Exactly one operator of exists, equals, one_of, gt, gte, lt, lte (given: {given}).",
+    ),
+    "rules.detail.duplicate_id": ("Die Kennung „{name}“ ist doppelt vergeben.", "The id '{name}' is used twice."),
+    "rules.detail.unreachable": (
+        "Wird nie geprüft: Regel „{blocker}“ (Priorität {priority}) passt auf jedes Dokument und hat stop: true.",
+        "Never evaluated: rule '{blocker}' (priority {priority}) matches every document and has stop: true.",
+    ),
+    "rules.detail.yaml_syntax": ("Kein gültiges YAML (Zeile {line}, Spalte {column}).",
+                                 "Not valid YAML (line {line}, column {column})."),
+    "rules.detail.not_a_mapping": (
+        "Eine Regel ist eine Zuordnung mit id, priority, when, then und confidence.",
+        "A rule is a mapping with id, priority, when, then and confidence.",
+    ),
+    "rules.detail.header_not_a_mapping": (
+        "Der Kopf ist eine Zuordnung (version, description).", "The header is a mapping (version, description)."
+    ),
+    "rules.detail.rules_in_header": (
+        "Die Regeln gehören in ihre eigenen Felder, nicht in den Kopf.",
+        "The rules go into their own fields, not into the header.",
+    ),
+    "rules.detail.too_long": ("Höchstens {max} Zeichen.", "At most {max} characters."),
+    "rules.detail.no_action": ("„then“ braucht mindestens eine Aktion.", "'then' needs at least one action."),
+    "rules.detail.term_not_one_word": (
+        "Ein „term“ ist ein einzelnes Wort; für mehrere Wörter „phrase“ nehmen.",
+        "A term is one word; use 'phrase' for several.",
+    ),
+    "rules.detail.phrase_too_short": (
+        "Eine „phrase“ hat mindestens zwei Wörter; für eines „term“ nehmen.",
+        "A phrase has at least two words; use 'term' for one.",
+    ),
+    "rules.detail.empty_operand": (
+        "Ein räumlicher Bezug braucht mindestens ein Wort.", "A spatial operand needs at least one word."
+    ),
+    "rules.detail.bad_regex": (
+        "Kein gültiger regulärer Ausdruck ({error}).", "Not a valid regular expression ({error})."
+    ),
+    "rules.detail.regex_too_long": (
+        "Ein regulärer Ausdruck hat höchstens {max} Zeichen.", "A regular expression has at most {max} characters."
+    ),
+    "rules.detail.unsafe_regex": (
+        "Dieser Ausdruck kann sehr lange laufen (verschachtelte oder zu viele offene Wiederholungen wie (a+)+); "
+        "bitte genaue Anzahlen schreiben, etwa \\d{{5}}.",
+        "This expression can run for very long (nested or too many open-ended repeats such as (a+)+); write exact "
+        "counts such as \\d{{5}}.",
+    ),
+    "rules.detail.unknown_postbox": (
+        "Den Postkorb „{name}“ gibt es im Verzeichnis „{directory}“ nicht.",
+        "No postbox '{name}' in the organisation directory '{directory}'.",
+    ),
+    "rules.detail.unknown_person": (
+        "Die Person „{name}“ gibt es im Verzeichnis „{directory}“ nicht.",
+        "No person '{name}' in the organisation directory '{directory}'.",
+    ),
+    "rules.detail.unknown_department": (
+        "Das Amt „{name}“ gibt es im Verzeichnis „{directory}“ nicht.",
+        "No department '{name}' in the organisation directory '{directory}'.",
+    ),
+    "rules.detail.unknown_document_type": (
+        "Die Dokumentart „{name}“ kennt das Typmodell nicht; bekannt: {known}.",
+        "The type model does not know the document type '{name}'; known: {known}.",
+    ),
     "rules.simulate": ("Gegen die letzten {n} Dokumente simulieren", "Simulate against the last {n} documents"),
     "rules.activate": ("Aktivieren", "Activate"),
     "rules.unsaved": ("Ungespeicherte Änderungen: erst speichern. Simulieren und Aktivieren gelten der gespeicherten "
@@ -472,6 +570,126 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "dir.invalid": (
         "Das Verzeichnis hat Fehler und wurde nicht installiert:", "The directory has errors and was not installed:"
     ),
+    # the detail of a directory problem (its code; the values it names); the REST API and the CLI write English
+    "dir.detail.tasks_not_a_list": (
+        "Amt „{department}“: „tasks“ ist eine Liste.", "Department '{department}': 'tasks' is a list."
+    ),
+    "dir.detail.bad_task": (
+        "Amt „{department}“, Aufgabe Nr. {number}: ein Name oder eine Zuordnung (task, words, postbox, unit_names).",
+        "Department '{department}', task #{number}: a name or a mapping (task, words, postbox, unit_names).",
+    ),
+    "dir.detail.task_unknown_keys": (
+        "Amt „{department}“, Aufgabe Nr. {number}: unbekannte Angaben {keys}.",
+        "Department '{department}', task #{number}: unknown keys {keys}.",
+    ),
+    "dir.detail.bad_retention_days": (
+        "Postkorb „{postbox}“: retention_days ist eine Zahl von Tagen ab 0 (0: für immer), nicht „{value}“.",
+        "Postbox '{postbox}': retention_days is a number of days >= 0 (0: forever), not '{value}'.",
+    ),
+    "dir.detail.department_missing_id": (
+        "Amt Nr. {number}: die Kennung (id) fehlt.", "Department #{number}: the id is missing."
+    ),
+    "dir.detail.person_missing_id": (
+        "Person Nr. {number}: die Kennung (id) fehlt.", "Person #{number}: the id is missing."
+    ),
+    "dir.detail.postbox_missing_id": (
+        "Postkorb Nr. {number}: die Kennung (id) fehlt.", "Postbox #{number}: the id is missing."
+    ),
+    "dir.detail.department_duplicate_id": (
+        "Die Amtskennung „{id}“ ist doppelt vergeben.", "The department id '{id}' is used twice."
+    ),
+    "dir.detail.person_duplicate_id": (
+        "Die Personenkennung „{id}“ ist doppelt vergeben.", "The person id '{id}' is used twice."
+    ),
+    "dir.detail.postbox_duplicate_id": (
+        "Die Postkorbkennung „{id}“ ist doppelt vergeben.", "The postbox id '{id}' is used twice."
+    ),
+    "dir.detail.task_missing_name": (
+        "Amt „{department}“, Aufgabe {task}: der Name der Aufgabe fehlt.",
+        "Department '{department}', task {task}: the task's name is missing.",
+    ),
+    "dir.detail.task_twice": (
+        "Amt „{department}“: die Aufgabe „{task}“ steht zweimal da.",
+        "Department '{department}': the task '{task}' is listed twice.",
+    ),
+    "dir.detail.task_unknown_postbox": (
+        "Amt „{department}“, Aufgabe „{task}“: den Postkorb „{postbox}“ gibt es nicht.",
+        "Department '{department}', task '{task}': no postbox '{postbox}'.",
+    ),
+    "dir.detail.task_foreign_postbox": (
+        "Amt „{department}“, Aufgabe „{task}“: der Postkorb „{postbox}“ gehört zu einem anderen Amt.",
+        "Department '{department}', task '{task}': the postbox '{postbox}' belongs to another department.",
+    ),
+    "dir.detail.task_no_word": (
+        "Amt „{department}“, Aufgabe „{task}“: kein Wort mit mindestens 3 Buchstaben.",
+        "Department '{department}', task '{task}': no word of at least 3 letters.",
+    ),
+    "dir.detail.task_unit_without_postbox": (
+        "Amt „{department}“, Aufgabe „{task}“: unit_names brauchen einen eigenen Postkorb der Aufgabe (Post "
+        "an die Stelle geht dorthin).",
+        "Department '{department}', task '{task}': unit_names need the task's own postbox (mail to the unit "
+        "goes there).",
+    ),
+    "dir.detail.task_empty_unit_name": (
+        "Amt „{department}“, Aufgabe „{task}“: ein leerer Name der Stelle.",
+        "Department '{department}', task '{task}': an empty unit name.",
+    ),
+    "dir.detail.department_bad_number": (
+        "Amt „{department}“: „{number}“ ist kein Wort mit Nummer (wie „FB 3“).",
+        "Department '{department}': '{number}' is not a unit word and a number ('FB 3').",
+    ),
+    "dir.detail.department_empty_unit_name": (
+        "Amt „{department}“: ein leerer Name der Stelle.", "Department '{department}': an empty unit name."
+    ),
+    "dir.detail.department_missing_name": (
+        "Amt „{department}“: der Name fehlt.", "Department '{department}': the name is missing."
+    ),
+    "dir.detail.department_unknown_postbox": (
+        "Amt „{department}“: den Postkorb „{postbox}“ gibt es nicht.",
+        "Department '{department}': no postbox '{postbox}'.",
+    ),
+    "dir.detail.department_bad_aktenzeichen": (
+        "Amt „{department}“: „{pattern}“ ist kein gültiger regulärer Ausdruck für Aktenzeichen ({error}).",
+        "Department '{department}': '{pattern}' is not a valid Aktenzeichen regex ({error}).",
+    ),
+    "dir.detail.postbox_unknown_department": (
+        "Postkorb „{postbox}“: das Amt „{department}“ gibt es nicht.",
+        "Postbox '{postbox}': no department '{department}'.",
+    ),
+    "dir.detail.person_missing_last_name": (
+        "Person „{person}“: der Nachname (last_name) fehlt.", "Person '{person}': the last name is missing."
+    ),
+    "dir.detail.person_unknown_department": (
+        "Person „{person}“: das Amt „{department}“ gibt es nicht.", "Person '{person}': no department '{department}'."
+    ),
+    "dir.detail.person_unknown_deputy": (
+        "Person „{person}“: die Vertretung „{deputy}“ gibt es nicht.", "Person '{person}': no deputy '{deputy}'."
+    ),
+    "dir.detail.person_unknown_postbox": (
+        "Person „{person}“: den Postkorb „{postbox}“ gibt es nicht.", "Person '{person}': no postbox '{postbox}'."
+    ),
+    "dir.detail.person_foreign_postbox": (
+        "Person „{person}“: der Postkorb „{postbox}“ gehört nicht zu ihrem Amt.",
+        "Person '{person}': the postbox '{postbox}' is not one of their department's.",
+    ),
+    "dir.detail.not_a_list": ("„{name}“ ist eine Liste von Zuordnungen.", "'{name}' is a list of mappings."),
+    "dir.detail.yaml_syntax": (
+        "Kein gültiges YAML (Zeile {line}, Spalte {column}).", "Not valid YAML (line {line}, column {column})."
+    ),
+    "dir.detail.not_a_mapping": (
+        "Das Verzeichnis ist eine Zuordnung mit departments und persons.",
+        "The directory is a mapping with departments and persons.",
+    ),
+    "dir.detail.csv_without_kind": (
+        "Eine CSV-Datei braucht eine Kopfzeile mit der Spalte „kind“.",
+        "A CSV directory needs a header with a 'kind' column.",
+    ),
+    "dir.detail.csv_unknown_kind": (
+        "Zeile {line}: die Art „{kind}“ gibt es nicht (department, person, postbox).",
+        "Line {line}: unknown kind '{kind}' (department, person, postbox).",
+    ),
+    "dir.problem.too_large": ("Die Datei ist zu groß.", "The file is too large."),
+    "dir.problem.no_file": ("Bitte eine Datei wählen.", "Please choose a file."),
     "dir.postboxes": ("Postkörbe", "Postboxes"),
     "dir.departments_persons": ("{d} Ämter und {p} Personen", "{d} departments and {p} persons"),
     "dir.col.id": ("Kennung", "Id"),
@@ -554,6 +772,19 @@ def text(key: str, language: str, **values: object) -> str:
     german, english = CATALOGUE[key]
     chosen = english if language == "en" else german
     return chosen.format(**values) if values else chosen
+
+
+def detail(scope: str, code: str, values: Mapping[str, object], fallback: str, language: str) -> str:
+    """What a validation problem (``scope``: ``rules`` or ``dir``) says, in ``language``: the catalogue's
+    ``{scope}.detail.{code}`` filled with the values the problem names; the validator's own (English) text where the
+    catalogue has none or the problem lacks a value the text needs."""
+    key = f"{scope}.detail.{code}"
+    if key not in CATALOGUE:
+        return fallback
+    try:
+        return text(key, language, **values) if values else text(key, language).format()
+    except (KeyError, IndexError):
+        return fallback
 
 
 _MISSING = re.compile(r"^missing (\w+)$")

@@ -183,6 +183,7 @@ def render(request: Request, template: str, *, ui: UiContext | None, status_code
         csrf_field=CSRF_FIELD, known_texts=texts.CATALOGUE,
         nav=[(key, href) for key, href, roles in NAV if ui is not None and ui.role in roles],
         age=lambda at: texts.age(_seconds_since(at), lang), reason=lambda raw: texts.reason(raw, lang),
+        problem_detail=lambda scope, code, values, fallback: texts.detail(scope, code, values, fallback, lang),
         local_time=local_time, when=when, **values,
     )
     return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
