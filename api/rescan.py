@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.auth import Principal, can_see
+from api.auth import Principal, can_see, visible_documents
 from mailroom import audit
-from mailroom.errors import DocumentNotFound, InvalidTransition, NoStation, ValidationFailed
+from mailroom.errors import NoStation, ValidationFailed
 from mailroom.result import RescanRequest, Result
 from mailroom.storage import repository
 from mailroom.storage.db import session_scope
@@ -45,12 +45,7 @@ def send_back_for_rescan(
     if not message or len(message) > MAX_MESSAGE:
         raise ValidationFailed(f"the station needs a message (1 to {MAX_MESSAGE} characters)", field="message")
     with session_scope(sessions) as session:
-        row = repository.get_document(session, document_id)
-        if row is None:
-            raise DocumentNotFound(f"no document {document_id}")
-        if row.state != DocumentState.REVIEW.value:
-            raise InvalidTransition(f"document {row.id} is {row.state}, not review", document_id=row.id,
-                                    from_state=row.state, to_state=DocumentState.RESCAN.value)
+        row = repository.document_in_state(session, document_id, DocumentState.REVIEW, DocumentState.RESCAN)
         if row.station is None:
             raise NoStation(f"document {row.id} was not scanned at a station ({row.source_channel}): nobody can "
                             "scan it again", document_id=row.id, channel=row.source_channel)
@@ -66,10 +61,7 @@ def send_back_for_rescan(
         audit.record(session, actor=decided_by, action="document.rescan_requested", object_type="document",
                      object_id=row.id, details={"state": DocumentState.RESCAN.value, "station": row.station,
                                                 "reason": "reviewer", "pages": wanted, "message": message})
-        session.flush()
-        session.refresh(row)
-        row.children  # noqa: B018  loaded now: the caller reads the letters after the session ends
-        return row
+        return repository.decided(session, row)
 
 
 def dismiss_rescan(
@@ -85,12 +77,8 @@ def dismiss_rescan(
     if note is not None and len(note) > MAX_NOTE:
         raise ValidationFailed(f"the note is longer than {MAX_NOTE} characters", field="note")
     with session_scope(sessions) as session:
-        row = repository.get_document(session, document_id)
-        if row is None:
-            raise DocumentNotFound(f"no document {document_id}")
-        if row.state != DocumentState.RESCAN.value:
-            raise InvalidTransition(f"document {row.id} is {row.state}, not rescan: no rescan request to dismiss",
-                                    document_id=row.id, from_state=row.state, to_state=DocumentState.DISMISSED.value)
+        row = repository.document_in_state(session, document_id, DocumentState.RESCAN, DocumentState.DISMISSED,
+                                           why="no rescan request to dismiss")
         if replaced_by is not None:
             new = repository.get_document(session, replaced_by)
             if new is None or new.id == row.id or (principal is not None and not can_see(principal, new, session)):
@@ -102,7 +90,10 @@ def dismiss_rescan(
         audit.record(session, actor=actor, action="document.rescan_dismissed", object_type="document",
                      object_id=row.id, details={"station": row.station, "replaced_by": replaced_by, "note": note,
                                                 "key_id": principal.key_id if principal is not None else None})
-        session.flush()
-        session.refresh(row)
-        row.children  # noqa: B018  loaded now: the caller reads the letters after the session ends
-        return row
+        return repository.decided(session, row)
+
+
+def open_rescan_requests(session: Session, principal: Principal, *, limit: int = 500) -> list[DocumentRow]:
+    """The rescan requests still open that ``principal`` sees (a station: its own; any day), oldest first: what the
+    station view lists with "Erledigt"."""
+    return visible_documents(session, principal, state=DocumentState.RESCAN.value, limit=limit, oldest_first=True)

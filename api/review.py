@@ -8,21 +8,28 @@ checks, label, audit, the supplier's layout memory): all in one
 transaction, conditional on the state the caller saw, so that two reviewers deciding the same document at once
 cannot both win (409).
 
-The other decisions of the validation station have their own homes: back to the station for a rescan
+:func:`decide_review` and :func:`reroute` are the decisions as people make them (the postbox checked against the
+directory, the type against the type model, then :func:`apply_decision`); :func:`review_queue` is the queue a
+person works. The other decisions of the validation station have their own homes: back to the station for a rescan
 (:func:`api.rescan.send_back_for_rescan`) and "split here" (:func:`api.split.split_document`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.auth import Principal, visible_documents
 from extraction.confirm import Form, confirm_invoice_fields
 from mailroom import audit
-from mailroom.errors import DocumentNotFound, InvalidTransition, SamePostbox, UnknownDocumentType
+from mailroom.directory import check_known_postbox
+from mailroom.errors import SamePostbox, UnknownDocumentType
 from mailroom.result import DocumentType, Result, Routing
 from mailroom.settings import Settings
 from mailroom.storage import repository
@@ -42,6 +49,31 @@ def check_known_type(settings: Settings, document_type: str) -> None:
     if known is not None and document_type not in known:
         raise UnknownDocumentType(f"unknown document type {document_type!r}; known: {', '.join(sorted(known))}",
                                   field="document_type")
+
+
+def decide_review(
+    settings: Settings, sessions: sessionmaker[Session], document_id: str, *, postbox: str, decided_by: str, who: str,
+    document_type: str | None = None, fields: Mapping[str, str] | None = None, blobs: BlobStore | None = None,
+) -> DocumentRow:
+    """A person's decision on a document of the review queue (``POST .../decision``, the validation station's
+    "Bestätigen"): ``postbox`` must be in the organisation directory (``unknown_postbox``), ``document_type`` one the
+    type model knows (``unknown_document_type``); then :func:`apply_decision` from ``review``."""
+    check_known_postbox(settings, postbox)
+    if document_type is not None:
+        check_known_type(settings, document_type)
+    return apply_decision(sessions, document_id, expected=DocumentState.REVIEW, postbox=postbox, decided_by=decided_by,
+                          who=who, reason=None, document_type=document_type, fields=fields, blobs=blobs)
+
+
+def reroute(
+    settings: Settings, sessions: sessionmaker[Session], document_id: str, *, postbox: str, decided_by: str, who: str,
+    reason: str | None,
+) -> DocumentRow:
+    """Send a routed document on to ``postbox`` (``POST .../reroute``, the postbox view's "Weiterleiten"): it must be
+    in the organisation directory (``unknown_postbox``); then :func:`apply_decision` from ``routed``."""
+    check_known_postbox(settings, postbox)
+    return apply_decision(sessions, document_id, expected=DocumentState.ROUTED, postbox=postbox,
+                          decided_by=decided_by, who=who, reason=reason)
 
 
 def apply_decision(
@@ -67,14 +99,7 @@ def apply_decision(
     checks."""
     typed = {name: text for name, text in (fields or {}).items() if text.strip()}
     with session_scope(sessions) as session:
-        row = repository.get_document(session, document_id)
-        if row is None:
-            raise DocumentNotFound(f"no document {document_id}")
-        if row.state != expected.value:
-            raise InvalidTransition(
-                f"document {row.id} is {row.state}, not {expected.value}", document_id=row.id,
-                from_state=row.state, to_state=DocumentState.ROUTED.value,
-            )
+        row = repository.document_in_state(session, document_id, expected, DocumentState.ROUTED)
         corrected: list[str] = []
         if typed:
             if blobs is None:
@@ -107,7 +132,40 @@ def apply_decision(
                      "postbox": postbox, "previous_decided_by": previous.decided_by if previous else None,
                      "reason": reason, "document_type": document_type, "corrected_fields": sorted(corrected)},
         )
-        session.flush()
-        session.refresh(row)
-        row.children  # noqa: B018  loaded now: the caller reads the letters of a stack after the session ends
-        return row
+        return repository.decided(session, row)
+
+
+# --- the review queue ---------------------------------------------------------------------------------------
+
+#: The longest queue one page shows.
+QUEUE_PAGE = 200
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """One document of the review queue: since when it waits, where it came from, what it was read as, and why
+    it waits (the routing's review reasons)."""
+
+    id: str
+    filename: str
+    received_at: datetime
+    waiting_since: datetime
+    station: str | None
+    document_type: str | None
+    reasons: list[str]
+
+
+def queue_entry(row: DocumentRow) -> QueueEntry:
+    result: dict[str, Any] = json.loads(row.result_json) if row.result_json else {}
+    routing = result.get("routing") or {}
+    reasons = [str(r) for r in routing.get("review_reasons") or []]
+    doc_type = (result.get("document_type") or {}).get("label")
+    return QueueEntry(id=row.id, filename=row.filename, received_at=row.received_at,
+                      waiting_since=row.state_changed_at, station=row.station,
+                      document_type=doc_type if isinstance(doc_type, str) else None, reasons=reasons)
+
+
+def review_queue(session: Session, principal: Principal, *, limit: int = QUEUE_PAGE) -> list[QueueEntry]:
+    """The review queue ``principal`` may see (scope of :mod:`api.auth`), oldest first."""
+    rows = visible_documents(session, principal, state=DocumentState.REVIEW.value, limit=limit, oldest_first=True)
+    return [queue_entry(row) for row in rows]

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
+
 from intake.separation import LetterSpan, LetterStart
 from mailroom import audit
-from mailroom.errors import DocumentNotFound, InvalidSplit, InvalidTransition
+from mailroom.errors import InvalidSplit
 from mailroom.model import Document
 from mailroom.result import Result
 from mailroom.storage import repository
@@ -70,7 +72,7 @@ def split_document(
     review), :class:`InvalidSplit` (pages, no pages to split). ``actor`` (and the API key's or account's
     ``key_id``) is who split it, for the events and the audit trail."""
     with ctx.session() as session:
-        row = _in_review(repository.get_document(session, document_id), document_id)
+        row = _in_review(session, document_id)
         content = repository.get_content_json(session, row.id)
         searchable_sha, kind = row.searchable_pdf_sha, row.kind
     if content is None:
@@ -79,7 +81,7 @@ def split_document(
     spans = spans_for(document, before_pages)
     pdfs = cut_searchable_pdf(document, searchable_sha, spans, ctx)
     with ctx.session() as session:
-        row = _in_review(repository.get_document(session, document_id), document_id)
+        row = _in_review(session, document_id)
         ids = add_letters(session, row, document, spans, pdfs)
         entries = [letter_entry(child_id, span) for child_id, span in zip(ids, spans, strict=True)]
 
@@ -96,10 +98,6 @@ def split_document(
     return Split(document_id=document_id, letters=ids)
 
 
-def _in_review(row: DocumentRow | None, document_id: str) -> DocumentRow:
-    if row is None:
-        raise DocumentNotFound(f"no document {document_id}")
-    if row.state != DocumentState.REVIEW.value:
-        raise InvalidTransition(f"document {row.id} is {row.state}, not review: only a document in review is split",
-                                document_id=row.id, from_state=row.state, to_state=DocumentState.SPLIT.value)
-    return row
+def _in_review(session: Session, document_id: str) -> DocumentRow:
+    return repository.document_in_state(session, document_id, DocumentState.REVIEW, DocumentState.SPLIT,
+                                        why="only a document in review is split")

@@ -553,6 +553,11 @@ def current_directory(settings: Settings) -> Directory:
     return load_directory(installed) if installed else default_directory()
 
 
+def postbox_names(settings: Settings) -> dict[str, str]:
+    """The postboxes' names by id in the directory in force: a person reads "Standesamt", not its id."""
+    return {box.id: box.name for box in current_directory(settings).postboxes.values()}
+
+
 def check_known_postbox(settings: Settings, postbox: str) -> None:
     """:class:`UnknownPostbox` (422 ``unknown_postbox``) unless the current organisation directory has ``postbox``."""
     directory = current_directory(settings)

@@ -22,7 +22,8 @@ from fastapi import APIRouter, Depends
 from api.auth import Principal
 from api.deps import ServicesDep, VisibleDocument, require
 from api.errors import error_responses
-from api.review import apply_decision, check_known_type
+from api.review import decide_review as decide
+from api.review import reroute
 from api.schemas import (
     API_PREFIX,
     DecisionRequest,
@@ -32,10 +33,8 @@ from api.schemas import (
     RerouteRequest,
 )
 from extraction.confirm import confirm_invoice_fields
-from mailroom.directory import check_known_postbox
 from mailroom.storage.db import session_scope
 from mailroom.storage.keys import Role
-from mailroom.storage.models import DocumentState
 
 router = APIRouter(prefix=f"{API_PREFIX}/documents", tags=["review"])
 
@@ -56,12 +55,9 @@ ReroutePrincipal = Annotated[Principal, Depends(require(Role.CLERK, Role.DMS, Ro
 def decide_review(
     body: DecisionRequest, principal: ReviewerPrincipal, document: VisibleDocument, services: ServicesDep
 ) -> DocumentStatus:
-    check_known_postbox(services.settings, body.postbox)
-    if body.document_type is not None:
-        check_known_type(services.settings, body.document_type)
-    return DocumentStatus.from_row(apply_decision(
-        services.pipeline.sessions, document.id, expected=DocumentState.REVIEW, postbox=body.postbox,
-        decided_by=f"reviewer:{principal.name}", who=principal.name, reason=None, document_type=body.document_type,
+    return DocumentStatus.from_row(decide(
+        services.settings, services.pipeline.sessions, document.id, postbox=body.postbox,
+        decided_by=f"reviewer:{principal.name}", who=principal.name, document_type=body.document_type,
     ))
 
 
@@ -78,9 +74,8 @@ def decide_review(
 def reroute_document(
     body: RerouteRequest, principal: ReroutePrincipal, document: VisibleDocument, services: ServicesDep
 ) -> DocumentStatus:
-    check_known_postbox(services.settings, body.postbox)
-    return DocumentStatus.from_row(apply_decision(
-        services.pipeline.sessions, document.id, expected=DocumentState.ROUTED, postbox=body.postbox,
+    return DocumentStatus.from_row(reroute(
+        services.settings, services.pipeline.sessions, document.id, postbox=body.postbox,
         decided_by=f"{principal.role.value}:{principal.name}", who=principal.name, reason=body.reason,
     ))
 

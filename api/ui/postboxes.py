@@ -1,7 +1,7 @@
 """The postbox view for clerks: their postboxes with the documents new / claimed / done; a document with its
 pages, searchable PDF and fields; claim, release, acknowledge, re-route or send a copy with a reason.
 
-Every action calls the REST API's own functions (:mod:`api.routes.postboxes`, :func:`api.review.apply_decision`)
+Every action calls the REST API's own functions (:mod:`api.routes.postboxes`, :func:`api.review.reroute`)
 with the signed-in user's principal, so scope, confidentiality (a letter "persönlich" only for its person),
 conflicts (409 ``already_claimed``) and the audit trail are the API's.
 """
@@ -15,12 +15,12 @@ from fastapi.responses import FileResponse, HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ReadSession, ServicesDep, record_audit
-from api.review import apply_decision
+from api.review import reroute
 from api.routes import postboxes as api
 from api.ui.documents import page_views, result_of, stored_document, visible_row
 from api.ui.web import UI_PREFIX, UiContext, changing_as, redirect, render, signed_in_as
 from extraction.review import EDITABLE_FIELDS
-from mailroom.directory import check_known_postbox, current_directory
+from mailroom.directory import current_directory
 from mailroom.errors import MailroomError, UiNotFound
 from mailroom.storage.keys import Role
 from mailroom.storage.models import DocumentState
@@ -123,10 +123,9 @@ async def change(request: Request, ui: ClerkChanging, services: ServicesDep, ses
                 await run_in_threadpool(api.copy_document, document_id, api.CopyRequest(postbox=target, reason=reason),
                                         ui.principal, services)
             else:
-                check_known_postbox(services.settings, target)
                 await run_in_threadpool(
-                    apply_decision, services.pipeline.sessions, document_id, expected=DocumentState.ROUTED,
-                    postbox=target, decided_by=ui.principal.actor, who=ui.principal.name, reason=reason,
+                    reroute, services.settings, services.pipeline.sessions, document_id, postbox=target,
+                    decided_by=ui.principal.actor, who=ui.principal.name, reason=reason,
                 )
                 return redirect(f"{UI_PREFIX}/postboxes/{postbox}?rerouted={document_id}", request)
         else:

@@ -3,15 +3,15 @@
 The document view shows the pages with coloured boxes (address field, invoice fields), the reasons, the
 postbox (top alternatives first, all postboxes searchable by typing), the document type and the invoice fields,
 checked as they are typed (htmx posts the form to ``.../check``, the messages come back out of band).
-Confirming calls :func:`api.review.apply_decision` (the REST API's decision, with the corrected fields: labels,
-layout memory) and opens the next document of the queue.
+Confirming calls :func:`api.review.decide_review` (the REST API's decision, with the corrected fields: labels,
+layout memory) and opens the next document of the queue; the queue is :func:`api.review.review_queue`. The routes
+only read the form and show the answer: a refused decision is said on the document's page (:data:`_REFUSED`).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -20,21 +20,21 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import visible_documents
 from api.deps import ReadSession, Services, ServicesDep, record_audit
 from api.rescan import send_back_for_rescan
-from api.review import apply_decision, check_known_type
+from api.review import decide_review, review_queue
 from api.split import split_document
 from api.ui.documents import failed_fields, field_state, page_views, result_of, stored_document, visible_row
 from api.ui.texts import DOCUMENT_TYPES
 from api.ui.web import UI_PREFIX, UiContext, changing_as, redirect, render, signed_in_as
 from extraction.labels import FIELD_KINDS, Kind
 from extraction.review import EDITABLE_FIELDS, MAX_TYPED_LENGTH, check_typed
-from mailroom.directory import check_known_postbox, current_directory
+from mailroom.directory import current_directory
 from mailroom.errors import (
     InvalidFields,
     InvalidSplit,
     InvalidTransition,
+    MailroomError,
     NoStation,
     UnknownDocumentType,
     UnknownPostbox,
@@ -49,43 +49,11 @@ router = APIRouter(prefix=UI_PREFIX, include_in_schema=False)
 REVIEW_ROLES = (Role.REVIEWER, Role.ADMIN)
 Reviewer = Annotated[UiContext, Depends(signed_in_as(*REVIEW_ROLES))]
 ReviewerChanging = Annotated[UiContext, Depends(changing_as(*REVIEW_ROLES))]
-#: The longest queue one page shows.
-QUEUE_PAGE = 200
-
-
-@dataclass(frozen=True)
-class QueueEntry:
-    """One line of the queue."""
-
-    id: str
-    filename: str
-    received_at: datetime
-    waiting_since: datetime
-    station: str | None
-    document_type: str | None
-    reasons: list[str]
-
-
-def queue_entry(row: DocumentRow) -> QueueEntry:
-    result: dict[str, Any] = json.loads(row.result_json) if row.result_json else {}
-    routing = result.get("routing") or {}
-    reasons = [str(r) for r in routing.get("review_reasons") or []]
-    doc_type = (result.get("document_type") or {}).get("label")
-    return QueueEntry(id=row.id, filename=row.filename, received_at=row.received_at,
-                      waiting_since=row.state_changed_at, station=row.station,
-                      document_type=doc_type if isinstance(doc_type, str) else None, reasons=reasons)
-
-
-def review_queue(session: ReadSession, ui: UiContext, *, limit: int = QUEUE_PAGE) -> list[QueueEntry]:
-    """The queue the user may see (scope of :mod:`api.auth`), oldest first."""
-    rows = visible_documents(session, ui.principal, state=DocumentState.REVIEW.value, limit=limit,
-                             oldest_first=True)
-    return [queue_entry(row) for row in rows]
 
 
 @router.get("/review")
 def queue_page(request: Request, ui: Reviewer, session: ReadSession) -> HTMLResponse:
-    return render(request, "review_queue.html", ui=ui, entries=review_queue(session, ui))
+    return render(request, "review_queue.html", ui=ui, entries=review_queue(session, ui.principal))
 
 
 # --- the document view ------------------------------------------------------------------------------------
@@ -213,26 +181,17 @@ async def confirm(
     doc_type = str(form.get("document_type", "")).strip() or None
     typed = _typed(form) if _is_invoice(result_of(row)) else {}
     try:
-        check_known_postbox(services.settings, postbox)
-        if doc_type is not None:
-            check_known_type(services.settings, doc_type)
         await run_in_threadpool(
-            apply_decision, services.pipeline.sessions, row.id, expected=DocumentState.REVIEW, postbox=postbox,
-            decided_by=ui.principal.actor, who=ui.principal.name, reason=None, document_type=doc_type,
-            fields=typed or None, blobs=services.pipeline.blobs,
+            decide_review, services.settings, services.pipeline.sessions, row.id, postbox=postbox,
+            decided_by=ui.principal.actor, who=ui.principal.name, document_type=doc_type, fields=typed or None,
+            blobs=services.pipeline.blobs,
         )
-    except InvalidFields as exc:
-        problems = exc.details.get("problems") or {}
-        return _document_page(request, ui, services, session, row, typed=typed, problems=problems,
-                              chosen_postbox=postbox, chosen_type=doc_type, message="doc.invalid", status_code=422)
-    except UnknownPostbox:
-        return _document_page(request, ui, services, session, row, typed=typed, chosen_postbox=postbox,
-                              chosen_type=doc_type, message="problem.unknown_postbox", status_code=422)
-    except UnknownDocumentType:
-        return _document_page(request, ui, services, session, row, typed=typed, chosen_postbox=postbox,
-                              message="problem.unknown_document_type", status_code=422)
-    except InvalidTransition:  # another reviewer decided, split or sent it back first
-        return _document_page(request, ui, services, session, row, message="doc.decided_elsewhere", status_code=409)
+    except InvalidTransition as exc:  # another reviewer decided, split or sent it back first: nothing to keep
+        return _refused(request, ui, services, session, row, exc)
+    except MailroomError as exc:  # what was chosen and typed stays on the page (not an unknown type)
+        return _refused(request, ui, services, session, row, exc, typed=typed, chosen_postbox=postbox,
+                        chosen_type=None if isinstance(exc, UnknownDocumentType) else doc_type,
+                        problems=exc.details.get("problems") or {} if isinstance(exc, InvalidFields) else None)
     return _next(request, ui, session, row)
 
 
@@ -249,14 +208,8 @@ async def rescan(
     try:
         await run_in_threadpool(send_back_for_rescan, services.pipeline.sessions, row.id,
                                 decided_by=ui.principal.actor, message=message, pages=pages)
-    except ValidationFailed:
-        return _document_page(request, ui, services, session, row, message="doc.rescan.needs_message",
-                              status_code=422)
-    except NoStation:
-        return _document_page(request, ui, services, session, row, message="doc.rescan.no_station",
-                              status_code=409)
-    except InvalidTransition:
-        return _document_page(request, ui, services, session, row, message="doc.decided_elsewhere", status_code=409)
+    except MailroomError as exc:
+        return _refused(request, ui, services, session, row, exc)
     return _next(request, ui, session, row)
 
 
@@ -272,15 +225,36 @@ async def split(
         await run_in_threadpool(split_document, services.pipeline, services.dispatcher, row.id,
                                 before_pages=[int(before)] if before.isdigit() else [], actor=ui.principal.actor,
                                 key_id=ui.principal.key_id)
-    except InvalidSplit:
-        return _document_page(request, ui, services, session, row, message="doc.split.invalid", status_code=422)
-    except InvalidTransition:
-        return _document_page(request, ui, services, session, row, message="doc.decided_elsewhere", status_code=409)
+    except MailroomError as exc:
+        return _refused(request, ui, services, session, row, exc)
     return _next(request, ui, session, row)
+
+
+#: What the document's page says when a decision is refused, by the error (the first class that matches); the
+#: HTTP status is the error's (422 what was chosen or typed, 409 the document changed meanwhile).
+_REFUSED: tuple[tuple[type[MailroomError], str], ...] = (
+    (InvalidFields, "doc.invalid"),
+    (UnknownPostbox, "problem.unknown_postbox"),
+    (UnknownDocumentType, "problem.unknown_document_type"),
+    (InvalidSplit, "doc.split.invalid"),
+    (ValidationFailed, "doc.rescan.needs_message"),  # the only other check of these decisions: the station's message
+    (NoStation, "doc.rescan.no_station"),
+    (InvalidTransition, "doc.decided_elsewhere"),  # another reviewer decided, split or sent it back first
+)
+
+
+def _refused(request: Request, ui: UiContext, services: Services, session: Session, row: DocumentRow,
+             exc: MailroomError, **shown: Any) -> HTMLResponse:
+    """The document's page again, saying why the decision was refused (``shown``: what the form held); an error
+    none of :data:`_REFUSED` names is not the user's to fix and goes on to the error page."""
+    message = next((text for kind, text in _REFUSED if isinstance(exc, kind)), None)
+    if message is None:
+        raise exc
+    return _document_page(request, ui, services, session, row, message=message, status_code=exc.http_status, **shown)
 
 
 def _next(request: Request, ui: UiContext, session: Session, row: DocumentRow) -> Response:
     """After a decision: the next document of the queue (or the queue when it is empty)."""
-    following = [e for e in review_queue(session, ui, limit=2) if e.id != row.id]
+    following = [e for e in review_queue(session, ui.principal, limit=2) if e.id != row.id]
     target = f"{UI_PREFIX}/review/{following[0].id}" if following else f"{UI_PREFIX}/review"
     return redirect(f"{target}?done={row.id}", request)

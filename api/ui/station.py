@@ -1,8 +1,8 @@
 """The station view: today's uploads of the user's station with state and quality warnings, its open rescan
-requests (whatever day they came) with "Erledigt" to close one once the new scan is in
-(:func:`api.rescan.dismiss_rescan`, as ``POST /api/v1/documents/{id}/dismiss``), and upload by drag and drop (or
-the file chooser), each file through the REST API's upload path (:func:`api.upload.accept_upload`: streamed,
-checked, stored durably, then queued)."""
+requests (whatever day they came: :func:`api.rescan.open_rescan_requests`) with "Erledigt" to close one once the
+new scan is in (:func:`api.rescan.dismiss_rescan`, as ``POST /api/v1/documents/{id}/dismiss``), and upload by drag
+and drop (or the file chooser), each file through the REST API's upload path (:func:`api.upload.accept_upload`:
+streamed, checked, stored durably, then queued). The routes only read the request and show the answer."""
 
 from __future__ import annotations
 
@@ -17,14 +17,14 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import visible_documents
 from api.deps import ReadSession, ServicesDep
-from api.rescan import dismiss_rescan
+from api.rescan import dismiss_rescan, open_rescan_requests
 from api.ui.documents import visible_row
 from api.ui.web import LOCAL_ZONE, UI_PREFIX, UiContext, changing_as, redirect, render, signed_in_as
 from api.upload import accept_upload
-from mailroom.directory import current_directory
+from mailroom.directory import postbox_names
 from mailroom.errors import InvalidTransition, MailroomError
 from mailroom.storage.keys import Role
-from mailroom.storage.models import DocumentRow, DocumentState, utcnow
+from mailroom.storage.models import DocumentRow, utcnow
 
 router = APIRouter(prefix=UI_PREFIX, include_in_schema=False)
 
@@ -74,28 +74,21 @@ def todays_uploads(session: ReadSession, ui: UiContext) -> list[Upload]:
 
 def open_rescans(session: ReadSession, ui: UiContext) -> list[Upload]:
     """The rescan requests still open for the user's station (any day), oldest first."""
-    rows = visible_documents(session, ui.principal, state=DocumentState.RESCAN.value, limit=MAX_LISTED,
-                             oldest_first=True)
-    return [_upload(r) for r in rows]
-
-
-def postbox_names(services: Any) -> dict[str, str]:
-    """The postboxes' names from the organisation directory: the operator reads "Standesamt", not its id."""
-    return {box.id: box.name for box in current_directory(services.settings).postboxes.values()}
+    return [_upload(r) for r in open_rescan_requests(session, ui.principal, limit=MAX_LISTED)]
 
 
 @router.get("/station")
 def station_page(request: Request, ui: Station, services: ServicesDep, session: ReadSession) -> HTMLResponse:
     return render(request, "station.html", ui=ui, uploads=todays_uploads(session, ui),
                   rescans=open_rescans(session, ui), can_upload=ui.role is Role.STATION,
-                  notice=request.query_params.get("notice"), postbox_names=postbox_names(services))
+                  notice=request.query_params.get("notice"), postbox_names=postbox_names(services.settings))
 
 
 @router.get("/station/uploads")
 def station_uploads(request: Request, ui: Station, services: ServicesDep, session: ReadSession) -> HTMLResponse:
     """The table alone (htmx refreshes it while documents are read)."""
     return render(request, "_station_uploads.html", ui=ui, uploads=todays_uploads(session, ui),
-                  rescans=open_rescans(session, ui), postbox_names=postbox_names(services))
+                  rescans=open_rescans(session, ui), postbox_names=postbox_names(services.settings))
 
 
 @router.post("/station/{document_id}/dismiss")

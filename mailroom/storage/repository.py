@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
-from mailroom.errors import InvalidTransition, StateConflict
+from mailroom.errors import DocumentNotFound, InvalidTransition, StateConflict
 from mailroom.result import Result, Routing
 from mailroom.storage import outbox, postboxes
 from mailroom.storage.models import (
@@ -104,6 +104,31 @@ def _json_text(value: JsonText) -> str:
 def get_document(session: Session, document_id: str) -> DocumentRow | None:
     """The document with this id, or ``None``."""
     return session.get(DocumentRow, document_id)
+
+
+def document_in_state(
+    session: Session, document_id: str, expected: DocumentState, to: DocumentState, *, why: str | None = None,
+) -> DocumentRow:
+    """The document a person's decision changes, in the state the caller saw: :class:`DocumentNotFound` when there
+    is none, :class:`InvalidTransition` (``why`` added to its message) when it is not ``expected`` (another person
+    decided first, or it was never in that state). The one check before every decision (review, re-route, rescan,
+    dismissal, split)."""
+    row = get_document(session, document_id)
+    if row is None:
+        raise DocumentNotFound(f"no document {document_id}")
+    if row.state != expected.value:
+        raise InvalidTransition(f"document {row.id} is {row.state}, not {expected.value}" + (f": {why}" if why else ""),
+                                document_id=row.id, from_state=row.state, to_state=to.value)
+    return row
+
+
+def decided(session: Session, row: DocumentRow) -> DocumentRow:
+    """``row`` after a decision, read back within its transaction with its letters loaded: the caller reads them
+    after the session ends."""
+    session.flush()
+    session.refresh(row)
+    row.children  # noqa: B018  loaded now
+    return row
 
 
 def find_by_idempotency_key(session: Session, key: str) -> DocumentRow | None:
