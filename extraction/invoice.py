@@ -266,16 +266,21 @@ def _read_text_fields(
 #: or when a row of the page is illegible (:func:`_illegible`).
 LABELLED_PRIMARY = ("iban", "seller_vat_id")
 
-#: A row of at least this many words whose median OCR confidence is below :data:`ILLEGIBLE_CONFIDENCE` is text
-#: that could not be read (a smudged footer "UStIANT:DEOSSEMEE" holding the VAT id): a primary field missing
-#: may stand there.
+#: A row of at least this many words whose median OCR confidence is below :data:`ILLEGIBLE_CONFIDENCE`, or one
+#: word of at least :data:`ILLEGIBLE_WORD_LENGTH` characters read below :data:`ILLEGIBLE_WORD_CONFIDENCE`, is text
+#: that could not be read (a smudged footer "UStIANT:DEOSSEMEE", a label "US-IdNr.:" read with 0): a primary field
+#: missing may stand there.
 ILLEGIBLE_WORDS = 3
 ILLEGIBLE_CONFIDENCE = 40
+ILLEGIBLE_WORD_LENGTH = 6
+ILLEGIBLE_WORD_CONFIDENCE = 30
 
 
 def _illegible(rows: list[Row]) -> bool:
-    return any(len(row.tokens) >= ILLEGIBLE_WORDS and median(t.confidence for t in row.tokens) < ILLEGIBLE_CONFIDENCE
-               for row in rows)
+    return any(
+        (len(row.tokens) >= ILLEGIBLE_WORDS and median(t.confidence for t in row.tokens) < ILLEGIBLE_CONFIDENCE)
+        or any(len(t.text) >= ILLEGIBLE_WORD_LENGTH and t.confidence < ILLEGIBLE_WORD_CONFIDENCE for t in row.tokens)
+        for row in rows)
 
 
 #: Fields that no check digits and no arithmetic vouch for. Read from a scan, one misread digit of an invoice

@@ -387,6 +387,14 @@ def test_a_missing_vat_id_with_an_illegible_row_on_the_page_sends_the_invoice_to
     smudged = _page(*rows, ("Neal", "GaNindeterien", "UStIANT:DEOSSEMEE"), gap=300, row_confidence={3: 6})
     invoice = extract_invoice(smudged).invoice
     assert any(r.startswith("unread seller_vat_id") for r in invoice["validation"]["review_reasons"])
+    # one word of the footer read with 0 ("USIANT:DESETETE" in a row of well-read words) is enough
+    one_word = _page(*rows, ("GLS", "Bank", "USIANT:DESETETE"), gap=300)
+    assert not any(r.startswith("unread") for r in extract_invoice(one_word).invoice["validation"]["review_reasons"])
+    smudged_word = _page(*rows, ("GLS", "Bank", "USIANT:DESETETE"), gap=300)
+    words = smudged_word.pages[0].blocks[0].lines[3].words
+    smudged_word.pages[0].blocks[0].lines[3].words = [*words[:2], words[2].model_copy(update={"confidence": 0})]
+    assert any(r.startswith("unread seller_vat_id")
+               for r in extract_invoice(smudged_word).invoice["validation"]["review_reasons"])
 
 
 def _field(value: str, confidence: float) -> dict[str, object]:
