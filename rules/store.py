@@ -33,7 +33,7 @@ from mailroom.storage.models import utcnow
 from mailroom.storage.rulesets import RuleSetChangeRow, RuleSetRow, RuleSetVersionRow, VersionStatus
 from rules.compiled import CompiledRuleSet, compile_ruleset
 from rules.language import RuleSet
-from rules.validate import directory_change_warnings, load_ruleset
+from rules.validate import RuleProblem, directory_change_warnings, load_ruleset
 
 if TYPE_CHECKING:
     from mailroom.directory import Directory
@@ -321,11 +321,29 @@ def ensure_default_ruleset(session: Session, *, name: str = DEFAULT_RULESET) -> 
     return ruleset
 
 
+class RuleWarning(str):
+    """One line of :func:`directory_warnings` (English, for the CLI, the REST API and the audit count) that also
+    keeps what it says: the rule set, version and status, and the validator's problem (the web UI writes it in
+    German from these)."""
+
+    ruleset: str
+    version: int
+    status: str
+    problem: RuleProblem | None
+
+    def __new__(cls, text: str, ruleset: str = "", version: int = 0, status: str = "",
+                problem: RuleProblem | None = None) -> RuleWarning:
+        warning = super().__new__(cls, text)
+        warning.ruleset, warning.version, warning.status, warning.problem = ruleset, version, status, problem
+        return warning
+
+
 def directory_warnings(session: Session, old: Directory | None, new: Directory) -> list[str]:
     """What a change of the organisation directory from ``old`` to ``new`` means for the stored rules: one line
     per affected rule of every rule set's active version and drafts (a postbox, person or department gone, a
-    person moved), e.g. ``rule set 'default' version 3 (active): rule 'x', then.route_to: no postbox ...``."""
-    lines = []
+    person moved), e.g. ``rule set 'default' version 3 (active): rule 'x', then.route_to: no postbox ...``
+    (each a :class:`RuleWarning`)."""
+    lines: list[str] = []
     rows = session.scalars(
         select(RuleSetVersionRow)
         .where(RuleSetVersionRow.status.in_((VersionStatus.ACTIVE.value, VersionStatus.DRAFT.value)))
@@ -333,8 +351,10 @@ def directory_warnings(session: Session, old: Directory | None, new: Directory) 
     )
     for row in rows:
         ruleset = session.get(RuleSetRow, row.ruleset_id)
-        label = f"rule set {ruleset.name if ruleset else '?'!r} version {row.version} ({row.status})"
-        lines += [f"{label}: {p}" for p in directory_change_warnings(load_ruleset(row.yaml_text), old, new)]
+        name = ruleset.name if ruleset else "?"
+        label = f"rule set {name!r} version {row.version} ({row.status})"
+        lines += [RuleWarning(f"{label}: {p}", name, row.version, row.status, p)
+                  for p in directory_change_warnings(load_ruleset(row.yaml_text), old, new)]
     return lines
 
 

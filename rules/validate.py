@@ -328,12 +328,14 @@ def directory_change_warnings(ruleset: RuleSet, old: Directory | None, new: Dire
             where = f"; the rule routes to {rule.then.route_to!r}" if rule.then.route_to else ""
             if before.department != after.department:
                 moved = f"from department {before.department!r} to {after.department!r}"
+                values = {"name": name, "before": before.department, "after": after.department}
             elif before.postbox != after.postbox:
                 moved = f"from postbox {before.postbox or '(main)'!r} to {after.postbox or '(main)'!r}"
+                values = {"name": name, "before": before.postbox or "–", "after": after.postbox or "–"}
             else:
                 continue
             problems.append(RuleProblem("person_moved", rule.id, path, f"person {name!r} moved {moved}{where}",
-                                        {"name": name}))
+                                        {**values, "route_to": rule.then.route_to or "–"}))
     return problems
 
 

@@ -184,3 +184,66 @@ def test_admin_edits_directory_and_suppliers_and_reads_the_dashboard(
     expect(page.locator("#users-done")).to_have_text("Das Konto ist angelegt.")
     expect(page.locator('#users tr[data-user="k.neu"]')).to_contain_text("standesamt")
     check(page, "users")
+
+
+def _new_version(server: UiServer, token: str, text: str, *, activate: bool) -> int:
+    with server.api(token) as client:
+        created = client.post("/rules/versions", content=text, headers={"Content-Type": "application/yaml"})
+        assert created.status_code == 201, created.text
+        number = int(created.json()["version"])
+        if activate:
+            done = client.post(f"/rules/versions/{number}/activate")
+            assert done.status_code == 200, done.text
+    return number
+
+
+def test_a_postbox_removed_from_the_directory_is_named_in_german_where_rules_name_it(
+    server: UiServer, setup: Routed, page: Page, tmp_path: Path
+) -> None:
+    """A postbox added, rules routed to it, the postbox removed again: the directory page lists the draft's rule,
+    activating that draft and rolling back to a version naming it are refused, each problem said in German."""
+    import yaml
+
+    check = PageCheck(tmp_path / "screenshots")
+    sign_in(page, server.base, ADMIN, ADMIN_PW)
+    page.goto(f"{server.base}/ui/directory")
+    without = page.locator("#directory").input_value()
+    last_box = "  - {id: tiefbau, name: Postkorb Tiefbauamt, department: tiefbau}\n"
+    assert last_box in without
+    page.locator("#directory").fill(without.replace(last_box, last_box + "  - {id: testkorb, name: Testkorb, "
+                                                                          "department: tiefbau}\n"))
+    page.locator("#dir-save").click()
+    expect(page.locator("#dir-saved")).to_be_visible()
+
+    rules = yaml.safe_load(active_version(server, setup.admin)["yaml"])
+    plain = yaml.safe_dump(rules, allow_unicode=True, sort_keys=False)
+    rules["rules"].insert(0, {"id": "test-testkorb", "priority": 999, "when": {"phrase": "Anfrage Meldebescheinigung"},
+                              "then": {"route_to": "testkorb"}, "confidence": 0.99})
+    naming = yaml.safe_dump(rules, allow_unicode=True, sort_keys=False)
+    target = _new_version(server, setup.admin, naming, activate=True)  # later the one a rollback goes back to
+    _new_version(server, setup.admin, plain, activate=True)
+    draft = _new_version(server, setup.admin, naming, activate=False)
+
+    page.goto(f"{server.base}/ui/directory")
+    page.locator("#directory").fill(without)
+    page.locator("#dir-save").click()
+    warnings = page.locator("#dir-rule-warnings")
+    expect(warnings).to_contain_text(f"Regelwerk „default“, Version {draft} (Entwurf), Regel „test-testkorb“, "
+                                     "then.route_to: Den Postkorb „testkorb“ gibt es im Verzeichnis")
+    check(page, "directory-rule-warnings")
+
+    page.goto(f"{server.base}/ui/rules/versions/{draft}")
+    page.locator("#activate").click()
+    expect(page.locator("#rules-error")).to_contain_text("Nicht aktiviert: der Entwurf hat Fehler")
+    at_rule = page.locator('.rule-block[data-rule="test-testkorb"] ul.problems')
+    expect(at_rule).to_contain_text("Diesen Postkorb gibt es im Verzeichnis nicht – then.route_to: Den Postkorb "
+                                    "„testkorb“ gibt es im Verzeichnis")
+    check(page, "rules-not-activated")
+
+    page.goto(f"{server.base}/ui/rules")
+    page.locator("#rollback").click()
+    refused = page.locator("#rules-error")
+    expect(refused).to_contain_text("Nicht zurückgesetzt: die frühere Version hat diese Fehler.")
+    expect(refused).to_contain_text("then.route_to: Den Postkorb „testkorb“ gibt es im Verzeichnis")
+    assert active_version(server, setup.admin)["version"] != target  # nothing changed
+    check(page, "rules-rollback-refused")

@@ -171,3 +171,15 @@ def test_every_code_of_the_directory_checks_has_a_german_detail() -> None:
               for what in ("missing_id", "duplicate_id")}
     assert len(codes) >= 30, codes
     assert not [code for code in codes if f"dir.detail.{code}" not in CATALOGUE]
+
+
+def test_a_person_who_moved_is_said_in_german() -> None:
+    rule = {**RULE, "when": {"person": "schmitz"}}
+    ruleset = rules_validate.load_ruleset(yaml.safe_dump({"version": 1, "rules": [rule]}, allow_unicode=True))
+    moved = TOWN.replace("persons:", "  - {id: kasse, name: Stadtkasse, postboxes: [kasse]}\npersons:").replace(
+        "last_name: Schmitz, department: kaemmerei}", "last_name: Schmitz, department: kasse}")
+    old, new = parse_yaml(TOWN, "teststadt"), parse_yaml(moved, "teststadt")
+    [problem] = rules_validate.directory_change_warnings(ruleset, old, new)
+    assert problem.code == "person_moved"
+    assert detail("rules", problem.code, problem.values, problem.message, "de") == \
+        "Die Person „schmitz“ ist umgezogen (von „kaemmerei“ nach „kasse“); die Regel leitet nach „kaemmerei“."

@@ -9,7 +9,7 @@ rule store, its audit (``ruleset_changes``: who, when, old, new) and the simulat
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, NamedTuple
 
@@ -25,10 +25,10 @@ from api.ui.rule_text import join_rules_text, split_rules_text
 from api.ui.web import UI_PREFIX, UiContext, changing_as, redirect, render, signed_in_as
 from mailroom import yamlio
 from mailroom.directory import Directory
-from mailroom.errors import MailroomError, UiNotFound
+from mailroom.errors import InvalidRuleSet, MailroomError, UiNotFound
 from mailroom.model import MM_PER_INCH
 from mailroom.storage.keys import Role
-from rules import check_ruleset
+from rules import RuleProblem, check_ruleset
 
 router = APIRouter(prefix=UI_PREFIX, include_in_schema=False)
 
@@ -157,6 +157,13 @@ def assemble(
     written = join_rules_text(header_text, [block.text for block in draft.rules], header, rules)
     text = written or _dump({**header, "rules": rules})
     _, problems = check_ruleset(text, directory, document_types=document_types)
+    place_problems(draft, problems)
+    return draft, (text if draft.valid else None)
+
+
+def place_problems(draft: Draft, problems: Iterable[RuleProblem]) -> Draft:
+    """Put each of the validator's ``problems`` at the rule it belongs to (by id, else by index), the rest at the
+    header."""
     by_id: dict[str, RuleBlock] = {}
     for block in draft.rules:
         if block.rule_id is not None:
@@ -173,7 +180,7 @@ def assemble(
             at.problems.append(message)
         else:
             draft.header_problems.append(message)
-    return draft, (text if draft.valid else None)
+    return draft
 
 
 @router.get("/rules")
@@ -238,6 +245,11 @@ async def change(request: Request, ui: AdminChanging, services: ServicesDep, num
             await run_in_threadpool(api.discard_rules_version, number, services, ui.principal)
         else:
             raise UiNotFound(f"no action {action}")
+    except InvalidRuleSet as exc:  # e.g. the directory changed since the draft was saved: shown at its rules
+        stored = api.get_rules_version(number, services).yaml
+        draft = place_problems(split_yaml(stored), [p for p in exc.problems if isinstance(p, RuleProblem)])
+        return _version_page(request, ui, services, number, draft=draft, error="rules.not_activated",
+                             status_code=exc.http_status)
     except MailroomError as exc:
         if isinstance(exc, UiNotFound):
             raise
@@ -251,9 +263,12 @@ async def roll_back(request: Request, ui: AdminChanging, services: ServicesDep) 
     try:
         await run_in_threadpool(api.rollback_rules, services, ui.principal, None)
     except MailroomError as exc:
-        rules = api.get_rules(services)
-        return render(request, "rules.html", ui=ui, rules=rules, changes=[], error=exc.message,
-                      status_code=exc.http_status)
+        # the earlier version names what is gone (InvalidRuleSet): each problem, in German
+        found = [p for p in getattr(exc, "problems", ()) if isinstance(p, RuleProblem)]
+        problems = place_problems(Draft(header="", rules=[]), found).header_problems
+        return render(request, "rules.html", ui=ui, rules=api.get_rules(services), changes=[],
+                      status_code=exc.http_status, problems=problems,
+                      error="rules.rollback_refused" if isinstance(exc, InvalidRuleSet) else exc.message)
     return redirect(f"{UI_PREFIX}/rules?done=rollback", request)
 
 

@@ -370,6 +370,15 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "The draft has errors, shown at the rules. Nothing was saved.",
     ),
     "rules.problems": ("Fehler in dieser Regel", "Errors in this rule"),
+    "rules.not_activated": (
+        "Nicht aktiviert: der Entwurf hat Fehler (etwa Namen, die es im Verzeichnis nicht mehr gibt); sie stehen bei "
+        "den Regeln.",
+        "Not activated: the draft has errors (such as names the directory no longer has), shown at the rules.",
+    ),
+    "rules.rollback_refused": (
+        "Nicht zurückgesetzt: die frühere Version hat diese Fehler.",
+        "Not rolled back: the earlier version has these errors.",
+    ),
     # the lead of a validator problem (its code; the detail follows as the validator writes it)
     "rules.problem.missing_field": ("Pflichtangabe fehlt", "Required field missing"),
     "rules.problem.unknown_field": ("Unbekanntes Feld", "Unknown field"),
@@ -503,6 +512,13 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "Das Amt „{name}“ gibt es im Verzeichnis „{directory}“ nicht.",
         "No department '{name}' in the organisation directory '{directory}'.",
     ),
+    "rules.detail.person_moved": (
+        "Die Person „{name}“ ist umgezogen (von „{before}“ nach „{after}“); die Regel leitet nach „{route_to}“.",
+        "The person '{name}' moved (from '{before}' to '{after}'); the rule routes to '{route_to}'.",
+    ),
+    "rules.problem.person_moved": ("Person umgezogen", "Person moved"),
+    "rules.warning": ("Regelwerk „{name}“, Version {version} ({status}), Regel „{rule}“",
+                      "Rule set '{name}', version {version} ({status}), rule '{rule}'"),
     "rules.detail.unknown_document_type": (
         "Die Dokumentart „{name}“ kennt das Typmodell nicht; bekannt: {known}.",
         "The type model does not know the document type '{name}'; known: {known}.",
