@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from statistics import median
 
+from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from mailroom.model import Box, Document, union_box
@@ -172,12 +173,13 @@ def find_labels(rows: list[Row], labels: list[Label], *, min_similarity: float =
     for label in sorted(labels, key=lambda label: -len(label.key)):
         key = label.key
         by_length.setdefault(len(key), []).append((label, key))
+    near = _Near(by_length)
     hits: list[LabelHit] = []
     for row in rows:
         keys = [t.key for t in row.tokens]
         position = 0
         while position < len(keys):
-            best = _best_label_at(keys, position, by_length, min_similarity)
+            best = _best_label_at(keys, position, near, min_similarity)
             if best is None:
                 position += 1
                 continue
@@ -193,11 +195,28 @@ def _in_parentheses(tokens: tuple[Token, ...], label: Label) -> bool:
     return "(" not in label.text and (tokens[0].text.startswith("(") or tokens[-1].text.rstrip(":").endswith(")"))
 
 
+class _Near(dict[int, tuple[list[Label], list[str]]]):
+    """For a length of joined words: the labels whose keys are within two letters of it (longest first, in the
+    order of ``by_length``), and their keys; made once per length and search."""
+
+    def __init__(self, by_length: dict[int, list[tuple[Label, str]]]) -> None:
+        super().__init__()
+        self.by_length = by_length
+
+    def __missing__(self, length: int) -> tuple[list[Label], list[str]]:
+        pairs = [pair for n in range(length + 2, length - 3, -1) for pair in self.by_length.get(n, ())]
+        value = ([label for label, _ in pairs], [key for _, key in pairs])
+        self[length] = value
+        return value
+
+
 def _best_label_at(
-    keys: list[str], start: int, by_length: dict[int, list[tuple[Label, str]]], min_similarity: float
+    keys: list[str], start: int, near: _Near, min_similarity: float
 ) -> tuple[Label, int, float] | None:
     """The best label starting at word ``start``: labels are grouped by key length, and only those within two
-    letters of the joined words' length can reach the similarity threshold."""
+    letters of the joined words' length can reach the similarity threshold. The similarities are computed in C
+    (rapidfuzz, the same edit distance as :func:`similarity`, only the ones above the threshold returned); the
+    first label of the longest-first order wins a tie, as in a loop over them."""
     if not keys[start]:
         return None
     best: tuple[Label, int, float] | None = None
@@ -206,11 +225,17 @@ def _best_label_at(
         if not keys[end - 1]:
             break
         joined += keys[end - 1]
-        for length in range(len(joined) + 2, len(joined) - 3, -1):  # longest first, as before
-            for label, key in by_length.get(length, ()):
-                score = similarity(joined, key)
-                if score >= min_similarity and (best is None or (score, end) > (best[2], best[1])):
-                    best = (label, end, score)
+        labels, candidates = near[len(joined)]
+        if not candidates:
+            continue
+        found = process.extract(joined, candidates, scorer=Levenshtein.normalized_similarity,
+                                score_cutoff=min_similarity, limit=None)
+        for key, score, index in sorted(found, key=lambda hit: hit[2]):
+            if key != joined and min(len(key), len(joined)) < 6:
+                continue  # short keys must be equal (see similarity)
+            score = similarity(joined, key)  # the very number the loop gave (equal in any case, to the last bit)
+            if score >= min_similarity and (best is None or (score, end) > (best[2], best[1])):
+                best = (labels[index], end, score)
     return best
 
 

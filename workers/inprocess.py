@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from intake.types import FileInfo
 from mailroom.errors import MailroomError
 from mailroom.logs import log_context
 from mailroom.model import Document
@@ -54,15 +55,18 @@ class Outcome:
         return self.results[0] if self.results else None
 
 
-def run_document(document_id: str, ctx: PipelineContext, *, again: bool = False) -> tuple[list[Result], Document]:
+def run_document(
+    document_id: str, ctx: PipelineContext, *, again: bool = False, checked: FileInfo | None = None
+) -> tuple[list[Result], Document]:
     """Every stage after receive, in this process, for a document whose original is stored.
 
     Returns the results of its letters (one, or one per letter of a stack) and the document tree of the whole
-    file. Raises :class:`MailroomError`; permanent errors have marked the document ``failed``.
+    file. Raises :class:`MailroomError`; permanent errors have marked the document ``failed``. ``checked``: the
+    checks :func:`receive` just made of the same file in this process (not repeated, see ``stored_file``).
     """
     with _failing(document_id, ctx, "processing the document"):
         start(document_id, ctx, again=again)
-        info = stored_file(document_id, ctx)
+        info = stored_file(document_id, ctx, checked=checked)
         read_pages(document_id, info, ctx)
         document = assemble(document_id, info, ctx)
         letters = separate(document_id, ctx, document)
@@ -109,7 +113,8 @@ def process_path(path: Path, ctx: PipelineContext, *, channel: str = "cli", stat
     cpu_before = _children_cpu()
     try:
         received = receive(path, ctx, channel=channel, station=station)
-        results, document = run_document(received.document_id, ctx, again=not received.created)
+        results, document = run_document(received.document_id, ctx, again=not received.created,
+                                          checked=received.info)
     except MailroomError as exc:
         return Outcome(path=path, error=exc, seconds=time.perf_counter() - started)
     except Exception as exc:  # the CLI goes on with the next file, whatever happened to this one
