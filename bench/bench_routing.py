@@ -66,6 +66,7 @@ def main() -> int:
                     "routed_precision",
                     "decided_by",
                     "predict_ms",
+                    "predict_cpu_ms",
                 )
             }
             print(f"== {name} ({args.profile}, seed {args.seed}): {json.dumps(summary, indent=1)}")
