@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,16 @@ def test_report_measures() -> None:
     curve = {p["threshold"]: p for p in report["automation_curve"]}
     assert curve[0.5]["automated"] == 1.0 and curve[0.5]["precision"] == 0.5
     assert curve[0.95]["automated"] == 0.5 and curve[0.95]["precision"] == 1.0
+
+
+def test_report_of_letters_without_a_type() -> None:
+    """A set whose letters have no document type in their truth (all null, e.g. letters of rare kinds) is reported
+    (routing figures, no type figures) instead of failing with an internal error."""
+    cases = [replace(_case("tiefbau", "tiefbau", 0.95, "routed"), true_type=None),
+             replace(_case("umweltamt", "tiefbau", 0.4, "review"), true_type=None)]
+    report = routing_report(cases)
+    assert (report["typed_documents"], report["type_macro_f1"], report["confusion"]) == (0, 0.0, {})
+    assert (report["routed_share"], report["routed_precision"]) == (0.5, 1.0)
 
 
 def test_eval_routing_command(tmp_path: Path) -> None:

@@ -176,3 +176,22 @@ def test_the_bewerbung_rule_fires_on_job_applications_only(subject: str, body: l
     matched = next(t for t in decision.trace if t.rule == "bewerbung-an-personalamt").matched
     assert matched is fires
     assert (decision.postbox == "personalamt") is fires
+
+
+@pytest.mark.parametrize(
+    ("subject", "body", "fires"),
+    [
+        ("Anmeldung meines Hundes", ["Hiermit melde ich meinen Hund zur Hundesteuer an."], True),
+        ("Hundesteuer 2027", ["Bitte senden Sie mir den Bescheid erneut zu."], True),
+        ("Abmeldung", ["Unser Hund ist verstorben, bitte melden Sie ihn von der Hundesteuer ab."], True),
+        ("Hund des Nachbarn", ["Der Hund unseres Nachbarn bellt täglich stundenlang.",
+                               "Gestern lief er ohne Leine auf den Spielplatz.",
+                               "Die Hundesteuer zahlt der Halter sicher, aber das Tier ist gefährlich."], False),
+    ],
+)
+def test_the_hundesteuer_rule_leaves_complaints_that_mention_the_tax(subject: str, body: list[str],
+                                                                     fires: bool) -> None:
+    decision = evaluate(PACK, letter(subject=subject, body=body), Facts())
+    matched = next(t for t in decision.trace if t.rule == "hundesteuer").matched
+    assert matched is fires
+    assert (decision.postbox == "steueramt") is fires

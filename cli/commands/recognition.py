@@ -119,7 +119,9 @@ def routing_report(cases: list[RoutingCase]) -> dict[str, Any]:
         "by_addressing": by_addressing,
         "typed_documents": len(typed),
         "type_accuracy": sum(t == p for t, p in zip(truth, predicted, strict=True)) / len(typed) if typed else 0.0,
-        "type_macro_f1": float(f1_score(truth, predicted, labels=labels, average="macro", zero_division=0)),
+        "type_macro_f1": (
+            float(f1_score(truth, predicted, labels=labels, average="macro", zero_division=0)) if typed else 0.0
+        ),  # a set of letters none of which has a type (all null): no type figures, no crash
         "postbox_accuracy": sum(c.best_postbox == c.true_postbox for c in cases) / n,
         "routed_share": len(routed) / n,
         "routed_precision": sum(c.postbox == c.true_postbox for c in routed) / len(routed) if routed else 1.0,
