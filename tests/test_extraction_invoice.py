@@ -264,6 +264,11 @@ def test_eval_invoices_command_reports_per_field_figures(tmp_path: Path) -> None
         "ocr": 1, "e-invoice": 1, "text_layer": 1}
     assert readings["text_layer"]["no_review_all_right"] == 1.0 and readings["e-invoice"]["no_review_all_right"] == 1.0
     assert all(figures["no_review_but_wrong"] == 0 for figures in readings.values())
+    # --text-layer reads PDFs by their text; the XML file has none and is left out (it counted as all missing)
+    done = subprocess.run([str(mailroom), "eval", "invoices", str(folder), "--text-layer", "--json"],
+                          capture_output=True, text=True, timeout=300, check=True)
+    text_layer = json.loads(done.stdout)
+    assert text_layer["invoices"] == 1 and set(text_layer["readings"]) == {"text_layer"}
 
 
 def test_degraded_scan_of_a_born_digital_pdf_has_no_text_layer_left(tmp_path: Path) -> None:

@@ -81,7 +81,7 @@ def evaluate(
     files = [p for p in expand_inputs([directory]) if truth_invoices(p)]
     if split is not None:
         files = [p for p in files if file_split(p) == split]
-    if rasterise:
+    if rasterise or text_layer:  # an XML file has neither pages to scan nor a text layer
         files = [p for p in files if p.suffix.lower() == ".pdf"]
     files = files[:limit] if limit else files
     failures: list[dict[str, str]] = []
@@ -209,7 +209,8 @@ def register(main_app: typer.Typer) -> None:
         split: Annotated[str | None, typer.Option(
             help="Only the 'dev' or the frozen 'test' business cases of the shared e-invoice corpus")] = None,
         text_layer: Annotated[bool, typer.Option(
-            "--text-layer", help="Read PDFs by their text layer, ignoring their XML")] = False,
+            "--text-layer", help="Read PDFs by their text layer, ignoring their XML (other files left out)")]
+        = False,
         fit_calibration: Annotated[Path | None, typer.Option(
             help="Fit the confidence calibration on these invoices (raw scores) and write it to this JSON file; "
             "fit on invoices the extractor was not tuned on, report on others")] = None,
