@@ -3,6 +3,7 @@
 Command line::
 
     python -m sample_docs.generate --out DIR --count N --seed S [--profile demo|scans|digital|mixed]
+        [--paper-invoices-only]
 
 Python API: ``generate_set(out_dir, count, seed, profile)`` and ``generate_document(out_dir, index, seed,
 profile)``. Output is deterministic for a seed: document ``i`` depends only on ``(seed, i, profile)``.
@@ -365,10 +366,22 @@ def generate_document(
     return path
 
 
-def generate_set(out_dir: Path, count: int, seed: int, profile: str = "mixed") -> list[Path]:
-    """Generate ``count`` documents into ``out_dir``; returns the file paths (truth files lie beside them)."""
+def generate_set(out_dir: Path, count: int, seed: int, profile: str = "mixed", *,
+                 paper_invoices_only: bool = False) -> list[Path]:
+    """Generate ``count`` documents into ``out_dir``; returns the file paths (truth files lie beside them).
+
+    With ``paper_invoices_only``, of those ``count`` only the single invoices and credit notes that are no e-invoice
+    (scans and born-digital PDFs: what invoice extraction reads from the page) are written, the same files the
+    full set has at those indices."""
     town = load_town()
-    return [generate_document(Path(out_dir), i, seed, profile, town) for i in range(count)]
+    indices = [i for i in range(count) if not paper_invoices_only or _paper_invoice(profile, seed, i)]
+    return [generate_document(Path(out_dir), i, seed, profile, town) for i in indices]
+
+
+def _paper_invoice(profile: str, seed: int, index: int) -> bool:
+    spec = plan_spec(profile, index, random.Random(f"{seed}:{profile}:{index}"))
+    return spec.document_type in ("invoice", "credit_note") and spec.stack == 1 \
+        and spec.format not in ("xml", "pdf_zugferd")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -379,9 +392,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=30, help="number of files")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--profile", choices=PROFILES, default="mixed")
+    parser.add_argument("--paper-invoices-only", action="store_true",
+                        help="of the COUNT documents, write only single invoices and credit notes without XML")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    paths = generate_set(args.out, args.count, args.seed, args.profile)
+    paths = generate_set(args.out, args.count, args.seed, args.profile, paper_invoices_only=args.paper_invoices_only)
     size = sum(p.stat().st_size + Path(f"{p}.truth.json").stat().st_size for p in paths)
     print(
         f"{len(paths)} documents, {size / 1e6:.1f} MB in {args.out} ({time.perf_counter() - started:.1f} s)",

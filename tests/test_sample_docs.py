@@ -300,3 +300,17 @@ def test_demo_plan_covers_every_format_and_type() -> None:
         "pdf_zugferd",
     }
     assert {s.document_type for s in DEMO_PLAN} == set(DOCUMENT_TYPES)
+
+
+def test_paper_invoices_only_writes_the_full_sets_invoice_files_of_those_indices(tmp_path: Path) -> None:
+    # what `mailroom eval invoices` reads from the page: single invoices and credit notes, scans and PDFs, no XML
+    paths = generate_set(tmp_path / "only", 40, seed=614, paper_invoices_only=True)
+    assert paths and all(p.suffix in (".pdf", ".tif", ".png", ".jpg") for p in paths)
+    for path in paths:
+        truth = json.loads(Path(f"{path}.truth.json").read_text(encoding="utf-8"))
+        assert truth["format"] not in ("xml", "pdf_zugferd") and len(truth["letters"]) == 1
+        assert truth["letters"][0]["invoice"], path.name
+    index = int(paths[0].name[:4])
+    same = generate_document(tmp_path / "full", index, 614, "mixed")
+    assert same.name == paths[0].name
+    assert same.with_name(same.name + ".truth.json").read_bytes() == Path(f"{paths[0]}.truth.json").read_bytes()
