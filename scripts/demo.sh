@@ -28,13 +28,27 @@ for _ in $(seq 1 120); do
 done
 echo >&2
 
-# keys for the demo: a station that uploads, an admin who looks (recreated on every run). The tokens go into
-# files only the owner may read (never onto a command line, where `ps` shows them) and are shown once below.
-$MR keys revoke demo-station > /dev/null 2>&1 || true
-$MR keys revoke demo-admin > /dev/null 2>&1 || true
+# keys for the demo: a station that uploads, an admin who looks (new ones on every run, the earlier run's revoked;
+# key names are never reused, so each run's names carry its time). The tokens go into files only the owner may read
+# (never onto a command line, where `ps` shows them) and are shown once below.
+for old in $($MR keys list --json | .venv/bin/python -c '
+import json, sys
+for line in sys.stdin:
+    if json.loads(line)["name"].startswith(("demo-station", "demo-admin")): print(json.loads(line)["name"])'); do
+  $MR keys revoke "$old" > /dev/null
+done
+RUN="$(date -u +%Y%m%d-%H%M%S)"
 umask 077
-$MR keys create --role station --name demo-station --station poststelle-1 2>/dev/null > "$MAILROOM_DATA_DIR/demo-station.token"
-$MR keys create --role admin --name demo-admin 2>/dev/null > "$MAILROOM_DATA_DIR/demo-admin.token"
+new_key() {  # ROLE NAME [SCOPE...]: the token into $MAILROOM_DATA_DIR/demo-ROLE.token, errors shown
+  local role="$1" name="$2"; shift 2
+  if ! $MR keys create --role "$role" --name "$name" "$@" > "$MAILROOM_DATA_DIR/demo-$role.token" \
+       2> "$MAILROOM_DATA_DIR/demo-keys.err"; then
+    cat "$MAILROOM_DATA_DIR/demo-keys.err" >&2; exit 1
+  fi
+  rm -f "$MAILROOM_DATA_DIR/demo-keys.err"
+}
+new_key station "demo-station-$RUN" --station poststelle-1
+new_key admin "demo-admin-$RUN"
 printf 'Authorization: Bearer %s\n' "$(cat "$MAILROOM_DATA_DIR/demo-admin.token")" > "$MAILROOM_DATA_DIR/demo-admin.header"
 umask 022
 

@@ -4,6 +4,7 @@ each role, and each printed sign-in opens the web UI in a real headless Chromium
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -21,13 +22,7 @@ ACCOUNTS = {"demo-pruefer": ("reviewer", "/ui/review"), "demo-verwaltung": ("adm
             "demo-sachbearbeitung": ("clerk", "/ui/postboxes"), "demo-scanstation": ("station", "/ui/station")}
 
 
-def test_the_demo_prints_the_web_ui_and_a_working_sign_in_per_role(tmp_path: Path, browser: Browser) -> None:
-    samples = tmp_path / "samples"
-    samples.mkdir()
-    for name in LETTERS:
-        shutil.copy(SAMPLES / name, samples / name)
-    data, port = tmp_path / "demo", free_port()
-    env = service_env(data, DEMO_EXIT="1", PORT=str(port), DEMO_SAMPLES=str(samples))
+def _run_demo(env: dict[str, str]) -> tuple[str, str]:
     demo = subprocess.Popen(["scripts/demo.sh"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True)
     try:
@@ -37,6 +32,24 @@ def test_the_demo_prints_the_web_ui_and_a_working_sign_in_per_role(tmp_path: Pat
         demo.communicate(timeout=60)
         raise
     assert demo.returncode == 0, (out + err)[-4000:]
+    return out, err
+
+
+def test_the_demo_prints_the_web_ui_and_a_working_sign_in_per_role(tmp_path: Path, browser: Browser) -> None:
+    samples = tmp_path / "samples"
+    samples.mkdir()
+    for name in LETTERS:
+        shutil.copy(SAMPLES / name, samples / name)
+    data, port = tmp_path / "demo", free_port()
+    env = service_env(data, DEMO_EXIT="1", PORT=str(port), DEMO_SAMPLES=str(samples))
+    # twice on the same data, as a user runs it again: the second run makes new keys and sign-ins (key names are
+    # never reused; the second run once stopped there without a word)
+    for _ in range(2):
+        out, err = _run_demo(env)
+    active = [json.loads(line) for line in subprocess.run(
+        [str(REPO / ".venv/bin/mailroom"), "keys", "list", "--json"], env=env, capture_output=True, text=True,
+        check=True).stdout.splitlines()]
+    assert sorted(key["role"] for key in active if key["name"].startswith("demo-")) == ["admin", "station"]
     assert f"web UI            http://127.0.0.1:{port}/ui/   sign in as" in err
     printed = {name: (role, password) for name, role, password
                in re.findall(r"^ +(demo-[a-z]+) +([a-z]+) +password (\S+)$", err, re.MULTILINE)}
