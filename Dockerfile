@@ -28,7 +28,7 @@ RUN /opt/mailroom/bin/pip install --no-deps --no-build-isolation . \
 FROM python:3.11-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng tesseract-ocr-osd poppler-utils \
-      fonts-dejavu-core fonts-liberation curl \
+      fonts-dejavu-core fonts-liberation fonts-urw-base35 curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --create-home --uid 10001 mailroom \
  && mkdir -p /data && chown mailroom:mailroom /data

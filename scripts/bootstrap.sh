@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng tesseract-ocr-osd poppler-utils redis-server postgresql dovecot-imapd
-              fonts-dejavu-core fonts-liberation python3-venv chromium curl openssl)
+              fonts-dejavu-core fonts-liberation fonts-urw-base35 python3-venv chromium curl openssl)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
