@@ -81,6 +81,10 @@ for name in sys.argv[3:]:
         "pages": {p.number: p.text for p in doc.pages} if doc else {},
         "warnings": sorted({w.code for r in outcome.results for w in r.quality.warnings}),
         "rescan": any(r.rescan is not None for r in outcome.results),
+        # a page with no text that is neither blank, a separator sheet, nor named by a warning: silently empty
+        "silent": [p.number for p in (doc.pages if doc else []) if not p.text.strip() and not p.separator
+                   and not p.quality.blank and not p.quality.unreadable
+                   and not any(w.page in (p.number, None) for r in outcome.results for w in r.quality.warnings)],
         "error": outcome.error.code if outcome.error else None,
     }), flush=True)
 """
@@ -228,6 +232,10 @@ def main() -> None:
             print(f"  ratio pipeline / bare   : {(deg_self + deg_kids) / deg_bare:.3f}  (all {n} pages; the pages "
                   f"with text alone: {text_pipe / text_bare:.3f})")
 
+        silent = [f"{name} p{number}" for name, row in rows.items() for number in row["silent"]]
+        failed = [f"{name}: {row['error']}" for name, row in rows.items() if row["error"]]
+        print(f"\ndocuments failed: {len(failed)} {failed or ''}; documents with a page silently empty (no text, "
+              f"not blank, no separator, no warning): {len(silent)} {silent or ''}")
         costs = sorted(c for c, _ in page_costs)
         median = statistics.median(costs)
         worst = max(page_costs)
