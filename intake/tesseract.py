@@ -1,8 +1,9 @@
 """The Tesseract wrapper: the one place that runs the ``tesseract`` program.
 
 It owns the version and language check, the limits of every run (a CPU budget per page, RLIMIT_CPU, so that a
-busy machine does not cut a normal page short while a pathological page stays bounded; a wall clock of
-:data:`WALL_FACTOR` times that for a child that hangs), the environment of every OCR process
+busy machine does not cut a normal page short while a pathological page stays bounded; a child that uses no CPU
+for :data:`STALL_FACTOR` times that on the wall clock hangs and is ended, one that works may take up to
+:data:`WALL_FACTOR` times that), the environment of every OCR process
 (``OMP_THREAD_LIMIT=1``: parallelism comes from processes, never from OpenMP threads) and the translation of
 failures into :mod:`mailroom.errors`. It never writes temporary images: it is handed an image file that is
 already on disk (PGM/PBM/TIFF/JPEG ...) and runs Tesseract on it once.
@@ -39,7 +40,7 @@ from typing import IO, Protocol
 
 from mailroom.errors import ToolFailed, ToolMissing, ToolTimeout
 from mailroom.model import Block, Box, Line, Word, union_box
-from mailroom.settings import OCR_WALL_FACTOR, Settings
+from mailroom.settings import OCR_STALL_FACTOR, OCR_WALL_FACTOR, Settings
 
 _STDERR_TAIL_CHARS = 600
 _CHECK_TIMEOUT_SECONDS = 30.0
@@ -111,7 +112,20 @@ def _child_env() -> dict[str, str]:
 
 _PR_SET_PDEATHSIG = 1
 
-WALL_FACTOR = OCR_WALL_FACTOR  # the wall clock of a run: this many times its CPU budget (see the settings)
+WALL_FACTOR = OCR_WALL_FACTOR  # the most wall clock of a run: this many times its CPU budget (see the settings)
+STALL_FACTOR = OCR_STALL_FACTOR  # a run without CPU progress for this many times its budget hangs
+_STALL_PROGRESS_SECONDS = 0.05  # less CPU than this over a stall interval is no progress
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _child_cpu(pid: int) -> float | None:
+    """CPU seconds a running (or exited, not yet reaped) child used so far, from ``/proc``; None if unknown."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2:].split()  # after the command name, which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime, stime
 
 
 def _cpu_limit(budget: float) -> int:
@@ -154,13 +168,16 @@ def _read_all(stream: IO[bytes]) -> bytes:
 
 def _run(args: list[str], *, timeout: float, wall_timeout: float | None = None) -> _Run:
     """Run one program with a CPU budget of ``timeout`` seconds and a wall-clock limit (``wall_timeout``,
-    default :data:`WALL_FACTOR` times the budget), and measure exactly its CPU time. Either limit ends it with
-    :class:`ToolTimeout`: the kernel stops a child at its CPU budget (RLIMIT_CPU), a timer one that hangs.
+    default :data:`WALL_FACTOR` times the budget), and measure exactly its CPU time. Any limit ends it with
+    :class:`ToolTimeout`: the kernel stops a child at its CPU budget (RLIMIT_CPU); a watcher one that used no CPU
+    for :data:`STALL_FACTOR` times the budget (it hangs: a busy machine slows a child down, it does not stop it)
+    and one that reaches the wall-clock limit.
 
     The child is reaped with ``os.wait4`` (its own rusage, unaffected by other threads' children). Output goes
     to anonymous temporary files, so a chatty child can never block on a full pipe.
     """
     wall_timeout = timeout * WALL_FACTOR if wall_timeout is None else wall_timeout
+    stall = min(timeout * STALL_FACTOR, wall_timeout)
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         try:
@@ -175,13 +192,24 @@ def _run(args: list[str], *, timeout: float, wall_timeout: float | None = None) 
             raise ToolMissing(f"{args[0]} is not executable", tool=args[0]) from exc
         _limit_cpu(proc.pid, timeout)
         timed_out = threading.Event()
+        finished = threading.Event()
 
         def _kill() -> None:
             timed_out.set()
             with suppress(ProcessLookupError):
                 os.kill(proc.pid, signal.SIGKILL)
 
-        timer = threading.Timer(wall_timeout, _kill)
+        def _watch() -> None:
+            used = 0.0
+            while not finished.wait(min(stall, max(0.0, start + wall_timeout - time.perf_counter()))):
+                now = _child_cpu(proc.pid)
+                if (now is None or now - used < _STALL_PROGRESS_SECONDS
+                        or time.perf_counter() - start >= wall_timeout):
+                    _kill()
+                    return
+                used = now
+
+        timer = threading.Thread(target=_watch, name="tesseract-watch", daemon=True)
         timer.start()
         try:
             # Wait for the exit without reaping: the pid stays ours until wait4, so the timer can never
@@ -191,7 +219,7 @@ def _run(args: list[str], *, timeout: float, wall_timeout: float | None = None) 
             _kill()
             raise
         finally:
-            timer.cancel()
+            finished.set()
             timer.join()
             _, status, usage = os.wait4(proc.pid, 0)
             proc.returncode = os.waitstatus_to_exitcode(status)
@@ -199,7 +227,8 @@ def _run(args: list[str], *, timeout: float, wall_timeout: float | None = None) 
         cpu = usage.ru_utime + usage.ru_stime
         name = Path(args[0]).name
         if timed_out.is_set():
-            raise ToolTimeout(f"{name} did not finish within {wall_timeout:g} s", timeout=wall_timeout)
+            raise ToolTimeout(f"{name} did not finish within {wall:.0f} s (no CPU progress for {stall:g} s, or over "
+                              f"the wall clock's {wall_timeout:g} s)", timeout=wall_timeout)
         if proc.returncode == -signal.SIGXCPU or (proc.returncode == -signal.SIGKILL
                                                    and cpu >= _cpu_limit(timeout) - 0.05):
             raise ToolTimeout(f"{name} used up its CPU budget of {_cpu_limit(timeout)} s (after {wall:.0f} s)",

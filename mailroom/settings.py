@@ -22,10 +22,13 @@ def _default_models_cache() -> Path:
     return Path(cache) / "mailroom" / "default-models"
 
 
-OCR_WALL_FACTOR = 3.0
-"""A Tesseract run may take this many times its CPU budget (``ocr_timeout_seconds``) on the wall clock: a busy
-machine makes a page slower, not endless; the CPU limit bounds a pathological page, the wall clock a child that
-hangs without using CPU."""
+OCR_STALL_FACTOR = 3.0
+"""A Tesseract run that uses no CPU for this many times its CPU budget (``ocr_timeout_seconds``) on the wall clock
+hangs and is ended; one that is still using CPU is only slowed down by a busy machine and goes on (up to
+:data:`OCR_WALL_FACTOR`)."""
+OCR_WALL_FACTOR = 8.0
+"""The most a Tesseract run may take on the wall clock, as a multiple of its CPU budget, however busy the machine:
+the CPU limit bounds a pathological page, the stall check a child that hangs, this a machine that starves it."""
 
 
 class Settings(BaseSettings):
@@ -79,8 +82,9 @@ class Settings(BaseSettings):
     raster_dpi: int = Field(default=300, description="Resolution for rasterising PDF pages")
     ocr_language: str = Field(default="deu", description="Tesseract language(s), e.g. 'deu' or 'deu+eng'")
     ocr_timeout_seconds: float = Field(
-        default=180.0, description="CPU seconds one Tesseract run (one page) may use (RLIMIT_CPU); on the wall "
-        "clock it may take OCR_WALL_FACTOR (3) times that: a busy machine is slower, not stuck")
+        default=180.0, description="CPU seconds one Tesseract run (one page) may use (RLIMIT_CPU); a run "
+        "that uses no CPU for 3 times that on the wall clock hangs and is ended; one that works goes on up to 8 times "
+        "that: a busy machine is slower, not stuck")
     ocr_psm: int = Field(default=3, description="Tesseract page segmentation mode")
     separator_patches: str = Field(
         default="T,2", description="Patch codes that mark a separator sheet (comma-separated: T, 2, 3, 1, 4, 6)"

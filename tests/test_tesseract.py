@@ -9,6 +9,7 @@ import signal
 import subprocess
 import threading
 import time
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from reportlab.pdfbase.pdfmetrics import getAscentDescent, stringWidth
 from reportlab.pdfgen import canvas
 
 from intake import poppler
-from intake.tesseract import OcrEngine, TesseractEngine, parse_osd, parse_tsv
+from intake.tesseract import STALL_FACTOR, OcrEngine, TesseractEngine, parse_osd, parse_tsv
 from mailroom.errors import ToolFailed, ToolMissing, ToolTimeout
 from mailroom.settings import Settings
 
@@ -206,7 +207,7 @@ def _tesseract_child() -> int | None:
 
 def test_a_busy_machine_does_not_cut_a_normal_page_short(letter: tuple[Path, float], tmp_path: Path) -> None:
     """The reading gets no CPU for longer than its budget (SIGSTOP: as on a machine busy with other work); it is
-    not cut short, because the budget counts the CPU it used, and the wall clock allows three times that."""
+    not cut short, because the budget counts the CPU it used, and a child that works is not taken for hanging."""
     path, cpu = letter
     budget = math.ceil(2 * cpu) + 1
     engine = TesseractEngine(timeout=budget)
@@ -252,4 +253,70 @@ def test_a_page_over_its_cpu_budget_is_stopped_by_the_kernel(letter: tuple[Path,
     assert time.monotonic() - start < 120  # not the wall clock's 600 s
     assert raised.value.code == "tool_timeout" and 1.0 <= raised.value.details["cpu_seconds"] < 3.0
     assert not list(tmp_path.glob("core*")) and not list(Path.cwd().glob("core.*"))
+    assert _tesseract_child() is None
+
+
+def _duty_cycle(running: float, stopped: float, until: threading.Event) -> threading.Thread:
+    """Starve the Tesseract child: it runs ``running`` s, then is stopped ``stopped`` s, until ``until`` is set
+    (for good when ``running`` is 0): a machine far busier than the child's share of a core."""
+    def starve() -> None:
+        child = None
+        deadline = time.monotonic() + 30
+        while child is None and time.monotonic() < deadline:
+            child = _tesseract_child()
+            time.sleep(0.01)
+        while child is not None and not until.is_set():
+            with suppress(ProcessLookupError):
+                os.kill(child, signal.SIGSTOP)
+            if until.wait(stopped):
+                break
+            with suppress(ProcessLookupError):
+                os.kill(child, signal.SIGCONT)
+            until.wait(running)
+        if child is not None:
+            with suppress(ProcessLookupError):
+                os.kill(child, signal.SIGCONT)
+
+    thread = threading.Thread(target=starve)
+    thread.start()
+    return thread
+
+
+def test_a_starved_page_that_still_works_goes_on_past_the_stall_interval(
+    letter: tuple[Path, float], tmp_path: Path,
+) -> None:
+    """A share of a core so small (about a tenth: a machine ten times overbooked) that the run takes about 5 times
+    its budget on the wall clock, more than STALL_FACTOR (3) times, the earlier fixed wall clock: it uses CPU all
+    along, so it is not taken for hanging and reads the page within the default wall-clock limit (8 times)."""
+    path, cpu = letter
+    budget = math.ceil(cpu) + 1
+    engine = TesseractEngine(timeout=budget)
+    share = cpu / (5 * budget)
+    done = threading.Event()
+    starver = _duty_cycle(0.05, 0.05 * (1 / share - 1), done)
+    try:
+        out = engine.recognise(path, tmp_path / "starved", dpi=300, pdf=False)
+    finally:
+        done.set()
+        starver.join()
+    assert out.word_count > 100
+    assert out.wall_seconds > STALL_FACTOR * budget  # the earlier fixed wall clock (3x) cut such a page short
+
+
+def test_a_child_that_hangs_is_ended_after_the_stall_interval(letter: tuple[Path, float], tmp_path: Path) -> None:
+    """A child that uses no CPU at all (stopped for good) hangs: it is ended after STALL_FACTOR times its budget,
+    long before the wall-clock limit, and no Tesseract is left behind."""
+    path, _ = letter
+    engine = TesseractEngine(timeout=2, wall_timeout=600)
+    done = threading.Event()
+    starver = _duty_cycle(0, 3600, done)
+    start = time.monotonic()
+    try:
+        with pytest.raises(ToolTimeout, match="no CPU progress") as raised:
+            engine.recognise(path, tmp_path / "hangs", dpi=300, pdf=False)
+    finally:
+        done.set()
+        starver.join()
+    assert STALL_FACTOR * 2 - 1 <= time.monotonic() - start < 120  # the stall interval, not the wall clock's 600 s
+    assert raised.value.code == "tool_timeout"
     assert _tesseract_child() is None
