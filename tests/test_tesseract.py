@@ -205,6 +205,16 @@ def _tesseract_child() -> int | None:
     return None
 
 
+def _await_tesseract_child(seconds: float = 30) -> int | None:
+    """The pid of this process's Tesseract child once it runs (None if none starts within ``seconds``)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if (child := _tesseract_child()) is not None:
+            return child
+        time.sleep(0.01)
+    return None
+
+
 def test_a_busy_machine_does_not_cut_a_normal_page_short(letter: tuple[Path, float], tmp_path: Path) -> None:
     """The reading gets no CPU for longer than its budget (SIGSTOP: as on a machine busy with other work); it is
     not cut short, because the budget counts the CPU it used, and a child that works is not taken for hanging."""
@@ -213,11 +223,7 @@ def test_a_busy_machine_does_not_cut_a_normal_page_short(letter: tuple[Path, flo
     engine = TesseractEngine(timeout=budget)
 
     def starve() -> None:
-        child = None
-        deadline = time.monotonic() + 30
-        while child is None and time.monotonic() < deadline:
-            child = _tesseract_child()
-            time.sleep(0.01)
+        child = _await_tesseract_child()
         if child is not None:
             os.kill(child, signal.SIGSTOP)
             time.sleep(budget + 0.5)
@@ -251,7 +257,8 @@ def test_a_page_over_its_cpu_budget_is_stopped_by_the_kernel(letter: tuple[Path,
     with pytest.raises(ToolTimeout, match="CPU budget of 1 s") as raised:
         engine.recognise(tall_path, tmp_path / "over", dpi=300)
     assert time.monotonic() - start < 120  # not the wall clock's 600 s
-    assert raised.value.code == "tool_timeout" and 1.0 <= raised.value.details["cpu_seconds"] < 3.0
+    # about the budget: the kernel checks RLIMIT_CPU at its ticks, rusage counts a little differently on a busy machine
+    assert raised.value.code == "tool_timeout" and 0.8 <= raised.value.details["cpu_seconds"] < 3.0
     assert not list(tmp_path.glob("core*")) and not list(Path.cwd().glob("core.*"))
     assert _tesseract_child() is None
 
@@ -260,11 +267,7 @@ def _duty_cycle(running: float, stopped: float, until: threading.Event) -> threa
     """Starve the Tesseract child: it runs ``running`` s, then is stopped ``stopped`` s, until ``until`` is set
     (for good when ``running`` is 0): a machine far busier than the child's share of a core."""
     def starve() -> None:
-        child = None
-        deadline = time.monotonic() + 30
-        while child is None and time.monotonic() < deadline:
-            child = _tesseract_child()
-            time.sleep(0.01)
+        child = _await_tesseract_child()
         while child is not None and not until.is_set():
             with suppress(ProcessLookupError):
                 os.kill(child, signal.SIGSTOP)
@@ -286,11 +289,12 @@ def test_a_starved_page_that_still_works_goes_on_past_the_stall_interval(
     letter: tuple[Path, float], tmp_path: Path,
 ) -> None:
     """A share of a core so small (about a tenth: a machine ten times overbooked) that the run takes about 5 times
-    its budget on the wall clock, more than STALL_FACTOR (3) times, the earlier fixed wall clock: it uses CPU all
-    along, so it is not taken for hanging and reads the page within the default wall-clock limit (8 times)."""
+    its budget on the wall clock or more (more still if the machine is busy besides), more than STALL_FACTOR (3)
+    times, where the earlier fixed wall clock ended it: it uses CPU all along, so it is not taken for hanging. (The
+    wall-clock limit is set far out here: only the stall check is under test, not how busy the test machine is.)"""
     path, cpu = letter
     budget = math.ceil(cpu) + 1
-    engine = TesseractEngine(timeout=budget)
+    engine = TesseractEngine(timeout=budget, wall_timeout=100 * budget)
     share = cpu / (5 * budget)
     done = threading.Event()
     starver = _duty_cycle(0.05, 0.05 * (1 / share - 1), done)
