@@ -79,7 +79,9 @@ cleanup() {
   exit "$rc"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+INSIDE=""
+# ended from outside: end the chroot's namespace (unshare --kill-child takes every process in it along) first
+trap 'if [ -n "$INSIDE" ]; then kill -TERM "$INSIDE" 2> /dev/null; wait "$INSIDE" 2> /dev/null; fi; exit 130' INT TERM
 
 say "commit $SHA of $REPO; user $RUN_USER; $RUNS run(s); root $ROOT; mirror $MIRROR"
 t0=$(date +%s)
@@ -160,6 +162,9 @@ EOF
 rc=0
 ROOT="$ROOT" LOGDIR="$LOGDIR" SUMMARY="$SUMMARY" RUN_USER="$RUN_USER" HOME_DIR="$HOME_DIR" RUNS="$RUNS" \
   DO_DEMO="$DO_DEMO" DO_TEST="$DO_TEST" NICE="$NICE" PYTEST_ARGS="${PYTEST_ARGS[*]:-}" \
-  unshare --mount --pid --fork --kill-child --propagation private --mount-proc bash "$LOGDIR/inside.sh" || rc=$?
+  unshare --mount --pid --fork --kill-child --propagation private --mount-proc bash "$LOGDIR/inside.sh" &
+INSIDE=$!  # in the background, so that a TERM or Ctrl-C to this script is handled at once (the trap ends it)
+wait "$INSIDE" || rc=$?
+INSIDE=""
 say "total $(( $(date +%s) - t0 )) s"
 exit "$rc"
