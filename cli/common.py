@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
-from cli.commands import COMMANDS, EVAL_COMMANDS, registered
+from cli.registry import COMMANDS, EVAL_COMMANDS, registered
 from mailroom.errors import ConfigurationError, FileNotFound, MailroomError
 from mailroom.logs import configure_logging
 from mailroom.settings import Settings

@@ -44,13 +44,13 @@ def test_a_rule_set_is_checked_once_per_text() -> None:
 
 
 def test_the_command_tables_name_every_command_where_it_is_defined() -> None:
-    """``cli.commands.COMMANDS`` / ``EVAL_COMMANDS`` (what a start imports for a command) agree with what each
+    """``cli.registry.COMMANDS`` / ``EVAL_COMMANDS`` (what a start imports for a command) agree with what each
     module really registers: a command added to a module without its line there would be missing."""
     import typer
 
-    from cli.commands import COMMANDS, EVAL_COMMANDS, module_names, registered
     from cli.common import eval_app
     from cli.main import app  # noqa: F401  (defines ``eval ocr``)
+    from cli.registry import COMMANDS, EVAL_COMMANDS, module_names, registered
 
     top = {name: module for module in module_names() for name in typer.main.get_group(registered(module)).commands}
     assert top == COMMANDS
@@ -79,8 +79,8 @@ def test_a_command_imports_only_its_own_module() -> None:
 def test_help_lists_every_command_with_its_text() -> None:
     from typer.testing import CliRunner
 
-    from cli.commands import COMMANDS
     from cli.main import app
+    from cli.registry import COMMANDS
 
     shown = CliRunner().invoke(app, ["--help"], terminal_width=200)
     assert shown.exit_code == 0

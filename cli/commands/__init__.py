@@ -2,65 +2,7 @@
 
 Each module defines ``app = typer.Typer(...)`` and ``NAME`` (the sub-command), or ``register(app)`` for
 top-level commands (and ``eval`` sub-commands, added to ``cli.common.eval_app``). A module is imported only when
-one of its commands is asked for (run, or listed by ``--help``): a start of ``mailroom process`` or ``mailroom
-worker`` does not pay for the imports of every other command (issue 16: start-up CPU). :data:`COMMANDS` and
-:data:`EVAL_COMMANDS` say which module holds which command; ``tests/test_cli_bad_input.py`` checks them against
-what the modules really define. The modules belong to the composition root: they may import every package, the
-core modules of ``mailroom`` never import them.
+one of its commands is asked for: :mod:`cli.registry` says which module holds which command and loads it. The
+modules belong to the composition root: they may import every package, the core modules of ``mailroom`` never
+import them.
 """
-
-from __future__ import annotations
-
-import functools
-import importlib
-import pkgutil
-
-import typer
-
-#: Top-level command -> the module of this package that defines it, in the order ``mailroom --help`` lists them
-#: after the commands of ``cli.main`` (``version``, ``doctor``, ``process``, ``eval``).
-COMMANDS: dict[str, str] = {
-    "upload": "client",
-    "train": "recognition",
-    "worker": "service",
-    "serve": "service",
-    "watch": "stations",
-    "separator-sheet": "stations",
-    "audit": "audit",
-    "directory": "directory",
-    "documents": "documents",
-    "health": "health",
-    "keys": "keys",
-    "mail": "mail",
-    "models": "recognition",
-    "rules": "rules",
-    "suppliers": "suppliers",
-    "users": "users",
-    "webhooks": "webhooks",
-}
-
-#: ``eval`` sub-command -> its module (``eval ocr`` is ``cli.main``'s own).
-EVAL_COMMANDS: dict[str, str] = {
-    "invoices": "invoices",
-    "routing": "recognition",
-}
-
-
-def module_names() -> list[str]:
-    """Every command module of this package (for the check that the tables above are complete)."""
-    return sorted(info.name for info in pkgutil.iter_modules(__path__))
-
-
-@functools.cache
-def registered(module_name: str) -> typer.Typer:
-    """The module's top-level commands and groups on a Typer of their own (imported and registered once per
-    process; ``eval`` sub-commands go to ``cli.common.eval_app`` as a side effect of ``register``)."""
-    module = importlib.import_module(f"{__name__}.{module_name}")
-    holder = typer.Typer()
-    register = getattr(module, "register", None)
-    if callable(register):
-        register(holder)
-    sub = getattr(module, "app", None)
-    if isinstance(sub, typer.Typer):
-        holder.add_typer(sub, name=getattr(module, "NAME", module_name))
-    return holder
