@@ -80,8 +80,9 @@ cleanup() {
 }
 trap cleanup EXIT
 INSIDE=""
-# ended from outside: end the chroot's namespace (unshare --kill-child takes every process in it along) first
-trap 'if [ -n "$INSIDE" ]; then kill -TERM "$INSIDE" 2> /dev/null; wait "$INSIDE" 2> /dev/null; fi; exit 130' INT TERM
+# ended from outside: end the chroot's namespace first. unshare --fork ignores TERM and INT while it waits for its
+# child, so it gets KILL, and --kill-child takes every process in the namespace along
+trap 'if [ -n "$INSIDE" ]; then kill -KILL "$INSIDE" 2> /dev/null; wait "$INSIDE" 2> /dev/null; fi; exit 130' INT TERM
 
 say "commit $SHA of $REPO; user $RUN_USER; $RUNS run(s); root $ROOT; mirror $MIRROR"
 t0=$(date +%s)

@@ -264,12 +264,13 @@ def test_low_contrast_and_faint_pages_are_read_not_blank(tmp_path: Path, paper: 
 def test_faint_print_is_never_read_worse_than_bare_tesseract_reads_it(tmp_path: Path, paper: int, ink: int) -> None:
     """Faint print that Tesseract's own global threshold separates (175 on 240) is given to it as it is (stretched
     and thresholded it read worse than bare Tesseract); fainter print (195 on 240), where that threshold falls
-    into the paper's noise and bare Tesseract reads nothing, is stretched and thresholded and read."""
+    into the paper's noise and bare Tesseract reads nothing, is stretched and thresholded and read. (Bare Tesseract
+    spends a minute of CPU and more on that noise: after 20 s it counts as having read nothing.)"""
     original, text = letter(200)
     page = pf.scan_grey(original, paper=paper, ink=ink, seed=9)
     prepared = pp.prepare_page(page, 200)
     ours = cer(text, pf.tesseract_text(prepared.image, tmp_path))
-    bare = cer(text, pf.tesseract_text(page, tmp_path))
+    bare = cer(text, pf.tesseract_text(page, tmp_path, cpu_seconds=20, gave_up_reads_nothing=True))
     assert ours <= bare + 0.002
     assert ours < 0.1
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import itertools
 import json
@@ -20,6 +21,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from servicekit import read_only
 from sqlalchemy import Engine, func, inspect, select, text
 
 from mailroom.errors import BlobCorrupt, BlobNotFound, StorageUnavailable
@@ -138,6 +140,34 @@ def test_unopenable_database_raises_storage_unavailable(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'not-a-dir' / 'db.sqlite3'}")
     with pytest.raises(StorageUnavailable):
         make_engine(settings)
+
+
+def test_a_data_dir_read_only_for_a_while_leaves_no_read_only_connections_behind(
+    engine: Engine, settings: Settings
+) -> None:
+    """SQLite opens a file it may not write read-only without a word, and the WAL index such a connection maps is
+    shared by every connection of the process to that file. A connection from the read-only time left in the pool,
+    or a closed one whose failed statement still holds its files until the garbage collector runs, kept a worker's
+    writes failing with "attempt to write a readonly database" long after the directory was writable again."""
+    with session_scope(engine) as session:
+        _receive(session)
+    was_enabled = gc.isenabled()
+    gc.disable()  # healing must not wait for the cyclic garbage collector (a worker runs it seldom)
+    try:
+        with read_only(settings.data_dir):
+            engine.dispose()  # the connections from here on are opened while the directory is read-only
+            for _ in range(3):
+                with session_scope(engine, readonly=True) as session:
+                    assert session.scalar(select(func.count()).select_from(DocumentRow)) == 1
+                with pytest.raises(StorageUnavailable, match="readonly"), session_scope(engine) as session:
+                    _receive(session, sha256=SHA_B, original_sha=SHA_B)
+        with session_scope(engine) as session:  # at once, not after some retries
+            _receive(session, sha256=SHA_B, original_sha=SHA_B)
+        with session_scope(engine, readonly=True) as session:
+            assert session.scalar(select(func.count()).select_from(DocumentRow)) == 2
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def test_readonly_session_does_not_wait_for_writer(engine: Engine) -> None:

@@ -144,8 +144,42 @@ def _on_handle_error(context: ExceptionContext) -> None:
     if context.is_pre_ping:  # the pool handles a dead connection found by pre-ping itself
         return
     error = context.sqlalchemy_exception or context.original_exception
+    poisoned = _poisoned_sqlite_engine(context)
+    if poisoned is not None:
+        # SQLite opens a file it may not write (a data directory remounted read-only, say) read-only without a
+        # word, and the WAL index such a connection maps is shared by every connection of the process to that
+        # file: one of them left in a pool keeps them all read-only after the directory is writable again. So
+        # this connection is dropped, and every pool of the process on that file is emptied.
+        context.is_disconnect = True
+        cursor = getattr(context.execution_context, "cursor", None)
+        if cursor is not None:  # SQLAlchemy leaves a disconnected cursor open: its statement would keep the
+            cursor.close()  # closed connection's files open (a "zombie") until the garbage collector runs
+        _dispose_sqlite_engines(poisoned.url)
     if is_unavailable(error) or (context.is_disconnect and error is not None):
         raise _unavailable(error) from error
+
+
+# SQLite errors after which a pooled connection is not to be trusted again (a lock is only a wait).
+_SQLITE_POISONING_MESSAGES = ("readonly database", "disk i/o error", "unable to open database file")
+_SQLITE_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def _poisoned_sqlite_engine(context: ExceptionContext) -> Engine | None:
+    """The SQLite engine whose connections the error in ``context`` makes untrustworthy, else ``None``."""
+    if context.engine is None or context.engine.dialect.name != "sqlite":
+        return None
+    message = str(context.original_exception).lower()
+    return context.engine if any(fragment in message for fragment in _SQLITE_POISONING_MESSAGES) else None
+
+
+def _dispose_sqlite_engines(url: Any) -> None:
+    """Close the pooled connections of every engine of this process on the SQLite file ``url`` names (checked-out
+    ones are closed when they are given back, or invalidated like the failing one)."""
+    for engine in list(_SQLITE_ENGINES):
+        if engine.url == url:
+            engine.dispose()
+
+
 
 
 # --- engine ---------------------------------------------------------------------------------------------
@@ -179,6 +213,7 @@ def make_engine(
     url = make_url(settings.resolved_database_url)
     if url.get_backend_name() == "sqlite":
         engine = _make_sqlite_engine(settings.resolved_database_url, busy_timeout_s=busy_timeout_s, echo=echo)
+        _SQLITE_ENGINES.add(engine)
     else:
         engine = create_engine(url, pool_pre_ping=True, echo=echo)
     event.listen(engine, "handle_error", _on_handle_error)
