@@ -15,8 +15,8 @@ signature, persons' names, street addresses, dates or numbers; everyday letter w
   sender writing again.
 * **learned words**: the words that at least two corrected letters of one postbox share (:meth:`vocabulary`;
   a compound's head or first part and one OCR slip count as the same word, :func:`terms_match`), each weighted by
-  its rarity in the town's stored mail (:class:`TownWords`, inverse document frequency over the newest
-  :data:`TOWN_DOCUMENTS` documents), by how many corrected letters confirm it (fully from
+  its rarity in the town's decided mail of the other postboxes (:class:`TownWords`, document frequency over the
+  newest :data:`TOWN_DOCUMENTS` decided documents; the letter being decided is not counted), by how many corrected letters confirm it (fully from
   :data:`CONFIRMING_LETTERS`) and less when corrected letters of other postboxes have it too. A new letter's
   learned words add ``their weight / WORDS_PER_VOTE`` votes. This is what lets letters of one kind in different
   senders' own words teach each other: they share a few rare words ("Stolperstein", "Gedenk-", "verlegen"), not
@@ -33,6 +33,7 @@ the corrections into the models; the memory keeps the newest :data:`MAX_REMEMBER
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable, Iterable
@@ -47,7 +48,7 @@ from classifiers.responsibilities import readable_body
 from classifiers.samples import Sample, sample_from_document
 from mailroom.model import Document
 from mailroom.storage.labels import LabelKind, LabelRow, training_labels
-from mailroom.storage.models import DocumentContentRow
+from mailroom.storage.models import DocumentContentRow, DocumentRow, DocumentState
 
 OverruledBy = Callable[[Sample, str], frozenset[tuple[str, str]]]
 
@@ -162,13 +163,24 @@ def terms_match(a: str, b: str) -> bool:
 
 
 class TownWords:
-    """How often a term occurs in the town's stored mail (document frequency): the rarer, the more a shared
+    """How often a term occurs in the town's decided mail (document frequency): the rarer, the more a shared
     term says about a kind. A young town's few letters are padded with :data:`PRIOR_DOCUMENTS` letters that
-    have none of the terms (every term not in the everyday list counts as fairly rare until mail says otherwise)."""
+    have none of the terms (every term not in the everyday list counts as fairly rare until mail says otherwise).
+    Where the postbox of each letter is known, a term's rarity for a postbox counts only the *other* postboxes'
+    mail: letters of a kind that went to its postbox (routed there, or corrected there) do not make the kind's
+    words common."""
 
-    def __init__(self, frequencies: dict[str, int] | None = None, documents: int = 0) -> None:
+    def __init__(
+        self,
+        frequencies: dict[str, int] | None = None,
+        documents: int = 0,
+        by_postbox: dict[str, dict[str, int]] | None = None,
+        postbox_documents: dict[str, int] | None = None,
+    ) -> None:
         self.df = dict(frequencies or {})
         self.documents = documents
+        self.by_postbox = by_postbox  # None: postboxes unknown (the own-letters count is subtracted instead)
+        self.postbox_documents = dict(postbox_documents or {})
 
     @classmethod
     def of(cls, letters: Iterable[set[str]]) -> TownWords:
@@ -181,29 +193,72 @@ class TownWords:
         return cls(df, n)
 
     @classmethod
+    def of_decided(cls, letters: Iterable[tuple[set[str], str | None]]) -> TownWords:
+        """From decided letters: their terms and the postbox each went to (None: not in a postbox yet)."""
+        df: dict[str, int] = {}
+        by_box: dict[str, dict[str, int]] = {}
+        box_docs: dict[str, int] = {}
+        n = 0
+        for terms, postbox in letters:
+            n += 1
+            if postbox:
+                box_docs[postbox] = box_docs.get(postbox, 0) + 1
+                counts = by_box.setdefault(postbox, {})
+            for term in terms:
+                df[term] = df.get(term, 0) + 1
+                if postbox:
+                    counts[term] = counts.get(term, 0) + 1
+        return cls(df, n, by_box, box_docs)
+
+    @classmethod
     def load(cls, session: Session) -> TownWords:
-        """The newest :data:`TOWN_DOCUMENTS` stored documents' terms (cached per document and version)."""
+        """The newest :data:`TOWN_DOCUMENTS` *decided* documents' terms (cached per document and version) and
+        postboxes. A letter still in the pipeline (the one being decided) is not the town's mail yet: counted, it
+        would make its own words look common."""
         rows = session.execute(
-            select(DocumentContentRow.document_id, DocumentContentRow.updated_at)
+            select(DocumentContentRow.document_id, DocumentContentRow.updated_at, DocumentRow.result_json)
+            .join(DocumentRow, DocumentRow.id == DocumentContentRow.document_id)
+            .where(DocumentRow.state.in_(_DECIDED))
             .order_by(DocumentContentRow.updated_at.desc())
             .limit(TOWN_DOCUMENTS)
         ).all()
-        missing = [doc_id for doc_id, updated in rows if (doc_id, str(updated)) not in _TERMS_CACHE]
+        missing = [doc_id for doc_id, updated, _ in rows if (doc_id, str(updated)) not in _TERMS_CACHE]
         if missing:
             for doc_id, content, updated in session.execute(
                 select(DocumentContentRow.document_id, DocumentContentRow.content_json,
                        DocumentContentRow.updated_at).where(DocumentContentRow.document_id.in_(missing))
             ):
                 _remember_terms((doc_id, str(updated)), content)
-        return cls.of(_TERMS_CACHE.get((doc_id, str(updated)), set()) for doc_id, updated in rows)
+        return cls.of_decided(
+            (_TERMS_CACHE.get((doc_id, str(updated)), set()), _routed_postbox(result))
+            for doc_id, updated, result in rows
+        )
 
-    def rarity(self, term: str, own_letters: int = 0, own_documents: int = 0) -> float:
+    def rarity(self, term: str, own_letters: int = 0, own_documents: int = 0, postbox: str | None = None) -> float:
         """1 (in none of the other mail) .. 0 (in :data:`COMMON_SHARE` of it or more), linear in the share of the
-        town's mail that has the term, not counting ``own_letters`` of ``own_documents`` (the corrected letters that
-        taught it: a kind's words are not common because the kind was corrected)."""
-        others = max(0, self.df.get(term, 0) - own_letters)
-        documents = max(0, self.documents - own_documents) + PRIOR_DOCUMENTS
+        town's mail that has the term, not counting the mail of ``postbox`` when the postboxes are known, else not
+        counting ``own_letters`` of ``own_documents`` (the corrected letters that taught it: a kind's words are not
+        common because the kind was corrected)."""
+        if self.by_postbox is not None and postbox is not None:
+            others = self.df.get(term, 0) - self.by_postbox.get(postbox, {}).get(term, 0)
+            documents = self.documents - self.postbox_documents.get(postbox, 0) + PRIOR_DOCUMENTS
+        else:
+            others = max(0, self.df.get(term, 0) - own_letters)
+            documents = max(0, self.documents - own_documents) + PRIOR_DOCUMENTS
         return max(0.0, 1.0 - others / documents / COMMON_SHARE)
+
+
+_DECIDED = (DocumentState.ROUTED.value, DocumentState.REVIEW.value)
+
+
+def _routed_postbox(result_json: str | None) -> str | None:
+    """The postbox a decided document is in (routed, or routed by a reviewer), from its stored result."""
+    try:
+        routing = (json.loads(result_json) if result_json else {}).get("routing") or {}
+    except ValueError:
+        return None
+    postbox = routing.get("postbox") if routing.get("status") == "routed" else None
+    return postbox if isinstance(postbox, str) else None
 
 
 _TERMS_CACHE: dict[tuple[str, str], set[str]] = {}
@@ -330,7 +385,7 @@ class CorrectionMemory:
                 if support < 2:
                     continue
                 contrary = sum(1 for e in self.remembered if e.postbox != box and e.terms & similar)
-                rarity = self.town.rarity(term, support, len(letters))
+                rarity = self.town.rarity(term, support, len(letters), postbox=box)
                 learned.append(LearnedTerm(term, box, support, contrary, rarity))
             out[box] = learned
         return out

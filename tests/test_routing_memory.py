@@ -132,6 +132,23 @@ def test_words_common_in_the_towns_mail_are_no_evidence() -> None:
     assert "stolperstei" not in common.shared_words(letter).get("schulamt", {})
 
 
+def test_a_kinds_letters_in_its_own_postbox_do_not_make_its_words_common() -> None:
+    """Rarity by postbox: letters of the kind that went to its postbox (routed there or corrected there) are not
+    'other mail'; the same letters in other postboxes are (a young town's handful of letters would otherwise make
+    the kind's own words common: the fourth letter of a kind stayed in review)."""
+    samples = [_recognition(s, b).sample for s, b in STONES[:3]]
+    letter = _recognition(*STONES[3]).sample
+    terms = [letter_terms(s) for s in [*samples, letter]]
+    own = TownWords.of_decided([(t, "schulamt") for t in terms] * 30 + [(set(), "tiefbau")] * 50)
+    assert own.rarity("stolperstei", postbox="schulamt") == 1.0
+    assert own.rarity("stolperstei", postbox="tiefbau") == 0.0  # elsewhere the word is all over the mail
+    memory = CorrectionMemory.from_examples([(s, "schulamt") for s in samples], town=own)
+    assert "stolperstei" in memory.shared_words(letter).get("schulamt", {})
+    elsewhere = TownWords.of_decided([(t, "umweltamt") for t in terms] * 30 + [(set(), "tiefbau")] * 50)
+    memory = CorrectionMemory.from_examples([(s, "schulamt") for s in samples], town=elsewhere)
+    assert "stolperstei" not in memory.shared_words(letter).get("schulamt", {})
+
+
 def test_terms_match_compound_heads_modifiers_and_ocr_slips() -> None:
     assert terms_match("stein", "gedenkstein")  # the compound's head
     assert terms_match("gedenk", "gedenkfeier")  # its first part, when long enough
