@@ -147,6 +147,88 @@ KINDS: dict[str, tuple[str, list[tuple[str, str]]]] = {
          "für den Grundbucheintrag benötige ich eine amtliche Bescheinigung, dass unserem Grundstück die "
          "Hausnummer 3b zugeteilt wurde. Die Vergabe erfolgte vermutlich im letzten Jahr."),
     ]),
+    # kinds added in the sixth session: fewer shared words between senders (synonyms, other occasions of the
+    # kind), as independent letters of one kind have
+    "defibrillator": ("ordnungsamt", [
+        ("Defibrillator am Marktplatz",
+         "in unserer Nachbarschaft leben viele ältere Menschen. Wir regen an, am Marktplatz einen öffentlich "
+         "zugänglichen Defibrillator aufzuhängen. Im Notfall zählt jede Minute bis der Rettungswagen kommt."),
+        ("Laien-Defi im Sportpark",
+         "nach einem Herzstillstand eines Zuschauers beim Fußballturnier fragen wir, ob die Stadt am Sportpark "
+         "ein AED-Gerät bereitstellen kann. Unser Verein würde die Wartung des Defis übernehmen."),
+        ("Standorte von Defibrillatoren",
+         "gibt es in Musterstadt eine Karte, wo Defibrillatoren hängen? Ich bin Ersthelfer und möchte wissen, "
+         "welche Geräte rund um die Uhr erreichbar sind."),
+        ("Spende eines AED",
+         "unsere Apotheke möchte der Stadt ein automatisiertes externes Wiederbelebungsgerät schenken. Wer "
+         "entscheidet über den Standort und wer kontrolliert Akku und Elektroden?"),
+        ("Gerät zur Wiederbelebung am Bahnhof defekt",
+         "der Kasten mit dem Defibrillator am Bahnhofsvorplatz ist aufgebrochen, das Gerät fehlt. Bitte "
+         "sorgen Sie für Ersatz, bevor jemand mit Herzstillstand darauf angewiesen ist."),
+        ("Schulung Herzdruckmassage",
+         "unser Seniorentreff wünscht eine Einweisung in die Reanimation mit dem neuen AED in der Stadthalle. "
+         "Kann die Stadt eine Schulung vermitteln?"),
+    ]),
+    "buecherschrank": ("schulamt", [
+        ("Offener Bücherschrank im Stadtpark",
+         "wir möchten im Stadtpark einen offenen Bücherschrank aufstellen, in den jeder Bücher legen und "
+         "herausnehmen kann. Eine Schreinerei baut ihn kostenlos. Brauchen wir dafür eine Erlaubnis?"),
+        ("Bücherzelle in der alten Telefonzelle",
+         "die ausgediente Telefonzelle am Lindenplatz könnte eine Bücherzelle werden. Unser Leseclub würde "
+         "sie betreuen und Romane, Kinderbücher und Sachbücher hineinstellen."),
+        ("Tauschregal verschmutzt",
+         "das Büchertauschregal vor der Bücherei ist voller nasser Zeitschriften und Müll. Wer kümmert sich "
+         "darum? Früher war es ein schöner Ort zum Stöbern."),
+        ("Lesestoff zum Mitnehmen",
+         "ich habe drei Kisten Romane aus einem Nachlass. Darf ich sie in den Bücherschrank am Rathaus legen "
+         "oder gibt es eine andere Stelle, die Bücherspenden annimmt?"),
+        ("Patenschaft für die Bücherbox",
+         "als pensionierte Lehrerin würde ich die Pflege der Bücherbox in der Siedlung Sonnenhang übernehmen: "
+         "aussortieren, ordnen, kleine Lesungen für Kinder."),
+        ("Zweiter Bücherschrank für die Südstadt",
+         "der Bücherschrank in der Innenstadt wird rege genutzt. In der Südstadt fehlt so ein Angebot zum "
+         "Tauschen von Büchern. Kann die Stadt einen Standort nennen?"),
+    ]),
+    "imkerei": ("umweltamt", [
+        ("Bienenvölker auf städtischer Wiese",
+         "ich bin Hobbyimker und suche einen Platz für vier Bienenvölker. Die Streuobstwiese am Mühlbach "
+         "gehört der Stadt. Wäre eine Aufstellung der Beuten dort möglich?"),
+        ("Bienenschwarm im Garten",
+         "in unserer Hecke hängt seit heute Morgen ein großer Schwarm. Die Kinder haben Angst. Gibt es einen "
+         "Imker, den die Stadt vermitteln kann, der die Bienen einfängt?"),
+        ("Blühstreifen für Insekten",
+         "wir regen an, die Rasenflächen an der Umgehungsstraße als Bienenweide einzusäen. Wildbienen und "
+         "Hummeln finden in der Stadt kaum noch Nahrung."),
+        ("Honig vom Rathausdach",
+         "andere Städte halten Bienen auf dem Rathausdach und verkaufen den Stadthonig. Unser Imkerverein "
+         "würde die Völker betreuen. Hat die Stadt Interesse?"),
+        ("Faulbrut gemeldet",
+         "in meinem Bienenstand wurde Amerikanische Faulbrut festgestellt. Der Tierarzt sagt, ich solle die "
+         "Stadt informieren. Welche Sperrmaßnahmen gelten jetzt für die Imker im Umkreis?"),
+        ("Insektenhotel und Wildbienen an der Grundschule",
+         "unsere Umwelt-AG hat ein Insektenhotel gebaut und möchte es mit einer Bienenweide auf dem Grünstreifen "
+         "neben dem Schulhof ergänzen. Wer muss zustimmen?"),
+    ]),
+    "mobilfunk": ("bauaufsicht", [
+        ("Mobilfunkmast neben dem Kindergarten",
+         "auf dem Dach des Hauses Gartenstraße 9 wird ein Mobilfunkmast errichtet, keine 50 Meter vom "
+         "Kindergarten. Liegt dafür eine Genehmigung vor?"),
+        ("Sendeanlage auf dem Nachbargrundstück",
+         "seit zwei Wochen steht auf der Wiese hinter uns ein Gittermast mit Antennen. Niemand hat uns "
+         "informiert. Ist diese Funkanlage zulässig und wer hat sie erlaubt?"),
+        ("Antennenanlage auf unserem Mehrfamilienhaus",
+         "ein Netzbetreiber möchte unser Dach mieten und dort 5G-Antennen montieren. Braucht die "
+         "Eigentümergemeinschaft für die Dachantenne einen Antrag bei der Stadt?"),
+        ("Funkmast: Abstand und Höhe",
+         "der neue Funkmast am Ortsrand ist 40 Meter hoch. Wir bitten um Einsicht in die Unterlagen und um "
+         "Auskunft, welche Abstände zu Wohnhäusern eingehalten werden müssen."),
+        ("Widerspruch gegen den Sendemast",
+         "wir Anwohner der Birkenallee sind gegen den geplanten Sendemast. Bitte nehmen Sie unseren "
+         "Widerspruch zu den Akten und teilen Sie mit, ob der Mast schon genehmigt ist."),
+        ("Mast für Handyempfang im Gewerbegebiet",
+         "unsere Firma möchte auf dem eigenen Hof einen zwölf Meter hohen Mast mit Mobilfunkantenne für "
+         "besseren Handyempfang aufstellen. Ist das genehmigungsfrei?"),
+    ]),
 }
 
 
@@ -179,6 +261,8 @@ def main() -> None:
     for k, (kind, (postbox, letters)) in enumerate(KINDS.items()):
         for i, (subject, body) in enumerate(letters):
             stem = f"DEV-{k + 1}{i + 1}"
+            if (HERE / f"{stem}.pdf").exists():  # written before: keep the file that was measured
+                continue
             sender = SENDERS[(i + k) % len(SENDERS)]
             draw(HERE / f"{stem}.pdf", TOWN if (i + k) % 2 else TOWN2, subject, body, sender)
             truth = {"postbox": postbox, "addressing": "town", "kind": kind, "occasion": subject,
