@@ -13,14 +13,14 @@ signature, persons' names, street addresses, dates or numbers; everyday letter w
   words' character grams, subject words counting :data:`SUBJECT_WEIGHT` times); every remembered letter at least
   :data:`MIN_SIMILARITY` similar is a vote of ``similarity / FULL_SIMILARITY`` (at most 1). This catches the same
   sender writing again.
-* **learned words**: the words that at least two corrected letters of one postbox share (:meth:`vocabulary`;
-  a compound's head or first part and one OCR slip count as the same word, :func:`terms_match`), each weighted by
-  its rarity in the town's decided mail of the other postboxes (:class:`TownWords`, document frequency over the
-  newest :data:`TOWN_DOCUMENTS` decided documents; the letter being decided is not counted), by how many corrected letters confirm it (fully from
-  :data:`CONFIRMING_LETTERS`) and less when corrected letters of other postboxes have it too. A new letter's
-  learned words add ``their weight / WORDS_PER_VOTE`` votes. This is what lets letters of one kind in different
-  senders' own words teach each other: they share a few rare words ("Stolperstein", "Gedenk-", "verlegen"), not
-  their wording. A single correction teaches no words.
+* **learned words**: the words that at least two corrected letters of one postbox share (:meth:`vocabulary`; a
+  compound's head or first part and one OCR slip count as the same word, :func:`terms_match`), each weighted by its
+  rarity in the town's decided mail of the other postboxes (:class:`TownWords`, document frequency over the newest
+  :data:`TOWN_DOCUMENTS` decided documents; the letter being decided is not counted), by how many corrected letters
+  confirm it (fully from :data:`CONFIRMING_LETTERS`) and less when corrected letters of other postboxes have it too. A
+  new letter's learned words add ``their weight / WORDS_PER_VOTE`` votes. This is what lets letters of one kind in
+  different senders' own words teach each other: they share a few rare words ("Stolperstein", "Gedenk-", "verlegen"),
+  not their wording. A single correction teaches no words.
 
 :mod:`routing.decision` multiplies a postbox's score by ``exp(MEMORY_STRENGTH * (votes - CONTRARY_WEIGHT * other
 postboxes' votes))`` (:func:`memory_factors`); when reviewers disagreed on letters like this one (another postbox
