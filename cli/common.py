@@ -7,6 +7,7 @@ The command modules (``cli.commands.*``) and ``cli.main`` import this module, ne
 
 from __future__ import annotations
 
+import functools
 import getpass
 import os
 import sys
@@ -16,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import typer
-from rich.console import Console
 from typer.core import TyperGroup
 
 from cli.registry import COMMANDS, EVAL_COMMANDS, registered
@@ -25,6 +25,7 @@ from mailroom.logs import configure_logging
 from mailroom.settings import Settings
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session
 
@@ -33,8 +34,22 @@ if TYPE_CHECKING:
 CLICK_EXCEPTION: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
 
+class StderrConsole:
+    """rich's console on stderr, made at its first use: rich's console is some 30 modules that a worker or the API
+    never needs (start-up CPU, issue 16). Everything else is the console's (``err.print``, ``err.is_terminal``)."""
+
+    @functools.cached_property
+    def console(self) -> Console:
+        from rich.console import Console
+
+        return Console(stderr=True, soft_wrap=True)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.console, name)
+
+
 #: Messages for people (progress, errors) go to stderr; stdout carries results only.
-err = Console(stderr=True, soft_wrap=True)
+err = StderrConsole()
 
 
 DataDirOption = Annotated[

@@ -17,18 +17,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from cli.common import DataDirOption, GuardedGroup, cli_settings, err, eval_app, require_paths, set_verbose
 from mailroom import __version__
 from mailroom.errors import MailroomError, NoLabelledData
-from mailroom.evaluation import NO_ERRORS, TextErrors, load_truth, text_errors, truth_page_texts
 from mailroom.startup import without_gc
-from mailroom.text import plain_text
 
+# rich's progress and tables, the text measures and the pipeline are imported by the commands that use them:
+# a worker or an API start does not need them (issue 16: start-up CPU)
 if TYPE_CHECKING:
+    from mailroom.evaluation import TextErrors
     from workers.inprocess import Outcome  # the pipeline is imported when a command runs it
 
 if _GC_WAS_ON:
@@ -134,6 +132,9 @@ def process(
     why, with its stable error code), 2 for usage errors.
     """
     with without_gc():  # start-up: many long-lived objects, no garbage (mailroom.startup)
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from mailroom.text import plain_text
         from workers.inprocess import expand_inputs, process_path
         from workers.pipeline import PipelineContext
 
@@ -151,7 +152,7 @@ def process(
     failures = len(missing)
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err, transient=True, disable=not err.is_terminal,
+        console=err.console, transient=True, disable=not err.is_terminal,
     ) as progress:
         task = progress.add_task("processing", total=len(files))
         for path in files:
@@ -184,6 +185,10 @@ def eval_ocr(
 ) -> None:
     """Character and word error rates of the text mailroom reads, per document and in total."""
     with without_gc():
+        from rich.console import Console
+        from rich.table import Table
+
+        from mailroom.evaluation import NO_ERRORS, load_truth, text_errors, truth_page_texts
         from workers.inprocess import expand_inputs, process_path
         from workers.pipeline import PipelineContext
 

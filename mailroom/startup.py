@@ -23,3 +23,13 @@ def without_gc() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def keep_start_up_objects() -> None:
+    """Keep everything a long-running process made during its start out of every later collection (``gc.freeze``).
+
+    Called once the start is over, before the process forks its pool: the collector never walks those objects
+    again, in the parent or in a forked child, so a child's collections neither cost CPU for them nor write to
+    (and thereby copy) the memory pages it shares with the parent. What is still garbage then stays in memory.
+    """
+    gc.freeze()

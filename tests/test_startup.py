@@ -110,3 +110,50 @@ def test_start_up_blocks_run_without_the_cyclic_collector_and_restore_it() -> No
     import cli.main  # noqa: F401  (switches it off for its imports, on again at their end)
 
     assert gc.isenabled()
+
+
+# ``mailroom worker`` as it starts, observed through Celery's signals (nothing of the worker is replaced): the
+# parent writes what it sees when it is ready, the pool process at its start, then the parent stops itself
+WORKER_START = r"""
+import gc, json, os, signal, sys
+from pathlib import Path
+from celery.signals import worker_process_init, worker_ready
+out = Path(sys.argv[1])
+
+def seen(role):
+    return {"role": role, "collector_on": gc.isenabled(), "frozen": gc.get_freeze_count(),
+            "modules": sorted(m for m in ("rich", "rapidfuzz", "mailroom.evaluation", "sqlalchemy.dialects.mysql")
+                              if m in sys.modules)}
+
+def pool_started(**_):
+    (out / "pool.json").write_text(json.dumps(seen("pool")))
+
+def ready(**_):
+    (out / "parent.json").write_text(json.dumps(seen("parent")))
+    os.kill(os.getpid(), signal.SIGTERM)
+
+worker_process_init.connect(pool_started, weak=False)
+worker_ready.connect(ready, weak=False)
+from cli.main import app
+app(["worker", "--concurrency", "1", "--queues", "ocr,default", "--data-dir", str(out / "data")])
+"""
+
+
+def test_a_worker_starts_without_the_collector_and_without_what_it_does_not_need(tmp_path: Path) -> None:
+    """Issue 16 (a worker ready in <= 2 s CPU): the worker's start runs without the cyclic collector and freezes
+    what it made before the pool is forked; the collector is on again in the parent and in the pool process
+    afterwards (a service without it would keep every reference cycle), and the start loads neither rich, the
+    text measures nor SQLAlchemy's MySQL dialect (kombu's table option for the SQLite broker)."""
+    import json
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAILROOM_") or k == "MAILROOM_MODELS_DIR"}
+    done = subprocess.run([sys.executable, "-c", WORKER_START, str(tmp_path)], capture_output=True, text=True,
+                          timeout=300, cwd=ROOT, env=env)
+    assert (tmp_path / "parent.json").exists(), done.stderr[-3000:]
+    parent = json.loads((tmp_path / "parent.json").read_text())
+    pool = json.loads((tmp_path / "pool.json").read_text())
+    for state in (parent, pool):
+        assert state["collector_on"], state
+        assert state["frozen"] > 50_000, state  # the start's objects (some 300 000): never walked again
+        assert state["modules"] == [], state

@@ -60,12 +60,34 @@ def worker(
     data_dir: DataDirOption = None,
 ) -> None:
     """Run a Celery worker: reads pages, assembles documents, sweeps stuck ones (with --beat)."""
+    from mailroom.startup import keep_start_up_objects, without_gc
+
+    with without_gc():  # start-up: imports, the tasks, the pipeline; many long-lived objects, no garbage
+        instance, heartbeat, watch = _start_worker(concurrency, queues, beat, data_dir)
+    if instance is None:
+        heartbeat()  # an OCR-only worker without its tools
+    keep_start_up_objects()  # before the pool processes are forked (instance.start)
+    try:
+        instance.start()
+    finally:
+        heartbeat.stop()
+        if watch is not None:
+            watch.stop()
+    if watch is not None and watch.died:
+        from workers.beat import BEAT_DIED_EXIT_CODE
+
+        raise typer.Exit(BEAT_DIED_EXIT_CODE)
+    raise typer.Exit(int(instance.exitcode or 0))
+
+
+def _start_worker(concurrency: int | None, queues: str, beat: bool, data_dir: Path | None) -> tuple[Any, Any, Any]:
+    """The Celery worker built (tasks imported, not yet started), its heartbeat and its beat watch (with --beat)."""
     from celery.signals import setup_logging, worker_ready, worker_shutting_down
 
     from mailroom.storage.db import make_engine, migrate
-    from workers.beat import BEAT_DIED_EXIT_CODE, BeatWatch
+    from workers.beat import BeatWatch
     from workers.celery_app import OCR_QUEUE, QUEUES, create_celery
-    from workers.heartbeat import RECHECK_SECONDS, Heartbeat, check_tools
+    from workers.heartbeat import Heartbeat, check_tools
 
     names = [q.strip() for q in queues.split(",") if q.strip()]
     unknown = sorted(set(names) - set(QUEUES))
@@ -86,13 +108,7 @@ def worker(
     app = create_celery(settings, worker=True)
     hostname = f"mailroom-{os.getpid()}@{socket.gethostname()}"
     if not names:  # an OCR-only worker without its tools: only its heartbeat, until the tools work
-        idle = Heartbeat(settings, hostname, names, tools)
-        idle.start()
-        while not check_tools(settings).ok:
-            time.sleep(RECHECK_SECONDS)
-        idle.stop()
-        log.warning("the OCR tools work now: restarting the worker to take OCR work")
-        raise typer.Exit(0)  # the supervisor starts it again (mailroom serve, compose's restart policy)
+        return None, partial(_idle_until_the_tools_work, settings, hostname, tools), None
     instance = app.Worker(
         hostname=hostname,
         concurrency=concurrency or os.cpu_count() or 1,
@@ -113,15 +129,20 @@ def worker(
     if watch is not None:  # a beat that dies ends its worker: the supervisor starts both again
         worker_ready.connect(lambda **_: watch.start(), weak=False)
         worker_shutting_down.connect(lambda **_: watch.stop(), weak=False)
-    try:
-        instance.start()
-    finally:
-        heartbeat.stop()
-        if watch is not None:
-            watch.stop()
-    if watch is not None and watch.died:
-        raise typer.Exit(BEAT_DIED_EXIT_CODE)
-    raise typer.Exit(int(instance.exitcode or 0))
+    return instance, heartbeat, watch
+
+
+def _idle_until_the_tools_work(settings: Settings, hostname: str, tools: Any) -> None:
+    """Only the worker's heartbeat (no queues), until the OCR tools work; then exit for a restart."""
+    from workers.heartbeat import RECHECK_SECONDS, Heartbeat, check_tools
+
+    idle = Heartbeat(settings, hostname, [], tools)
+    idle.start()
+    while not check_tools(settings).ok:
+        time.sleep(RECHECK_SECONDS)
+    idle.stop()
+    log.warning("the OCR tools work now: restarting the worker to take OCR work")
+    raise typer.Exit(0)  # the supervisor starts it again (mailroom serve, compose's restart policy)
 
 
 def _consuming(instance: Any) -> bool:
