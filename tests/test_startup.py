@@ -122,8 +122,8 @@ out = Path(sys.argv[1])
 
 def seen(role):
     return {"role": role, "collector_on": gc.isenabled(), "frozen": gc.get_freeze_count(),
-            "modules": sorted(m for m in ("rich", "rapidfuzz", "mailroom.evaluation", "sqlalchemy.dialects.mysql")
-                              if m in sys.modules)}
+            "modules": sorted(m for m in ("rich", "rapidfuzz", "mailroom.evaluation", "sqlalchemy.dialects.mysql",
+                                           "celery.beat") if m in sys.modules)}
 
 def pool_started(**_):
     (out / "pool.json").write_text(json.dumps(seen("pool")))
@@ -143,7 +143,8 @@ def test_a_worker_starts_without_the_collector_and_without_what_it_does_not_need
     """Issue 16 (a worker ready in <= 2 s CPU): the worker's start runs without the cyclic collector and freezes
     what it made before the pool is forked; the collector is on again in the parent and in the pool process
     afterwards (a service without it would keep every reference cycle), and the start loads neither rich, the
-    text measures nor SQLAlchemy's MySQL dialect (kombu's table option for the SQLite broker)."""
+    text measures, SQLAlchemy's MySQL dialect (kombu's table option for the SQLite broker) nor, without --beat,
+    Celery's beat."""
     import json
     import os
 

@@ -85,7 +85,6 @@ def _start_worker(concurrency: int | None, queues: str, beat: bool, data_dir: Pa
     from celery.signals import setup_logging, worker_ready, worker_shutting_down
 
     from mailroom.storage.db import make_engine, migrate
-    from workers.beat import BeatWatch
     from workers.celery_app import OCR_QUEUE, QUEUES, create_celery
     from workers.heartbeat import Heartbeat, check_tools
 
@@ -125,8 +124,11 @@ def _start_worker(concurrency: int | None, queues: str, beat: bool, data_dir: Pa
     heartbeat = Heartbeat(settings, hostname, names, tools, recheck=recheck, running=partial(_consuming, instance))
     # the heartbeat thread starts once the pool and the beat are forked (no thread is copied into a fork)
     worker_ready.connect(lambda **_: heartbeat.start(), weak=False)
-    watch = BeatWatch(instance) if beat else None
-    if watch is not None:  # a beat that dies ends its worker: the supervisor starts both again
+    watch = None
+    if beat:  # a beat that dies ends its worker: the supervisor starts both again
+        from workers.beat import BeatWatch  # with Celery's beat: only a worker that runs it imports them
+
+        watch = BeatWatch(instance)
         worker_ready.connect(lambda **_: watch.start(), weak=False)
         worker_shutting_down.connect(lambda **_: watch.stop(), weak=False)
     return instance, heartbeat, watch
