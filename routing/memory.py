@@ -61,15 +61,16 @@ GRAM = 5
 # the words corrected letters of one postbox share (learned vocabulary)
 MIN_MODIFIER = 6  # shortest stem that matches the first part of a compound ("gedenk", "balkon")
 MIN_TERM = 5  # shortest stem that counts as a distinctive word ("stein", "tauben")
+MIN_PART = 6  # shortest part that different compounds of two letters share ("bienen", "antenn")
 OCR_MIN_LENGTH = 8  # a stem at least this long may differ by one OCR slip
-CONFIRMING_LETTERS = 3  # a word in this many corrected letters of a postbox counts fully (in 2: half)
+CONFIRMING_LETTERS = 2  # a word in this many corrected letters of a postbox counts fully
 TOWN_DOCUMENTS = 1000  # newest stored documents whose words say how rare a word is in the town's mail
 PRIOR_DOCUMENTS = 50  # a young town's mail padded with this many letters without the word
-COMMON_SHARE = 0.04  # a word in this share of the town's other mail says nothing about a kind
+COMMON_SHARE = 0.02  # a word in this share of the other postboxes' mail says nothing about a kind
 MIN_TERM_WEIGHT = 0.2  # a learned word weighing less (common in the town's mail or other postboxes' letters): none
 LONE_WORD = 0.5  # the strongest learned word of a letter counts this much of its weight
 WORDS_PER_VOTE = 1.0  # learned words' weight that counts as one vote (one fully similar corrected letter)
-MAX_WORD_VOTES = 2.0
+MAX_WORD_VOTES = 3.0  # 2 would stop a postbox nothing else spoke for (CATALOGUE_FLOOR) at 0.89, under the threshold
 CONTESTED_SHARE = 0.5  # another postbox with this share of the similar corrected letters: reviewers disagree
 CONTRARY_WEIGHT = 2.0  # a vote for another postbox counts double against a postbox's votes
 
@@ -377,7 +378,7 @@ class CorrectionMemory:
         for box, letters in by_box.items():
             if len(letters) < 2:
                 continue
-            candidates = {t for terms in letters for t in terms}
+            candidates = {t for terms in letters for t in terms} | shared_parts(letters)
             learned = []
             for term in candidates:
                 similar = index.matching(term)
@@ -447,6 +448,44 @@ def word_evidence(weights: Iterable[float]) -> float:
     no kind: "Auskunft" in three corrected letters nudges, three of the kind's words decide)."""
     ranked = sorted(weights, reverse=True)
     return LONE_WORD * ranked[0] + sum(ranked[1:]) if ranked else 0.0
+
+
+def shared_parts(letters: list[frozenset[str]]) -> set[str]:
+    """The compound parts that terms of *different* letters share: a common first part or a common head of at least
+    :data:`MIN_PART` letters ("bienen" of "Bienenvolk" and "Bienenschwarm", "antenn" of "Dachantenne" and
+    "Mobilfunkantenne"), and the parts of hyphenated compounds ("AED-Gerät"). Senders name one thing in
+    different compounds; the part they share is the kind's word."""
+    by_start: dict[str, set[tuple[int, str]]] = {}
+    by_end: dict[str, set[tuple[int, str]]] = {}
+    out: set[str] = set()
+    for i, terms in enumerate(letters):
+        for term in terms:
+            for piece in term.split("-"):
+                if len(piece) >= MIN_PART and piece != term:
+                    out.add(piece)
+            if len(term) >= MIN_PART:
+                by_start.setdefault(term[:MIN_PART], set()).add((i, term))
+                by_end.setdefault(term[-MIN_PART:], set()).add((i, term))
+    for groups, common in ((by_start, _common_prefix), (by_end, _common_suffix)):
+        for group in groups.values():
+            if len({i for i, _ in group}) < 2:
+                continue
+            for i, a in group:
+                for j, b in group:
+                    if i < j and a != b:
+                        out.add(common(a, b))
+    return {p for p in out if p not in _EVERYDAY}
+
+
+def _common_prefix(a: str, b: str) -> str:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return a[:n]
+
+
+def _common_suffix(a: str, b: str) -> str:
+    return _common_prefix(a[::-1], b[::-1])[::-1]
 
 
 class _TermIndex:

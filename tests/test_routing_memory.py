@@ -15,6 +15,7 @@ from routing.memory import (
     TownWords,
     letter_terms,
     memory_factors,
+    shared_parts,
     terms_match,
 )
 from routing.recognition import Recognition, load_type_routes
@@ -155,6 +156,30 @@ def test_terms_match_compound_heads_modifiers_and_ocr_slips() -> None:
     assert terms_match("balkonkraftwerk", "balkonkraftwcrk")  # one OCR slip in a long word
     assert not terms_match("samt", "amt") and not terms_match("stein", "steinbruch")
     assert not terms_match("plakette", "paket")
+
+
+BEES = [
+    ("Platz für Bienenvölker", "Als Hobbyimker suche ich einen Platz für vier Bienenvölker auf der Streuobstwiese."),
+    ("Schwarm in der Hecke", "In unserer Hecke hängt ein großer Bienenschwarm. Wer fängt ihn ein?"),
+    ("Blühstreifen", "Bitte säen Sie die Rasenflächen an der Umgehungsstraße als Bienenweide ein."),
+    ("Faulbrut", "In meinem Bienenstand wurde Faulbrut festgestellt. Welche Sperrmaßnahmen gelten jetzt?"),
+]
+
+
+def test_senders_naming_one_thing_in_different_compounds_teach_its_shared_part() -> None:
+    """Bienenvolk, Bienenschwarm, Bienenweide: no two letters share a word, all share "Bienen-"; the fourth
+    letter's "Bienenstand" is a learned word after three corrections. A part of one letter's words alone is none."""
+    letters = [frozenset(letter_terms(_recognition(s, b).sample)) for s, b in BEES]
+    assert "bienen" in shared_parts(letters[:2])
+    assert shared_parts([frozenset({"funk-antenn", "laien-defi"})]) == {"antenn"}  # hyphenated: its long parts
+    assert shared_parts([frozenset({"bienenvolk", "bienenschwarm"})]) == set()  # one letter's own words
+    assert shared_parts([frozenset({"stadtpark"}), frozenset({"stadthall"})]) == set()  # "stadt": too short
+    memory = CorrectionMemory.from_examples([(_recognition(s, b).sample, "umweltamt") for s, b in BEES[:3]])
+    assert "bienen" in {t.term for t in memory.vocabulary["umweltamt"]}
+    fourth = _recognition(*BEES[3]).sample
+    assert "bienenstand" in memory.shared_words(fourth).get("umweltamt", {})  # by the part its compound shares
+    assert memory.evidence(fourth)["umweltamt"].votes >= 0.5
+    assert "umweltamt" not in memory.shared_words(_recognition(*OTHER).sample)
 
 
 def test_corrections_that_overruled_the_catalogue_weaken_its_words_for_similar_letters() -> None:
