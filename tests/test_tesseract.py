@@ -12,6 +12,7 @@ import time
 from contextlib import suppress
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 from reportlab.lib.pagesizes import A4
@@ -75,6 +76,41 @@ def test_recognise_reads_umlauts_with_boxes_and_writes_a_searchable_pdf(
     assert result.pdf_path == tmp_path / "page-1.pdf"
     text = subprocess.run(["pdftotext", str(result.pdf_path), "-"], capture_output=True, check=True).stdout
     assert "Gebühr" in text.decode() and "Straße" in text.decode()
+
+
+def _pdf_images(pdf: Path) -> list[list[str]]:
+    listed = subprocess.run(["pdfimages", "-list", str(pdf)], capture_output=True, text=True, check=True).stdout
+    return [line.split() for line in listed.splitlines()[2:]]
+
+
+def test_a_searchable_pdf_page_shows_the_page_image_under_its_text(page_image: Path, tmp_path: Path) -> None:
+    """A grey page: Tesseract writes the text layer only, the page image goes under it as JPEG (its own PDF
+    renderer's zlib of the picture cost a tenth of the page's CPU, issue 16). What people see is the page as it
+    was read, at its size; the text is there once (invisible, selectable); a black-and-white page stays
+    Tesseract's lossless CCITT picture."""
+    import cv2
+
+    assert page_image.suffix == ".pgm"
+    page = cv2.imread(str(page_image), cv2.IMREAD_GRAYSCALE)
+    result = TesseractEngine().recognise(page_image, tmp_path / "grey", dpi=300)
+    assert result.pdf_path is not None
+    images = _pdf_images(result.pdf_path)
+    assert [(row[3], row[4], row[5], row[8]) for row in images] == [(str(page.shape[1]), str(page.shape[0]),
+                                                                     "gray", "jpeg")]
+    subprocess.run(["pdftoppm", "-r", "300", "-gray", "-singlefile", str(result.pdf_path), str(tmp_path / "shown")],
+                   check=True)
+    seen = cv2.imread(str(tmp_path / "shown.pgm"), cv2.IMREAD_GRAYSCALE)
+    assert seen.shape == page.shape
+    ink = page < 128
+    assert np.abs(seen.astype(int) - page.astype(int)).mean() < 3  # the page, not a blank sheet or a copy
+    assert (seen[ink] < 128).mean() > 0.9 and (seen[~ink] >= 128).mean() > 0.99  # invisible text: no extra ink
+    text = subprocess.run(["pdftotext", str(result.pdf_path), "-"], capture_output=True, check=True).stdout.decode()
+    assert text.count("Müllabfuhr") == 1
+
+    black_white = tmp_path / "bw.pbm"
+    cv2.imwrite(str(black_white), np.where(page < 160, 0, 255).astype(np.uint8))
+    bw = TesseractEngine().recognise(black_white, tmp_path / "bw", dpi=300)
+    assert bw.pdf_path is not None and [row[8] for row in _pdf_images(bw.pdf_path)] == ["ccitt"]
 
 
 def test_recognise_without_pdf(page_image: Path, tmp_path: Path) -> None:
