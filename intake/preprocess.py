@@ -102,6 +102,8 @@ Image = np.ndarray
 OrientationOracle = Callable[[Image], int | None]
 """Given a page image, the clockwise rotation (0/90/180/270) that makes it upright, or None if unsure."""
 
+CLEANED_BORDER_SHARE = 0.01
+"""A border (scanner bed, shadow) whitened over more of the sheet than this counts as a cleaned page."""
 _COARSE_ANGLES = np.arange(-MAX_SKEW_DEGREES, MAX_SKEW_DEGREES + 0.01, 0.5)
 _FINE_OFFSETS = np.arange(-0.5, 0.51, 0.1)
 INK_SHARE = 0.6
@@ -170,6 +172,11 @@ class PreparedPage:
     dpi: int
     quality: PageQuality
     timings_ms: dict[str, float] = field(default_factory=dict)
+    cleaned: bool = True
+    """Whether the preparation did more than a reading cannot suffer from: changed the grey levels (lighting
+    correction, binarisation), turned the page a quarter or half, painted dashed rules or more than
+    :data:`CLEANED_BORDER_SHARE` of the sheet white. False: the page was at most deskewed and its thin margins
+    whitened, and the page as scanned cannot read any better (the pipeline's re-read of the original is skipped)."""
 
 
 def _histogram(image: Image) -> np.ndarray:
@@ -924,13 +931,16 @@ def prepare_page(image: Image, dpi: int, *, orientation_oracle: OrientationOracl
     watch.lap("deskew")
     # dashed rules come off the grey page: binarisation's smoothing closes the pixel or two between a rule and
     # the line under it, and the dashes would no longer stand apart from the letters
-    page, _ = remove_dashed_rules(page, dpi)
+    page, dashes = remove_dashed_rules(page, dpi)
     watch.lap("rules")
     # thresholded when uneven light was flattened, or faint ink stretched (the stretch amplifies the paper's
     # noise as much as the ink: a smoothed global threshold gives Tesseract clean strokes): measurably better
-    if uneven or correction.gain > 1.0:
+    binarised = uneven or correction.gain > 1.0
+    if binarised:
         page = binarise(page, dpi)
     watch.lap("binarise")
+    cleaned = (correction.needed or binarised or rotation != 0 or dashes > 0
+               or float(np.count_nonzero(border)) > CLEANED_BORDER_SHARE * border.size)
     quality = PageQuality(
         skew_degrees=skew,
         rotation=rotation,
@@ -938,4 +948,4 @@ def prepare_page(image: Image, dpi: int, *, orientation_oracle: OrientationOracl
         contrast=measures.contrast,
         ink_ratio=measures.ink_ratio,
     )
-    return PreparedPage(image=page, dpi=dpi, quality=quality, timings_ms=watch.timings_ms)
+    return PreparedPage(image=page, dpi=dpi, quality=quality, timings_ms=watch.timings_ms, cleaned=cleaned)

@@ -298,8 +298,9 @@ def read_scanned_page(page_input: PageInput, ctx: PipelineContext, scratch: Path
         out = cheaper
     timings["ocr"] = (time.perf_counter() - started) * 1000
     ocr_input.unlink(missing_ok=True)
-    if _reads_poorly(out, ctx) and prepared.image is not image and image.shape == prepared.image.shape:
+    if _reads_poorly(out, ctx) and prepared.cleaned and image.shape == prepared.image.shape:
         # never worse than the original: a cleaned page that reads (almost) nothing is compared with the original
+        # (a page that was at most deskewed, e.g. a blurred one, reads no better as scanned: not read twice)
         started = time.perf_counter()
         original = PreparedPage(image=image, dpi=image_ref.dpi, quality=prepared.quality)
         original_input = _write_for_ocr(original, scratch, page_input.number)
