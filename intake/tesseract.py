@@ -11,9 +11,7 @@ already on disk (PGM/PBM/TIFF/JPEG ...) and runs Tesseract on it once.
 One :meth:`TesseractEngine.recognise` call is one Tesseract process producing both the TSV (words with boxes
 and confidences) and the searchable PDF page (``tesseract IMG OUT -l deu --psm 3 --dpi N tsv pdf``). Measured
 on a 300 dpi A4 letter, the TSV and PDF renderers cost about 5 % on top of a plain ``txt`` run; a second run
-for the PDF would cost 100 %. For a grey page (PGM) Tesseract writes only the PDF's text layer and the page image
-is put under it as JPEG (``intake.image_pdf.add_page_image``): its own PDF renderer compressed the picture with
-zlib, some 0.2 s CPU on a noisy 200-dpi page.
+for the PDF would cost 100 %.
 
 Why not pytesseract (DESIGN.md names it): its ``run_and_get_multiple_output`` would start the same one process
 (no CPU saved), but it would cost what this wrapper exists for: the child's own CPU time from ``os.wait4`` (the
@@ -40,9 +38,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import IO, Protocol
 
-import cv2
-
-from intake.image_pdf import add_page_image
 from mailroom.errors import ToolFailed, ToolMissing, ToolTimeout
 from mailroom.model import Block, Box, Line, Word, union_box
 from mailroom.settings import OCR_STALL_FACTOR, OCR_WALL_FACTOR, Settings
@@ -371,13 +366,9 @@ class TesseractEngine:
         if not image_path.is_file():
             raise ToolFailed(f"page image {image_path.name} does not exist", path=str(image_path))
         renderers = ["tsv", "pdf"] if pdf else ["tsv"]
-        # a grey page (the pipeline's PGM): Tesseract writes only the text layer, the image goes in as JPEG
-        # (intake.image_pdf.add_page_image: Tesseract's own zlib of the picture was a tenth of the page's CPU)
-        text_only = pdf and image_path.suffix.lower() == ".pgm"
         args = [
             self.binary, str(image_path), str(out_base),
             "-l", self.language, "--psm", str(psm), "--dpi", str(dpi),
-            *(["-c", "textonly_pdf=1"] if text_only else []),
             *renderers,
         ]  # fmt: skip
         run = _run(args, timeout=self.timeout, wall_timeout=self.wall_timeout)
@@ -396,12 +387,6 @@ class TesseractEngine:
             tsv_path.unlink(missing_ok=True)
         if pdf and not pdf_path.is_file():
             raise ToolFailed(f"tesseract wrote no PDF for {image_path.name}: {_tail(run.stderr)}")
-        if text_only:
-            image = cv2.imread(str(image_path), cv2.IMREAD_GRAYSCALE)
-            if image is None:
-                pdf_path.unlink(missing_ok=True)
-                raise ToolFailed(f"page image {image_path.name} could not be decoded for its PDF page")
-            add_page_image(pdf_path, image)
         confidences = [w.confidence for b in blocks for line in b.lines for w in line.words]
         return OcrOutput(
             blocks=blocks,

@@ -84,10 +84,9 @@ def _pdf_images(pdf: Path) -> list[list[str]]:
 
 
 def test_a_searchable_pdf_page_shows_the_page_image_under_its_text(page_image: Path, tmp_path: Path) -> None:
-    """A grey page: Tesseract writes the text layer only, the page image goes under it as JPEG (its own PDF
-    renderer's zlib of the picture cost a tenth of the page's CPU, issue 16). What people see is the page as it
-    was read, at its size; the text is there once (invisible, selectable); a black-and-white page stays
-    Tesseract's lossless CCITT picture."""
+    """What people see of a searchable PDF page: the page as it was read, at its size, with its text once
+    (invisible, selectable). Tesseract puts a grey page in as JPEG (quality 85), a black-and-white one as CCITT G4
+    (lossless)."""
     import cv2
 
     assert page_image.suffix == ".pgm"
