@@ -127,8 +127,10 @@ class Label:
     field: str
     text: str
 
-    @property
+    @cached_property
     def key(self) -> str:
+        """Made once per label (the tables' labels are searched on every page: folding them again for each search
+        was a fifth of a letter's Python CPU)."""
         return _NOT_LETTER.sub("", fold(self.text))
 
 

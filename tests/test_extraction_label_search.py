@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from extraction.labels import LABELS, PAYMENT_TERM_ANCHORS, PREPAID_LABELS
 from extraction.layout import MAX_LABEL_WORDS, Label, _best_label_at, _Near, similarity
 
@@ -69,3 +71,25 @@ def test_the_label_search_finds_what_the_loop_found() -> None:
                 assert _best_label_at(words, start, near, min_similarity) == expected, (words, start)
                 found += expected is not None
         assert found > 60  # the cases hit labels, not only misses
+
+
+def test_a_label_is_folded_once_not_at_every_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every page's search runs over the label tables (some 1 000 labels): folding each label's text again at
+    every search (twice) was a fifth of a letter's Python CPU (issue 16). The key is made once per label."""
+    import extraction.layout as layout
+
+    folded: list[str] = []
+    real = layout.fold
+
+    def counted(text: str) -> str:
+        folded.append(text)
+        return real(text)
+
+    monkeypatch.setattr(layout, "fold", counted)
+    label = Label("invoice_number", "Rechnungs-Nr.")
+    assert label.key == "rechnungsnr" and label.key == "rechnungsnr"
+    assert folded == ["Rechnungs-Nr."]
+    tables = [*LABELS, *PAYMENT_TERM_ANCHORS, *PREPAID_LABELS]
+    keys = [t.key for t in tables]
+    folded.clear()
+    assert [t.key for t in tables] == keys and folded == []
