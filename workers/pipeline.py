@@ -34,7 +34,7 @@ from intake.checks import inspect_file
 from intake.einvoice import find_embedded_invoice_xml
 from intake.image_pdf import write_image_pdf
 from intake.pages import iter_pages
-from intake.preprocess import PreparedPage, binarise, prepare_page
+from intake.preprocess import PreparedPage, binarise, edge_steepness, prepare_page
 from intake.quality_gate import rescan_request
 from intake.separator import is_separator_sheet
 from intake.separator_marks import is_barcode_separator, is_patch_separator
@@ -174,6 +174,12 @@ def receive(
 OSD_MIN_CONFIDENCE = 3.0
 """Tesseract OSD's orientation confidence needed before a page is turned. Pages that are really turned score 10+;
 upright pages that merely look unusual (few lines, forms, big logos) sometimes get a wrong answer below 3."""
+OSD_MIN_SHARPNESS = 0.15
+"""A page less sharp than this (:func:`intake.preprocess.edge_steepness`; a letter blurred by 2 px measures 0.16,
+by 2.5 px 0.14, by 4 px 0.10) is not shown to OSD: on such pages Tesseract's OSD answered below
+:data:`OSD_MIN_CONFIDENCE` in every try (0.02-0.7, mostly the wrong way; upright, upside down and sideways, 2, 2.5
+and 4 px), so its 0.4-0.8 s of CPU never turned a page. Blurred pages look wrong to the cheap orientation check
+(their line profiles are smeared), so each of them paid for it (issue 16). At 1.5 px (0.19) OSD still decides."""
 
 
 @dataclass
@@ -194,6 +200,9 @@ class _Oracle:
         if is_separator_sheet(image, self.dpi) or marks_separator(image, self.dpi, self.ctx.settings):
             self.separator = True
             return 0
+        if edge_steepness(image) < OSD_MIN_SHARPNESS:
+            log.info("page %d looks turned but is too blurred for OSD to tell: left as it is", self.number)
+            return None
         probe = self.scratch / f"osd-{self.number:05d}.pgm"
         cv2.imwrite(str(probe), image)
         try:
