@@ -132,7 +132,10 @@ def read_barcodes(image: np.ndarray, dpi: int) -> list[tuple[str, str]]:
 
     small, _ = _reduced(image, dpi, _BARCODE_DPI)
     formats = zxingcpp.barcode_formats_from_str(",".join(_FORMATS))
-    return [(str(code.format).rsplit(".", 1)[-1], code.text) for code in zxingcpp.read_barcodes(small, formats=formats)]
+    # printed sheets carry dark codes on light paper: the second, inverted pass (zxing-cpp's default) cost ~40 % of
+    # the search on every page that looks unusual, blurred pages among them (issue 16)
+    found = zxingcpp.read_barcodes(small, formats=formats, try_invert=False)
+    return [(str(code.format).rsplit(".", 1)[-1], code.text) for code in found]
 
 
 def is_barcode_separator(image: np.ndarray, dpi: int, payloads: Iterable[str]) -> bool:
