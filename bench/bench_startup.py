@@ -2,6 +2,7 @@
 ready in <= 2 s of CPU, models loaded).
 
     .venv/bin/python bench/bench_startup.py [--runs 5] [--data-dir DIR] [--page FILE] [--no-bytecode] [--profile]
+    .venv/bin/python bench/bench_startup.py --compare CHECKOUT [--runs 5]   # the worker start, old and new alternately
 
 Each run is a fresh Python process that does what ``mailroom process`` does before its first document: import
 the command line (``cli.main``) and the pipeline, create the pipeline context (database engine, migrations
@@ -119,9 +120,10 @@ def _tree_cpu(pid: int) -> float:
     return total
 
 
-def run_worker(data_dir: Path) -> float:
+def run_worker(data_dir: Path, root: Path = ROOT) -> float:
     """CPU of ``mailroom worker --concurrency 1`` (embedded broker) from its start until it is ready (its heartbeat
-    row is written at Celery's ``worker_ready``): parent and pool process."""
+    row is written at Celery's ``worker_ready``): parent and pool process. ``root``: the checkout whose code runs
+    (another one, e.g. a ``git worktree`` of an older main, for ``--compare``)."""
     import sqlite3
     import time
 
@@ -131,7 +133,7 @@ def run_worker(data_dir: Path) -> float:
     with sqlite3.connect(db) as conn:
         conn.execute("DELETE FROM service_heartbeats")
     proc = subprocess.Popen([sys.executable, "-m", "cli", "worker", "--concurrency", "1", "--queues", "ocr,default"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
@@ -153,6 +155,21 @@ def run_once(data_dir: Path) -> dict[str, object]:
     return result
 
 
+def compare_workers(other: Path, runs: int, data_dir: Path | None) -> int:
+    """The worker start of this checkout and of ``other`` alternately (the machine's load changes both alike)."""
+    with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
+        data = data_dir or Path(tmp)
+        run_once(data)  # install (not measured)
+        cpu: dict[Path, list[float]] = {ROOT: [], other.resolve(): []}
+        for _ in range(runs):
+            for root in cpu:
+                cpu[root].append(run_worker(data, root))
+    for root, values in cpu.items():
+        print(f"mailroom worker --concurrency 1 until ready, {root}: min / median "
+              f"{min(values):.2f} / {statistics.median(values):.2f} s  ({' '.join(f'{v:.2f}' for v in values)})")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -160,10 +177,17 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true", help="print a cProfile of one start")
     parser.add_argument("--page", type=Path, default=PAGE, help="the page `mailroom process` reads (an image)")
     parser.add_argument("--no-bytecode", action="store_true", help="do not compile the modules first")
+    parser.add_argument("--compare", type=Path, default=None, metavar="CHECKOUT",
+                        help="only the worker start: this checkout and CHECKOUT (e.g. a git worktree of an older "
+                             "main) alternately, --runs each, with this interpreter")
     args = parser.parse_args()
     if not args.no_bytecode:
-        for package in PACKAGES:
-            compileall.compile_dir(ROOT / package, quiet=1)
+        for root in (ROOT, *([args.compare] if args.compare else [])):
+            for package in PACKAGES:
+                if (root / package).is_dir():
+                    compileall.compile_dir(root / package, quiet=1)
+    if args.compare:
+        return compare_workers(args.compare, args.runs, args.data_dir)
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
         data_dir = args.data_dir or Path(tmp)
         run_once(data_dir)  # install: migrations, default models adopted (not measured)
