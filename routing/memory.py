@@ -420,17 +420,18 @@ class CorrectionMemory:
 
     def shared_words(self, sample: Sample) -> dict[str, dict[str, float]]:
         """Per postbox, the learned terms the letter has and their weights (each of the letter's terms counts
-        once, for its best learned term)."""
-        terms = letter_terms(sample)
+        once, for its best learned term, and each learned term once: "Auftrag", "Auftragnehmer" and
+        "Auftraggeber" in one letter are one learned word "auftrag", not three)."""
+        terms = sorted(letter_terms(sample))
         out: dict[str, dict[str, float]] = {}
         for box, learned in self.vocabulary.items():
-            found: dict[str, float] = {}
+            by_learned: dict[str, tuple[float, str]] = {}
             for term in terms:
-                best = max((t.weight for t in learned if terms_match(term, t.term)), default=0.0)
-                if best >= MIN_TERM_WEIGHT:
-                    found[term] = best
-            if found:
-                out[box] = found
+                best = max(((t.weight, t.term) for t in learned if terms_match(term, t.term)), default=None)
+                if best is not None and best[0] >= MIN_TERM_WEIGHT and best[0] > by_learned.get(best[1], (0.0, ""))[0]:
+                    by_learned[best[1]] = (best[0], term)
+            if by_learned:
+                out[box] = {term: weight for weight, term in by_learned.values()}
         return out
 
     def overruled_words(self, postbox: str) -> dict[tuple[str, str], int]:

@@ -207,3 +207,13 @@ def test_corrections_that_overruled_the_catalogue_weaken_its_words_for_similar_l
     plain = _with_catalogue("Ruhestörung", "Die Nachbarn machen jede Nacht Lärm.")
     plain_learned = memory_factors(memory.evidence(plain.sample), MEMORY_STRENGTH)
     assert noise(weaken_overruled(plain, memory, plain_learned, DIRECTORY)) == noise(plain)
+
+
+def test_one_learned_word_counts_once_however_many_of_its_forms_a_letter_has() -> None:
+    """Three corrected letters share "Auftrag": a contract naming Auftrag, Auftragnehmer and Auftraggeber has the
+    learned word once (it counted three times and pulled contracts to wherever three letters had gone)."""
+    corrected = [_recognition("Auftrag", f"Wir erteilen den Auftrag für die Lieferung Nummer {n}.").sample
+                 for n in range(3)]
+    memory = CorrectionMemory.from_examples([(s, "schulamt") for s in corrected])
+    contract = _recognition("Vertrag", "Der Auftragnehmer erfüllt den Auftrag, der Auftraggeber zahlt.").sample
+    assert len(memory.shared_words(contract)["schulamt"]) == 1
