@@ -290,21 +290,32 @@ def read_only(folder: Path) -> Iterator[None]:
         with _without_write_permission(folder):
             yield
         return
-    subprocess.run(["mount", "--bind", str(folder), str(folder)], check=True)
+    # mount(8) binds and remounts read-only in one process, so that the window in which a service can open a file
+    # for writing through the new mount (which makes the remount "busy") is a moment, not a command's start-up. A
+    # process that got in all the same keeps its file open for good (a pooled database connection, say), so a
+    # busy bind mount is detached and a fresh one made, rather than waiting for it.
+    for _ in range(50):
+        done = subprocess.run(["mount", "--bind", "-o", "ro", str(folder), str(folder)], capture_output=True, text=True)
+        if done.returncode == 0 and _is_read_only(folder):
+            break
+        if _is_mount_point(folder):
+            subprocess.run(["umount", "--lazy", str(folder)], check=True)
+        time.sleep(0.05)
+    else:
+        raise RuntimeError(f"could not make {folder} read-only: {done.stderr.strip()}")
     try:
-        # a process that opened a file for writing through the new mount before the remount makes it "busy":
-        # the services under test write all the time, so try again for a while
-        for _ in range(100):
-            done = subprocess.run(["mount", "-o", "remount,ro,bind", str(folder)], capture_output=True, text=True)
-            if done.returncode == 0:
-                break
-            time.sleep(0.1)
-        else:
-            raise RuntimeError(f"could not make {folder} read-only: {done.stderr.strip()}")
         yield
     finally:
         subprocess.run(["mount", "-o", "remount,rw,bind", str(folder)], check=True)
         subprocess.run(["umount", "--lazy", str(folder)], check=True)
+
+
+def _is_read_only(folder: Path) -> bool:
+    return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+
+
+def _is_mount_point(folder: Path) -> bool:
+    return subprocess.run(["mountpoint", "-q", str(folder)]).returncode == 0
 
 
 @contextlib.contextmanager
