@@ -49,12 +49,16 @@ class Scaled:
         self.tmp = tmp
         self.redis = RedisServer(tmp / "redis")
         self.redis.start()
-        self.data_dir = tmp / "data"
-        self.env = service_env(self.data_dir, self.redis.url, **env)
-        self.settings = Settings(data_dir=self.data_dir, broker_url=self.redis.url)
-        self.ctx = PipelineContext.create(self.settings)
-        self.dispatcher = CeleryDispatcher(create_celery(self.settings))
-        self.db = Database(self.settings)
+        try:
+            self.data_dir = tmp / "data"
+            self.env = service_env(self.data_dir, self.redis.url, **env)
+            self.settings = Settings(data_dir=self.data_dir, broker_url=self.redis.url)
+            self.ctx = PipelineContext.create(self.settings)
+            self.dispatcher = CeleryDispatcher(create_celery(self.settings))
+            self.db = Database(self.settings)
+        except BaseException:  # a set-up that fails (a missing module, say) leaves no redis-server behind
+            self.redis.kill()
+            raise
         self.processes: list[Process] = []
 
     def worker(self, *args: str) -> Process:
